@@ -1,0 +1,103 @@
+"""Compile human-readable filter text into Helicone's filter JSON, with errors that point.
+
+>>> import helicone_filter
+>>> helicone_filter.compile("user_cost > 5")
+{'users_view': {'user_cost': {'gt': 5}}}
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import FilterError, FilterSyntaxError, FilterValidationError, Problem
+from .lower import Nesting, build_chain, lower
+from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
+from .parser import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LENGTH
+from .parser import parse as _parse
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "All",
+    "And",
+    "Comparison",
+    "FieldRef",
+    "FilterError",
+    "FilterSyntaxError",
+    "FilterValidationError",
+    "Group",
+    "Node",
+    "Not",
+    "Or",
+    "Problem",
+    "Value",
+    "__version__",
+    "build_chain",
+    "compile",
+    "parse",
+]
+
+
+def parse(
+    text: str, *, max_length: int = DEFAULT_MAX_LENGTH, max_depth: int = DEFAULT_MAX_DEPTH
+) -> Node:
+    """Parse filter text into its AST; every node carries its `start` and `end` offsets.
+
+    Args:
+        text: the filter.
+        max_length: the longest text accepted, in characters (`too-long` past it).
+        max_depth: the deepest nesting of parentheses and `not` (`too-deep` past it).
+
+    Returns:
+        The root node. An empty or blank filter is an `All` node.
+
+    Raises:
+        FilterSyntaxError: the text is not a filter.
+
+    Example:
+        >>> parse("cost > 1 and cached").operands[0].op
+        '>'
+    """
+    return _parse(text, max_length=max_length, max_depth=max_depth)
+
+
+def compile(  # noqa: A001 - the verb users look for, like re.compile
+    text: str,
+    *,
+    now: datetime | None = None,
+    nesting: Nesting = "balanced",
+    max_length: int = DEFAULT_MAX_LENGTH,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> dict[str, Any] | str:
+    """Compile filter text into the FilterNode JSON that POST /v1/user/metrics/query takes.
+
+    Args:
+        text: the filter, e.g. `user_cost > 5 and request_created_at >= now - 7d`.
+        now: the aware datetime that relative times count back from (default: now).
+        nesting: "balanced" (the default, shallow for long chains) or "right" (the shape
+            Helicone's own builder makes).
+        max_length: the longest text accepted, in characters.
+        max_depth: the deepest nesting of parentheses and `not` accepted.
+
+    Returns:
+        Plain JSON-ready data: a dict, or the string "all" for an empty filter or `all`.
+
+    Raises:
+        FilterSyntaxError: the text is not a filter.
+        FilterValidationError: the filter asks for something Helicone does not allow; it
+            carries every problem found.
+
+    Example:
+        >>> compile("cached")
+        {'request_response_rmt': {'cached': {'equals': True}}}
+    """
+    if nesting not in ("balanced", "right"):
+        raise ValueError(f"nesting must be 'balanced' or 'right', not {nesting!r}")
+    if now is None:
+        now = datetime.now(UTC)
+    elif now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime, e.g. datetime.now(timezone.utc)")
+    root = _parse(text, max_length=max_length, max_depth=max_depth)
+    result: dict[str, Any] | str = lower(root, text, now=now, nesting=nesting)
+    return result

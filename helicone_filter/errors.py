@@ -1,0 +1,130 @@
+"""The error types, the problems they carry, and the rendering of a caret under the mistake."""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+# A line longer than this is shown as a window around the problem.
+_WINDOW = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a filter.
+
+    Attributes:
+        code: stable kebab-case identifier, e.g. `unknown-field`.
+        message: what is wrong, in a user's words.
+        start: offset (code points) where the offending text starts.
+        end: offset where it ends (exclusive); equal to `start` at the end of the input.
+        line: 1-based line of `start`.
+        column: 1-based column of `start`, in code points.
+        hint: how to fix it, or "" when there is nothing more to say.
+        severity: "error", or "warning" for something that works but probably not as meant.
+        path: for JSON input, the JSON path of the offending value (`$.left.users_view`).
+    """
+
+    code: str
+    message: str
+    start: int
+    end: int
+    line: int
+    column: int
+    hint: str = ""
+    severity: Severity = "error"
+    path: str | None = None
+
+
+def make_problem(
+    text: str, code: str, message: str, start: int, end: int, hint: str = ""
+) -> Problem:
+    """A Problem about `text[start:end]`, with its line and column worked out."""
+    line = text.count("\n", 0, start) + 1
+    column = start - (text.rfind("\n", 0, start) + 1) + 1
+    return Problem(code, message, start, end, line, column, hint)
+
+
+class FilterError(ValueError):
+    """The root of every error raised for a bad filter; carries all its `problems`."""
+
+    def __init__(self, problems: Sequence[Problem], text: str = "") -> None:
+        self.problems: list[Problem] = list(problems)
+        self.text = text
+        super().__init__(self.problems[0].message if self.problems else "bad filter")
+
+    @property
+    def code(self) -> str:
+        """The code of the first problem."""
+        return self.problems[0].code
+
+    def __str__(self) -> str:
+        return "\n\n".join(render_problem(self.text, p) for p in self.problems)
+
+
+class FilterSyntaxError(FilterError):
+    """The text is not a filter: it does not follow the grammar, or passes a limit."""
+
+
+class FilterValidationError(FilterError):
+    """The filter reads, but asks for something Helicone does not allow."""
+
+
+def _width(s: str) -> int:
+    """Columns `s` takes in a terminal: wide East Asian characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+
+def render_problem(text: str, problem: Problem) -> str:
+    """The problem as a user sees it: position, message, the line with a caret, the hint.
+
+    Example:
+        line 1, column 1: unknown field 'modle'
+          modle = "gpt-4"
+          ^^^^^
+          hint: did you mean 'model'?
+    """
+    head = f"line {problem.line}, column {problem.column}: {problem.message}"
+    if problem.severity == "warning":
+        head = f"warning: {head}"
+    out = [head]
+    if text or problem.start == 0:
+        line_start = text.rfind("\n", 0, problem.start) + 1
+        line_end = text.find("\n", problem.start)
+        if line_end < 0:
+            line_end = len(text)
+        lo, hi = line_start, line_end
+        if hi - lo > _WINDOW:
+            lo = max(line_start, problem.start - _WINDOW // 2)
+            hi = min(line_end, lo + _WINDOW)
+        shown = text[lo:hi].replace("\t", " ")
+        prefix = "…" if lo > line_start else ""
+        suffix = "…" if hi < line_end else ""
+        caret_start = min(problem.start, hi)
+        caret_end = min(max(problem.end, problem.start + 1), hi + 1)
+        pad = _width(prefix + text[lo:caret_start].replace("\t", " "))
+        carets = max(1, _width(text[caret_start:caret_end]) if caret_end <= hi else 1)
+        out.append(f"  {prefix}{shown}{suffix}")
+        out.append("  " + " " * pad + "^" * carets)
+    if problem.hint:
+        out.append(f"  hint: {problem.hint}")
+    return "\n".join(out)
+
+
+def closest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:
+    """The candidates nearest to `word`, best first (difflib's ratio, case-insensitive)."""
+    pool = list(candidates)
+    lowered = {c.lower(): c for c in pool}
+    found = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.6)
+    return [lowered[f] for f in found]
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """A hint `did you mean 'x'?` for the nearest candidate, or ""."""
+    found = closest(word, candidates)
+    return f"did you mean '{found[0]}'?" if found else ""

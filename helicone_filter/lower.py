@@ -1,0 +1,504 @@
+"""AST to Helicone FilterNode JSON: checks every leaf, pushes `not` down, builds the chains.
+
+One pass over the tree, without recursion, collects every problem before it gives up. The
+output shape is LANGUAGE.md section 1: each maximal run of one operator is flattened and
+rebuilt balanced (or right-nested on request).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any, Literal
+
+from .errors import FilterValidationError, Problem, closest, make_problem
+from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
+from .schema import (
+    ALLOWED_OPERATORS,
+    EMPTY_MAGIC,
+    FIELDS,
+    MAX_SAFE_INTEGER,
+    NEGATED_OPERATOR,
+    NULL_MAGIC,
+    OPERATOR_JSON,
+    REQUEST_RESPONSE_RMT,
+    TABLE_BITS,
+    TABLES,
+    USERS_VIEW,
+    Field,
+)
+from .timestamps import format_timestamp, parse_timestamp, relative
+
+Nesting = Literal["balanced", "right"]
+Span = tuple[int, int]
+JSON = Any
+
+_MAPS = tuple(name for name, f in FIELDS.items() if f.kind == "map")
+
+
+def build_chain(operands: list[JSON], op: str, nesting: Nesting = "balanced") -> JSON:
+    """Join two or more operands with `op` in the canonical shape.
+
+    Balanced: `build(xs)` splits at `len(xs) // 2`, so three operands give `{a, {b, c}}` as
+    Helicone's own builder does, and 10,000 give a tree about 14 levels deep. The recursion
+    is over that depth, log2 of the length, never over the length. Right: `{a, {b, {c, d}}}`.
+    """
+    if nesting == "right":
+        node = operands[-1]
+        for x in reversed(operands[:-1]):
+            node = {"left": x, "operator": op, "right": node}
+        return node
+
+    def build(lo: int, hi: int) -> JSON:
+        if hi - lo == 1:
+            return operands[lo]
+        mid = lo + (hi - lo) // 2
+        return {"left": build(lo, mid), "operator": op, "right": build(mid, hi)}
+
+    return build(0, len(operands))
+
+
+class _Item:
+    """A lowered piece of the tree: a leaf, an open chain, `all`, or a leaf that failed."""
+
+    __slots__ = ("examples", "json", "kind", "mask", "operands", "reported")
+
+    def __init__(
+        self,
+        kind: str,
+        json: JSON = None,
+        operands: list[JSON] | None = None,
+        mask: int = 0,
+        examples: tuple[tuple[int, int] | None, tuple[int, int] | None] = (None, None),
+        reported: bool = False,
+    ) -> None:
+        self.kind = kind  # "leaf" | "and" | "or" | "all" | "bad"
+        self.json = json
+        self.operands = operands
+        self.mask = mask  # the tables below, as TABLE_BITS
+        self.examples = examples  # a source span of one leaf per table
+        self.reported = reported  # an or-across-tables problem was reported below
+
+
+class _Lowerer:
+    def __init__(self, text: str, now: datetime, nesting: Nesting) -> None:
+        self.text = text
+        self.now = now
+        self.nesting = nesting
+        self.problems: list[Problem] = []
+
+    def problem(self, code: str, message: str, start: int, end: int, hint: str = "") -> None:
+        self.problems.append(make_problem(self.text, code, message, start, end, hint))
+
+    def source(self, start: int, end: int, limit: int = 40) -> str:
+        s = " ".join(self.text[start:end].split())
+        return s if len(s) <= limit else s[: limit - 1] + "…"
+
+    # -- the walk ------------------------------------------------------------------------------
+
+    def run(self, root: Node) -> JSON:
+        # Frames: (node, negated, inside a chain, children already lowered, and the span of the
+        # outermost `not` or parentheses wrapping the node: a chain's problems point there, so
+        # that the `not` which turned an `and` into an `or` is part of what is underlined).
+        todo: list[tuple[Node, bool, bool, bool, Span | None]] = [(root, False, False, False, None)]
+        out: list[_Item] = []
+        while todo:
+            node, neg, in_chain, done, wrap = todo.pop()
+            if isinstance(node, Comparison):
+                out.append(self.leaf(node, neg))
+            elif isinstance(node, (And, Or)):
+                if done:
+                    n = len(node.operands)
+                    items = out[-n:]
+                    del out[-n:]
+                    op = "and" if isinstance(node, And) else "or"
+                    if neg:
+                        op = "or" if op == "and" else "and"
+                    out.append(self.chain(op, items, *(wrap or (node.start, node.end))))
+                else:
+                    todo.append((node, neg, in_chain, True, wrap))
+                    todo.extend((c, neg, True, False, None) for c in reversed(node.operands))
+            elif isinstance(node, Group):
+                todo.append((node.inner, neg, in_chain, False, wrap or (node.start, node.end)))
+            elif isinstance(node, Not):
+                todo.append(
+                    (node.operand, not neg, in_chain, False, wrap or (node.start, node.end))
+                )
+            else:
+                out.append(self.all(node, neg, in_chain))
+        if self.problems:
+            self.problems.sort(key=lambda p: (p.start, p.end))
+            raise FilterValidationError(self.problems, self.text)
+        return self.close(out[0])
+
+    def all(self, node: All, neg: bool, in_chain: bool) -> _Item:
+        if in_chain:
+            self.problem(
+                "all-combined",
+                "'all' cannot be combined with other conditions",
+                node.start,
+                node.end,
+                "'all' matches everything: remove it, or remove the rest",
+            )
+        elif neg:
+            self.problem(
+                "not-negatable",
+                "'not all' would match nothing, and Helicone has no such filter",
+                node.start,
+                node.end,
+                "remove the 'not'",
+            )
+        return _Item("all", json="all")
+
+    def chain(self, op: str, items: list[_Item], start: int, end: int) -> _Item:
+        operands: list[JSON] = []
+        mask = 0
+        ex_users, ex_rmt = None, None
+        reported = False
+        for it in items:
+            if it.kind == op:
+                assert it.operands is not None
+                operands.extend(it.operands)
+            else:
+                operands.append(self.close(it))
+            mask |= it.mask
+            ex_users = ex_users or it.examples[0]
+            ex_rmt = ex_rmt or it.examples[1]
+            reported = reported or it.reported
+        if op == "or" and mask == 3 and not reported and ex_users and ex_rmt:
+            reported = True
+            self.problem(
+                "or-across-tables",
+                f"'or' joins a {USERS_VIEW} condition ({self.source(*ex_users)}) with a "
+                f"{REQUEST_RESPONSE_RMT} condition ({self.source(*ex_rmt)}); "
+                "Helicone answers such a filter with every user",
+                start,
+                end,
+                "user conditions are applied after requests are grouped by user, so they "
+                "cannot be or-ed with request conditions: join them with 'and', or run two "
+                "queries",
+            )
+        return _Item(
+            op, operands=operands, mask=mask, examples=(ex_users, ex_rmt), reported=reported
+        )
+
+    def close(self, item: _Item) -> JSON:
+        if item.kind in ("and", "or"):
+            assert item.operands is not None
+            return build_chain(item.operands, item.kind, self.nesting)
+        return item.json
+
+    # -- one condition -------------------------------------------------------------------------
+
+    def leaf(self, node: Comparison, neg: bool) -> _Item:
+        resolved = self.resolve(node.field)
+        if resolved is None:
+            return _Item("bad")
+        field, key = resolved
+        kind = "map" if key is not None else field.kind
+        name = self.source(*_span(node.field))
+        op = node.op
+        if op not in ALLOWED_OPERATORS[kind]:
+            self.operator_not_allowed(node, field, key)
+            return _Item("bad")
+        values: list[JSON] = []
+        raw = node.value
+        if isinstance(raw, tuple):
+            if not raw:
+                self.problem(
+                    "empty-list",
+                    f"'{op} []' has no values",
+                    node.start,
+                    node.end,
+                    "put at least one value between the brackets",
+                )
+                return _Item("bad")
+            ok = True
+            for v in raw:
+                converted = self.value(kind, name, op, v)
+                ok = ok and converted is not _BAD
+                values.append(converted)
+            if not ok:
+                return _Item("bad")
+        elif raw is not None:
+            converted = self.value(kind, name, op, raw)
+            if converted is _BAD:
+                return _Item("bad")
+            values.append(converted)
+
+        if op == "is null":
+            op, values = "=", [NULL_MAGIC]
+        elif op == "is not null":
+            op, values = "!=", [NULL_MAGIC]
+        elif op == "is empty":
+            if neg:
+                return self.not_negatable(node, f'write {name} != "" for a non-empty value')
+            op, values = "=", [EMPTY_MAGIC]
+
+        if kind == "boolean":
+            truth = (bool(values[0]) != (op == "!=")) != neg
+            return self.make_leaf(field, key, "equals", truth, node)
+        if neg:
+            if kind == "property_key":
+                return self.not_negatable(node, "property_key takes only '='; drop the 'not'")
+            if op in ("like", "ilike"):
+                return self.not_negatable(
+                    node,
+                    f"Helicone has no 'not {op}'; for a substring test write "
+                    f'{name} not contains "..."',
+                )
+            op = NEGATED_OPERATOR[op]
+        if kind == "timestamp" and op == "!=":
+            parts = [self.make_leaf(field, key, j, values[0], node) for j in ("lt", "gt")]
+            return self.chain("or", parts, node.start, node.end)
+        if op in ("in", "not in"):
+            json_op = "equals" if op == "in" else "not-equals"
+            parts = [self.make_leaf(field, key, json_op, v, node) for v in values]
+            if len(parts) == 1:
+                return parts[0]
+            return self.chain("or" if op == "in" else "and", parts, node.start, node.end)
+        return self.make_leaf(field, key, OPERATOR_JSON[op], values[0], node)
+
+    def make_leaf(
+        self, field: Field, key: str | None, json_op: str, value: JSON, node: Comparison
+    ) -> _Item:
+        inner: JSON = {json_op: value}
+        if key is not None:
+            inner = {key: inner}
+        span = (node.start, node.end)
+        users = field.table == USERS_VIEW
+        return _Item(
+            "leaf",
+            json={field.table: {field.name: inner}},
+            mask=TABLE_BITS[field.table],
+            examples=(span, None) if users else (None, span),
+        )
+
+    def not_negatable(self, node: Comparison, hint: str) -> _Item:
+        self.problem(
+            "not-negatable",
+            f"'not' cannot apply to {self.source(node.start, node.end)}: Helicone has no "
+            f"opposite of '{node.op}' here",
+            node.start,
+            node.end,
+            hint,
+        )
+        return _Item("bad")
+
+    def operator_not_allowed(self, node: Comparison, field: Field, key: str | None) -> None:
+        name = self.source(*_span(node.field))
+        kind = "map" if key is not None else field.kind
+        allowed = ", ".join(ALLOWED_OPERATORS[kind])
+        label = "a map key (text)" if key is not None else f"a {field.kind_label} field"
+        hint = f"{label} takes {allowed}"
+        if node.op in ("is null", "is not null", "is empty") and key is not None:
+            hint = "inside maps Helicone compares the strings literally; " + hint
+        elif kind == "timestamp" and node.op in ("in", "not in"):
+            hint = "for a time range write >= and <=; " + hint
+        elif kind == "map" and key is None:
+            hint = f'a map needs a key: {field.name}.environment or {field.name}["my key"]'
+        self.problem(
+            "operator-not-allowed",
+            f"'{node.op}' does not apply to {name}, {label}",
+            node.start,
+            node.end,
+            hint,
+        )
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def resolve(self, ref: FieldRef) -> tuple[Field, str | None] | None:
+        """The column and map key that `ref` names, or None after reporting why not."""
+        parts = list(ref.parts)
+        start, end = ref.start, ref.end
+        table: str | None = None
+        if len(parts) >= 2 and parts[0] in TABLES:
+            table = parts.pop(0)
+        name = parts[0]
+        field = FIELDS.get(name)
+        if field is None or (table is not None and field.table != table):
+            self.unknown_field(ref, table, name)
+            return None
+        rest = parts[1:]
+        key = ref.key
+        if field.kind == "map":
+            if (rest and key is not None) or len(rest) > 1:
+                joined = ".".join(rest + ([key] if key is not None else []))
+                self.problem(
+                    "invalid-map-key",
+                    f"'{self.source(start, end)}' names a key in more than one way",
+                    start,
+                    end,
+                    f'a key with dots goes in brackets: {name}["{joined}"]',
+                )
+                return None
+            if rest:
+                key = rest[0]
+            if key is None:
+                self.problem(
+                    "missing-map-key",
+                    f"{name} is a map; say which key to test",
+                    start,
+                    end,
+                    f'write {name}.environment or {name}["my key"]',
+                )
+                return None
+            return field, key
+        if rest or key is not None:
+            self.problem(
+                "not-a-map",
+                f"{name} is a {field.kind_label} column, not a map, so it has no keys",
+                start,
+                end,
+                f"only {', '.join(_MAPS)} take keys",
+            )
+            return None
+        return field, None
+
+    def unknown_field(self, ref: FieldRef, table: str | None, name: str) -> None:
+        start, end = ref.start, ref.end
+        written = self.source(start, end)
+        if table is not None and name in FIELDS:
+            other = FIELDS[name].table
+            self.problem(
+                "unknown-field",
+                f"{table} has no column {name}; {name} is in {other}",
+                start,
+                end,
+                f"write {other}.{name}, or just {name}",
+            )
+            return
+        if table is None and len(ref.parts) >= 2 and ref.parts[1] in FIELDS:
+            near = closest(ref.parts[0], TABLES)
+            self.problem(
+                "unknown-table",
+                f"unknown table '{ref.parts[0]}'",
+                start,
+                end,
+                f"did you mean '{near[0]}'?" if near else f"the tables are {' and '.join(TABLES)}",
+            )
+            return
+        pool = FIELDS if table is None else [n for n, f in FIELDS.items() if f.table == table]
+        near = closest(name, pool)
+        if name in TABLES:
+            hint = f"name a column of the table, e.g. {name}.{next(iter(_columns(name)))}"
+        elif near:
+            hint = f"did you mean '{near[0]}'?"
+        else:
+            hint = "fields are named as in Helicone's schema: user_cost, model, properties.k, ..."
+        self.problem("unknown-field", f"unknown field '{written}'", start, end, hint)
+
+    # -- values --------------------------------------------------------------------------------
+
+    def value(self, kind: str, name: str, op: str, v: Value) -> JSON:
+        """The JSON value for `v` on a field of this kind, or _BAD after reporting why not."""
+        written = self.text[v.start : v.end]
+        if kind in ("text", "map", "property_key"):
+            if v.kind == "string":
+                return v.value
+            return self.wrong_type(v, name, "text", f"quote it: {name} {op} {_json_quote(written)}")
+        if kind == "number":
+            if v.kind == "number":
+                num = v.value
+                assert isinstance(num, (int, float))
+                if isinstance(num, int) and abs(num) > MAX_SAFE_INTEGER:
+                    return self.out_of_range(v, "beyond ±(2^53 − 1), where JavaScript loses digits")
+                if isinstance(num, float) and not math.isfinite(num):
+                    return self.out_of_range(v, "too large for a double")
+                return num
+            if v.kind == "string" and _is_number(str(v.value)):
+                hint = f"write the number without quotes: {name} {op} {v.value}"
+            else:
+                hint = f"write a number, e.g. {name} {op} 5 or {name} {op} 0.25"
+            return self.wrong_type(v, name, "a number", hint)
+        if kind == "timestamp":
+            if v.kind == "string":
+                parsed = parse_timestamp(str(v.value))
+                if parsed is None:
+                    self.problem(
+                        "invalid-timestamp",
+                        f"{written} is not a date or time Helicone accepts",
+                        v.start,
+                        v.end,
+                        'write an ISO 8601 date or date-time, e.g. "2024-01-31", '
+                        '"2024-01-31T12:00:00Z", or a relative time: now - 7d',
+                    )
+                    return _BAD
+                return format_timestamp(parsed)
+            if v.kind == "now":
+                assert isinstance(v.value, int)
+                moment = relative(self.now, v.value)
+                if moment is None:
+                    self.problem(
+                        "invalid-timestamp",
+                        f"{written} falls before the year 1",
+                        v.start,
+                        v.end,
+                        "use a shorter duration",
+                    )
+                    return _BAD
+                return format_timestamp(moment)
+            return self.wrong_type(
+                v,
+                name,
+                "a timestamp",
+                f'write {name} {op} "2024-01-31T00:00:00Z" or {name} {op} now - 7d '
+                "(Helicone refuses unix numbers)",
+            )
+        # boolean
+        if v.kind == "boolean":
+            return v.value
+        return self.wrong_type(v, name, "true or false", f"write {name} = true or {name} = false")
+
+    def wrong_type(self, v: Value, name: str, wanted: str, hint: str) -> JSON:
+        what = {"string": "a string", "number": "a number", "boolean": "a boolean", "now": "a time"}
+        self.problem(
+            "wrong-value-type",
+            f"{name} takes {wanted}, not {what[v.kind]}",
+            v.start,
+            v.end,
+            hint,
+        )
+        return _BAD
+
+    def out_of_range(self, v: Value, why: str) -> JSON:
+        self.problem(
+            "number-out-of-range",
+            f"{self.text[v.start : v.end]} is {why}",
+            v.start,
+            v.end,
+            "write a smaller number",
+        )
+        return _BAD
+
+
+_BAD: Any = object()
+
+
+def _span(ref: FieldRef) -> tuple[int, int]:
+    return ref.start, ref.end
+
+
+def _columns(table: str) -> list[str]:
+    return [n for n, f in FIELDS.items() if f.table == table]
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def _json_quote(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def lower(root: Node, text: str, *, now: datetime, nesting: Nesting = "balanced") -> JSON:
+    """Lower a parsed filter to Helicone FilterNode JSON.
+
+    Raises:
+        FilterValidationError: with every problem found, sorted by position.
+    """
+    return _Lowerer(text, now, nesting).run(root)

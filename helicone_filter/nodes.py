@@ -1,0 +1,103 @@
+"""The AST: small immutable nodes, each with the span of source text it came from.
+
+Spans are `start` and `end` offsets in code points (`text[start:end]` is the node's text).
+The tree keeps what was written: parentheses are `Group` nodes, `not` is a `Not` node, and a
+chain such as `a and b and c` is one `And` with three operands. Lowering (not push-down,
+flattening, sugar) happens in lower.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+ValueKind = Literal["string", "number", "boolean", "now"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRef:
+    """A field as written: `parts` are the dotted names, `key` a bracketed map key.
+
+    `users_view.user_cost` has parts `("users_view", "user_cost")`;
+    `properties["Session Id"]` has parts `("properties",)` and key `"Session Id"`.
+    Which part is a table, a column or a key is decided against the schema.
+    """
+
+    parts: tuple[str, ...]
+    key: str | None
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """A literal. For kind `now` the value is the number of seconds before now (`now - 7d`)."""
+
+    kind: ValueKind
+    value: str | int | float | bool
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """One condition: a field, an operator in its canonical spelling, and a value.
+
+    `op` is one of `= != > >= < <= like ilike contains`, `not contains`, `in`, `not in`,
+    `is null`, `is not null`, `is empty`. For `in` / `not in` the value is a tuple of values; for
+    the `is` forms it is None. A bare boolean field (`cached`) is `cached = true` whose value
+    span is the field's.
+    """
+
+    field: FieldRef
+    op: str
+    value: Value | tuple[Value, ...] | None
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    """`not x` or `!x`."""
+
+    operand: Node
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    """A chain `a and b and ...` with two or more operands."""
+
+    operands: tuple[Node, ...]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    """A chain `a or b or ...` with two or more operands."""
+
+    operands: tuple[Node, ...]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A parenthesised expression."""
+
+    inner: Node
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class All:
+    """`all`, or the empty filter (whose span is the whole, blank, text)."""
+
+    start: int
+    end: int
+
+
+Node: TypeAlias = Comparison | Not | And | Or | Group | All

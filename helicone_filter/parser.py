@@ -1,0 +1,608 @@
+"""Text to AST: loads the grammar once (LALR, transformer passed to Lark) and explains errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, cast
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from .errors import FilterSyntaxError, Problem, closest, make_problem
+from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
+from .schema import KEYWORDS, OPERATOR_SYNONYMS
+
+DEFAULT_MAX_LENGTH = 1_000_000
+DEFAULT_MAX_DEPTH = 100
+
+_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SIMPLE_ESCAPES = {
+    '"': '"',
+    "'": "'",
+    "\\": "\\",
+    "/": "/",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "b": "\b",
+    "f": "\f",
+}
+_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|u|([\s\S]))")
+_CONTROL = re.compile(r"[\x00-\x1f]")
+_SMART_QUOTES = "\u201c\u201d\u2018\u2019\u201e\u201f\u00ab\u00bb"
+
+
+class _LexProblem(Exception):
+    """Raised inside the transformer, where the source text is not at hand."""
+
+    def __init__(self, code: str, message: str, start: int, end: int, hint: str = "") -> None:
+        super().__init__(message)
+        self.args5 = (code, message, start, end, hint)
+
+
+def grammar_path() -> Path:
+    """The grammar file: inside the installed package, or beside it in a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "grammar" / "filter.lark", here.parent / "grammar" / "filter.lark"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("grammar/filter.lark is missing from the helicone_filter install")
+
+
+def decode_string(raw: str, start: int) -> str:
+    """The value of a quoted string token (quotes included), or a _LexProblem at the fault."""
+    body = raw[1:-1]
+    bad = _CONTROL.search(body)
+    if bad is not None:
+        pos = start + 1 + bad.start()
+        char = bad.group()
+        name = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char, f"\\u{ord(char):04x}")
+        raise _LexProblem(
+            "control-character",
+            f"raw control character U+{ord(char):04X} inside a string",
+            pos,
+            pos + 1,
+            f"write it as the escape {name}",
+        )
+    if "\\" not in body:
+        return body
+    out: list[str] = []
+    last = 0
+    pending_high: tuple[int, int] | None = None  # a high surrogate and its offset
+    for m in _ESCAPE.finditer(body):
+        pos = start + 1 + m.start()
+        if m.start() != last and pending_high is not None:
+            raise _lone_surrogate(pending_high[1])
+        out.append(body[last : m.start()])
+        last = m.end()
+        hexdigits, simple = m.group(1), m.group(2)
+        if hexdigits is not None:
+            code = int(hexdigits, 16)
+            if 0xD800 <= code <= 0xDBFF:
+                if pending_high is not None:
+                    raise _lone_surrogate(pending_high[1])
+                pending_high = (code, pos)
+                continue
+            if 0xDC00 <= code <= 0xDFFF:
+                if pending_high is None:
+                    raise _lone_surrogate(pos)
+                code = 0x10000 + ((pending_high[0] - 0xD800) << 10) + (code - 0xDC00)
+                pending_high = None
+            elif pending_high is not None:
+                raise _lone_surrogate(pending_high[1])
+            out.append(chr(code))
+        elif simple is None:
+            raise _LexProblem(
+                "invalid-escape",
+                "\\u must be followed by four hex digits",
+                pos,
+                pos + 2,
+                "write a character as \\u followed by four hex digits, e.g. \\u00e9",
+            )
+        else:
+            if pending_high is not None:
+                raise _lone_surrogate(pending_high[1])
+            decoded = _SIMPLE_ESCAPES.get(simple)
+            if decoded is None:
+                raise _LexProblem(
+                    "invalid-escape",
+                    f"unknown escape \\{simple} in a string",
+                    pos,
+                    pos + 2,
+                    "the escapes are \\\" \\' \\\\ \\/ \\n \\r \\t \\b \\f \\uXXXX; "
+                    "write \\\\ for a backslash",
+                )
+            out.append(decoded)
+    if pending_high is not None:
+        if last != len(body):
+            raise _lone_surrogate(pending_high[1])
+        raise _lone_surrogate(pending_high[1])
+    out.append(body[last:])
+    return "".join(out)
+
+
+def _lone_surrogate(pos: int) -> _LexProblem:
+    return _LexProblem(
+        "invalid-escape",
+        "lone surrogate escape in a string",
+        pos,
+        pos + 6,
+        "a \\uD800-\\uDBFF escape must be followed by a \\uDC00-\\uDFFF escape; "
+        "or write the character itself",
+    )
+
+
+@v_args(inline=True)
+class _ToAst(Transformer[Token, Node]):
+    """One method per rule of grammar/filter.lark: the tree is shaped there."""
+
+    def start(self, node: Node | None = None) -> Node | None:
+        return node
+
+    def or_chain(self, *operands: Node) -> Or:
+        return Or(operands, operands[0].start, operands[-1].end)
+
+    def and_chain(self, *operands: Node) -> And:
+        return And(operands, operands[0].start, operands[-1].end)
+
+    def negation(self, tok: Token, operand: Node) -> Not:
+        return Not(operand, tok.start_pos or 0, operand.end)
+
+    def group(self, lpar: Token, inner: Node, rpar: Token) -> Group:
+        return Group(inner, lpar.start_pos or 0, rpar.end_pos or 0)
+
+    def all(self, tok: Token) -> All:
+        return All(tok.start_pos or 0, tok.end_pos or 0)
+
+    def compare(self, field: FieldRef, op: Token, value: Value) -> Comparison:
+        text = str(op)
+        text = OPERATOR_SYNONYMS.get(text, text.lower())
+        return Comparison(field, text, value, field.start, value.end)
+
+    def compare_not(self, field: FieldRef, _not: Token, _op: Token, value: Value) -> Comparison:
+        return Comparison(field, "not contains", value, field.start, value.end)
+
+    def in_list(self, field: FieldRef, _in: Token, values: _List) -> Comparison:
+        return Comparison(field, "in", values.values, field.start, values.end)
+
+    def not_in_list(self, field: FieldRef, _not: Token, _in: Token, values: _List) -> Comparison:
+        return Comparison(field, "not in", values.values, field.start, values.end)
+
+    def is_null(self, field: FieldRef, _is: Token, null: Token) -> Comparison:
+        return Comparison(field, "is null", None, field.start, null.end_pos or 0)
+
+    def is_not_null(self, field: FieldRef, _is: Token, _not: Token, null: Token) -> Comparison:
+        return Comparison(field, "is not null", None, field.start, null.end_pos or 0)
+
+    def is_empty(self, field: FieldRef, _is: Token, empty: Token) -> Comparison:
+        return Comparison(field, "is empty", None, field.start, empty.end_pos or 0)
+
+    def bare(self, field: FieldRef) -> Comparison:
+        value = Value("boolean", True, field.start, field.end)
+        return Comparison(field, "=", value, field.start, field.end)
+
+    def field(self, *tokens: Token) -> FieldRef:
+        parts = tuple(str(t) for t in tokens if t.type == "NAME")
+        key = None
+        if tokens[-1].type == "RSQB":
+            key_token = tokens[-2]
+            key = decode_string(str(key_token), key_token.start_pos or 0)
+        return FieldRef(parts, key, tokens[0].start_pos or 0, tokens[-1].end_pos or 0)
+
+    def list(self, lsqb: Token, *rest: Any) -> _List:
+        rsqb: Token = rest[-1]
+        return _List(tuple(rest[:-1]), lsqb.start_pos or 0, rsqb.end_pos or 0)
+
+    def string(self, tok: Token) -> Value:
+        start = tok.start_pos or 0
+        return Value("string", decode_string(str(tok), start), start, tok.end_pos or 0)
+
+    def number(self, tok: Token) -> Value:
+        text = str(tok)
+        num: int | float = float(text) if any(c in text for c in ".eE") else int(text)
+        return Value("number", num, tok.start_pos or 0, tok.end_pos or 0)
+
+    def true(self, tok: Token) -> Value:
+        return Value("boolean", True, tok.start_pos or 0, tok.end_pos or 0)
+
+    def false(self, tok: Token) -> Value:
+        return Value("boolean", False, tok.start_pos or 0, tok.end_pos or 0)
+
+    def now(self, tok: Token) -> Value:
+        return Value("now", 0, tok.start_pos or 0, tok.end_pos or 0)
+
+    def now_minus(self, tok: Token, _minus: Token, duration: Token) -> Value:
+        text = str(duration)
+        seconds = int(text[:-1]) * _DURATION_SECONDS[text[-1]]
+        return Value("now", seconds, tok.start_pos or 0, duration.end_pos or 0)
+
+
+class _List:
+    """The values of `[...]` with the span of the brackets (only inside the transformer)."""
+
+    __slots__ = ("end", "start", "values")
+
+    def __init__(self, values: tuple[Value, ...], start: int, end: int) -> None:
+        self.values = values
+        self.start = start
+        self.end = end
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    return Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        transformer=_ToAst(),
+        maybe_placeholders=False,
+    )
+
+
+def parse(
+    text: str, *, max_length: int = DEFAULT_MAX_LENGTH, max_depth: int = DEFAULT_MAX_DEPTH
+) -> Node:
+    """Parse filter text into its AST, each node with its source span.
+
+    Args:
+        text: the filter, e.g. `user_cost > 5 and model = "gpt-4o"`.
+        max_length: the longest text accepted, in characters.
+        max_depth: the deepest nesting of parentheses and `not` accepted.
+
+    Returns:
+        The root node; an empty or blank filter is an `All` spanning the whole text.
+
+    Raises:
+        FilterSyntaxError: the text does not follow the grammar or passes a limit.
+
+    Example:
+        >>> parse("cached").op
+        '='
+    """
+    if len(text) > max_length:
+        raise FilterSyntaxError(
+            [
+                make_problem(
+                    text,
+                    "too-long",
+                    f"the filter is {len(text):,} characters long; the limit is {max_length:,}",
+                    max_length,
+                    len(text),
+                    "shorten the filter, or raise the limit (max_length=)",
+                )
+            ],
+            text,
+        )
+    if text.count("(") > max_depth:
+        _check_paren_depth(text, max_depth)
+    try:
+        root = cast(Node | None, _lark().parse(text))
+    except _LexProblem as e:
+        raise FilterSyntaxError([make_problem(text, *e.args5)], text) from None
+    except UnexpectedInput as e:
+        raise FilterSyntaxError([_explain(text, e)], text) from None
+    if root is None:
+        return All(0, len(text))
+    _check_depth(text, root, max_depth)
+    return root
+
+
+def _too_deep(text: str, start: int, end: int, max_depth: int) -> FilterSyntaxError:
+    return FilterSyntaxError(
+        [
+            make_problem(
+                text,
+                "too-deep",
+                f"parentheses and 'not' nest more than {max_depth} levels deep here",
+                start,
+                end,
+                "flatten the filter: 'a and (b and c)' is 'a and b and c'; "
+                "or raise the limit (max_depth=)",
+            )
+        ],
+        text,
+    )
+
+
+_PAREN_SCAN = re.compile(r"\"(?:[^\"\\]|\\[\s\S])*\"|'(?:[^'\\]|\\[\s\S])*'|[()]")
+
+
+def _check_paren_depth(text: str, max_depth: int) -> None:
+    """Fail fast on deep parentheses, before the parser reads them all."""
+    depth = 0
+    for m in _PAREN_SCAN.finditer(text):
+        c = m.group()
+        if c == "(":
+            depth += 1
+            if depth > max_depth:
+                raise _too_deep(text, m.start(), m.start() + 1, max_depth)
+        elif c == ")":
+            depth = max(0, depth - 1)
+
+
+def _check_depth(text: str, root: Node, max_depth: int) -> None:
+    stack: list[tuple[Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (Group, Not)):
+            depth += 1
+            if depth > max_depth:
+                width = 3 if isinstance(node, Not) and text[node.start] != "!" else 1
+                raise _too_deep(text, node.start, node.start + width, max_depth)
+            stack.append((node.inner if isinstance(node, Group) else node.operand, depth))
+        elif isinstance(node, (And, Or)):
+            stack.extend((child, depth) for child in node.operands)
+
+
+# ---------------------------------------------------------------------------------------------
+# Syntax errors in a user's words
+
+_VALUE_TERMINALS = frozenset({"STRING", "NUMBER", "TRUE", "FALSE", "NOW"})
+_OPERATOR_TERMINALS = frozenset({"CMP", "LIKE", "ILIKE", "CONTAINS", "IN", "IS"})
+_WORDS = {
+    "NAME": "a field name",
+    "STRING": "a string",
+    "NUMBER": "a number",
+    "TRUE": "true",
+    "FALSE": "false",
+    "NOW": "now",
+    "MINUS": "'-'",
+    "DURATION": "a duration such as 7d",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "_COMMA": "','",
+    "COMMA": "','",
+    "DOT": "'.'",
+    "_AND": "'and'",
+    "_OR": "'or'",
+    "NOT": "'not'",
+    "BANG": "'!'",
+    "ALL": "all",
+    "IN": "'in'",
+    "IS": "'is'",
+    "NULL": "null",
+    "EMPTY": "empty",
+    "LIKE": "'like'",
+    "ILIKE": "'ilike'",
+    "CONTAINS": "'contains'",
+    "CMP": "a comparison operator",
+    "$END": "the end of the filter",
+}
+_ORDER = list(_WORDS)
+
+# Words people reach for, mapped to the operator this language spells them with.
+_OPERATOR_WORDS = {
+    "like": "like",
+    "ilike": "ilike",
+    "contains": "contains",
+    "in": "in",
+    "is": "is",
+    "equals": "=",
+    "eq": "=",
+    "is_equal": "=",
+    "not-equals": "!=",
+    "not_equals": "!=",
+    "ne": "!=",
+    "neq": "!=",
+    "gt": ">",
+    "gte": ">=",
+    "ge": ">=",
+    "lt": "<",
+    "lte": "<=",
+    "le": "<=",
+    "not-contains": "not contains",
+    "not_contains": "not contains",
+    "startswith": 'like "abc%"',
+    "starts_with": 'like "abc%"',
+    "endswith": 'like "%abc"',
+    "ends_with": 'like "%abc"',
+    "has": "contains",
+    "includes": "contains",
+}
+_SWAPPED = {"=>": ">=", "=<": "<=", "=!": "!=", "><": "!="}
+
+
+def _describe_expected(expected: set[str]) -> str:
+    if expected & _OPERATOR_TERMINALS and "CMP" in expected:
+        return "an operator (=, !=, >, >=, <, <=, like, ilike, contains, in, is)"
+    if {"STRING", "NUMBER"} <= expected:
+        return 'a value: a number, a "quoted string", true, false or now - 7d'
+    if {"NAME", "LPAR"} <= expected:
+        return "a condition such as user_cost > 5, 'not' or '('"
+    if expected == {"NULL", "NOT", "EMPTY"}:
+        return "null, not null or empty"
+    words = [_WORDS.get(t, t.lower()) for t in sorted(expected, key=_sort_key)]
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _sort_key(term: str) -> int:
+    return _ORDER.index(term) if term in _WORDS else len(_ORDER)
+
+
+def _describe_token(tok: Token) -> str:
+    if tok.type == "$END":
+        return "the end of the filter"
+    if tok.type == "STRING":
+        return f"string {tok}"
+    if tok.type == "NUMBER":
+        return f"number {tok}"
+    return f"'{tok}'"
+
+
+def _unmatched_paren(text: str, upto: int) -> int | None:
+    opened: list[int] = []
+    for m in _PAREN_SCAN.finditer(text, 0, upto):
+        if m.group() == "(":
+            opened.append(m.start())
+        elif m.group() == ")" and opened:
+            opened.pop()
+    return opened[-1] if opened else None
+
+
+_WORD_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)\s*$")
+
+
+def _explain(text: str, err: UnexpectedInput) -> Problem:
+    """Turn lark's exception into a Problem that says what was expected in plain words."""
+    if isinstance(err, UnexpectedCharacters):
+        pos = err.pos_in_stream or 0
+        char = text[pos]
+        if char in _SMART_QUOTES:
+            return make_problem(
+                text,
+                "smart-quote",
+                f"typographic quote {char} cannot delimit a string",
+                pos,
+                pos + 1,
+                "use straight quotes: \"...\" or '...'",
+            )
+        if char in "\"'":
+            return make_problem(
+                text,
+                "unterminated-string",
+                "this string is never closed",
+                pos,
+                len(text),
+                f"add the closing {char}; write \\{char} for a quote inside the string",
+            )
+        if char in "&|":
+            return make_problem(
+                text,
+                "unexpected-character",
+                f"unexpected character {char!r}",
+                pos,
+                pos + 1,
+                "write 'and' (or &&) and 'or' (or ||)",
+            )
+        expected = set(err.allowed or ())
+        hint = ""
+        if "DURATION" in expected:
+            hint = "a duration is digits and a lower-case unit, s, m, h, d or w: now - 7d"
+        elif {"STRING", "NUMBER"} <= expected:
+            m = re.match(r"\S+", text[pos:])
+            word = m.group() if m else char
+            hint = f"quote text values: {_quote(word)}" if word[:1].isalpha() else ""
+        return make_problem(
+            text,
+            "unexpected-character",
+            f"unexpected character {char!r}; expected {_describe_expected(expected)}",
+            pos,
+            pos + 1,
+            hint,
+        )
+    if isinstance(err, UnexpectedEOF):  # pragma: no cover - LALR reports the end as a token
+        return make_problem(
+            text, "unexpected-end", "the filter ends too early", len(text), len(text)
+        )
+    assert isinstance(err, UnexpectedToken)
+    tok: Token = err.token
+    expected = _acceptable(err)
+    start = tok.start_pos if tok.start_pos is not None else len(text)
+    end = tok.end_pos if tok.end_pos is not None else start
+    at_end = tok.type == "$END"
+    if at_end:
+        start = end = len(text)
+    code = "unexpected-end" if at_end else "unexpected-token"
+    what = _describe_token(tok)
+    message = f"unexpected {what}; expected {_describe_expected(expected)}"
+    if at_end:
+        message = f"the filter ends too early; expected {_describe_expected(expected)}"
+    hint = ""
+    before = _WORD_BEFORE.search(text, 0, start)
+    if (
+        "CMP" in expected
+        and before is not None
+        and before.group(1).lower() in KEYWORDS
+        and text[before.start() - 1 : before.start()] != "."
+    ):
+        # `and x = 1`: the keyword was read as a field name because a condition was due.
+        word = before.group(1)
+        return make_problem(
+            text,
+            "unexpected-token",
+            f"unexpected '{word}'; expected a condition such as user_cost > 5, 'not' or '('",
+            before.start(1),
+            before.end(1),
+            f"'{word.lower()}' is a keyword; put a condition before it",
+        )
+    if "CMP" in expected and tok.type == "NAME":
+        word = str(tok)
+        suggestion = _OPERATOR_WORDS.get(word.lower())
+        if suggestion is None:
+            near = closest(word, _OPERATOR_WORDS)
+            suggestion = _OPERATOR_WORDS[near[0]] if near else None
+        if suggestion is not None:
+            code = "unknown-operator"
+            message = f"unknown operator '{word}'"
+            hint = f"did you mean '{suggestion}'?"
+    elif expected >= _VALUE_TERMINALS and not at_end:
+        pair = text[start - 1 : start + 1] if start else ""
+        if tok.type in ("CMP", "BANG") and pair in _SWAPPED:
+            return make_problem(
+                text,
+                "unknown-operator",
+                f"unknown operator '{pair}'",
+                start - 1,
+                start + 1,
+                f"did you mean '{_SWAPPED[pair]}'?",
+            )
+        if tok.type == "NAME":
+            code = "unquoted-string"
+            message = f"unquoted text '{tok}' where a value was expected"
+            hint = f"quote text values: {_quote(str(tok))}"
+        elif tok.type in ("NULL", "EMPTY"):
+            word = str(tok).lower()
+            hint = f"test for {word} with 'is {word}' (model is {word}), not with an operator"
+        elif tok.type == "DURATION":
+            hint = f"a relative time is written now - {tok}"
+        elif tok.type == "LSQB":
+            hint = "a list of values follows 'in' or 'not in'"
+    elif tok.type == "RPAR" and "RPAR" not in expected and _unmatched_paren(text, start) is None:
+        message = "')' has no '(' to close"
+        hint = "remove it, or add the '(' it closes"
+    elif tok.type == "BANG" and expected & _OPERATOR_TERMINALS:
+        hint = "'!' only negates a whole condition; write 'not in' or 'not contains'"
+    if at_end and "RPAR" in expected:
+        opened = _unmatched_paren(text, len(text))
+        if opened is not None:
+            col = opened - (text.rfind("\n", 0, opened) + 1) + 1
+            hint = f"close the '(' at column {col} with ')'"
+    return make_problem(text, code, message, start, end, hint)
+
+
+def _acceptable(err: UnexpectedToken) -> set[str]:
+    """The terminals truly acceptable here.
+
+    LALR merges states, so lark's `expected` may list tokens that only fit in another context
+    (`]` after a top-level value); the interactive parser tries each one.
+    """
+    try:
+        accepted = set(err.interactive_parser.accepts())  # type: ignore[no-untyped-call]
+    except Exception:  # pragma: no cover - fall back to lark's own list
+        accepted = set()
+    return accepted or set(err.expected)
+
+
+def _quote(word: str) -> str:
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def iter_nodes(root: Node) -> Iterator[Node]:
+    """Every node of the tree, parents before children, without recursion."""
+    stack: list[Node] = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (And, Or)):
+            stack.extend(reversed(node.operands))
+        elif isinstance(node, Group):
+            stack.append(node.inner)
+        elif isinstance(node, Not):
+            stack.append(node.operand)

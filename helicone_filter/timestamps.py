@@ -1,0 +1,67 @@
+"""Timestamps: the ISO 8601 forms Helicone accepts, and the one canonical form we emit."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?"
+)
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    """The aware UTC datetime `text` names, or None when it is not a timestamp we accept.
+
+    Accepted: a date (`2024-01-31`), or a date, `T` or a space, `HH:MM`, optional seconds and
+    fraction, and an optional `Z` or `+HH:MM` zone. No zone means UTC. Digits past milliseconds
+    are cut.
+
+    Example:
+        >>> format_timestamp(parse_timestamp("2024-01-31 12:00+02:00"))
+        '2024-01-31T10:00:00.000Z'
+    """
+    m = _ISO.fullmatch(text)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = m.groups()
+    micro = int((fraction or "0")[:3].ljust(3, "0")) * 1000
+    tz = UTC
+    if zone and zone != "Z":
+        hours, minutes = int(zone[1:3]), int(zone[4:6])
+        if hours > 23 or minutes > 59:
+            return None
+        offset = timedelta(hours=hours, minutes=minutes)
+        tz = timezone(-offset if zone[0] == "-" else offset)
+    try:
+        value = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            micro,
+            tzinfo=tz,
+        )
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def format_timestamp(value: datetime) -> str:
+    """`value` in UTC as `YYYY-MM-DDTHH:MM:SS.sssZ`, the form Helicone's own UI sends."""
+    u = value.astimezone(UTC)
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
+        f".{u.microsecond // 1000:03d}Z"
+    )
+
+
+def relative(now: datetime, seconds: int) -> datetime | None:
+    """`now` minus `seconds`, or None when that falls before year 1."""
+    try:
+        return now - timedelta(seconds=seconds)
+    except OverflowError:
+        return None

@@ -1,0 +1,106 @@
+"""Shared fixtures: the fixed clock, and a check that every compile in the suite is valid JSON
+for the endpoint's `UserFilterNode` schema (read from the OpenAPI file copied under tests/spec)."""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, settings
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+
+import helicone_filter
+
+SPEC = Path(__file__).parent / "spec" / "user-metrics-query.openapi.yaml"
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.register_profile(
+    "ci", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@cache
+def openapi() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    return loaded
+
+
+def _strict(components: dict[str, Any]) -> dict[str, Any]:
+    """The components with `additionalProperties: false` wherever the spec leaves it open.
+
+    The published schema lets any object pass as a leaf (no required keys, extra keys
+    allowed), so a check against it alone could not fail; this copy could.
+    """
+    strict = copy.deepcopy(components)
+    stack: list[Any] = [strict]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            if x.get("type") == "object" and "properties" in x and "additionalProperties" not in x:
+                x["additionalProperties"] = False
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return strict
+
+
+@cache
+def filter_node_validators() -> tuple[OAS30Validator, OAS30Validator]:
+    components = openapi()["components"]
+    ref = "#/components/schemas/UserFilterNode"
+    return (
+        OAS30Validator(
+            {"components": components, "$ref": ref}, format_checker=oas30_format_checker
+        ),
+        OAS30Validator(
+            {"components": _strict(components), "$ref": ref}, format_checker=oas30_format_checker
+        ),
+    )
+
+
+def json_depth(node: Any) -> int:
+    deepest = 0
+    stack = [(node, 1)]
+    while stack:
+        x, d = stack.pop()
+        deepest = max(deepest, d)
+        if isinstance(x, dict):
+            stack.extend((v, d + 1) for v in x.values())
+    return deepest
+
+
+def assert_valid_filter_node(node: Any) -> None:
+    """`node` validates against UserFilterNode, as published and in the strict copy."""
+    for validator in filter_node_validators():
+        errors = list(validator.iter_errors(node))
+        assert not errors, errors[0].message
+
+
+VALIDATED = {"count": 0}
+
+
+@pytest.fixture(autouse=True)
+def _every_compile_is_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Wrap the compiler's last stage so that whatever a test compiles is schema-checked."""
+    original = helicone_filter.lower
+
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        # jsonschema recurses per level; right-nested 10,000-term chains are checked by shape
+        # in test_limits instead.
+        if json_depth(result) < 300:
+            assert_valid_filter_node(result)
+            VALIDATED["count"] += 1
+        return result
+
+    monkeypatch.setattr(helicone_filter, "lower", checked)
+    yield
