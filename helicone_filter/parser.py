@@ -484,8 +484,17 @@ def _explain(text: str, err: UnexpectedInput) -> Problem:
         expected = set(err.allowed or ())
         hint = ""
         if "DURATION" in expected:
-            hint = "a duration is digits and a lower-case unit, s, m, h, d or w: now - 7d"
-        elif {"STRING", "NUMBER"} <= expected:
+            run = re.match(r"\w*", text[pos:])
+            end = pos + max(1, run.end() if run else 0)
+            return make_problem(
+                text,
+                "unexpected-character",
+                f"'{text[pos:end]}' is not a duration",
+                pos,
+                end,
+                "a duration is digits and a lower-case unit, s, m, h, d or w: now - 7d",
+            )
+        if {"STRING", "NUMBER"} <= expected:
             m = re.match(r"\S+", text[pos:])
             word = m.group() if m else char
             hint = f"quote text values: {_quote(word)}" if word[:1].isalpha() else ""

@@ -254,7 +254,7 @@ ok(
 )
 err_at('request_created_at > "2023-02-29"', "invalid-timestamp", '"2023-02-29"')
 err_at('request_created_at > "2024-13-01"', "invalid-timestamp", '"2024-13-01"')
-err_at("request_created_at > now - 7D", "unexpected-character", "7")
+err_at("request_created_at > now - 7D", "unexpected-character", "7D")
 err_at("user_cost > now", "wrong-value-type", "now")
 err_at("user_cost > 5d", "unexpected-token", "5d")
 

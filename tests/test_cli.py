@@ -1,0 +1,164 @@
+"""The command line: `main(argv)` in-process, and the installed console script once for real."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helicone_filter.cli import Exit, main
+
+CACHED = {"request_response_rmt": {"cached": {"equals": True}}}
+
+
+def run(
+    argv: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    stdin: str = "",
+) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_compile_argument(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = run(["compile", "cached"], capsys, monkeypatch)
+    assert (code, json.loads(out), err) == (0, CACHED, "")
+
+
+def test_compile_is_the_default_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(["cached"], capsys, monkeypatch)
+    assert (code, json.loads(out)) == (0, CACHED)
+
+
+@pytest.mark.parametrize("argv", [["compile"], ["compile", "-"], ["-"], []])
+def test_stdin(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(argv, capsys, monkeypatch, stdin="cached\n")
+    assert (code, json.loads(out)) == (0, CACHED)
+
+
+def test_bad_filter_goes_to_stderr_with_the_caret(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = run(["compile", 'modle = "x"'], capsys, monkeypatch)
+    assert code == Exit.BAD_FILTER == 1
+    assert out == ""
+    assert err == (
+        "helicone-filter: error: line 1, column 1: unknown field 'modle'\n"
+        '  modle = "x"\n'
+        "  ^^^^^\n"
+        "  hint: did you mean 'model'?\n"
+    )
+
+
+def test_now_and_nesting(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(
+        [
+            "compile",
+            "--now",
+            "2025-01-02T00:00:00Z",
+            "--nesting",
+            "right",
+            "request_created_at > now - 1d and cached and threat",
+        ],
+        capsys,
+        monkeypatch,
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert result["left"] == {
+        "request_response_rmt": {"request_created_at": {"gt": "2025-01-01T00:00:00.000Z"}}
+    }
+    assert result["right"]["left"] == CACHED
+
+
+def test_pretty_and_compact(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, pretty, _ = run(["compile", "--pretty", "cached"], capsys, monkeypatch)
+    _, compact, _ = run(["compile", "--compact", "cached"], capsys, monkeypatch)
+    assert pretty.count("\n") > 1 and json.loads(pretty) == CACHED
+    assert compact == '{"request_response_rmt":{"cached":{"equals":true}}}\n'
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["compile", "--now", "yesterday", "cached"], "--now 'yesterday'"),
+        (["compile", "--nesting", "left", "cached"], "invalid choice"),
+        (["compile", "--bogus", "cached"], "unrecognized arguments"),
+        (["compile", "a", "b"], "unrecognized arguments"),
+    ],
+)
+def test_usage_errors_exit_2(
+    argv: list[str],
+    needle: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code, out, err = run(argv, capsys, monkeypatch)
+    assert code == Exit.USAGE == 2
+    assert out == ""
+    assert needle in err
+
+
+def test_help_and_version(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(["compile", "--help"], capsys, monkeypatch)
+    assert code == 0 and "helicone-filter compile 'user_cost > 5" in out
+    code, out, _ = run(["--version"], capsys, monkeypatch)
+    assert code == 0 and out.startswith("helicone-filter ")
+
+
+def _script() -> str:
+    path = Path(sys.executable).parent / "helicone-filter"
+    assert path.exists(), "the console script is installed with the package"
+    return str(path)
+
+
+def test_installed_console_script() -> None:
+    done = subprocess.run(
+        [_script(), "compile", "user_cost > 5"], capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, json.loads(done.stdout)) == (
+        0,
+        {"users_view": {"user_cost": {"gt": 5}}},
+    )
+
+    done = subprocess.run([_script()], input="cached", capture_output=True, text=True, check=False)
+    assert (done.returncode, json.loads(done.stdout)) == (0, CACHED)
+
+    done = subprocess.run([_script(), "user_cost >"], capture_output=True, text=True, check=False)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith(
+        "helicone-filter: error: line 1, column 12: the filter ends too early"
+    )
+    assert "Traceback" not in done.stderr
+
+    done = subprocess.run([_script(), "--nope"], capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+
+
+def test_python_dash_m() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "helicone_filter", "compile", "cached"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, json.loads(done.stdout)) == (0, CACHED)

@@ -1,0 +1,80 @@
+"""The README tells the truth: its examples, its field table and its quick start."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import NOW
+
+import helicone_filter
+from helicone_filter.schema import ALLOWED_OPERATORS, FIELDS
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _section(title: str) -> str:
+    start = README.index(f"\n{title}\n")
+    level = title.split(" ")[0]
+    end = README.find(f"\n{level} ", start + len(title) + 2)
+    return README[start : end if end >= 0 else len(README)]
+
+
+def _blocks(text: str, lang: str) -> list[str]:
+    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
+
+
+def test_worked_examples_compile_to_the_json_shown() -> None:
+    section = _section("## Worked examples")
+    filters, outputs = _blocks(section, "text"), _blocks(section, "json")
+    assert len(filters) == len(outputs) >= 10
+    for text, shown in zip(filters, outputs, strict=True):
+        assert helicone_filter.compile(text.strip(), now=NOW) == json.loads(shown), text
+
+
+def test_field_table_is_the_schema_table() -> None:
+    rows = re.findall(r"^\| (`.*?) \| (\w+) \| (\w+) \| (.*?) \|$", _section("### Fields"), re.M)
+    table = {}
+    for names, tbl, kind, ops in rows:
+        name = re.match(r"`([\w-]+)", names).group(1)  # type: ignore[union-attr]
+        table[name] = (tbl, kind, tuple(re.findall(r"`(.*?)`", ops)))
+    expected = {n: (f.table, f.kind, ALLOWED_OPERATORS[f.kind]) for n, f in FIELDS.items()}
+    assert table == expected
+
+
+def _quick_start() -> list[str]:
+    return [b.strip() for b in _blocks(_section("## Quick start"), "sh")]
+
+
+def test_quick_start_has_two_commands_and_ci_runs_the_second() -> None:
+    install_and_run, tests = _quick_start()
+    assert "helicone-filter" in install_and_run
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert tests in ci.splitlines()
+
+
+@pytest.mark.skipif(os.environ.get("SKIP_FRESH_VENV") == "1", reason="SKIP_FRESH_VENV=1")
+def test_first_command_works_in_a_fresh_virtual_environment(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("PYTHONPATH", None)
+    install_and_run = _quick_start()[0]
+    done = subprocess.run(
+        ["bash", "-c", install_and_run],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["left"] == {"users_view": {"user_cost": {"gt": 5}}}
