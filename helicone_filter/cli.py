@@ -25,6 +25,10 @@ class _UsageError(Exception):
     pass
 
 
+class _InputError(Exception):
+    """Input that cannot even be read as text (exit 1, like a bad filter)."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise _UsageError(f"{self.format_usage()}{self.prog}: error: {message}")
@@ -78,7 +82,19 @@ def _build_parser() -> _Parser:
 
 
 def _read_text(arg: str, stdin: IO[str]) -> str:
-    return stdin.read() if arg == "-" else arg
+    """The filter: `arg` itself, or all of stdin for `-`, which must be UTF-8."""
+    if arg != "-":
+        return arg
+    raw = getattr(stdin, "buffer", None)
+    if raw is None:
+        return stdin.read()
+    data: bytes = raw.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise _InputError(
+            f"{PROG}: error: the input is not UTF-8: byte {e.start} is 0x{data[e.start]:02x}"
+        ) from None
 
 
 def _parse_now(value: str | None) -> datetime | None:
@@ -122,7 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:  # --help and --version
         return int(e.code or 0)
 
-    text = _read_text(args.text, sys.stdin)
+    try:
+        text = _read_text(args.text, sys.stdin)
+    except _InputError as e:
+        print(e, file=sys.stderr)
+        return Exit.BAD_FILTER
     try:
         result = compile_filter(text, now=now, nesting=args.nesting)
     except FilterError as e:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -80,6 +81,9 @@ def _width(s: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def render_problem(text: str, problem: Problem) -> str:
     """The problem as a user sees it: position, message, the line with a caret, the hint.
 
@@ -113,7 +117,8 @@ def render_problem(text: str, problem: Problem) -> str:
         out.append("  " + " " * pad + "^" * carets)
     if problem.hint:
         out.append(f"  hint: {problem.hint}")
-    return "\n".join(out)
+    # Lone surrogates (undecodable bytes from argv, say) cannot be printed; show U+FFFD.
+    return _SURROGATE.sub("\ufffd", "\n".join(out))
 
 
 def closest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:

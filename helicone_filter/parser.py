@@ -31,7 +31,7 @@ _SIMPLE_ESCAPES = {
     "f": "\f",
 }
 _ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|u|([\s\S]))")
-_CONTROL = re.compile(r"[\x00-\x1f]")
+_CONTROL = re.compile(r"[\x00-\x1f\ud800-\udfff]")
 _SMART_QUOTES = "\u201c\u201d\u2018\u2019\u201e\u201f\u00ab\u00bb"
 
 
@@ -59,6 +59,14 @@ def decode_string(raw: str, start: int) -> str:
     if bad is not None:
         pos = start + 1 + bad.start()
         char = bad.group()
+        if char >= "\ud800":
+            raise _LexProblem(
+                "invalid-character",
+                f"lone surrogate U+{ord(char):04X} inside a string is not a character",
+                pos,
+                pos + 1,
+                "remove it; it usually comes from text that was cut in the middle of an emoji",
+            )
         name = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char, f"\\u{ord(char):04x}")
         raise _LexProblem(
             "control-character",
@@ -494,6 +502,9 @@ def _explain(text: str, err: UnexpectedInput) -> Problem:
                 end,
                 "a duration is digits and a lower-case unit, s, m, h, d or w: now - 7d",
             )
+        bad_number = _BAD_NUMBER.match(text, pos)
+        if "NUMBER" in expected and bad_number is not None:
+            return _invalid_number(text, bad_number)
         if {"STRING", "NUMBER"} <= expected:
             m = re.match(r"\S+", text[pos:])
             word = m.group() if m else char
@@ -562,6 +573,9 @@ def _explain(text: str, err: UnexpectedInput) -> Problem:
                 start + 1,
                 f"did you mean '{_SWAPPED[pair]}'?",
             )
+        bad_number = _BAD_NUMBER.match(text, start)
+        if tok.type == "DOT" and bad_number is not None:
+            return _invalid_number(text, bad_number)
         if tok.type == "NAME":
             code = "unquoted-string"
             message = f"unquoted text '{tok}' where a value was expected"
@@ -584,6 +598,22 @@ def _explain(text: str, err: UnexpectedInput) -> Problem:
             col = opened - (text.rfind("\n", 0, opened) + 1) + 1
             hint = f"close the '(' at column {col} with ')'"
     return make_problem(text, code, message, start, end, hint)
+
+
+# What a user may have meant as a number: `5.`, `.5`, `05`, `+5`, `1_000`, `1.2.3`, `5abc`.
+_BAD_NUMBER = re.compile(r"[-+]?(?:[0-9]|\.[0-9])[0-9A-Za-z_.+-]*")
+
+
+def _invalid_number(text: str, m: re.Match[str]) -> Problem:
+    return make_problem(
+        text,
+        "invalid-number",
+        f"'{m.group()}' is not a number",
+        m.start(),
+        m.end(),
+        "write numbers as in JSON: 5, -2.5, 0.5, 1e3 (no leading zeros, '+', '_' or "
+        "trailing '.'); quote text",
+    )
 
 
 def _acceptable(err: UnexpectedToken) -> set[str]:

@@ -131,3 +131,12 @@ def test_keywords_are_case_insensitive() -> None:
     )
     upper = helicone_filter.compile('NOT (model CONTAINS "a" AND cost > 1 OR model IS NULL)')
     assert lower == upper
+
+
+def test_a_raw_lone_surrogate_is_refused() -> None:
+    """Such a string could not be encoded as UTF-8 JSON (orjson refuses it)."""
+    with pytest.raises(FilterSyntaxError) as info:
+        helicone_filter.compile('model = "a\ud800"')
+    (p,) = info.value.problems
+    assert (p.code, p.start, p.end) == ("invalid-character", 10, 11)
+    assert "\ufffd" in str(info.value)

@@ -154,6 +154,16 @@ def test_installed_console_script() -> None:
     assert done.returncode == 2
 
 
+def test_bytes_that_are_not_utf8() -> None:
+    done = subprocess.run([_script()], input=b"model = '\xff'", capture_output=True, check=False)
+    assert done.returncode == 1
+    assert done.stderr == b"helicone-filter: error: the input is not UTF-8: byte 9 is 0xff\n"
+    # From argv, Python hands undecodable bytes over as lone surrogates.
+    done = subprocess.run([_script(), b"model = '\xff'"], capture_output=True, check=False)
+    assert done.returncode == 1
+    assert b"lone surrogate" in done.stderr and b"Traceback" not in done.stderr
+
+
 def test_python_dash_m() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "helicone_filter", "compile", "cached"],

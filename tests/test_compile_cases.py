@@ -27,6 +27,8 @@ SYNTAX_CODES = {
     "unterminated-string",
     "invalid-escape",
     "control-character",
+    "invalid-character",
+    "invalid-number",
     "smart-quote",
     "too-deep",
     "too-long",

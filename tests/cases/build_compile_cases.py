@@ -232,6 +232,8 @@ err("model = 'abc", "unterminated-string", 8, 12)
 err_at("model = “gpt-4”", "smart-quote", "“")
 err_at("model = ‘gpt-4’", "smart-quote", "‘")
 err_at("user_id = abc", "unquoted-string", "abc")
+for bad_number in ("5.", ".5", "05", "+5", "1_000", "1.2.3", "5abc"):
+    err_at(f"user_cost > {bad_number}", "invalid-number", bad_number)
 ok(
     "request_created_at > now-90m",
     leaf("request_created_at", "gt", "2025-06-01T10:30:00.000Z"),
