@@ -239,6 +239,12 @@ class _Lowerer:
             truth = (bool(values[0]) != (op == "!=")) != neg
             return self.make_leaf(field, key, "equals", truth, node)
         if neg:
+            if kind == "text" and op in ("=", "!=", "in", "not in") and EMPTY_MAGIC in values:
+                # Helicone reads equals "__empty__" as empty(col) but not-equals as the literal
+                # string, so neither is the other's opposite.
+                return self.not_negatable(
+                    node, f'"{EMPTY_MAGIC}" means empty to Helicone; write {name} != ""'
+                )
             if kind == "property_key":
                 return self.not_negatable(node, "property_key takes only '='; drop the 'not'")
             if op in ("like", "ilike"):
@@ -426,7 +432,7 @@ class _Lowerer:
                     return _BAD
                 return format_timestamp(parsed)
             if v.kind == "now":
-                assert isinstance(v.value, int)
+                assert isinstance(v.value, str)
                 moment = relative(self.now, v.value)
                 if moment is None:
                     self.problem(

@@ -31,7 +31,8 @@ class FieldRef:
 
 @dataclass(frozen=True, slots=True)
 class Value:
-    """A literal. For kind `now` the value is the number of seconds before now (`now - 7d`)."""
+    """A literal. For kind `now` the value is the duration before now as written: `"7d"` for
+    `now - 7d`, `""` for `now` itself."""
 
     kind: ValueKind
     value: str | int | float | bool

@@ -18,7 +18,6 @@ from .schema import KEYWORDS, OPERATOR_SYNONYMS
 DEFAULT_MAX_LENGTH = 1_000_000
 DEFAULT_MAX_DEPTH = 100
 
-_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SIMPLE_ESCAPES = {
     '"': '"',
     "'": "'",
@@ -220,12 +219,10 @@ class _ToAst(Transformer[Token, Node]):
         return Value("boolean", False, tok.start_pos or 0, tok.end_pos or 0)
 
     def now(self, tok: Token) -> Value:
-        return Value("now", 0, tok.start_pos or 0, tok.end_pos or 0)
+        return Value("now", "", tok.start_pos or 0, tok.end_pos or 0)
 
     def now_minus(self, tok: Token, _minus: Token, duration: Token) -> Value:
-        text = str(duration)
-        seconds = int(text[:-1]) * _DURATION_SECONDS[text[-1]]
-        return Value("now", seconds, tok.start_pos or 0, duration.end_pos or 0)
+        return Value("now", str(duration), tok.start_pos or 0, duration.end_pos or 0)
 
 
 class _List:

@@ -59,8 +59,12 @@ def format_timestamp(value: datetime) -> str:
     )
 
 
-def relative(now: datetime, seconds: int) -> datetime | None:
-    """`now` minus `seconds`, or None when that falls before year 1."""
+DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def relative(now: datetime, duration: str) -> datetime | None:
+    """`now` minus a duration such as `7d` (`""` is none), or None before the year 1."""
+    seconds = int(duration[:-1]) * DURATION_SECONDS[duration[-1]] if duration else 0
     try:
         return now - timedelta(seconds=seconds)
     except OverflowError:

@@ -354,6 +354,9 @@ ok(
 err_at('not model like "x%"', "not-negatable", 'model like "x%"')
 err_at('not model ilike "x%"', "not-negatable", 'model ilike "x%"')
 err_at("not model is empty", "not-negatable", "model is empty")
+err_at('not model in ["a", "__empty__"]', "not-negatable", 'model in ["a", "__empty__"]')
+err_at('not model != "__empty__"', "not-negatable", 'model != "__empty__"')
+ok('model != "__empty__"', leaf("model", "not-equals", "__empty__"))
 err_at('not property_key = "k"', "not-negatable", 'property_key = "k"')
 err_at("not all", "not-negatable", "all")
 err_at(
