@@ -8,13 +8,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from .errors import FilterError, FilterSyntaxError, FilterValidationError, Problem
+from .evaluate import matches
+from .formatter import to_text
 from .lower import Nesting, build_chain, lower
 from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
 from .parser import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LENGTH
 from .parser import parse as _parse
+from .validate import check, normalize, validate
 
 __version__ = "0.1.0"
 
@@ -34,9 +37,30 @@ __all__ = [
     "Value",
     "__version__",
     "build_chain",
+    "check",
     "compile",
+    "json_schema",
+    "matches",
+    "normalize",
     "parse",
+    "to_text",
+    "validate",
 ]
+
+
+def json_schema(which: Literal["query", "filter"] = "query") -> dict[str, Any]:
+    """The JSON Schema of the request body of POST /v1/user/metrics/query, or of a FilterNode.
+
+    Args:
+        which: "query" for `UserMetricsQueryParams`, "filter" for the FilterNode union.
+
+    Example:
+        >>> json_schema("filter")["oneOf"][2]
+        {'const': 'all', 'type': 'string'}
+    """
+    from .models import json_schema as schema  # pydantic only when asked for
+
+    return schema(which)
 
 
 def parse(

@@ -1,0 +1,652 @@
+"""FilterNode JSON from elsewhere: every problem with its JSON path, and the canonical form.
+
+`check` judges any JSON value the way Helicone's backend would treat it (HELICONE.md): what it
+refuses, what it silently drops, and what works but probably not as meant (warnings).
+`normalize` rebuilds a valid FilterNode in the compiler's canonical shape. Both walk the tree
+with an explicit stack, so any depth is fine.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import FilterValidationError, Problem, Severity, closest
+from .lower import JSON, Nesting, build_chain
+from .schema import (
+    EMPTY_MAGIC,
+    FIELDS,
+    FIELDS_BY_TABLE,
+    JSON_OPERATORS,
+    MAX_SAFE_INTEGER,
+    NULL_MAGIC,
+    REQUEST_RESPONSE_RMT,
+    TABLE_BITS,
+    TABLES,
+    USERS_VIEW,
+    Field,
+)
+from .timestamps import format_timestamp, parse_timestamp
+
+_ALL_JSON_OPERATORS = sorted({op for ops in JSON_OPERATORS.values() for op in ops})
+_BRANCH_KEYS = ("left", "operator", "right")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_INT32 = (-(2**31), 2**31 - 1)
+# Helicone keeps one column of a request_response_rmt object: the first of these present,
+# else the first written.
+_RMT_PRIORITY = ("property_key", "properties", "search_properties", "scores", "cached", "cost")
+# Errors that `normalize` repairs: the author of such a leaf meant all of its conditions.
+SPLITTABLE = frozenset({"multiple-columns", "multiple-operators", "multiple-keys"})
+
+
+def _key_path(path: str, key: Any) -> str:
+    key = str(key)
+    if _IDENTIFIER.fullmatch(key):
+        return f"{path}.{key}"
+    escaped = key.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{path}["{escaped}"]'
+
+
+def _problem(
+    code: str, message: str, path: str, hint: str = "", severity: Severity = "error"
+) -> Problem:
+    return Problem(code, message, 0, 0, 0, 0, hint, severity, path)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One condition of a leaf: `{table: {column: {operator: value}}}`, or a map key's."""
+
+    field: Field
+    key: str | None
+    operator: str
+    value: Any
+    path: str
+
+    def json(self) -> JSON:
+        inner: JSON = {self.operator: self.value}
+        if self.key is not None:
+            inner = {self.key: inner}
+        return {self.field.table: {self.field.name: inner}}
+
+
+class _Chain:
+    """An and/or chain being flattened; its operands are Conditions or chains of the other op."""
+
+    __slots__ = ("items", "op")
+
+    def __init__(self, op: str, items: deque[Any]) -> None:
+        self.op = op
+        self.items = items
+
+
+_ALL = "all"
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(
+        self, code: str, message: str, path: str, hint: str = "", severity: Severity = "error"
+    ) -> None:
+        self.problems.append(_problem(code, message, path, hint, severity))
+
+    # -- the tree ------------------------------------------------------------------------------
+
+    def run(self, root: Any) -> Any:
+        """Check the whole tree; return its IR: "all", a Condition list, a _Chain, or None."""
+        # Frames: (node, path, children done, branch well formed). Results: (ir, tables mask,
+        # whether an or-across-tables problem was reported below).
+        todo: list[tuple[Any, str, bool, bool]] = [(root, "$", False, True)]
+        out: list[tuple[Any, int, bool]] = []
+        while todo:
+            node, path, done, shaped = todo.pop()
+            if isinstance(node, dict) and any(k in node for k in _BRANCH_KEYS):
+                sides = [k for k in ("left", "right") if k in node]
+                if not done:
+                    # Children are checked even under a broken branch: every problem at once.
+                    shaped = self.branch_shape(node, path)
+                    todo.append((node, path, True, shaped))
+                    todo.extend((node[k], f"{path}.{k}", False, True) for k in reversed(sides))
+                    continue
+                results = [out.pop() for _ in sides]
+                if not shaped:
+                    out.append((None, 0, False))
+                    continue
+                (right, rmask, rbad), (left, lmask, lbad) = results
+                op = node["operator"]
+                mask, bad = lmask | rmask, lbad or rbad
+                if op == "or" and mask == 3 and not bad:
+                    bad = True
+                    self.add(
+                        "or-across-tables",
+                        f"'or' joins {USERS_VIEW} and {REQUEST_RESPONSE_RMT} conditions; "
+                        "Helicone answers such a filter with every user",
+                        path,
+                        "user conditions are applied after requests are grouped by user, so "
+                        "they cannot be or-ed with request conditions: use 'and', or two queries",
+                    )
+                out.append((_combine(op, left, right), mask, bad))
+            elif node == "all":
+                out.append((_ALL, 0, False))
+            elif isinstance(node, dict):
+                conditions = self.leaf(node, path, root=path == "$")
+                mask = 0
+                for c in conditions or ():
+                    mask |= TABLE_BITS[c.field.table]
+                ir: Any = conditions
+                if conditions == []:
+                    ir = _ALL  # `{}` at the top, which Helicone reads as all
+                elif conditions is not None and len(conditions) > 1:
+                    ir = _Chain("and", deque(conditions))
+                elif conditions is not None:
+                    ir = conditions[0]
+                out.append((ir, mask, False))
+            else:
+                self.not_a_filter(node, path)
+                out.append((None, 0, False))
+        return out[0][0]
+
+    def not_a_filter(self, node: Any, path: str) -> None:
+        hint = (
+            'a filter is "all", a leaf {"users_view": {...}} or a branch '
+            '{"left", "operator", "right"}'
+        )
+        if isinstance(node, str) and node.lower() == "all":
+            hint = 'write "all" in lower case'
+        shown = repr(node) if isinstance(node, str) else _describe(node)
+        self.add("not-a-filter", f"{shown} is not a filter node", path, hint)
+
+    def branch_shape(self, node: dict[str, Any], path: str) -> bool:
+        ok = True
+        missing = [k for k in _BRANCH_KEYS if k not in node]
+        if missing:
+            ok = False
+            self.add(
+                "missing-branch-key",
+                f"the branch has no {' or '.join(repr(k) for k in missing)}",
+                path,
+                'a branch is {"left": node, "operator": "and" | "or", "right": node}',
+            )
+        extra = [k for k in node if k not in _BRANCH_KEYS]
+        if extra:
+            self.add(
+                "extra-branch-key",
+                f"a branch has only left, operator and right, not {', '.join(map(repr, extra))}",
+                _key_path(path, extra[0]),
+                "put other conditions in a leaf of their own and join it with 'and'",
+            )
+        op = node.get("operator")
+        if "operator" in node and op not in ("and", "or"):
+            ok = False
+            hint = "the operator is 'and' or 'or'"
+            if isinstance(op, str) and op.lower() in ("and", "or"):
+                hint = f"write '{op.lower()}' in lower case: Helicone's check is case-sensitive"
+            self.add(
+                "invalid-branch-operator",
+                f"{op!r} is not a branch operator"
+                if isinstance(op, str)
+                else f"the branch operator is {_describe(op)}, not 'and' or 'or'",
+                f"{path}.operator",
+                hint,
+            )
+        return ok
+
+    # -- leaves --------------------------------------------------------------------------------
+
+    def leaf(self, node: dict[str, Any], path: str, root: bool) -> list[Condition] | None:
+        """The leaf's conditions, or None when one of them is broken (reported)."""
+        if not node:
+            if root:
+                self.add(
+                    "empty-filter",
+                    "an empty object matches everything",
+                    path,
+                    'write "all"',
+                    "warning",
+                )
+                return []
+            self.add("empty-leaf", "an empty object is not a condition", path, 'write "all"')
+            return None
+        conditions: list[Condition] = []
+        ok = True
+        for table, columns in node.items():
+            tpath = _key_path(path, table)
+            if table not in TABLES:
+                near = closest(table, TABLES)
+                self.add(
+                    "unknown-table",
+                    f"unknown table {table!r}",
+                    tpath,
+                    f"did you mean '{near[0]}'?"
+                    if near
+                    else f"the tables are {' and '.join(TABLES)}",
+                )
+                ok = False
+                continue
+            if not isinstance(columns, dict):
+                self.add("not-an-object", f"{table} holds {_describe(columns)}, not columns", tpath)
+                ok = False
+                continue
+            if not columns:
+                self.add(
+                    "empty-table",
+                    f"{table} names no column",
+                    tpath,
+                    "Helicone accepts this and then fails (HTTP 500); name a column or remove it",
+                )
+                ok = False
+                continue
+            if len(columns) > 1:
+                kept = _kept_column(table, list(columns))
+                self.add(
+                    "multiple-columns",
+                    f"{table} names {len(columns)} columns; Helicone uses only {kept} and drops "
+                    "the rest",
+                    tpath,
+                    "give each condition a leaf of its own, joined with 'and'",
+                )
+            for column, operators in columns.items():
+                found = self.column(table, column, operators, _key_path(tpath, column))
+                if found is None:
+                    ok = False
+                else:
+                    conditions += found
+        return conditions if ok else None
+
+    def column(self, table: str, column: str, operators: Any, path: str) -> list[Condition] | None:
+        field = FIELDS_BY_TABLE[table].get(column)
+        if field is None:
+            if column in FIELDS:
+                hint = f"{column} is a column of {FIELDS[column].table}"
+            else:
+                near = closest(column, FIELDS_BY_TABLE[table])
+                hint = f"did you mean '{near[0]}'?" if near else ""
+            self.add("unknown-field", f"{table} has no column {column!r}", path, hint)
+            return None
+        if not isinstance(operators, dict):
+            self.add("not-an-object", f"{column} holds {_describe(operators)}, not operators", path)
+            return None
+        if not operators:
+            self.add(
+                "empty-column",
+                f"{column} has no operator",
+                path,
+                'Helicone accepts this and then fails (HTTP 500); add one, e.g. {"equals": ...}',
+            )
+            return None
+        if field.kind != "map":
+            return self.operators(field, None, operators, path)
+        if len(operators) > 1:
+            self.add(
+                "multiple-keys",
+                f"{column} names {len(operators)} keys; Helicone uses only the first, "
+                f"{next(iter(operators))!r}",
+                path,
+                "give each key a leaf of its own, joined with 'and'",
+            )
+        conditions: list[Condition] = []
+        for key, key_operators in operators.items():
+            kpath = _key_path(path, key)
+            if _SURROGATE.search(key):
+                self.add("invalid-character", "the key holds a lone surrogate", kpath)
+                return None
+            if not isinstance(key_operators, dict):
+                self.add(
+                    "not-an-object", f"{column}[{key!r}] holds {_describe(key_operators)}", kpath
+                )
+                return None
+            if not key_operators:
+                self.add("empty-column", f"{column}[{key!r}] has no operator", kpath)
+                return None
+            found = self.operators(field, key, key_operators, kpath)
+            if found is None:
+                return None
+            conditions += found
+        return conditions
+
+    def operators(
+        self, field: Field, key: str | None, operators: dict[str, Any], path: str
+    ) -> list[Condition] | None:
+        kind = "map" if key is not None else field.kind
+        name = field.name if key is None else f"{field.name}[{key!r}]"
+        if len(operators) > 1:
+            self.add(
+                "multiple-operators",
+                f"{name} has {len(operators)} operators; Helicone uses only the first, "
+                f"{next(iter(operators))!r}",
+                path,
+                "give each operator a leaf of its own, joined with 'and'",
+            )
+        conditions: list[Condition] = []
+        ok = True
+        for op, value in operators.items():
+            opath = _key_path(path, op)
+            allowed = JSON_OPERATORS[kind]
+            if op not in allowed:
+                ok = False
+                if op in _ALL_JSON_OPERATORS:
+                    self.add(
+                        "operator-not-allowed",
+                        f"{op!r} does not apply to {name} "
+                        f"({field.kind_label if key is None else 'text'})",
+                        opath,
+                        f"it takes {', '.join(allowed)}",
+                    )
+                else:
+                    near = closest(op, allowed)
+                    self.add(
+                        "unknown-operator",
+                        f"unknown operator {op!r}",
+                        opath,
+                        f"did you mean '{near[0]}'?"
+                        if near
+                        else f"{name} takes {', '.join(allowed)}",
+                    )
+                continue
+            checked = self.value(field, kind, op, value, opath)
+            if checked is _BAD:
+                ok = False
+                continue
+            conditions.append(Condition(field, key, op, checked, opath))
+        return conditions if ok else None
+
+    def value(self, field: Field, kind: str, op: str, value: Any, path: str) -> Any:
+        """The value in canonical form (timestamps), or _BAD after reporting."""
+        if kind in ("text", "map", "property_key"):
+            if not isinstance(value, str):
+                hint = f'write it as a string: "{value}"' if isinstance(value, (int, float)) else ""
+                return self.wrong_type(field, "a string", value, path, hint)
+            if _SURROGATE.search(value):
+                self.add(
+                    "invalid-character",
+                    "the string holds a lone surrogate, which is not a character",
+                    path,
+                    "remove it; it usually comes from text cut in the middle of an emoji",
+                )
+                return _BAD
+            self.string_warnings(field, kind, op, value, path)
+            return value
+        if kind == "number":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                hint = ""
+                if isinstance(value, str):
+                    hint = "Helicone would convert this string, but write the number itself"
+                return self.wrong_type(field, "a number", value, path, hint)
+            if isinstance(value, float) and not math.isfinite(value):
+                self.add("number-out-of-range", f"{value} is not a finite number", path)
+                return _BAD
+            if isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
+                self.add(
+                    "number-out-of-range",
+                    f"{value} is beyond ±(2^53 − 1), where JavaScript loses digits",
+                    path,
+                )
+                return _BAD
+            self.number_warnings(field, value, path)
+            return value
+        if kind == "timestamp":
+            if not isinstance(value, str):
+                hint = "Helicone refuses unix numbers; write an ISO 8601 string"
+                return self.wrong_type(field, "an ISO 8601 string", value, path, hint)
+            parsed = parse_timestamp(value)
+            if parsed is None:
+                self.add(
+                    "invalid-timestamp",
+                    f"{value!r} is not a date or time Helicone accepts",
+                    path,
+                    'write ISO 8601, e.g. "2025-01-31T12:00:00.000Z"',
+                )
+                return _BAD
+            if not re.search(r"(Z|[+-]\d\d:\d\d)$", value) and len(value) > 10:
+                self.add(
+                    "timestamp-without-zone",
+                    f"{value!r} has no zone; Helicone reads it in its server's zone",
+                    path,
+                    f'write it in UTC with a Z: "{format_timestamp(parsed)}"',
+                    "warning",
+                )
+            return format_timestamp(parsed)
+        # boolean
+        if not isinstance(value, bool):
+            return self.wrong_type(field, "true or false", value, path)
+        return value
+
+    def wrong_type(self, field: Field, wanted: str, value: Any, path: str, hint: str = "") -> Any:
+        self.add(
+            "wrong-value-type",
+            f"{field.name} takes {wanted}, not {_describe(value)}",
+            path,
+            hint,
+        )
+        return _BAD
+
+    def string_warnings(self, field: Field, kind: str, op: str, value: str, path: str) -> None:
+        if kind == "text" and value == NULL_MAGIC and op not in ("equals", "not-equals"):
+            self.add(
+                "null-magic",
+                f'Helicone pastes "null" under {op!r} as SQL null, so this matches nothing',
+                path,
+                'use equals / not-equals "null" (is null / is not null) to test for NULL',
+                "warning",
+            )
+        if kind == "text" and value == EMPTY_MAGIC and op == "not-equals":
+            self.add(
+                "empty-magic",
+                f'not-equals "{EMPTY_MAGIC}" compares with that literal string; only equals '
+                "means empty",
+                path,
+                'to find non-empty values use not-equals ""',
+                "warning",
+            )
+        if op in ("contains", "not-contains") and ("%" in value or "_" in value):
+            self.add(
+                "contains-wildcard",
+                f"{value!r} holds % or _, which Helicone does not escape: they match any "
+                "characters",
+                path,
+                "use like / ilike to say so, or expect the wildcards",
+                "warning",
+            )
+
+    def number_warnings(self, field: Field, value: int | float, path: str) -> None:
+        if field.name == "cost" and field.table == REQUEST_RESPONSE_RMT:
+            scaled = round(value * 1_000_000_000)
+            if not _INT32[0] <= scaled <= _INT32[1]:
+                self.add(
+                    "cost-overflow",
+                    f"Helicone multiplies request cost by 10^9 before binding it as a 32-bit "
+                    f"integer; {value} overflows it",
+                    path,
+                    "request cost filters work only between about -2.147 and 2.147",
+                    "warning",
+                )
+        elif isinstance(value, int) and not _INT32[0] <= value <= _INT32[1]:
+            self.add(
+                "int32-overflow",
+                f"Helicone binds whole numbers as 32-bit integers; {value} overflows it",
+                path,
+                "write it as a float (e.g. 3000000000.0) to have it bound as Float64",
+                "warning",
+            )
+
+
+_BAD: Any = object()
+
+
+def _kept_column(table: str, columns: list[str]) -> str:
+    if table == REQUEST_RESPONSE_RMT:
+        for name in _RMT_PRIORITY:
+            if name in columns:
+                return name
+    return columns[0]
+
+
+def _combine(op: str, left: Any, right: Any) -> Any:
+    """Join two IR pieces with `op`, flattening same-op chains and simplifying `all`."""
+    if left is None or right is None:
+        return None
+    parts = []
+    for x in (left, right):
+        if x is _ALL:
+            if op == "or":
+                return _ALL
+            continue
+        parts.append(x)
+    if not parts:
+        return _ALL
+    if len(parts) == 1:
+        return parts[0]
+    a, b = parts
+    a_same = isinstance(a, _Chain) and a.op == op
+    b_same = isinstance(b, _Chain) and b.op == op
+    # Reuse the longer deque, so that a right- or left-nested chain is linear to flatten.
+    if a_same and (not b_same or len(a.items) >= len(b.items)):
+        if b_same:
+            a.items.extend(b.items)
+        else:
+            a.items.append(b)
+        return a
+    if b_same:
+        if a_same:
+            b.items.extendleft(reversed(a.items))
+        else:
+            b.items.appendleft(a)
+        return b
+    return _Chain(op, deque((a, b)))
+
+
+def build_ir(ir: Any, nesting: Nesting = "balanced") -> JSON:
+    """The JSON of an IR piece, chains in the canonical shape; without recursion."""
+    todo: list[tuple[Any, bool]] = [(ir, False)]
+    out: list[JSON] = []
+    while todo:
+        x, done = todo.pop()
+        if not isinstance(x, _Chain):
+            out.append(x.json() if isinstance(x, Condition) else x)
+        elif not done:
+            todo.append((x, True))
+            todo.extend((item, False) for item in reversed(x.items))
+        else:
+            n = len(x.items)
+            operands = out[-n:]
+            del out[-n:]
+            out.append(build_chain(operands, x.op, nesting))
+    return out[0]
+
+
+def _split_ir(obj: Any) -> tuple[Any, list[Problem]]:
+    checker = _Checker()
+    ir = checker.run(obj)
+    return ir, checker.problems
+
+
+def check(obj: Any) -> list[Problem]:
+    """Every problem with a FilterNode from elsewhere, in document order.
+
+    Args:
+        obj: any JSON value (as `json.loads` returns it).
+
+    Returns:
+        The problems, each with a `severity` ("error" or "warning"), a stable `code`, a
+        message, a hint and a JSON `path` such as `$.left.users_view.user_cost.gt`. Offsets,
+        line and column are 0: JSON problems have a path instead. Never raises.
+
+    Example:
+        >>> [p.code for p in check({"users_view": {"user_cost": {"gt": "5"}}})]
+        ['wrong-value-type']
+    """
+    return _split_ir(obj)[1]
+
+
+def validate(obj: Any) -> Any:
+    """`obj` itself when `check` finds no error (warnings are fine).
+
+    Raises:
+        FilterValidationError: with every problem, warnings included.
+
+    Example:
+        >>> validate("all")
+        'all'
+    """
+    problems = check(obj)
+    if any(p.severity == "error" for p in problems):
+        raise FilterValidationError(problems)
+    return obj
+
+
+def normalize(obj: Any, *, nesting: Nesting = "balanced") -> JSON:
+    """The canonical form of a valid FilterNode: the shape the compiler gives its text.
+
+    Leaves with several tables, columns, keys or operators become and-chains of one condition
+    each (what their author meant; Helicone itself keeps only the first); chains are flattened
+    and rebuilt balanced (or right-nested); `all` leaves and-chains and swallows or-chains;
+    timestamps take the form `YYYY-MM-DDTHH:MM:SS.sssZ`. Value types are not converted.
+
+    Raises:
+        FilterValidationError: `obj` has errors other than leaves with several conditions.
+
+    Example:
+        >>> normalize({"users_view": {"user_cost": {"gt": 5, "lt": 10}}})["operator"]
+        'and'
+    """
+    ir, problems = _split_ir(obj)
+    fatal = [p for p in problems if p.severity == "error" and p.code not in SPLITTABLE]
+    if fatal:
+        raise FilterValidationError(fatal)
+    return build_ir(ir, nesting)
+
+
+def normalized_ir(obj: Any) -> Any:
+    """The IR of a FilterNode for printers and evaluators, or FilterValidationError."""
+    ir, problems = _split_ir(obj)
+    fatal = [p for p in problems if p.severity == "error" and p.code not in SPLITTABLE]
+    if fatal:
+        raise FilterValidationError(fatal)
+    return ir
+
+
+def iter_ir(ir: Any) -> Iterator[tuple[str, Any]]:
+    """Events over an IR piece without recursion: ("leaf", c), ("open", chain), ("close", chain)."""
+    todo: list[tuple[Any, bool]] = [(ir, False)]
+    while todo:
+        x, done = todo.pop()
+        if not isinstance(x, _Chain):
+            yield "leaf", x
+        elif done:
+            yield "close", x
+        else:
+            yield "open", x
+            todo.append((x, True))
+            todo.extend((item, False) for item in reversed(x.items))
+
+
+__all__ = [
+    "Condition",
+    "build_ir",
+    "check",
+    "iter_ir",
+    "normalize",
+    "normalized_ir",
+    "validate",
+]
