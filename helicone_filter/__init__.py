@@ -13,7 +13,7 @@ from typing import Any, Literal
 from .errors import FilterError, FilterSyntaxError, FilterValidationError, Problem
 from .evaluate import matches
 from .formatter import to_text
-from .lower import Nesting, build_chain, lower
+from .lower import Nesting, build_chain, lower, lower_with_warnings
 from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
 from .parser import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LENGTH
 from .parser import parse as _parse
@@ -38,6 +38,7 @@ __all__ = [
     "__version__",
     "build_chain",
     "check",
+    "check_text",
     "compile",
     "json_schema",
     "matches",
@@ -125,3 +126,30 @@ def compile(  # noqa: A001 - the verb users look for, like re.compile
     root = _parse(text, max_length=max_length, max_depth=max_depth)
     result: dict[str, Any] | str = lower(root, text, now=now, nesting=nesting)
     return result
+
+
+def check_text(
+    text: str,
+    *,
+    now: datetime | None = None,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> list[Problem]:
+    """Every problem with filter text: its errors, or, when it compiles, its warnings.
+
+    Warnings say what Helicone will do unexpectedly with the compiled filter (`contains` with
+    wildcards, "null" under an operator that pastes it as SQL null, request cost that overflows
+    Helicone's 32-bit bind...). Each problem has its span in the text. Never raises
+    FilterError.
+
+    Example:
+        >>> [p.code for p in check_text('model contains "gpt_4"')]
+        ['contains-wildcard']
+    """
+    if now is None:
+        now = datetime.now(UTC)
+    try:
+        root = _parse(text, max_length=max_length, max_depth=max_depth)
+        return lower_with_warnings(root, text, now=now)[1]
+    except FilterError as e:
+        return e.problems

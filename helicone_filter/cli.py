@@ -1,11 +1,12 @@
-"""The command line: `helicone-filter compile TEXT` prints the filter's Helicone JSON."""
+"""The command line: `main(argv) -> int`, one function per subcommand."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from enum import IntEnum
 from typing import IO, Any, NoReturn
@@ -26,7 +27,7 @@ class _UsageError(Exception):
 
 
 class _InputError(Exception):
-    """Input that cannot even be read as text (exit 1, like a bad filter)."""
+    """Input that cannot be read as a filter at all (exit 1, like a bad filter)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,12 +35,40 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{self.format_usage()}{self.prog}: error: {message}")
 
 
-_COMPILE_EXAMPLES = """\
+_EXAMPLES = {
+    "compile": """\
 examples:
   helicone-filter compile 'user_cost > 5 and model ilike "gpt%"'
+  helicone-filter 'cached and status >= 500'          (compile is the default)
   echo 'request_created_at >= now - 7d' | helicone-filter compile
   helicone-filter compile --now 2025-01-01T00:00:00Z 'user_last_active > now - 30d'
-"""
+""",
+    "fmt": """\
+examples:
+  helicone-filter fmt 'NOT (Cost>1 AND model == "a")'
+  echo '{"users_view": {"user_cost": {"gt": 5}}}' | helicone-filter fmt
+  helicone-filter fmt --as-written 'request_created_at > now-7d and not cached'
+""",
+    "check": """\
+examples:
+  helicone-filter check 'model contains "gpt_4"'
+  helicone-filter check < saved-filter.json
+  helicone-filter check --format json '{"users_view": {"user_cost": {"gt": "5"}}}'
+""",
+}
+SUBCOMMANDS = ("compile", "fmt", "check")
+
+
+def _add_input(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("input", nargs="?", default="-", metavar="INPUT", help=what)
+
+
+def _add_now(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--now",
+        metavar="TIMESTAMP",
+        help="the time relative times count back from (ISO 8601; default: the current time)",
+    )
 
 
 def _build_parser() -> _Parser:
@@ -47,42 +76,73 @@ def _build_parser() -> _Parser:
 
     parser = _Parser(
         prog=PROG,
-        description="Compile filter text into Helicone's filter JSON.",
-        epilog=_COMPILE_EXAMPLES,
+        description="Compile filter text into Helicone's filter JSON, and back.",
+        epilog=_EXAMPLES["compile"],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    compile_ = sub.add_parser(
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=summary,
+            description=description,
+            epilog=_EXAMPLES[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    p = command(
         "compile",
-        help="filter text in, Helicone FilterNode JSON out",
-        description="Compile filter text into the FilterNode JSON that "
-        "POST /v1/user/metrics/query takes.",
-        epilog=_COMPILE_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "filter text in, Helicone FilterNode JSON out",
+        "Compile filter text into the FilterNode JSON that POST /v1/user/metrics/query takes.",
     )
-    compile_.add_argument(
-        "text", nargs="?", default="-", metavar="TEXT", help="the filter; '-' or none reads stdin"
-    )
-    compile_.add_argument(
-        "--now",
-        metavar="TIMESTAMP",
-        help="the time relative times count back from (ISO 8601; default: the current time)",
-    )
-    compile_.add_argument(
+    _add_input(p, "the filter text; '-' or none reads stdin")
+    _add_now(p)
+    p.add_argument(
         "--nesting",
         choices=("balanced", "right"),
         default="balanced",
         help="chain shape: balanced (default) or right-nested as Helicone's builder makes",
     )
-    output = compile_.add_mutually_exclusive_group()
+    output = p.add_mutually_exclusive_group()
     output.add_argument("--pretty", action="store_true", help="indent the JSON")
     output.add_argument("--compact", action="store_true", help="one line of JSON")
+
+    p = command(
+        "fmt",
+        "filter text or JSON in, canonical text out",
+        'Print a filter as canonical text. JSON input (starting with {, [ or ") is read as '
+        "a FilterNode; text is compiled first, so `not` is pushed down and relative times are "
+        "resolved, unless --as-written.",
+    )
+    _add_input(p, "filter text or FilterNode JSON; '-' or none reads stdin")
+    _add_now(p)
+    p.add_argument(
+        "--as-written",
+        action="store_true",
+        help="for text: keep not, relative times and grouping as written, in canonical spelling",
+    )
+
+    p = command(
+        "check",
+        "filter text or JSON in, its problems out",
+        "List every problem with a filter: errors (exit 1) and warnings about what Helicone "
+        "would do unexpectedly (exit 0).",
+    )
+    _add_input(p, "filter text or FilterNode JSON; '-' or none reads stdin")
+    _add_now(p)
+    p.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default) for people, json for tools",
+    )
     return parser
 
 
-def _read_text(arg: str, stdin: IO[str]) -> str:
-    """The filter: `arg` itself, or all of stdin for `-`, which must be UTF-8."""
+def _read_input(arg: str, stdin: IO[str]) -> str:
+    """The input: `arg` itself, or all of stdin for `-`, which must be UTF-8."""
     if arg != "-":
         return arg
     raw = getattr(stdin, "buffer", None)
@@ -93,8 +153,20 @@ def _read_text(arg: str, stdin: IO[str]) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise _InputError(
-            f"{PROG}: error: the input is not UTF-8: byte {e.start} is 0x{data[e.start]:02x}"
+            f"the input is not UTF-8: byte {e.start} is 0x{data[e.start]:02x}"
         ) from None
+
+
+def _is_json(text: str) -> bool:
+    """Filter text never starts with `{`, `[` or `"`; FilterNode JSON always does."""
+    return text.lstrip()[:1] in ("{", "[", '"')
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise _InputError(f"the input is not valid JSON: {e}") from None
 
 
 def _parse_now(value: str | None) -> datetime | None:
@@ -117,9 +189,53 @@ def _dump(data: Any, pretty: bool) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
+def _compile(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    from . import compile as compile_filter
+
+    result = compile_filter(text, now=now, nesting=args.nesting)
+    pretty = args.pretty or (not args.compact and sys.stdout.isatty())
+    print(_dump(result, pretty))
+    return Exit.OK
+
+
+def _fmt(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    from . import compile as compile_filter
+    from . import parse, to_text
+
+    if _is_json(text):
+        print(to_text(_load_json(text)))
+    elif args.as_written:
+        compile_filter(text, now=now)  # only valid filters are formatted
+        print(to_text(parse(text)))
+    else:
+        print(to_text(compile_filter(text, now=now)))
+    return Exit.OK
+
+
+def _check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    from . import check, check_text
+    from .errors import render_problem
+
+    problems = check(_load_json(text)) if _is_json(text) else check_text(text, now=now)
+    if args.format == "json":
+        print(json.dumps([asdict(p) for p in problems], ensure_ascii=False))
+    elif problems:
+        shown = "" if _is_json(text) else text
+        print("\n\n".join(render_problem(shown, p) for p in problems))
+    else:
+        print("ok: no problems")
+    return Exit.BAD_FILTER if any(p.severity == "error" for p in problems) else Exit.OK
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, str, datetime | None], int]] = {
+    "compile": _compile,
+    "fmt": _fmt,
+    "check": _check,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with `argv` (default: sys.argv[1:]); return the exit code."""
-    from . import compile as compile_filter
     from .errors import FilterError
 
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -127,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args_list and sys.stdin.isatty():
         parser.print_help(sys.stderr)
         return Exit.USAGE
-    if not args_list or args_list[0] not in ("compile", "-h", "--help", "--version"):
+    if not args_list or args_list[0] not in (*SUBCOMMANDS, "-h", "--help", "--version"):
         args_list.insert(0, "compile")  # `helicone-filter 'user_cost > 5'`, or stdin
     try:
         args = parser.parse_args(args_list)
@@ -137,17 +253,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return Exit.USAGE
     except SystemExit as e:  # --help and --version
         return int(e.code or 0)
-
     try:
-        text = _read_text(args.text, sys.stdin)
+        text = _read_input(args.input, sys.stdin)
+        return _COMMANDS[args.command](args, text, now)
     except _InputError as e:
-        print(e, file=sys.stderr)
+        print(f"{PROG}: error: {e}", file=sys.stderr)
         return Exit.BAD_FILTER
-    try:
-        result = compile_filter(text, now=now, nesting=args.nesting)
     except FilterError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return Exit.BAD_FILTER
-    pretty = args.pretty or (not args.compact and sys.stdout.isatty())
-    print(_dump(result, pretty))
-    return Exit.OK

@@ -93,11 +93,14 @@ def render_problem(text: str, problem: Problem) -> str:
           ^^^^^
           hint: did you mean 'model'?
     """
-    head = f"line {problem.line}, column {problem.column}: {problem.message}"
+    where = f"line {problem.line}, column {problem.column}"
+    if problem.line == 0 and problem.path is not None:
+        where = problem.path  # a problem in JSON: its path, no text to show
+    head = f"{where}: {problem.message}"
     if problem.severity == "warning":
         head = f"warning: {head}"
     out = [head]
-    if text or problem.start == 0:
+    if problem.line > 0:
         line_start = text.rfind("\n", 0, problem.start) + 1
         line_end = text.find("\n", problem.start)
         if line_end < 0:

@@ -8,6 +8,7 @@ rebuilt balanced (or right-nested on request).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -27,6 +28,7 @@ from .schema import (
     USERS_VIEW,
     Field,
 )
+from .semantics import quirks
 from .timestamps import format_timestamp, parse_timestamp, relative
 
 Nesting = Literal["balanced", "right"]
@@ -86,6 +88,7 @@ class _Lowerer:
         self.now = now
         self.nesting = nesting
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
 
     def problem(self, code: str, message: str, start: int, end: int, hint: str = "") -> None:
         self.problems.append(make_problem(self.text, code, message, start, end, hint))
@@ -272,6 +275,9 @@ class _Lowerer:
         if key is not None:
             inner = {key: inner}
         span = (node.start, node.end)
+        for code, message, hint in quirks(field, "map" if key else field.kind, json_op, value):
+            warning = make_problem(self.text, code, message, node.start, node.end, hint)
+            self.warnings.append(replace(warning, severity="warning"))
         users = field.table == USERS_VIEW
         return _Item(
             "leaf",
@@ -508,3 +514,12 @@ def lower(root: Node, text: str, *, now: datetime, nesting: Nesting = "balanced"
         FilterValidationError: with every problem found, sorted by position.
     """
     return _Lowerer(text, now, nesting).run(root)
+
+
+def lower_with_warnings(
+    root: Node, text: str, *, now: datetime, nesting: Nesting = "balanced"
+) -> tuple[JSON, list[Problem]]:
+    """`lower`, and the warnings about what Helicone will do unexpectedly with the result."""
+    lowerer = _Lowerer(text, now, nesting)
+    result = lowerer.run(root)
+    return result, lowerer.warnings

@@ -18,25 +18,23 @@ from typing import Any
 from .errors import FilterValidationError, Problem, Severity, closest
 from .lower import JSON, Nesting, build_chain
 from .schema import (
-    EMPTY_MAGIC,
     FIELDS,
     FIELDS_BY_TABLE,
     JSON_OPERATORS,
     MAX_SAFE_INTEGER,
-    NULL_MAGIC,
     REQUEST_RESPONSE_RMT,
     TABLE_BITS,
     TABLES,
     USERS_VIEW,
     Field,
 )
+from .semantics import quirks
 from .timestamps import format_timestamp, parse_timestamp
 
 _ALL_JSON_OPERATORS = sorted({op for ops in JSON_OPERATORS.values() for op in ops})
 _BRANCH_KEYS = ("left", "operator", "right")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_INT32 = (-(2**31), 2**31 - 1)
 # Helicone keeps one column of a request_response_rmt object: the first of these present,
 # else the first written.
 _RMT_PRIORITY = ("property_key", "properties", "search_properties", "scores", "cached", "cost")
@@ -385,7 +383,7 @@ class _Checker:
                     "remove it; it usually comes from text cut in the middle of an emoji",
                 )
                 return _BAD
-            self.string_warnings(field, kind, op, value, path)
+            self.quirks(field, kind, op, value, path)
             return value
         if kind == "number":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -403,7 +401,7 @@ class _Checker:
                     path,
                 )
                 return _BAD
-            self.number_warnings(field, value, path)
+            self.quirks(field, kind, op, value, path)
             return value
         if kind == "timestamp":
             if not isinstance(value, str):
@@ -441,54 +439,9 @@ class _Checker:
         )
         return _BAD
 
-    def string_warnings(self, field: Field, kind: str, op: str, value: str, path: str) -> None:
-        if kind == "text" and value == NULL_MAGIC and op not in ("equals", "not-equals"):
-            self.add(
-                "null-magic",
-                f'Helicone pastes "null" under {op!r} as SQL null, so this matches nothing',
-                path,
-                'use equals / not-equals "null" (is null / is not null) to test for NULL',
-                "warning",
-            )
-        if kind == "text" and value == EMPTY_MAGIC and op == "not-equals":
-            self.add(
-                "empty-magic",
-                f'not-equals "{EMPTY_MAGIC}" compares with that literal string; only equals '
-                "means empty",
-                path,
-                'to find non-empty values use not-equals ""',
-                "warning",
-            )
-        if op in ("contains", "not-contains") and ("%" in value or "_" in value):
-            self.add(
-                "contains-wildcard",
-                f"{value!r} holds % or _, which Helicone does not escape: they match any "
-                "characters",
-                path,
-                "use like / ilike to say so, or expect the wildcards",
-                "warning",
-            )
-
-    def number_warnings(self, field: Field, value: int | float, path: str) -> None:
-        if field.name == "cost" and field.table == REQUEST_RESPONSE_RMT:
-            scaled = round(value * 1_000_000_000)
-            if not _INT32[0] <= scaled <= _INT32[1]:
-                self.add(
-                    "cost-overflow",
-                    f"Helicone multiplies request cost by 10^9 before binding it as a 32-bit "
-                    f"integer; {value} overflows it",
-                    path,
-                    "request cost filters work only between about -2.147 and 2.147",
-                    "warning",
-                )
-        elif isinstance(value, int) and not _INT32[0] <= value <= _INT32[1]:
-            self.add(
-                "int32-overflow",
-                f"Helicone binds whole numbers as 32-bit integers; {value} overflows it",
-                path,
-                "write it as a float (e.g. 3000000000.0) to have it bound as Float64",
-                "warning",
-            )
+    def quirks(self, field: Field, kind: str, op: str, value: Any, path: str) -> None:
+        for code, message, hint in quirks(field, kind, op, value):
+            self.add(code, message, path, hint, "warning")
 
 
 _BAD: Any = object()

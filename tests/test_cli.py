@@ -172,3 +172,102 @@ def test_python_dash_m() -> None:
         check=False,
     )
     assert (done.returncode, json.loads(done.stdout)) == (0, CACHED)
+
+
+# -- fmt and check ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "expected"),
+    [
+        (["fmt", 'NOT (cost>1 AND model == "a")'], "", 'cost <= 1 or model != "a"\n'),
+        (
+            ["fmt"],
+            '{"users_view": {"user_cost": {"gt": 5, "lt": 9}}}',
+            "user_cost > 5 and user_cost < 9\n",
+        ),
+        (["fmt", "-"], '"all"', "all\n"),
+        (
+            ["fmt", "--as-written", "request_created_at > now-7d and not cached"],
+            "",
+            "request_created_at > now - 7d and not cached = true\n",
+        ),
+        (
+            ["fmt", "--now", "2025-01-02T00:00:00Z", "request_created_at > now-1d"],
+            "",
+            'request_created_at > "2025-01-01T00:00:00.000Z"\n',
+        ),
+    ],
+)
+def test_fmt(
+    argv: list[str],
+    stdin: str,
+    expected: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code, out, err = run(argv, capsys, monkeypatch, stdin=stdin)
+    assert (code, out, err) == (0, expected, "")
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "needle"),
+    [
+        (
+            ["fmt", '{"users_view": {"usr_cost": {"gt": 5}}}'],
+            "",
+            "$.users_view.usr_cost: users_view has no column 'usr_cost'",
+        ),
+        (["fmt", "{not json"], "", "the input is not valid JSON"),
+        (["fmt", "modle = 1"], "", "unknown field 'modle'"),
+    ],
+)
+def test_fmt_errors(
+    argv: list[str],
+    stdin: str,
+    needle: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code, out, err = run(argv, capsys, monkeypatch, stdin=stdin)
+    assert code == 1 and out == ""
+    assert needle in err
+
+
+def test_check_text_and_json(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(["check", "cached"], capsys, monkeypatch)
+    assert (code, out) == (0, "ok: no problems\n")
+    code, out, _ = run(["check", 'model contains "gpt_4"'], capsys, monkeypatch)
+    assert code == 0
+    assert out.startswith("warning: line 1, column 1: 'gpt_4' holds % or _")
+    code, out, _ = run(["check", 'modle = "x"'], capsys, monkeypatch)
+    assert code == 1 and out.startswith("line 1, column 1: unknown field 'modle'")
+    code, out, _ = run(
+        ["check"], capsys, monkeypatch, stdin='{"users_view": {"user_cost": {"gt": "5"}}}'
+    )
+    assert code == 1
+    assert out.startswith("$.users_view.user_cost.gt: user_cost takes a number, not a string")
+
+
+def test_check_json_output(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(["check", "--format", "json", "{}"], capsys, monkeypatch)
+    assert code == 0
+    (problem,) = json.loads(out)
+    assert (
+        problem["code"] == "empty-filter"
+        and problem["severity"] == "warning"
+        and problem["path"] == "$"
+    )
+    code, out, _ = run(["check", "--format", "json", "usr_cost > 5"], capsys, monkeypatch)
+    assert code == 1
+    (problem,) = json.loads(out)
+    assert (problem["code"], problem["start"], problem["end"], problem["hint"]) == (
+        "unknown-field",
+        0,
+        8,
+        "did you mean 'user_cost'?",
+    )

@@ -1,0 +1,66 @@
+"""Helicone's quirks with values that work but probably not as meant: the warnings that the
+text compiler and the JSON checker both give, from one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .schema import EMPTY_MAGIC, NULL_MAGIC, REQUEST_RESPONSE_RMT, Field
+
+INT32 = (-(2**31), 2**31 - 1)
+
+Quirk = tuple[str, str, str]  # code, message, hint
+
+
+def quirks(field: Field, kind: str, json_op: str, value: Any) -> list[Quirk]:
+    """What Helicone does unexpectedly with `{json_op: value}` on this field (kind `map` for a
+    map key); usually nothing."""
+    found: list[Quirk] = []
+    if isinstance(value, str):
+        if kind == "text" and value == NULL_MAGIC and json_op not in ("equals", "not-equals"):
+            found.append(
+                (
+                    "null-magic",
+                    f'Helicone pastes "null" under {json_op!r} as SQL null, so this matches '
+                    "nothing",
+                    'use equals / not-equals "null" (is null / is not null) to test for NULL',
+                )
+            )
+        if kind == "text" and value == EMPTY_MAGIC and json_op == "not-equals":
+            found.append(
+                (
+                    "empty-magic",
+                    f'not-equals "{EMPTY_MAGIC}" compares with that literal string; only '
+                    "equals means empty",
+                    'to find non-empty values use not-equals ""',
+                )
+            )
+        if json_op in ("contains", "not-contains") and ("%" in value or "_" in value):
+            found.append(
+                (
+                    "contains-wildcard",
+                    f"{value!r} holds % or _, which Helicone does not escape: they match any "
+                    "characters",
+                    "use like / ilike to say so, or expect the wildcards",
+                )
+            )
+    elif kind == "number" and not isinstance(value, bool):
+        if field.name == "cost" and field.table == REQUEST_RESPONSE_RMT:
+            if not INT32[0] <= round(value * 1_000_000_000) <= INT32[1]:
+                found.append(
+                    (
+                        "cost-overflow",
+                        "Helicone multiplies request cost by 10^9 before binding it as a "
+                        f"32-bit integer; {value} overflows it",
+                        "request cost filters work only between about -2.147 and 2.147",
+                    )
+                )
+        elif isinstance(value, int) and not INT32[0] <= value <= INT32[1]:
+            found.append(
+                (
+                    "int32-overflow",
+                    f"Helicone binds whole numbers as 32-bit integers; {value} overflows it",
+                    f"write it as a float ({float(value)!r}) to have it bound as Float64",
+                )
+            )
+    return found

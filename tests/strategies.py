@@ -1,0 +1,325 @@
+"""Hypothesis strategies over the schema table: filter text, FilterNode JSON, and rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import strategies as st
+
+from helicone_filter.schema import (
+    ALLOWED_OPERATORS,
+    EMPTY_MAGIC,
+    FIELDS,
+    JSON_OPERATORS,
+    KEYWORDS,
+    NAME_PATTERN,
+    NULL_MAGIC,
+    REQUEST_RESPONSE_RMT,
+    TABLES,
+    USERS_VIEW,
+)
+from helicone_filter.timestamps import format_timestamp
+
+COLUMNS = {t: [n for n, f in FIELDS.items() if f.table == t] for t in TABLES}
+
+# -- values ----------------------------------------------------------------------------------
+
+# Broad: every kind of character, escapes, magic strings, wildcards.
+BROAD_TEXT = st.one_of(
+    st.text(max_size=12),
+    st.text(alphabet="\"'\\/\n\r\t\b\f%_ aé😀“”\x00\x1f\u2028", max_size=8),
+    st.sampled_from([NULL_MAGIC, EMPTY_MAGIC, "", "all", "and", "not", "true", "5"]),
+)
+BROAD_NUMBER = st.one_of(
+    st.integers(-(2**53) + 1, 2**53 - 1),
+    st.integers(-10, 10),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+KEYS = st.one_of(
+    st.from_regex(NAME_PATTERN, fullmatch=True).filter(lambda k: len(k) < 20),
+    st.sampled_from([*sorted(KEYWORDS), "a b", "a.b", "1x", "", "Helicone-Session-Id", "ключ"]),
+    st.text(max_size=6),
+)
+INSTANTS = st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1))
+
+
+@st.composite
+def timestamp_text(draw: st.DrawFn) -> str:
+    """A timestamp in any form the language accepts (no zone means UTC)."""
+    moment = draw(INSTANTS)
+    form = draw(st.integers(0, 4))
+    if form == 0:
+        return moment.strftime("%Y-%m-%d")
+    sep = draw(st.sampled_from(["T", " "]))
+    base = moment.strftime(f"%Y-%m-%d{sep}%H:%M")
+    if form >= 2:
+        base += moment.strftime(":%S")
+    if form >= 3:
+        base += "." + str(moment.microsecond).rjust(6, "0")[: draw(st.integers(1, 6))]
+    zone = draw(st.sampled_from(["", "Z", "+02:00", "-05:30", "+00:00"]))
+    return base + zone
+
+
+def canonical_timestamp(moment: datetime) -> str:
+    return format_timestamp(moment.replace(tzinfo=UTC))
+
+
+# Small pools, so that rows and filters meet.
+SMALL_TEXT = st.sampled_from(["", "a", "A", "ab", "b", "a%", "x_y", "abc", "B"])
+SMALL_NUMBER = st.sampled_from([-1, 0, 1, 2, 2.5, 10])
+SMALL_TIMES = [
+    datetime(2025, 1, 1, h, 0, s, ms * 1000, tzinfo=UTC)
+    for h in (0, 1)
+    for s in (0, 30)
+    for ms in (0, 500)
+]
+SMALL_KEYS = ["k", "k k", "and"]
+
+
+def quote(s: str, single: bool = False) -> str:
+    if not single:
+        return json.dumps(s, ensure_ascii=False)
+    body = json.dumps(s, ensure_ascii=False)[1:-1].replace('\\"', '"').replace("'", "\\'")
+    return f"'{body}'"
+
+
+def key_text(key: str) -> str:
+    import re
+
+    if re.fullmatch(NAME_PATTERN, key) and key.lower() not in KEYWORDS:
+        return f".{key}"
+    return f"[{quote(key)}]"
+
+
+# -- filter text -------------------------------------------------------------------------------
+
+NEGATABLE = {
+    "text": ["=", "!=", "contains", "not contains", "in", "not in", "is null", "is not null"],
+    "number": list(ALLOWED_OPERATORS["number"]),
+    "timestamp": list(ALLOWED_OPERATORS["timestamp"]),
+    "boolean": ["=", "!=", "bare"],
+    "map": ["=", "!=", "contains", "not contains", "in", "not in"],
+    "property_key": [],
+}
+
+
+@st.composite
+def leaf_text(draw: st.DrawFn, table: str, negatable: bool, small: bool = False) -> str:
+    """One condition on a column of `table`, as text; only negatable ones when asked."""
+    columns = [c for c in COLUMNS[table] if not negatable or NEGATABLE[FIELDS[c].kind]]
+    column = draw(st.sampled_from(columns))
+    kind = FIELDS[column].kind
+    name = column
+    if draw(st.integers(0, 4)) == 0:
+        name = f"{table}.{column}"
+    if kind == "map":
+        key = draw(st.sampled_from(SMALL_KEYS) if small else KEYS)
+        name += key_text(key) if draw(st.booleans()) else f"[{quote(key)}]"
+    ops = (
+        NEGATABLE[kind]
+        if negatable
+        else [*ALLOWED_OPERATORS[kind], *(["bare"] if kind == "boolean" else [])]
+    )
+    op = draw(st.sampled_from(ops))
+    if op == "bare":
+        return name
+    if op.startswith("is "):
+        return f"{name} {op}"
+
+    def one() -> str:
+        if kind in ("text", "map", "property_key"):
+            value = draw(SMALL_TEXT if small else BROAD_TEXT)
+            if negatable and kind == "text" and value in (NULL_MAGIC, EMPTY_MAGIC):
+                value = "v"  # Helicone's magic strings have no exact opposite
+            if negatable and op in ("contains", "not contains") and value == NULL_MAGIC:
+                value = "v"
+            return quote(value, draw(st.booleans()))
+        if kind == "number":
+            return repr(draw(SMALL_NUMBER if small else BROAD_NUMBER))
+        if kind == "timestamp":
+            if small:
+                return quote(format_timestamp(draw(st.sampled_from(SMALL_TIMES))))
+            if draw(st.integers(0, 3)) == 0:
+                unit = draw(st.sampled_from("smhdw"))
+                return f"now - {draw(st.integers(0, 500))}{unit}"
+            return quote(draw(timestamp_text()))
+        return draw(st.sampled_from(["true", "false", "TRUE"]))
+
+    if op in ("in", "not in"):
+        values = [one() for _ in range(draw(st.integers(1, 4)))]
+        return f"{name} {op} [{', '.join(values)}]"
+    return f"{name} {op} {one()}"
+
+
+def filter_text(table: str, negatable: bool = False, small: bool = False) -> st.SearchStrategy[str]:
+    """Conditions on one table joined by and/or, grouped, negated where that is allowed."""
+
+    def extend(sub: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        word = st.sampled_from(["and", "or", "AND", "Or", "&&", "||"])
+        return st.one_of(
+            st.tuples(sub, word, sub).map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+            sub.map(lambda s: f"({s})"),
+        )
+
+    base = st.recursive(leaf_text(table, negatable, small), extend, max_leaves=10)
+    if not negatable:
+        negated = st.recursive(leaf_text(table, True, small), extend, max_leaves=6).map(
+            lambda s: f"not ({s})"
+        )
+        return st.recursive(
+            st.one_of(base, negated),
+            lambda sub: st.tuples(sub, st.sampled_from(["and", "or"]), sub).map(
+                lambda t: f"({t[0]}) {t[1]} ({t[2]})"
+            ),
+            max_leaves=3,
+        )
+    return st.recursive(
+        base, lambda sub: sub.map(lambda s: f"not ({s})") | extend(sub), max_leaves=10
+    )
+
+
+@st.composite
+def any_filter_text(draw: st.DrawFn, negatable: bool = False, small: bool = False) -> str:
+    """A valid filter: each table's part on its own, the two joined with `and`."""
+    parts = [draw(filter_text(t, negatable, small)) for t in TABLES if draw(st.booleans())]
+    if not parts:
+        parts = [draw(filter_text(REQUEST_RESPONSE_RMT, negatable, small))]
+    return " and ".join(f"({p})" for p in parts)
+
+
+# -- FilterNode JSON from elsewhere --------------------------------------------------------------
+
+
+@st.composite
+def json_value(draw: st.DrawFn, kind: str, small: bool) -> Any:
+    if kind in ("text", "map", "property_key"):
+        return draw(SMALL_TEXT if small else BROAD_TEXT)
+    if kind == "number":
+        return draw(SMALL_NUMBER if small else BROAD_NUMBER)
+    if kind == "timestamp":
+        if small:
+            moment = draw(st.sampled_from(SMALL_TIMES))
+            offset = draw(st.sampled_from([0, 120, -330]))
+            local = moment.astimezone(timezone(timedelta(minutes=offset)))
+            return local.isoformat(timespec=draw(st.sampled_from(["seconds", "milliseconds"])))
+        text = draw(timestamp_text())
+        return text if text.endswith(("Z", "00", "30")) or len(text) == 10 else text + "Z"
+    return draw(st.booleans())
+
+
+@st.composite
+def json_leaf(draw: st.DrawFn, table: str, small: bool, several: bool) -> Any:
+    """A leaf; with `several`, sometimes with more than one column or operator."""
+    names = draw(
+        st.lists(
+            st.sampled_from(COLUMNS[table]), min_size=1, max_size=3 if several else 1, unique=True
+        )
+    )
+    columns: dict[str, Any] = {}
+    for column in names:
+        kind = FIELDS[column].kind
+        op_kind = "text" if kind == "map" else kind
+        ops = draw(
+            st.lists(
+                st.sampled_from(JSON_OPERATORS[op_kind]),
+                min_size=1,
+                max_size=2 if several else 1,
+                unique=True,
+            )
+        )
+        operators = {op: draw(json_value(kind, small)) for op in ops}
+        if kind == "map":
+            key = draw(st.sampled_from(SMALL_KEYS) if small else KEYS)
+            columns[column] = {key: operators}
+        else:
+            columns[column] = operators
+    return {table: columns}
+
+
+def json_tree(table: str, small: bool = False, several: bool = False) -> st.SearchStrategy[Any]:
+    leaves = st.one_of(
+        json_leaf(table, small, several), json_leaf(table, small, several), st.just("all")
+    )
+    return st.recursive(
+        leaves,
+        lambda sub: st.builds(
+            lambda left, op, right: {"left": left, "operator": op, "right": right},
+            sub,
+            st.sampled_from(["and", "or"]),
+            sub,
+        ),
+        max_leaves=12,
+    )
+
+
+@st.composite
+def any_json_filter(draw: st.DrawFn, small: bool = False, several: bool = False) -> Any:
+    parts = [draw(json_tree(t, small, several)) for t in TABLES if draw(st.booleans())]
+    if not parts:
+        return draw(json_tree(USERS_VIEW, small, several))
+    if len(parts) == 1:
+        return parts[0]
+    return {"left": parts[0], "operator": "and", "right": parts[1]}
+
+
+# -- rows --------------------------------------------------------------------------------------
+
+
+@st.composite
+def row(draw: st.DrawFn, nulls: bool = True) -> dict[str, Any]:
+    """A row keyed by bare column name, values from the small pools; None is NULL."""
+    out: dict[str, Any] = {}
+    for name, f in FIELDS.items():
+        if f.kind == "property_key":
+            continue
+        if nulls and draw(st.integers(0, 5)) == 0:
+            out[name] = None
+            continue
+        if f.kind == "map":
+            keys = (
+                SMALL_KEYS
+                if not nulls
+                else draw(st.lists(st.sampled_from(SMALL_KEYS), unique=True))
+            )
+            out[name] = {k: draw(SMALL_TEXT) for k in keys}
+        elif f.kind == "text":
+            out[name] = draw(SMALL_TEXT)
+        elif f.kind == "number":
+            out[name] = draw(SMALL_NUMBER)
+        elif f.kind == "timestamp":
+            moment = draw(st.sampled_from(SMALL_TIMES))
+            out[name] = moment if draw(st.booleans()) else moment.isoformat()
+        else:
+            out[name] = draw(st.booleans())
+    return out
+
+
+# -- anything at all ---------------------------------------------------------------------------
+
+FILTER_WORDS = st.sampled_from(
+    [
+        *TABLES,
+        *FIELDS,
+        *sorted({o for ops in JSON_OPERATORS.values() for o in ops}),
+        "left",
+        "right",
+        "operator",
+        "and",
+        "or",
+        "all",
+        "ALL",
+        "AND",
+    ]
+)
+ANY_JSON = st.recursive(
+    st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=5), FILTER_WORDS
+    ),
+    lambda c: st.one_of(
+        st.lists(c, max_size=3),
+        st.dictionaries(st.one_of(FILTER_WORDS, st.text(max_size=4)), c, max_size=4),
+    ),
+    max_leaves=20,
+)

@@ -1,0 +1,291 @@
+"""check(): one case per problem code, with its JSON path; and trees of any depth."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helicone_filter import FilterValidationError, check, matches, normalize, to_text, validate
+
+U = "users_view"
+R = "request_response_rmt"
+
+
+def leaf(table: str, column: str, op: str, value: Any) -> dict[str, Any]:
+    return {table: {column: {op: value}}}
+
+
+def branch(left: Any, op: str, right: Any) -> dict[str, Any]:
+    return {"left": left, "operator": op, "right": right}
+
+
+COST = leaf(U, "user_cost", "gt", 5)
+MODEL = leaf(R, "model", "equals", "gpt-4o")
+
+# (code, severity, the FilterNode, the path of the problem)
+CASES: list[tuple[str, str, Any, str]] = [
+    ("not-a-filter", "error", 5, "$"),
+    ("not-a-filter", "error", branch(COST, "and", None), "$.right"),
+    ("not-a-filter", "error", "ALL", "$"),
+    ("unknown-table", "error", {"user_view": {"user_cost": {"gt": 5}}}, "$.user_view"),
+    ("unknown-field", "error", leaf(U, "usr_cost", "gt", 5), "$.users_view.usr_cost"),
+    ("unknown-field", "error", leaf(U, "model", "equals", "x"), "$.users_view.model"),
+    (
+        "unknown-operator",
+        "error",
+        leaf(U, "user_cost", "greater", 5),
+        "$.users_view.user_cost.greater",
+    ),
+    (
+        "operator-not-allowed",
+        "error",
+        leaf(R, "model", "gt", "a"),
+        "$.request_response_rmt.model.gt",
+    ),
+    (
+        "operator-not-allowed",
+        "error",
+        leaf(R, "request_created_at", "not-equals", "2025-01-01T00:00:00Z"),
+        '$.request_response_rmt.request_created_at["not-equals"]',
+    ),
+    ("wrong-value-type", "error", leaf(U, "user_cost", "gt", "5"), "$.users_view.user_cost.gt"),
+    (
+        "wrong-value-type",
+        "error",
+        leaf(R, "model", "equals", 42),
+        "$.request_response_rmt.model.equals",
+    ),
+    (
+        "wrong-value-type",
+        "error",
+        leaf(R, "model", "equals", None),
+        "$.request_response_rmt.model.equals",
+    ),
+    (
+        "wrong-value-type",
+        "error",
+        leaf(R, "cached", "equals", "true"),
+        "$.request_response_rmt.cached.equals",
+    ),
+    ("wrong-value-type", "error", leaf(U, "user_cost", "gt", True), "$.users_view.user_cost.gt"),
+    (
+        "wrong-value-type",
+        "error",
+        leaf(R, "request_created_at", "gt", 1700000000),
+        "$.request_response_rmt.request_created_at.gt",
+    ),
+    ("not-an-object", "error", {U: 5}, "$.users_view"),
+    ("not-an-object", "error", {U: {"user_cost": [5]}}, "$.users_view.user_cost"),
+    ("empty-leaf", "error", branch({}, "and", COST), "$.left"),
+    ("empty-table", "error", {U: {}}, "$.users_view"),
+    ("empty-column", "error", {U: {"user_cost": {}}}, "$.users_view.user_cost"),
+    ("empty-column", "error", {R: {"properties": {}}}, "$.request_response_rmt.properties"),
+    (
+        "multiple-columns",
+        "error",
+        {U: {"user_cost": {"gt": 5}, "user_active_for": {"gt": 1}}},
+        "$.users_view",
+    ),
+    (
+        "multiple-operators",
+        "error",
+        {U: {"user_cost": {"gt": 5, "lt": 10}}},
+        "$.users_view.user_cost",
+    ),
+    (
+        "multiple-keys",
+        "error",
+        {R: {"properties": {"a": {"equals": "1"}, "b": {"equals": "2"}}}},
+        "$.request_response_rmt.properties",
+    ),
+    ("or-across-tables", "error", branch(COST, "or", MODEL), "$"),
+    ("or-across-tables", "error", branch(MODEL, "and", branch(MODEL, "or", COST)), "$.right"),
+    ("missing-branch-key", "error", {"left": COST, "operator": "and"}, "$"),
+    (
+        "extra-branch-key",
+        "error",
+        {**branch(COST, "and", MODEL), **MODEL},
+        "$.request_response_rmt",
+    ),
+    ("invalid-branch-operator", "error", branch(COST, "AND", MODEL), "$.operator"),
+    ("invalid-branch-operator", "error", branch(COST, "xor", MODEL), "$.operator"),
+    (
+        "number-out-of-range",
+        "error",
+        leaf(U, "user_cost", "gt", math.nan),
+        "$.users_view.user_cost.gt",
+    ),
+    (
+        "number-out-of-range",
+        "error",
+        leaf(U, "user_cost", "gt", math.inf),
+        "$.users_view.user_cost.gt",
+    ),
+    (
+        "number-out-of-range",
+        "error",
+        leaf(U, "user_cost", "gt", 2**53),
+        "$.users_view.user_cost.gt",
+    ),
+    (
+        "invalid-timestamp",
+        "error",
+        leaf(U, "user_last_active", "gt", "01/02/2024"),
+        "$.users_view.user_last_active.gt",
+    ),
+    (
+        "invalid-timestamp",
+        "error",
+        leaf(U, "user_last_active", "gt", "2023-02-29T00:00:00Z"),
+        "$.users_view.user_last_active.gt",
+    ),
+    (
+        "invalid-character",
+        "error",
+        leaf(R, "model", "equals", "a\ud800"),
+        "$.request_response_rmt.model.equals",
+    ),
+    ("empty-filter", "warning", {}, "$"),
+    (
+        "null-magic",
+        "warning",
+        leaf(R, "model", "contains", "null"),
+        "$.request_response_rmt.model.contains",
+    ),
+    (
+        "empty-magic",
+        "warning",
+        leaf(R, "model", "not-equals", "__empty__"),
+        '$.request_response_rmt.model["not-equals"]',
+    ),
+    (
+        "contains-wildcard",
+        "warning",
+        {R: {"properties": {"Session Id": {"not-contains": "50%"}}}},
+        '$.request_response_rmt.properties["Session Id"]["not-contains"]',
+    ),
+    ("cost-overflow", "warning", leaf(R, "cost", "gt", 2.5), "$.request_response_rmt.cost.gt"),
+    (
+        "int32-overflow",
+        "warning",
+        leaf(R, "latency", "gt", 3_000_000_000),
+        "$.request_response_rmt.latency.gt",
+    ),
+    (
+        "timestamp-without-zone",
+        "warning",
+        leaf(R, "request_created_at", "gt", "2025-01-01T10:00:00"),
+        "$.request_response_rmt.request_created_at.gt",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("code", "severity", "node", "path"), CASES, ids=[f"{c[0]}:{c[3]}" for c in CASES]
+)
+def test_problem(code: str, severity: str, node: Any, path: str) -> None:
+    found = [(p.code, p.severity, p.path) for p in check(node)]
+    assert (code, severity, path) in found
+    problem = next(p for p in check(node) if p.code == code)
+    assert problem.message and (problem.start, problem.end, problem.line, problem.column) == (
+        0,
+        0,
+        0,
+        0,
+    )
+    if severity == "error":
+        with pytest.raises(FilterValidationError) as info:
+            validate(node)
+        assert code in {p.code for p in info.value.problems}
+        assert path in str(info.value)
+    else:
+        assert validate(node) is node
+
+
+def test_every_code_in_the_checker_has_a_case() -> None:
+    source = "".join(
+        (Path(__file__).parent.parent / "helicone_filter" / name).read_text(encoding="utf-8")
+        for name in ("validate.py", "semantics.py")
+    )
+    codes = set(
+        re.findall(r'(?:self\.add\(|wrong_type|\(\n\s+)\s*"([a-z0-9]+(?:-[a-z0-9]+)+)",', source)
+    )
+    codes.add("wrong-value-type")  # reported through wrong_type()
+    assert codes == {c[0] for c in CASES}
+
+
+def test_valid_filters_have_no_problems() -> None:
+    assert check("all") == []
+    assert check(branch(COST, "and", branch(MODEL, "or", MODEL))) == []
+    assert check(leaf(R, "property_key", "equals", "environment")) == []
+
+
+def test_every_problem_at_once() -> None:
+    node = branch(leaf(U, "usr_cost", "gt", 5), "AND", branch(leaf(R, "model", "gt", 1), "or", {}))
+    codes = [p.code for p in check(node)]
+    assert codes == [
+        "invalid-branch-operator",
+        "unknown-field",
+        "operator-not-allowed",
+        "empty-leaf",
+    ]
+
+
+def _deep_chain(n: int, op: str = "and") -> Any:
+    node: Any = leaf(R, "status", "equals", n)
+    for i in reversed(range(n)):
+        node = branch(leaf(R, "status", "equals", i), op, node)
+    return node
+
+
+def test_trees_deeper_than_the_recursion_limit() -> None:
+    deep = _deep_chain(20_000)
+    assert check(deep) == []
+    normal = normalize(deep)
+    assert normal["operator"] == "and"
+    text = to_text(deep)
+    assert text.startswith("status = 0 and status = 1 and ")
+    assert matches(deep, {"status": 5}) is False
+    assert matches(_deep_chain(20_000, "or"), {"status": 19_999}) is True
+    broken = _deep_chain(5_000)
+    node = broken
+    for _ in range(4_000):
+        node = node["right"]
+    node["right"] = {"users_view": {}}
+    assert [p.code for p in check(broken)] == ["empty-table"]
+
+
+def test_normalize_splits_and_simplifies() -> None:
+    node = branch(
+        {U: {"user_cost": {"gt": 5, "lt": 10}}},
+        "and",
+        branch("all", "and", leaf(R, "request_created_at", "gte", "2024-01-01")),
+    )
+    assert normalize(node) == branch(
+        leaf(U, "user_cost", "gt", 5),
+        "and",
+        branch(
+            leaf(U, "user_cost", "lt", 10),
+            "and",
+            leaf(R, "request_created_at", "gte", "2024-01-01T00:00:00.000Z"),
+        ),
+    )
+    assert normalize(branch(COST, "or", branch("all", "and", "all"))) == "all"
+    assert normalize(branch("all", "and", COST)) == COST
+    assert normalize({}) == "all"
+    assert normalize({U: {"user_cost": {"gt": 5}}, R: {"model": {"equals": "gpt-4o"}}}) == branch(
+        COST, "and", MODEL
+    )
+    with pytest.raises(FilterValidationError):
+        normalize(leaf(U, "user_cost", "gt", "5"))  # types are not converted
+
+
+def test_right_nesting_on_request() -> None:
+    node = branch(branch(COST, "and", COST), "and", branch(COST, "and", COST))
+    assert normalize(node, nesting="right") == branch(
+        COST, "and", branch(COST, "and", branch(COST, "and", COST))
+    )

@@ -1,0 +1,100 @@
+"""matches(): Helicone's SQL semantics for one row, case by case."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+import helicone_filter
+from helicone_filter import FilterValidationError, matches
+
+
+def m(text: str, **row: Any) -> bool:
+    return matches(helicone_filter.compile(text), row)
+
+
+CASES: list[tuple[str, dict[str, Any], bool]] = [
+    ('model = "gpt-4o"', {"model": "gpt-4o"}, True),
+    ('model = "GPT-4o"', {"model": "gpt-4o"}, False),  # equals is case-sensitive
+    ('model != "a"', {"model": None}, False),  # NULL compares false
+    ('model != "a"', {}, False),  # a missing column is NULL
+    ('model contains "GPT"', {"model": "gpt-4o"}, True),  # contains is case-insensitive
+    ('model contains "4_"', {"model": "gpt-4o"}, True),  # _ is a wildcard inside contains
+    ('model contains "g%o"', {"model": "gpt-4o"}, True),  # and so is %
+    ('model not contains "4_"', {"model": "gpt-4o"}, False),
+    ('model not contains "x"', {"model": None}, False),
+    ('model like "gpt%"', {"model": "gpt-4o"}, True),
+    ('model like "GPT%"', {"model": "gpt-4o"}, False),  # like is case-sensitive
+    ('model ilike "GPT%"', {"model": "gpt-4o"}, True),
+    ('model like "gpt-_o"', {"model": "gpt-4o"}, True),
+    ('model like "100\\\\%"', {"model": "100%"}, True),  # \% is a literal %
+    ('model like "100\\\\%"', {"model": "1000"}, False),
+    ('model like "a%"', {"model": "a\nb"}, True),
+    ("model is null", {"model": None}, True),
+    ("model is null", {"model": ""}, False),
+    ("model is not null", {"model": ""}, True),
+    ("model is empty", {"model": ""}, True),
+    ("model is empty", {"model": None}, False),
+    ('model != "__empty__"', {"model": ""}, True),  # literal: only equals means empty
+    ('model like "null"', {"model": "null"}, False),  # "null" pasted as SQL null
+    ('model contains "null"', {"model": None}, False),
+    ('properties.k = "null"', {"properties": {"k": "null"}}, True),  # literal inside maps
+    ('properties.k = "v"', {"properties": {"k": "v"}}, True),
+    ('properties.k != "v"', {"properties": {}}, False),  # has(m, k) guards every condition
+    ('properties.k != "v"', {"properties": None}, False),
+    ('properties["a b"] ilike "V%"', {"properties": {"a b": "value"}}, True),
+    ('property_key = "k"', {"properties": {"k": ""}}, True),
+    ('property_key = "k"', {"properties": {"j": "k"}}, False),
+    ("cost > 1", {"cost": 1.5}, True),
+    ("cost > 1", {"cost": None}, False),
+    ("status in [200, 201]", {"status": 201}, True),
+    ("status not in [200, 201]", {"status": 201}, False),
+    ("cached", {"cached": True}, True),
+    ("not cached", {"cached": False}, True),
+    ("cached", {"cached": None}, False),
+    ('request_created_at > "2025-01-01"', {"request_created_at": "2025-01-01T00:00:00.001Z"}, True),
+    (
+        'request_created_at > "2025-01-01T10:00+02:00"',
+        {"request_created_at": "2025-01-01T08:00:01Z"},
+        True,
+    ),
+    (
+        'request_created_at = "2025-01-01T00:00:00Z"',
+        {"request_created_at": datetime(2025, 1, 1, tzinfo=UTC)},
+        True,
+    ),
+    # Helicone binds the filter's time as a DateTime: its milliseconds are dropped.
+    (
+        'request_created_at >= "2025-01-01T00:00:00.900Z"',
+        {"request_created_at": "2025-01-01T00:00:00.100Z"},
+        True,
+    ),
+    ('user_cost > 5 and model = "a"', {"user_cost": 6, "model": "a"}, True),
+    ('user_cost > 5 and model = "a"', {"user_cost": 6, "model": "b"}, False),
+    ('model = "a" or model = "b"', {"model": "b"}, True),
+    ("all", {}, True),
+]
+
+
+@pytest.mark.parametrize(("text", "row", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_matches(text: str, row: dict[str, Any], expected: bool) -> None:
+    assert m(text, **row) is expected
+
+
+def test_several_columns_keep_what_helicone_keeps() -> None:
+    # Helicone keeps the first column; for request_response_rmt `cost` outranks `model`.
+    leaf = {"request_response_rmt": {"model": {"equals": "a"}, "cost": {"gt": 1}}}
+    assert matches(leaf, {"model": "b", "cost": 2}) is True
+    assert matches({"users_view": {"user_cost": {"gt": 5, "lt": 1}}}, {"user_cost": 6}) is True
+    both = {
+        "users_view": {"user_cost": {"gt": 5}},
+        "request_response_rmt": {"model": {"equals": "a"}},
+    }
+    assert matches(both, {"user_cost": 6, "model": "b"}) is False  # tables are and-ed
+
+
+def test_invalid_filters_are_refused() -> None:
+    with pytest.raises(FilterValidationError):
+        matches({"users_view": {"user_cost": {"gt": "5"}}}, {})
