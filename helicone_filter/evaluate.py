@@ -29,7 +29,7 @@ from typing import Any
 from .errors import FilterValidationError
 from .schema import EMPTY_MAGIC, NULL_MAGIC
 from .timestamps import parse_timestamp
-from .validate import SPLITTABLE, Condition, _Checker, _kept_column
+from .validate import ROOT, SPLITTABLE, Condition, _Checker, _kept_column
 
 Row = dict[str, Any]
 
@@ -122,7 +122,7 @@ def _helicone_conditions(leaf: dict[str, Any]) -> list[Condition]:
     for table, columns in leaf.items():
         column = _kept_column(table, list(columns))
         operators = columns[column]
-        found = checker.column(table, column, operators, "$")
+        found = checker.column(table, column, operators, ROOT)
         if found:
             first = found[0]
             if first.key is not None:  # the first key, and its first operator

@@ -3,6 +3,7 @@ text compiler and the JSON checker both give, from one place."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .schema import EMPTY_MAGIC, NULL_MAGIC, REQUEST_RESPONSE_RMT, Field
@@ -45,8 +46,12 @@ def quirks(field: Field, kind: str, json_op: str, value: Any) -> list[Quirk]:
                 )
             )
     elif kind == "number" and not isinstance(value, bool):
-        if field.name == "cost" and field.table == REQUEST_RESPONSE_RMT:
-            if not INT32[0] <= round(value * 1_000_000_000) <= INT32[1]:
+        # Helicone binds a number that is whole (in JavaScript, where 5.0 is 5) as Int32, any
+        # other as Float64; request cost is multiplied by 10^9 first.
+        cost = field.name == "cost" and field.table == REQUEST_RESPONSE_RMT
+        bound = value * 1_000_000_000 if cost else value
+        if math.isfinite(bound) and bound == int(bound) and not INT32[0] <= bound <= INT32[1]:
+            if cost:
                 found.append(
                     (
                         "cost-overflow",
@@ -55,12 +60,13 @@ def quirks(field: Field, kind: str, json_op: str, value: Any) -> list[Quirk]:
                         "request cost filters work only between about -2.147 and 2.147",
                     )
                 )
-        elif isinstance(value, int) and not INT32[0] <= value <= INT32[1]:
-            found.append(
-                (
-                    "int32-overflow",
-                    f"Helicone binds whole numbers as 32-bit integers; {value} overflows it",
-                    f"write it as a float ({float(value)!r}) to have it bound as Float64",
+            else:
+                found.append(
+                    (
+                        "int32-overflow",
+                        f"Helicone binds whole numbers as 32-bit integers; {value} overflows it",
+                        "a bound that is not whole is bound as Float64: write e.g. "
+                        f"{int(value)}.5 with the operator adjusted",
+                    )
                 )
-            )
     return found

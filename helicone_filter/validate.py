@@ -42,18 +42,39 @@ _RMT_PRIORITY = ("property_key", "properties", "search_properties", "scores", "c
 SPLITTABLE = frozenset({"multiple-columns", "multiple-operators", "multiple-keys"})
 
 
-def _key_path(path: str, key: Any) -> str:
-    key = str(key)
-    if _IDENTIFIER.fullmatch(key):
-        return f"{path}.{key}"
-    escaped = key.replace("\\", "\\\\").replace('"', '\\"')
-    return f'{path}["{escaped}"]'
+class JsonPath:
+    """A JSON path as a link to its parent, spelled out only when a problem needs it: a tree
+    10,000 levels deep would otherwise build 10,000 ever longer strings."""
+
+    __slots__ = ("parent", "segment")
+
+    def __init__(self, parent: JsonPath | None, segment: str) -> None:
+        self.parent = parent
+        self.segment = segment
+
+    def child(self, key: Any) -> JsonPath:
+        key = str(key)
+        if _IDENTIFIER.fullmatch(key):
+            return JsonPath(self, f".{key}")
+        escaped = key.replace("\\", "\\\\").replace('"', '\\"')
+        return JsonPath(self, f'["{escaped}"]')
+
+    def __str__(self) -> str:
+        parts: list[str] = []
+        node: JsonPath | None = self
+        while node is not None:
+            parts.append(node.segment)
+            node = node.parent
+        return "".join(reversed(parts))
+
+
+ROOT = JsonPath(None, "$")
 
 
 def _problem(
-    code: str, message: str, path: str, hint: str = "", severity: Severity = "error"
+    code: str, message: str, path: JsonPath, hint: str = "", severity: Severity = "error"
 ) -> Problem:
-    return Problem(code, message, 0, 0, 0, 0, hint, severity, path)
+    return Problem(code, message, 0, 0, 0, 0, hint, severity, str(path))
 
 
 def _describe(value: Any) -> str:
@@ -78,7 +99,7 @@ class Condition:
     key: str | None
     operator: str
     value: Any
-    path: str
+    path: JsonPath
 
     def json(self) -> JSON:
         inner: JSON = {self.operator: self.value}
@@ -105,7 +126,7 @@ class _Checker:
         self.problems: list[Problem] = []
 
     def add(
-        self, code: str, message: str, path: str, hint: str = "", severity: Severity = "error"
+        self, code: str, message: str, path: JsonPath, hint: str = "", severity: Severity = "error"
     ) -> None:
         self.problems.append(_problem(code, message, path, hint, severity))
 
@@ -115,7 +136,7 @@ class _Checker:
         """Check the whole tree; return its IR: "all", a Condition list, a _Chain, or None."""
         # Frames: (node, path, children done, branch well formed). Results: (ir, tables mask,
         # whether an or-across-tables problem was reported below).
-        todo: list[tuple[Any, str, bool, bool]] = [(root, "$", False, True)]
+        todo: list[tuple[Any, JsonPath, bool, bool]] = [(root, ROOT, False, True)]
         out: list[tuple[Any, int, bool]] = []
         while todo:
             node, path, done, shaped = todo.pop()
@@ -125,7 +146,7 @@ class _Checker:
                     # Children are checked even under a broken branch: every problem at once.
                     shaped = self.branch_shape(node, path)
                     todo.append((node, path, True, shaped))
-                    todo.extend((node[k], f"{path}.{k}", False, True) for k in reversed(sides))
+                    todo.extend((node[k], path.child(k), False, True) for k in reversed(sides))
                     continue
                 results = [out.pop() for _ in sides]
                 if not shaped:
@@ -148,7 +169,7 @@ class _Checker:
             elif node == "all":
                 out.append((_ALL, 0, False))
             elif isinstance(node, dict):
-                conditions = self.leaf(node, path, root=path == "$")
+                conditions = self.leaf(node, path, root=path is ROOT)
                 mask = 0
                 for c in conditions or ():
                     mask |= TABLE_BITS[c.field.table]
@@ -165,7 +186,7 @@ class _Checker:
                 out.append((None, 0, False))
         return out[0][0]
 
-    def not_a_filter(self, node: Any, path: str) -> None:
+    def not_a_filter(self, node: Any, path: JsonPath) -> None:
         hint = (
             'a filter is "all", a leaf {"users_view": {...}} or a branch '
             '{"left", "operator", "right"}'
@@ -175,7 +196,7 @@ class _Checker:
         shown = repr(node) if isinstance(node, str) else _describe(node)
         self.add("not-a-filter", f"{shown} is not a filter node", path, hint)
 
-    def branch_shape(self, node: dict[str, Any], path: str) -> bool:
+    def branch_shape(self, node: dict[str, Any], path: JsonPath) -> bool:
         ok = True
         missing = [k for k in _BRANCH_KEYS if k not in node]
         if missing:
@@ -191,7 +212,7 @@ class _Checker:
             self.add(
                 "extra-branch-key",
                 f"a branch has only left, operator and right, not {', '.join(map(repr, extra))}",
-                _key_path(path, extra[0]),
+                path.child(extra[0]),
                 "put other conditions in a leaf of their own and join it with 'and'",
             )
         op = node.get("operator")
@@ -205,14 +226,14 @@ class _Checker:
                 f"{op!r} is not a branch operator"
                 if isinstance(op, str)
                 else f"the branch operator is {_describe(op)}, not 'and' or 'or'",
-                f"{path}.operator",
+                path.child("operator"),
                 hint,
             )
         return ok
 
     # -- leaves --------------------------------------------------------------------------------
 
-    def leaf(self, node: dict[str, Any], path: str, root: bool) -> list[Condition] | None:
+    def leaf(self, node: dict[str, Any], path: JsonPath, root: bool) -> list[Condition] | None:
         """The leaf's conditions, or None when one of them is broken (reported)."""
         if not node:
             if root:
@@ -229,7 +250,7 @@ class _Checker:
         conditions: list[Condition] = []
         ok = True
         for table, columns in node.items():
-            tpath = _key_path(path, table)
+            tpath = path.child(table)
             if table not in TABLES:
                 near = closest(table, TABLES)
                 self.add(
@@ -265,14 +286,16 @@ class _Checker:
                     "give each condition a leaf of its own, joined with 'and'",
                 )
             for column, operators in columns.items():
-                found = self.column(table, column, operators, _key_path(tpath, column))
+                found = self.column(table, column, operators, tpath.child(column))
                 if found is None:
                     ok = False
                 else:
                     conditions += found
         return conditions if ok else None
 
-    def column(self, table: str, column: str, operators: Any, path: str) -> list[Condition] | None:
+    def column(
+        self, table: str, column: str, operators: Any, path: JsonPath
+    ) -> list[Condition] | None:
         field = FIELDS_BY_TABLE[table].get(column)
         if field is None:
             if column in FIELDS:
@@ -305,7 +328,7 @@ class _Checker:
             )
         conditions: list[Condition] = []
         for key, key_operators in operators.items():
-            kpath = _key_path(path, key)
+            kpath = path.child(key)
             if _SURROGATE.search(key):
                 self.add("invalid-character", "the key holds a lone surrogate", kpath)
                 return None
@@ -324,7 +347,7 @@ class _Checker:
         return conditions
 
     def operators(
-        self, field: Field, key: str | None, operators: dict[str, Any], path: str
+        self, field: Field, key: str | None, operators: dict[str, Any], path: JsonPath
     ) -> list[Condition] | None:
         kind = "map" if key is not None else field.kind
         name = field.name if key is None else f"{field.name}[{key!r}]"
@@ -339,7 +362,7 @@ class _Checker:
         conditions: list[Condition] = []
         ok = True
         for op, value in operators.items():
-            opath = _key_path(path, op)
+            opath = path.child(op)
             allowed = JSON_OPERATORS[kind]
             if op not in allowed:
                 ok = False
@@ -369,7 +392,7 @@ class _Checker:
             conditions.append(Condition(field, key, op, checked, opath))
         return conditions if ok else None
 
-    def value(self, field: Field, kind: str, op: str, value: Any, path: str) -> Any:
+    def value(self, field: Field, kind: str, op: str, value: Any, path: JsonPath) -> Any:
         """The value in canonical form (timestamps), or _BAD after reporting."""
         if kind in ("text", "map", "property_key"):
             if not isinstance(value, str):
@@ -430,7 +453,9 @@ class _Checker:
             return self.wrong_type(field, "true or false", value, path)
         return value
 
-    def wrong_type(self, field: Field, wanted: str, value: Any, path: str, hint: str = "") -> Any:
+    def wrong_type(
+        self, field: Field, wanted: str, value: Any, path: JsonPath, hint: str = ""
+    ) -> Any:
         self.add(
             "wrong-value-type",
             f"{field.name} takes {wanted}, not {_describe(value)}",
@@ -439,7 +464,7 @@ class _Checker:
         )
         return _BAD
 
-    def quirks(self, field: Field, kind: str, op: str, value: Any, path: str) -> None:
+    def quirks(self, field: Field, kind: str, op: str, value: Any, path: JsonPath) -> None:
         for code, message, hint in quirks(field, kind, op, value):
             self.add(code, message, path, hint, "warning")
 
