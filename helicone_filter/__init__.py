@@ -8,16 +8,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import FilterError, FilterSyntaxError, FilterValidationError, Problem
-from .evaluate import matches
-from .formatter import to_text
 from .lower import Nesting, build_chain, lower, lower_with_warnings
 from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
 from .parser import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LENGTH
 from .parser import parse as _parse
-from .validate import check, normalize, validate
 
 __version__ = "0.1.0"
 
@@ -47,6 +44,33 @@ __all__ = [
     "to_text",
     "validate",
 ]
+
+
+if TYPE_CHECKING:
+    from .checker import check, normalize, validate
+    from .evaluate import matches
+    from .formatter import to_text
+
+# The JSON side is imported on first use, so that compiling (and a one-shot command line
+# call) loads only the compiler.
+_LAZY = {
+    "matches": "evaluate",
+    "to_text": "formatter",
+    "check": "checker",
+    "normalize": "checker",
+    "validate": "checker",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'helicone_filter' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 
 def json_schema(which: Literal["query", "filter"] = "query") -> dict[str, Any]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from enum import IntEnum
 from typing import IO, Any, NoReturn
@@ -42,6 +41,7 @@ examples:
   helicone-filter 'cached and status >= 500'          (compile is the default)
   echo 'request_created_at >= now - 7d' | helicone-filter compile
   helicone-filter compile --now 2025-01-01T00:00:00Z 'user_last_active > now - 30d'
+  helicone-filter compile --lines < saved-filters.txt > filters.ndjson
 """,
     "fmt": """\
 examples:
@@ -104,6 +104,13 @@ def _build_parser() -> _Parser:
         choices=("balanced", "right"),
         default="balanced",
         help="chain shape: balanced (default) or right-nested as Helicone's builder makes",
+    )
+    p.add_argument(
+        "--lines",
+        action="store_true",
+        help="one filter per input line, one JSON result per output line (NDJSON), streamed; "
+        'blank lines and # comments are skipped; a bad line gives {"line": n, "error": '
+        "{...}} and the rest go on (exit 1 if any failed)",
     )
     output = p.add_mutually_exclusive_group()
     output.add_argument("--pretty", action="store_true", help="indent the JSON")
@@ -198,6 +205,51 @@ def _compile(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     return Exit.OK
 
 
+def _input_lines(arg: str) -> Iterator[tuple[int, str | None]]:
+    """(line number, text) for each line as it arrives; text None for bytes that are not UTF-8."""
+    if arg != "-":
+        yield from enumerate(arg.splitlines(), 1)
+        return
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is None:
+        yield from enumerate((line.rstrip("\r\n") for line in sys.stdin), 1)
+        return
+    for number, data in enumerate(iter(raw.readline, b""), 1):
+        try:
+            yield number, data.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            yield number, None
+
+
+def _compile_lines(args: argparse.Namespace, now: datetime | None) -> int:
+    """`compile --lines`: NDJSON out, one flushed line per filter."""
+    from . import compile as compile_filter
+    from .errors import FilterError
+
+    failed = False
+    write, flush = sys.stdout.write, sys.stdout.flush
+    for number, text in _input_lines(args.input):
+        if text is not None and (not text.strip() or text.lstrip().startswith("#")):
+            continue
+        try:
+            if text is None:
+                raise _InputError("the line is not UTF-8")
+            out: Any = compile_filter(text, now=now, nesting=args.nesting)
+        except FilterError as e:
+            failed = True
+            problems = [p.as_dict() for p in e.problems]
+            out = {
+                "line": number,
+                "error": {"message": str(e.problems[0].message), "problems": problems},
+            }
+        except _InputError as e:
+            failed = True
+            out = {"line": number, "error": {"message": str(e), "problems": []}}
+        write(json.dumps(out, ensure_ascii=False, separators=(",", ":")) + "\n")
+        flush()  # so that `tail -f saved.txt | helicone-filter compile --lines` streams
+    return Exit.BAD_FILTER if failed else Exit.OK
+
+
 def _fmt(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     from . import compile as compile_filter
     from . import parse, to_text
@@ -218,7 +270,7 @@ def _check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 
     problems = check(_load_json(text)) if _is_json(text) else check_text(text, now=now)
     if args.format == "json":
-        print(json.dumps([asdict(p) for p in problems], ensure_ascii=False))
+        print(json.dumps([p.as_dict() for p in problems], ensure_ascii=False))
     elif problems:
         shown = "" if _is_json(text) else text
         print("\n\n".join(render_problem(shown, p) for p in problems))
@@ -254,6 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:  # --help and --version
         return int(e.code or 0)
     try:
+        if args.command == "compile" and args.lines:
+            return _compile_lines(args, now)
         text = _read_input(args.input, sys.stdin)
         return _COMMANDS[args.command](args, text, now)
     except _InputError as e:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Literal
+
+from ._record import Record
 
 Severity = Literal["error", "warning"]
 
@@ -15,8 +15,7 @@ Severity = Literal["error", "warning"]
 _WINDOW = 100
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(Record):
     """One thing wrong with a filter.
 
     Attributes:
@@ -31,15 +30,38 @@ class Problem:
         path: for JSON input, the JSON path of the offending value (`$.left.users_view`).
     """
 
+    __slots__ = ("code", "message", "start", "end", "line", "column", "hint", "severity", "path")
     code: str
     message: str
     start: int
     end: int
     line: int
     column: int
-    hint: str = ""
-    severity: Severity = "error"
-    path: str | None = None
+    hint: str
+    severity: Severity
+    path: str | None
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        start: int,
+        end: int,
+        line: int,
+        column: int,
+        hint: str = "",
+        severity: Severity = "error",
+        path: str | None = None,
+    ) -> None:
+        self.code = code
+        self.message = message
+        self.start = start
+        self.end = end
+        self.line = line
+        self.column = column
+        self.hint = hint
+        self.severity = severity
+        self.path = path
 
 
 def make_problem(
@@ -126,6 +148,8 @@ def render_problem(text: str, problem: Problem) -> str:
 
 def closest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:
     """The candidates nearest to `word`, best first (difflib's ratio, case-insensitive)."""
+    import difflib  # only when a name is wrong
+
     pool = list(candidates)
     lowered = {c.lower(): c for c in pool}
     found = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.6)

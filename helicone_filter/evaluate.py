@@ -26,10 +26,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from .checker import ROOT, SPLITTABLE, Condition, _Checker, _kept_column
 from .errors import FilterValidationError
 from .schema import EMPTY_MAGIC, NULL_MAGIC
 from .timestamps import parse_timestamp
-from .validate import ROOT, SPLITTABLE, Condition, _Checker, _kept_column
 
 Row = dict[str, Any]
 

@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from .checker import Condition, iter_ir, normalized_ir
 from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
 from .schema import (
     EMPTY_MAGIC,
@@ -16,7 +17,6 @@ from .schema import (
     NULL_MAGIC,
     TABLES,
 )
-from .validate import Condition, iter_ir, normalized_ir
 
 _NAME = re.compile(NAME_PATTERN)
 

@@ -8,7 +8,6 @@ rebuilt balanced (or right-nested on request).
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -23,7 +22,6 @@ from .schema import (
     NULL_MAGIC,
     OPERATOR_JSON,
     REQUEST_RESPONSE_RMT,
-    TABLE_BITS,
     TABLES,
     USERS_VIEW,
     Field,
@@ -71,14 +69,14 @@ class _Item:
         json: JSON = None,
         operands: list[JSON] | None = None,
         mask: int = 0,
-        examples: tuple[tuple[int, int] | None, tuple[int, int] | None] = (None, None),
+        examples: tuple[Comparison | None, Comparison | None] = (None, None),
         reported: bool = False,
     ) -> None:
         self.kind = kind  # "leaf" | "and" | "or" | "all" | "bad"
         self.json = json
         self.operands = operands
         self.mask = mask  # the tables below, as TABLE_BITS
-        self.examples = examples  # a source span of one leaf per table
+        self.examples = examples  # one condition on each table, for messages
         self.reported = reported  # an or-across-tables problem was reported below
 
 
@@ -88,7 +86,8 @@ class _Lowerer:
         self.now = now
         self.nesting = nesting
         self.problems: list[Problem] = []
-        self.warnings: list[Problem] = []
+        # (code, message, start, end, hint) of each warning, when they are wanted.
+        self.warnings: list[tuple[str, str, int, int, str]] | None = None
 
     def problem(self, code: str, message: str, start: int, end: int, hint: str = "") -> None:
         self.problems.append(make_problem(self.text, code, message, start, end, hint))
@@ -110,17 +109,30 @@ class _Lowerer:
             if isinstance(node, Comparison):
                 out.append(self.leaf(node, neg))
             elif isinstance(node, (And, Or)):
+                operands = node.operands
                 if done:
-                    n = len(node.operands)
-                    items = out[-n:]
-                    del out[-n:]
+                    # Conditions are lowered here, in order; the other operands were lowered
+                    # first and wait on `out`, in order too.
+                    n = sum(1 for c in operands if type(c) is not Comparison)
+                    lowered = iter(out[len(out) - n :])
+                    del out[len(out) - n :]
+                    leaf = self.leaf
+                    items = [
+                        leaf(c, neg) if type(c) is Comparison else next(lowered) for c in operands
+                    ]
                     op = "and" if isinstance(node, And) else "or"
                     if neg:
                         op = "or" if op == "and" else "and"
                     out.append(self.chain(op, items, *(wrap or (node.start, node.end))))
                 else:
                     todo.append((node, neg, in_chain, True, wrap))
-                    todo.extend((c, neg, True, False, None) for c in reversed(node.operands))
+                    todo.extend(
+                        [
+                            (c, neg, True, False, None)
+                            for c in reversed(operands)
+                            if type(c) is not Comparison
+                        ]
+                    )
             elif isinstance(node, Group):
                 todo.append((node.inner, neg, in_chain, False, wrap or (node.start, node.end)))
             elif isinstance(node, Not):
@@ -159,21 +171,27 @@ class _Lowerer:
         ex_users, ex_rmt = None, None
         reported = False
         for it in items:
-            if it.kind == op:
+            kind = it.kind
+            if kind == "leaf":
+                operands.append(it.json)
+            elif kind == op:
                 assert it.operands is not None
                 operands.extend(it.operands)
             else:
                 operands.append(self.close(it))
             mask |= it.mask
-            ex_users = ex_users or it.examples[0]
-            ex_rmt = ex_rmt or it.examples[1]
+            if ex_users is None:
+                ex_users = it.examples[0]
+            if ex_rmt is None:
+                ex_rmt = it.examples[1]
             reported = reported or it.reported
         if op == "or" and mask == 3 and not reported and ex_users and ex_rmt:
             reported = True
             self.problem(
                 "or-across-tables",
-                f"'or' joins a {USERS_VIEW} condition ({self.source(*ex_users)}) with a "
-                f"{REQUEST_RESPONSE_RMT} condition ({self.source(*ex_rmt)}); "
+                f"'or' joins a {USERS_VIEW} condition "
+                f"({self.source(ex_users.start, ex_users.end)}) with a {REQUEST_RESPONSE_RMT} "
+                f"condition ({self.source(ex_rmt.start, ex_rmt.end)}); "
                 "Helicone answers such a filter with every user",
                 start,
                 end,
@@ -194,18 +212,37 @@ class _Lowerer:
     # -- one condition -------------------------------------------------------------------------
 
     def leaf(self, node: Comparison, neg: bool) -> _Item:
-        resolved = self.resolve(node.field)
+        ref = node.field
+        cache_key = (ref.parts, ref.key)
+        resolved = _RESOLVED.get(cache_key)
         if resolved is None:
-            return _Item("bad")
+            resolved = self.resolve(ref)
+            if resolved is None:
+                return _BAD_ITEM
+            if len(_RESOLVED) > 10_000:  # map keys are the user's: keep the cache bounded
+                _RESOLVED.clear()
+            _RESOLVED[cache_key] = resolved
         field, key = resolved
         kind = "map" if key is not None else field.kind
-        name = self.source(*_span(node.field))
         op = node.op
         if op not in ALLOWED_OPERATORS[kind]:
             self.operator_not_allowed(node, field, key)
-            return _Item("bad")
-        values: list[JSON] = []
+            return _BAD_ITEM
         raw = node.value
+        json_op = _PLAIN.get(op)
+        if (
+            json_op is not None
+            and not neg
+            and isinstance(raw, Value)
+            and kind != "boolean"
+            and (kind != "timestamp" or op != "!=")
+        ):
+            # The common case: one value, an operator that is its own JSON operator.
+            converted = self.value(kind, ref, op, raw)
+            if converted is _BAD:
+                return _BAD_ITEM
+            return self.make_leaf(field, key, json_op, converted, node)
+        values: list[JSON] = []
         if isinstance(raw, tuple):
             if not raw:
                 self.problem(
@@ -215,18 +252,18 @@ class _Lowerer:
                     node.end,
                     "put at least one value between the brackets",
                 )
-                return _Item("bad")
+                return _BAD_ITEM
             ok = True
             for v in raw:
-                converted = self.value(kind, name, op, v)
+                converted = self.value(kind, ref, op, v)
                 ok = ok and converted is not _BAD
                 values.append(converted)
             if not ok:
-                return _Item("bad")
+                return _BAD_ITEM
         elif raw is not None:
-            converted = self.value(kind, name, op, raw)
+            converted = self.value(kind, ref, op, raw)
             if converted is _BAD:
-                return _Item("bad")
+                return _BAD_ITEM
             values.append(converted)
 
         if op == "is null":
@@ -235,6 +272,7 @@ class _Lowerer:
             op, values = "!=", [NULL_MAGIC]
         elif op == "is empty":
             if neg:
+                name = self.source(ref.start, ref.end)
                 return self.not_negatable(node, f'write {name} != "" for a non-empty value')
             op, values = "=", [EMPTY_MAGIC]
 
@@ -242,6 +280,7 @@ class _Lowerer:
             truth = (bool(values[0]) != (op == "!=")) != neg
             return self.make_leaf(field, key, "equals", truth, node)
         if neg:
+            name = self.source(ref.start, ref.end)
             if kind == "text" and op in ("=", "!=", "in", "not in") and EMPTY_MAGIC in values:
                 # Helicone reads equals "__empty__" as empty(col) but not-equals as the literal
                 # string, so neither is the other's opposite.
@@ -274,17 +313,13 @@ class _Lowerer:
         inner: JSON = {json_op: value}
         if key is not None:
             inner = {key: inner}
-        span = (node.start, node.end)
-        for code, message, hint in quirks(field, "map" if key else field.kind, json_op, value):
-            warning = make_problem(self.text, code, message, node.start, node.end, hint)
-            self.warnings.append(replace(warning, severity="warning"))
-        users = field.table == USERS_VIEW
-        return _Item(
-            "leaf",
-            json={field.table: {field.name: inner}},
-            mask=TABLE_BITS[field.table],
-            examples=(span, None) if users else (None, span),
-        )
+        if self.warnings is not None:
+            kind = "map" if key is not None else field.kind
+            for code, message, hint in quirks(field, kind, json_op, value):
+                self.warnings.append((code, message, node.start, node.end, hint))
+        if field.table == USERS_VIEW:
+            return _Item("leaf", {field.table: {field.name: inner}}, None, 1, (node, None))
+        return _Item("leaf", {field.table: {field.name: inner}}, None, 2, (None, node))
 
     def not_negatable(self, node: Comparison, hint: str) -> _Item:
         self.problem(
@@ -295,7 +330,7 @@ class _Lowerer:
             node.end,
             hint,
         )
-        return _Item("bad")
+        return _BAD_ITEM
 
     def operator_not_allowed(self, node: Comparison, field: Field, key: str | None) -> None:
         name = self.source(*_span(node.field))
@@ -402,12 +437,12 @@ class _Lowerer:
 
     # -- values --------------------------------------------------------------------------------
 
-    def value(self, kind: str, name: str, op: str, v: Value) -> JSON:
+    def value(self, kind: str, ref: FieldRef, op: str, v: Value) -> JSON:
         """The JSON value for `v` on a field of this kind, or _BAD after reporting why not."""
-        written = self.text[v.start : v.end]
-        if kind in ("text", "map", "property_key"):
+        if kind in _TEXT_KINDS:
             if v.kind == "string":
                 return v.value
+            name, written = self.source(ref.start, ref.end), self.text[v.start : v.end]
             return self.wrong_type(v, name, "text", f"quote it: {name} {op} {_json_quote(written)}")
         if kind == "number":
             if v.kind == "number":
@@ -418,6 +453,7 @@ class _Lowerer:
                 if isinstance(num, float) and not math.isfinite(num):
                     return self.out_of_range(v, "too large for a double")
                 return num
+            name = self.source(ref.start, ref.end)
             if v.kind == "string" and _is_number(str(v.value)):
                 hint = f"write the number without quotes: {name} {op} {v.value}"
             else:
@@ -429,7 +465,7 @@ class _Lowerer:
                 if parsed is None:
                     self.problem(
                         "invalid-timestamp",
-                        f"{written} is not a date or time Helicone accepts",
+                        f"{self.text[v.start : v.end]} is not a date or time Helicone accepts",
                         v.start,
                         v.end,
                         'write an ISO 8601 date or date-time, e.g. "2024-01-31", '
@@ -443,13 +479,14 @@ class _Lowerer:
                 if moment is None:
                     self.problem(
                         "invalid-timestamp",
-                        f"{written} falls before the year 1",
+                        f"{self.text[v.start : v.end]} falls before the year 1",
                         v.start,
                         v.end,
                         "use a shorter duration",
                     )
                     return _BAD
                 return format_timestamp(moment)
+            name = self.source(ref.start, ref.end)
             return self.wrong_type(
                 v,
                 name,
@@ -460,6 +497,7 @@ class _Lowerer:
         # boolean
         if v.kind == "boolean":
             return v.value
+        name = self.source(ref.start, ref.end)
         return self.wrong_type(v, name, "true or false", f"write {name} = true or {name} = false")
 
     def wrong_type(self, v: Value, name: str, wanted: str, hint: str) -> JSON:
@@ -485,6 +523,11 @@ class _Lowerer:
 
 
 _BAD: Any = object()
+_BAD_ITEM = _Item("bad")
+_TEXT_KINDS = frozenset({"text", "map", "property_key"})
+_PLAIN = {op: j for op, j in OPERATOR_JSON.items()}  # text operator -> JSON operator
+# Field references already resolved: (parts, key) -> (column, map key).
+_RESOLVED: dict[tuple[tuple[str, ...], str | None], tuple[Field, str | None]] = {}
 
 
 def _span(ref: FieldRef) -> tuple[int, int]:
@@ -521,5 +564,10 @@ def lower_with_warnings(
 ) -> tuple[JSON, list[Problem]]:
     """`lower`, and the warnings about what Helicone will do unexpectedly with the result."""
     lowerer = _Lowerer(text, now, nesting)
+    lowerer.warnings = []
     result = lowerer.run(root)
-    return result, lowerer.warnings
+    warnings = [
+        make_problem(text, code, message, start, end, hint).replace(severity="warning")
+        for code, message, start, end, hint in lowerer.warnings
+    ]
+    return result, warnings

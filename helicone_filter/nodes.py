@@ -4,18 +4,21 @@ Spans are `start` and `end` offsets in code points (`text[start:end]` is the nod
 The tree keeps what was written: parentheses are `Group` nodes, `not` is a `Not` node, and a
 chain such as `a and b and c` is one `And` with three operands. Lowering (not push-down,
 flattening, sugar) happens in lower.py.
+
+Treat nodes as immutable values. They are plain slotted classes because frozen dataclasses
+cost four times as much to build, and the parser builds about three for every condition.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal, TypeAlias
+
+from ._record import Record
 
 ValueKind = Literal["string", "number", "boolean", "now"]
 
 
-@dataclass(frozen=True, slots=True)
-class FieldRef:
+class FieldRef(Record):
     """A field as written: `parts` are the dotted names, `key` a bracketed map key.
 
     `users_view.user_cost` has parts `("users_view", "user_cost")`;
@@ -23,25 +26,39 @@ class FieldRef:
     Which part is a table, a column or a key is decided against the schema.
     """
 
+    __slots__ = ("parts", "key", "start", "end")
     parts: tuple[str, ...]
     key: str | None
     start: int
     end: int
 
+    def __init__(self, parts: tuple[str, ...], key: str | None, start: int, end: int) -> None:
+        self.parts = parts
+        self.key = key
+        self.start = start
+        self.end = end
 
-@dataclass(frozen=True, slots=True)
-class Value:
+
+class Value(Record):
     """A literal. For kind `now` the value is the duration before now as written: `"7d"` for
     `now - 7d`, `""` for `now` itself."""
 
+    __slots__ = ("kind", "value", "start", "end")
     kind: ValueKind
     value: str | int | float | bool
     start: int
     end: int
 
+    def __init__(
+        self, kind: ValueKind, value: str | int | float | bool, start: int, end: int
+    ) -> None:
+        self.kind = kind
+        self.value = value
+        self.start = start
+        self.end = end
 
-@dataclass(frozen=True, slots=True)
-class Comparison:
+
+class Comparison(Record):
     """One condition: a field, an operator in its canonical spelling, and a value.
 
     `op` is one of `= != > >= < <= like ilike contains`, `not contains`, `in`, `not in`,
@@ -50,55 +67,94 @@ class Comparison:
     span is the field's.
     """
 
+    __slots__ = ("field", "op", "value", "start", "end")
     field: FieldRef
     op: str
     value: Value | tuple[Value, ...] | None
     start: int
     end: int
 
+    def __init__(
+        self,
+        field: FieldRef,
+        op: str,
+        value: Value | tuple[Value, ...] | None,
+        start: int,
+        end: int,
+    ) -> None:
+        self.field = field
+        self.op = op
+        self.value = value
+        self.start = start
+        self.end = end
 
-@dataclass(frozen=True, slots=True)
-class Not:
+
+class Not(Record):
     """`not x` or `!x`."""
 
+    __slots__ = ("operand", "start", "end")
     operand: Node
     start: int
     end: int
 
+    def __init__(self, operand: Node, start: int, end: int) -> None:
+        self.operand = operand
+        self.start = start
+        self.end = end
 
-@dataclass(frozen=True, slots=True)
-class And:
+
+class And(Record):
     """A chain `a and b and ...` with two or more operands."""
 
+    __slots__ = ("operands", "start", "end")
     operands: tuple[Node, ...]
     start: int
     end: int
 
+    def __init__(self, operands: tuple[Node, ...], start: int, end: int) -> None:
+        self.operands = operands
+        self.start = start
+        self.end = end
 
-@dataclass(frozen=True, slots=True)
-class Or:
+
+class Or(Record):
     """A chain `a or b or ...` with two or more operands."""
 
+    __slots__ = ("operands", "start", "end")
     operands: tuple[Node, ...]
     start: int
     end: int
 
+    def __init__(self, operands: tuple[Node, ...], start: int, end: int) -> None:
+        self.operands = operands
+        self.start = start
+        self.end = end
 
-@dataclass(frozen=True, slots=True)
-class Group:
+
+class Group(Record):
     """A parenthesised expression."""
 
+    __slots__ = ("inner", "start", "end")
     inner: Node
     start: int
     end: int
 
+    def __init__(self, inner: Node, start: int, end: int) -> None:
+        self.inner = inner
+        self.start = start
+        self.end = end
 
-@dataclass(frozen=True, slots=True)
-class All:
+
+class All(Record):
     """`all`, or the empty filter (whose span is the whole, blank, text)."""
 
+    __slots__ = ("start", "end")
     start: int
     end: int
+
+    def __init__(self, start: int, end: int) -> None:
+        self.start = start
+        self.end = end
 
 
 Node: TypeAlias = Comparison | Not | And | Or | Group | All

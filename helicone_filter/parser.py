@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, cast
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-
+from .engine import Engine, ParseFailure, Tok, load_tables
 from .errors import FilterSyntaxError, Problem, closest, make_problem
 from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
 from .schema import KEYWORDS, OPERATOR_SYNONYMS
@@ -31,6 +29,10 @@ _SIMPLE_ESCAPES = {
 }
 _ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|u|([\s\S]))")
 _CONTROL = re.compile(r"[\x00-\x1f\ud800-\udfff]")
+_CANONICAL_OPERATOR = {
+    op: OPERATOR_SYNONYMS.get(op, op)
+    for op in ("==", "=", "!=", "<>", ">=", "<=", ">", "<", "like", "ilike", "contains")
+}
 _SMART_QUOTES = "\u201c\u201d\u2018\u2019\u201e\u201f\u00ab\u00bb"
 
 
@@ -42,18 +44,29 @@ class _LexProblem(Exception):
         self.args5 = (code, message, start, end, hint)
 
 
-def grammar_path() -> Path:
+def grammar_path() -> str:
     """The grammar file: inside the installed package, or beside it in a source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "grammar" / "filter.lark", here.parent / "grammar" / "filter.lark"):
-        if candidate.is_file():
+    here = os.path.dirname(os.path.realpath(__file__))
+    for candidate in (
+        os.path.join(here, "grammar", "filter.lark"),
+        os.path.join(os.path.dirname(here), "grammar", "filter.lark"),
+    ):
+        if os.path.isfile(candidate):
             return candidate
     raise FileNotFoundError("grammar/filter.lark is missing from the helicone_filter install")
+
+
+def grammar_text() -> str:
+    """The grammar, the one definition of the language."""
+    with open(grammar_path(), encoding="utf-8") as f:
+        return f.read()
 
 
 def decode_string(raw: str, start: int) -> str:
     """The value of a quoted string token (quotes included), or a _LexProblem at the fault."""
     body = raw[1:-1]
+    if body.isprintable() and "\\" not in body:
+        return body  # the common case, checked in C: no escape, no control character
     bad = _CONTROL.search(body)
     if bad is not None:
         pos = start + 1 + bad.start()
@@ -142,9 +155,9 @@ def _lone_surrogate(pos: int) -> _LexProblem:
     )
 
 
-@v_args(inline=True)
-class _ToAst(Transformer[Token, Node]):
-    """One method per rule of grammar/filter.lark: the tree is shaped there."""
+class _ToAst:
+    """One method per rule (or alias) of grammar/filter.lark, called with the rule's children:
+    the tree is shaped in the grammar."""
 
     def start(self, node: Node | None = None) -> Node | None:
         return node
@@ -155,74 +168,80 @@ class _ToAst(Transformer[Token, Node]):
     def and_chain(self, *operands: Node) -> And:
         return And(operands, operands[0].start, operands[-1].end)
 
-    def negation(self, tok: Token, operand: Node) -> Not:
-        return Not(operand, tok.start_pos or 0, operand.end)
+    def negation(self, tok: Tok, operand: Node) -> Not:
+        return Not(operand, tok.start_pos, operand.end)
 
-    def group(self, lpar: Token, inner: Node, rpar: Token) -> Group:
-        return Group(inner, lpar.start_pos or 0, rpar.end_pos or 0)
+    def group(self, lpar: Tok, inner: Node, rpar: Tok) -> Group:
+        return Group(inner, lpar.start_pos, rpar.end_pos)
 
-    def all(self, tok: Token) -> All:
-        return All(tok.start_pos or 0, tok.end_pos or 0)
+    def all(self, tok: Tok) -> All:
+        return All(tok.start_pos, tok.end_pos)
 
-    def compare(self, field: FieldRef, op: Token, value: Value) -> Comparison:
-        text = str(op)
-        text = OPERATOR_SYNONYMS.get(text, text.lower())
-        return Comparison(field, text, value, field.start, value.end)
+    def compare(self, field: FieldRef, op: Tok, value: Value) -> Comparison:
+        text = op.value
+        canonical = _CANONICAL_OPERATOR.get(text)
+        if canonical is None:  # a keyword in another case: LIKE, Contains
+            canonical = text.lower()
+        return Comparison(field, canonical, value, field.start, value.end)
 
-    def compare_not(self, field: FieldRef, _not: Token, _op: Token, value: Value) -> Comparison:
+    def compare_not(self, field: FieldRef, _not: Tok, _op: Tok, value: Value) -> Comparison:
         return Comparison(field, "not contains", value, field.start, value.end)
 
-    def in_list(self, field: FieldRef, _in: Token, values: _List) -> Comparison:
+    def in_list(self, field: FieldRef, _in: Tok, values: _List) -> Comparison:
         return Comparison(field, "in", values.values, field.start, values.end)
 
-    def not_in_list(self, field: FieldRef, _not: Token, _in: Token, values: _List) -> Comparison:
+    def not_in_list(self, field: FieldRef, _not: Tok, _in: Tok, values: _List) -> Comparison:
         return Comparison(field, "not in", values.values, field.start, values.end)
 
-    def is_null(self, field: FieldRef, _is: Token, null: Token) -> Comparison:
-        return Comparison(field, "is null", None, field.start, null.end_pos or 0)
+    def is_null(self, field: FieldRef, _is: Tok, null: Tok) -> Comparison:
+        return Comparison(field, "is null", None, field.start, null.end_pos)
 
-    def is_not_null(self, field: FieldRef, _is: Token, _not: Token, null: Token) -> Comparison:
-        return Comparison(field, "is not null", None, field.start, null.end_pos or 0)
+    def is_not_null(self, field: FieldRef, _is: Tok, _not: Tok, null: Tok) -> Comparison:
+        return Comparison(field, "is not null", None, field.start, null.end_pos)
 
-    def is_empty(self, field: FieldRef, _is: Token, empty: Token) -> Comparison:
-        return Comparison(field, "is empty", None, field.start, empty.end_pos or 0)
+    def is_empty(self, field: FieldRef, _is: Tok, empty: Tok) -> Comparison:
+        return Comparison(field, "is empty", None, field.start, empty.end_pos)
 
     def bare(self, field: FieldRef) -> Comparison:
         value = Value("boolean", True, field.start, field.end)
         return Comparison(field, "=", value, field.start, field.end)
 
-    def field(self, *tokens: Token) -> FieldRef:
-        parts = tuple(str(t) for t in tokens if t.type == "NAME")
+    def field(self, *tokens: Tok) -> FieldRef:
+        if len(tokens) == 1:  # a bare name, by far the most common
+            (name,) = tokens
+            return FieldRef((name.value,), None, name.start_pos, name.end_pos)
+        parts = tuple(t.value for t in tokens if t.type == "NAME")
         key = None
         if tokens[-1].type == "RSQB":
             key_token = tokens[-2]
-            key = decode_string(str(key_token), key_token.start_pos or 0)
-        return FieldRef(parts, key, tokens[0].start_pos or 0, tokens[-1].end_pos or 0)
+            key = decode_string(str(key_token), key_token.start_pos)
+        return FieldRef(parts, key, tokens[0].start_pos, tokens[-1].end_pos)
 
-    def list(self, lsqb: Token, *rest: Any) -> _List:
-        rsqb: Token = rest[-1]
-        return _List(tuple(rest[:-1]), lsqb.start_pos or 0, rsqb.end_pos or 0)
+    def list(self, lsqb: Tok, *rest: Any) -> _List:
+        rsqb: Tok = rest[-1]
+        return _List(tuple(rest[:-1]), lsqb.start_pos, rsqb.end_pos)
 
-    def string(self, tok: Token) -> Value:
-        start = tok.start_pos or 0
-        return Value("string", decode_string(str(tok), start), start, tok.end_pos or 0)
+    def string(self, tok: Tok) -> Value:
+        start = tok.start_pos
+        return Value("string", decode_string(tok.value, start), start, tok.end_pos)
 
-    def number(self, tok: Token) -> Value:
-        text = str(tok)
-        num: int | float = float(text) if any(c in text for c in ".eE") else int(text)
-        return Value("number", num, tok.start_pos or 0, tok.end_pos or 0)
+    def number(self, tok: Tok) -> Value:
+        text = tok.value
+        whole = "." not in text and "e" not in text and "E" not in text
+        num: int | float = int(text) if whole else float(text)
+        return Value("number", num, tok.start_pos, tok.end_pos)
 
-    def true(self, tok: Token) -> Value:
-        return Value("boolean", True, tok.start_pos or 0, tok.end_pos or 0)
+    def true(self, tok: Tok) -> Value:
+        return Value("boolean", True, tok.start_pos, tok.end_pos)
 
-    def false(self, tok: Token) -> Value:
-        return Value("boolean", False, tok.start_pos or 0, tok.end_pos or 0)
+    def false(self, tok: Tok) -> Value:
+        return Value("boolean", False, tok.start_pos, tok.end_pos)
 
-    def now(self, tok: Token) -> Value:
-        return Value("now", "", tok.start_pos or 0, tok.end_pos or 0)
+    def now(self, tok: Tok) -> Value:
+        return Value("now", "", tok.start_pos, tok.end_pos)
 
-    def now_minus(self, tok: Token, _minus: Token, duration: Token) -> Value:
-        return Value("now", str(duration), tok.start_pos or 0, duration.end_pos or 0)
+    def now_minus(self, tok: Tok, _minus: Tok, duration: Tok) -> Value:
+        return Value("now", str(duration), tok.start_pos, duration.end_pos)
 
 
 class _List:
@@ -237,14 +256,8 @@ class _List:
 
 
 @lru_cache(maxsize=1)
-def _lark() -> Lark:
-    return Lark(
-        grammar_path().read_text(encoding="utf-8"),
-        parser="lalr",
-        lexer="contextual",
-        transformer=_ToAst(),
-        maybe_placeholders=False,
-    )
+def _engine() -> Engine:
+    return Engine(load_tables(grammar_text()), _ToAst())
 
 
 def parse(
@@ -284,14 +297,18 @@ def parse(
     if text.count("(") > max_depth:
         _check_paren_depth(text, max_depth)
     try:
-        root = cast(Node | None, _lark().parse(text))
+        stack = [0]
+        root = cast(Node | None, _engine().parse(text, stack))
     except _LexProblem as e:
         raise FilterSyntaxError([make_problem(text, *e.args5)], text) from None
-    except UnexpectedInput as e:
+    except ParseFailure as e:
         raise FilterSyntaxError([_explain(text, e)], text) from None
     if root is None:
         return All(0, len(text))
-    _check_depth(text, root, max_depth)
+    # Each level of nesting takes at least one place on the parser's stack, so a stack that
+    # stayed shallow proves the filter is; only a deep one needs the walk.
+    if stack[0] > max_depth:
+        _check_depth(text, root, max_depth)
     return root
 
 
@@ -431,7 +448,7 @@ def _sort_key(term: str) -> int:
     return _ORDER.index(term) if term in _WORDS else len(_ORDER)
 
 
-def _describe_token(tok: Token) -> str:
+def _describe_token(tok: Tok) -> str:
     if tok.type == "$END":
         return "the end of the filter"
     if tok.type == "STRING":
@@ -454,10 +471,10 @@ def _unmatched_paren(text: str, upto: int) -> int | None:
 _WORD_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)\s*$")
 
 
-def _explain(text: str, err: UnexpectedInput) -> Problem:
-    """Turn lark's exception into a Problem that says what was expected in plain words."""
-    if isinstance(err, UnexpectedCharacters):
-        pos = err.pos_in_stream or 0
+def _explain(text: str, err: ParseFailure) -> Problem:
+    """Turn a parse failure into a Problem that says what was expected in plain words."""
+    if err.token is None:
+        pos = err.pos
         char = text[pos]
         if char in _SMART_QUOTES:
             return make_problem(
@@ -486,7 +503,7 @@ def _explain(text: str, err: UnexpectedInput) -> Problem:
                 pos + 1,
                 "write 'and' (or &&) and 'or' (or ||)",
             )
-        expected = set(err.allowed or ())
+        expected = err.expected
         hint = ""
         if "DURATION" in expected:
             run = re.match(r"\w*", text[pos:])
@@ -514,15 +531,9 @@ def _explain(text: str, err: UnexpectedInput) -> Problem:
             pos + 1,
             hint,
         )
-    if isinstance(err, UnexpectedEOF):  # pragma: no cover - LALR reports the end as a token
-        return make_problem(
-            text, "unexpected-end", "the filter ends too early", len(text), len(text)
-        )
-    assert isinstance(err, UnexpectedToken)
-    tok: Token = err.token
-    expected = _acceptable(err)
-    start = tok.start_pos if tok.start_pos is not None else len(text)
-    end = tok.end_pos if tok.end_pos is not None else start
+    tok: Tok = err.token
+    expected = err.expected
+    start, end = tok.start_pos, tok.end_pos
     at_end = tok.type == "$END"
     if at_end:
         start = end = len(text)
@@ -611,19 +622,6 @@ def _invalid_number(text: str, m: re.Match[str]) -> Problem:
         "write numbers as in JSON: 5, -2.5, 0.5, 1e3 (no leading zeros, '+', '_' or "
         "trailing '.'); quote text",
     )
-
-
-def _acceptable(err: UnexpectedToken) -> set[str]:
-    """The terminals truly acceptable here.
-
-    LALR merges states, so lark's `expected` may list tokens that only fit in another context
-    (`]` after a top-level value); the interactive parser tries each one.
-    """
-    try:
-        accepted = set(err.interactive_parser.accepts())  # type: ignore[no-untyped-call]
-    except Exception:  # pragma: no cover - fall back to lark's own list
-        accepted = set()
-    return accepted or set(err.expected)
 
 
 def _quote(word: str) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final, Literal
+
+from ._record import Record
 
 Kind = Literal["text", "number", "timestamp", "boolean", "map", "property_key"]
 
@@ -15,13 +16,18 @@ TABLES: Final = (USERS_VIEW, REQUEST_RESPONSE_RMT)
 TABLE_BITS: Final = {USERS_VIEW: 1, REQUEST_RESPONSE_RMT: 2}
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(Record):
     """One column of the endpoint's filter: its table, its name and its kind."""
 
+    __slots__ = ("table", "name", "kind")
     table: str
     name: str
     kind: Kind
+
+    def __init__(self, table: str, name: str, kind: Kind) -> None:
+        self.table = table
+        self.name = name
+        self.kind = kind
 
     @property
     def kind_label(self) -> str:

@@ -271,3 +271,48 @@ def test_check_json_output(
         8,
         "did you mean 'user_cost'?",
     )
+
+
+# -- compile --lines ----------------------------------------------------------------------------
+
+
+def test_lines_mixes_good_and_bad(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stdin = "cached\n\n# a comment\n  # another\nmodle = 1\nuser_cost > 5\n"
+    code, out, err = run(["compile", "--lines"], capsys, monkeypatch, stdin=stdin)
+    assert code == 1 and err == ""
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert rows[0] == CACHED
+    assert rows[1]["line"] == 5
+    assert rows[1]["error"]["problems"][0]["code"] == "unknown-field"
+    assert rows[2] == {"users_view": {"user_cost": {"gt": 5}}}
+    assert len(rows) == 3
+
+
+def test_lines_all_good_exits_0(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(["compile", "--lines", "cached\nthreat"], capsys, monkeypatch)
+    assert code == 0
+    assert [json.loads(line) for line in out.splitlines()][1] == {
+        "request_response_rmt": {"threat": {"equals": True}}
+    }
+
+
+def test_lines_stream_through_the_console_script() -> None:
+    """Each result is written as soon as its line arrives, before stdin closes."""
+    proc = subprocess.Popen(
+        [_script(), "compile", "--lines"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("cached\n")
+    proc.stdin.flush()
+    assert json.loads(proc.stdout.readline()) == CACHED  # read while stdin is still open
+    proc.stdin.write("modle = 1\n")
+    proc.stdin.flush()
+    assert json.loads(proc.stdout.readline())["line"] == 2
+    proc.stdin.buffer.write(b"\xff\n")  # type: ignore[attr-defined]
+    proc.stdin.close()
+    assert json.loads(proc.stdout.readline())["error"]["message"] == "the line is not UTF-8"
+    assert proc.wait(timeout=30) == 1

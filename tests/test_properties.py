@@ -14,7 +14,7 @@ from lark import Lark
 
 import helicone_filter
 from helicone_filter import FilterError
-from helicone_filter.parser import grammar_path
+from helicone_filter.parser import grammar_text
 from helicone_filter.schema import FIELDS, TABLES
 
 
@@ -39,7 +39,7 @@ def test_any_text(text: str) -> None:
 
 @cache
 def _grammar_strategy() -> st.SearchStrategy[str]:
-    return from_lark(Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr"))
+    return from_lark(Lark(grammar_text(), parser="lalr"))
 
 
 # from_lark is slow to draw (about 0.1 s an example), so this one runs fewer examples.

@@ -12,9 +12,9 @@ import math
 import re
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
+from ._record import Record
 from .errors import FilterValidationError, Problem, Severity, closest
 from .lower import JSON, Nesting, build_chain
 from .schema import (
@@ -91,15 +91,24 @@ def _describe(value: Any) -> str:
     return "an object"
 
 
-@dataclass(frozen=True, slots=True)
-class Condition:
+class Condition(Record):
     """One condition of a leaf: `{table: {column: {operator: value}}}`, or a map key's."""
 
+    __slots__ = ("field", "key", "operator", "value", "path")
     field: Field
     key: str | None
     operator: str
     value: Any
     path: JsonPath
+
+    def __init__(
+        self, field: Field, key: str | None, operator: str, value: Any, path: JsonPath
+    ) -> None:
+        self.field = field
+        self.key = key
+        self.operator = operator
+        self.value = value
+        self.path = path
 
     def json(self) -> JSON:
         inner: JSON = {self.operator: self.value}

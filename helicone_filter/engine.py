@@ -1,0 +1,442 @@
+"""The LALR engine: lark's tables for grammar/filter.lark, run by a small loop, cached on disk.
+
+lark turns the grammar into LALR(1) parse tables, per-state terminal sets (its contextual
+lexer) and rules. Parsing with those tables needs none of lark's machinery, so this module
+extracts them once, stores them in a cache file keyed by the grammar's hash, and drives them
+with one tight loop: a compiled regular expression per parser state built from the grammar's
+own terminal definitions, tuples for the tables, a slotted token, and one callback per rule
+that does what lark's tree builder would (drop filtered tokens, splice `_rule`s, inline a
+`?rule` with one child, call the transformer method named by the rule or its alias). A later
+process loads the tables without importing lark at all.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import re
+import zlib
+from collections.abc import Callable
+from operator import itemgetter
+from typing import Any
+
+# Bump when the layout of the cached tables changes.
+_FORMAT = 6
+END = "$END"
+
+
+class Tok(tuple):  # type: ignore[type-arg]
+    """A token: its terminal's name, its text and its offsets.
+
+    A tuple underneath, built by `tok(...)` with one C call: the parser builds one per token.
+    """
+
+    __slots__ = ()
+
+    type = property(itemgetter(0))
+    value = property(itemgetter(1))
+    start_pos = property(itemgetter(2))
+    end_pos = property(itemgetter(3))
+
+    def __str__(self) -> str:
+        return str(self[1])
+
+    def __repr__(self) -> str:
+        return f"Tok({self[0]!r}, {self[1]!r}, {self[2]}, {self[3]})"
+
+
+_new_tuple = tuple.__new__
+
+
+def tok(type_: str, value: str, start: int, end: int) -> Tok:
+    """A new token."""
+    return _new_tuple(Tok, (type_, value, start, end))
+
+
+class ParseFailure(Exception):
+    """Where and why parsing stopped: an unexpected token, or a character no token starts with.
+
+    `expected` holds the names of the terminals that could have stood there (exactly: each was
+    tried against the parser's stack).
+    """
+
+    def __init__(self, pos: int, token: Tok | None, expected: set[str]) -> None:
+        super().__init__(f"parse failure at {pos}")
+        self.pos = pos
+        self.token = token  # None: no terminal matches at pos
+        self.expected = expected
+
+
+# Rule: (origin, size, keep, expand1, callback name). `keep` lists the kept child positions,
+# each with whether it is a `_rule` to splice.
+Rule = tuple[str, int, tuple[tuple[int, bool], ...], bool, str | None]
+
+
+class Tables:
+    """Everything the loop needs, as plain data (what is cached on disk)."""
+
+    def __init__(
+        self,
+        states: list[dict[str, tuple[bool, int]]],
+        rules: list[Rule],
+        start: int,
+        end: int,
+        lexer_of_state: list[int],
+        lexers: list[str],
+        root_lexer: str,
+        skip: str,
+        ignore: frozenset[str],
+        terminals: frozenset[str],
+        dropped: frozenset[str],
+    ) -> None:
+        self.states = states
+        self.rules = rules
+        self.start = start
+        self.end = end
+        self.lexer_of_state = lexer_of_state
+        self.lexers = lexers
+        self.root_lexer = root_lexer
+        self.skip = skip
+        self.ignore = ignore
+        self.terminals = terminals
+        self.dropped = dropped  # terminals that no rule keeps
+
+
+def _from_lark(grammar: str) -> Tables:
+    """Build the tables with lark (only on a cache miss)."""
+    from lark import Lark
+
+    lark = Lark(grammar, parser="lalr", lexer="contextual")
+    table = lark.parser.parser._parse_table
+    contextual = lark.parser.lexer
+    rule_index: dict[Any, int] = {}
+    rules: list[Rule] = []
+    kept_terminals: set[str] = set()
+    for rule in lark.rules:
+        keep = tuple(
+            (i, not sym.is_term and sym.name.startswith("_"))
+            for i, sym in enumerate(rule.expansion)
+            if rule.options.keep_all_tokens
+            or not (sym.is_term and getattr(sym, "filter_out", False))
+        )
+        kept_terminals.update(
+            str(rule.expansion[i].name) for i, _ in keep if rule.expansion[i].is_term
+        )
+        name = rule.alias or rule.options.template_source or rule.origin.name
+        callback = None if name.startswith("_") else str(name)
+        expand1 = bool(rule.options.expand1) and not rule.alias
+        rule_index[rule] = len(rules)
+        # Names are plain str: lark's are str subclasses with a slow __eq__ (and unpickling
+        # them would import lark).
+        rules.append((str(rule.origin.name), len(rule.expansion), keep, expand1, callback))
+    states: list[dict[str, tuple[bool, int]]] = []
+    for i in range(len(table.states)):
+        row: dict[str, tuple[bool, int]] = {}
+        for symbol, (action, arg) in table.states[i].items():
+            shift = action.name == "Shift"
+            row[str(symbol)] = (True, arg) if shift else (False, rule_index[arg])
+        states.append(row)
+
+    ignored = [t for t in lark.terminals if t.name in lark.ignore_tokens]
+    skip = "(?:" + "|".join(t.pattern.to_regexp() for t in ignored) + ")*+" if ignored else ""
+
+    def pattern(terminals: list[Any]) -> str:
+        return "|".join(
+            f"(?P<{t.name}>{t.pattern.to_regexp()})"
+            for t in terminals
+            if t.name not in lark.ignore_tokens
+        )
+
+    lexers: list[str] = []
+    lexer_ids: dict[str, int] = {}
+    lexer_of_state = [0] * len(states)
+    for state, basic in contextual.lexers.items():
+        basic._build_scanner()
+        if basic.callback:  # pragma: no cover - the grammar uses no embedded keywords
+            raise RuntimeError("grammar/filter.lark needs lark's keyword callbacks")
+        # Skip what the grammar ignores, then one of the state's terminals, or the end. The
+        # skip is possessive (`*+`), so a long run of spaces never backtracks.
+        source = f"{skip}(?:{pattern(basic.terminals)}|\\Z)"
+        lexer_of_state[state] = lexer_ids.setdefault(source, len(lexers))
+        if lexer_ids[source] == len(lexers):
+            lexers.append(source)
+    return Tables(
+        states,
+        rules,
+        table.start_states["start"],
+        table.end_states["start"],
+        lexer_of_state,
+        lexers,
+        pattern(contextual.root_lexer.terminals),
+        skip,
+        frozenset(str(t) for t in lark.ignore_tokens),
+        frozenset(str(t.name) for t in lark.terminals),
+        frozenset(str(t.name) for t in lark.terminals) - kept_terminals,
+    )
+
+
+def _cache_dir() -> str:
+    configured = os.environ.get("HELICONE_FILTER_CACHE_DIR")
+    if configured:
+        return configured
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "helicone-filter")
+
+
+_FIELDS = (
+    "states",
+    "rules",
+    "start",
+    "end",
+    "lexer_of_state",
+    "lexers",
+    "root_lexer",
+    "skip",
+    "ignore",
+    "terminals",
+    "dropped",
+)
+
+
+def load_tables(grammar: str) -> Tables:
+    """The tables for `grammar`: from the disk cache, or built with lark and then cached.
+
+    The file holds the grammar it was built from and is used only for that very grammar, so a
+    changed grammar never meets stale tables. It is plain data in `marshal` form (no code, and
+    nothing to import to read it). A cache that cannot be read or written is rebuilt in memory.
+    """
+    name = f"tables-{_FORMAT}-{zlib.crc32(grammar.encode()):08x}-{len(grammar)}.marshal"
+    path = os.path.join(_cache_dir(), name)
+    try:
+        with open(path, "rb") as f:
+            data = marshal.load(f)
+        if isinstance(data, tuple) and len(data) == len(_FIELDS) + 1 and data[0] == grammar:
+            return Tables(*data[1:])
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    tables = _from_lark(grammar)
+    try:
+        import tempfile  # only when writing the cache
+
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            marshal.dump((grammar, *(getattr(tables, n) for n in _FIELDS)), f)
+        os.replace(tmp, path)  # atomic: a concurrent reader sees all or nothing
+    except OSError:
+        pass
+    return tables
+
+
+class Engine:
+    """Parses text with the tables, calling `transformer`'s methods as rules reduce."""
+
+    def __init__(self, tables: Tables, transformer: object) -> None:
+        self.tables = tables
+        terminals = tables.terminals | {END}
+        self._lexers: list[re.Pattern[str] | None] = [None] * len(tables.lexers)
+        self._matchers: list[Callable[[str, int], re.Match[str] | None] | None] = [None] * len(
+            tables.states
+        )
+        # The tables in the loop's shape: an action is a state to shift to (>= 0) or the
+        # complement of a rule to reduce by; gotos are apart.
+        self._actions: list[dict[str, int]] = [
+            {k: (arg if shift else ~arg) for k, (shift, arg) in row.items() if k in terminals}
+            for row in tables.states
+        ]
+        self._gotos: list[dict[str, int]] = [
+            {k: arg for k, (_shift, arg) in row.items() if k not in terminals}
+            for row in tables.states
+        ]
+        self._root: re.Pattern[str] | None = None
+        # One reducer per rule: (origin, size, function, whether it takes the children as
+        # arguments or as one list). No function for a `?rule` that passes its one child
+        # through, which the loop handles inline.
+        self.reducers: list[tuple[str, int, Callable[..., Any] | None, bool]] = []
+        for origin, size, keep, expand1, cb in tables.rules:
+            method = getattr(transformer, cb, None) if cb else None
+            if size == 1 and expand1 and method is None and keep == ((0, False),):
+                self.reducers.append((origin, size, None, False))
+            elif (
+                method is not None
+                and not expand1
+                and keep == tuple((i, False) for i in range(size))
+            ):
+                self.reducers.append((origin, size, method, True))  # every child: call directly
+            else:
+                self.reducers.append((origin, size, _reducer(keep, expand1, method), False))
+
+    def _matcher(self, state: int) -> Callable[[str, int], re.Match[str] | None]:
+        index = self.tables.lexer_of_state[state]
+        compiled = self._lexers[index]
+        if compiled is None:  # compiled on first use: most filters visit a few states
+            compiled = self._lexers[index] = re.compile(self.tables.lexers[index])
+        self._matchers[state] = compiled.match
+        return compiled.match
+
+    def parse(self, text: str, stack: list[int] | None = None) -> Any:
+        """The transformer's result for the whole text, or ParseFailure.
+
+        With `stack`, its first item is set to the deepest the parser's stack went: at least
+        the nesting depth of the input, so a shallow stack proves a shallow input.
+        """
+        actions, gotos, reducers = self._actions, self._gotos, self.reducers
+        end_state = self.tables.end
+        matchers = self._matchers
+        dropped = self.tables.dropped
+        new = _new_tuple
+        state_stack = [self.tables.start]
+        values: list[Any] = []
+        push_state, push_value = state_stack.append, values.append
+        pos, length = 0, len(text)
+        deepest = 1
+        while True:
+            state = state_stack[-1]
+            m = (matchers[state] or self._matcher(state))(text, pos)
+            if m is None:
+                raise self._no_token(text, pos, state_stack)
+            kind = m.lastgroup
+            token: Tok | None
+            if kind is None:  # only ignored text was left
+                kind = END
+                token = tok(END, "", length, length)
+            elif kind in dropped:
+                pos = m.end()  # a token no rule keeps (`and`, `,`): nothing to build
+                token = None
+            else:
+                start, pos = m.span(kind)
+                token = new(Tok, (kind, text[start:pos], start, pos))
+            # Reduce as long as the table says so, then shift the token (or accept at the end).
+            row = actions[state]
+            while True:
+                try:
+                    action = row[kind]
+                except KeyError:
+                    if token is None:
+                        start, end = m.span(kind)
+                        token = tok(kind, text[start:end], start, end)
+                    raise ParseFailure(token.start_pos, token, self.accepts(state_stack)) from None
+                if action >= 0:
+                    push_state(action)
+                    push_value(token)
+                    if len(state_stack) > deepest:
+                        deepest = len(state_stack)
+                    break
+                origin, size, reduce, star = reducers[~action]
+                if reduce is None:  # a pass-through: only the state on top changes
+                    state = gotos[state_stack[-2]][origin]
+                    state_stack[-1] = state
+                else:
+                    if size:
+                        children = values[-size:]
+                        del values[-size:]
+                        del state_stack[-size:]
+                    else:
+                        children = []
+                    push_value(reduce(*children) if star else reduce(children))
+                    state = gotos[state_stack[-1]][origin]
+                    push_state(state)
+                if state == end_state and kind == END:
+                    if stack is not None:
+                        stack[:1] = [deepest]
+                    return values[-1]
+                row = actions[state]
+
+    def accepts(self, state_stack: list[int]) -> set[str]:
+        """The terminals that the parser, with this stack, could take next."""
+        states = self.tables.states
+        rules = self.tables.rules
+        found: set[str] = set()
+        for kind in states[state_stack[-1]]:
+            if kind not in self.tables.terminals and kind != END:
+                continue
+            stack = list(state_stack)
+            while True:
+                action = states[stack[-1]].get(kind)
+                if action is None:
+                    break
+                if action[0]:
+                    found.add(kind)
+                    break
+                origin, size = rules[action[1]][:2]
+                if size:
+                    del stack[-size:]
+                stack.append(states[stack[-1]][origin][1])
+                if kind == END and stack[-1] == self.tables.end:
+                    found.add(kind)
+                    break
+        return found
+
+    def _no_token(self, text: str, pos: int, state_stack: list[int]) -> ParseFailure:
+        """No terminal of this state matches: a token of another state, or no token at all."""
+        if self._root is None:
+            self._root = re.compile(self.tables.root_lexer)
+        skipped = re.match(self.tables.skip, text[pos:]) if self.tables.skip else None
+        pos += skipped.end() if skipped else 0
+        m = self._root.match(text, pos)
+        if m is not None and m.lastgroup is not None:
+            token = tok(m.lastgroup, m.group(), pos, m.end())
+            return ParseFailure(pos, token, self.accepts(state_stack))
+        allowed = {t for t in self.tables.states[state_stack[-1]] if t in self.tables.terminals}
+        return ParseFailure(pos, None, allowed)
+
+
+def _reducer(
+    keep: tuple[tuple[int, bool], ...], expand1: bool, method: Callable[..., Any] | None
+) -> Callable[[list[Any]], Any]:
+    """What lark's tree builder does for one rule, as one function of the children."""
+    indices = tuple(i for i, _ in keep)
+    splice = any(expand for _, expand in keep)
+
+    def children_of(children: list[Any]) -> list[Any]:
+        out: list[Any] | None = None
+        for i, expand in keep:
+            if expand:
+                if out is None:
+                    out = children[i]  # reuse the spliced list: chains stay linear
+                else:
+                    out.extend(children[i])
+            elif out is None:
+                out = [children[i]]
+            else:
+                out.append(children[i])
+        return out if out is not None else []
+
+    if method is None:
+        if expand1:
+            return lambda children: _single(children_of(children))
+        if len(keep) == 2 and keep[0] == (0, True) and not keep[1][1]:
+            # `_list: _list SEP item`, the shape of every repetition: append in place.
+            item = keep[1][0]
+
+            def append(children: list[Any]) -> list[Any]:
+                spliced: list[Any] = children[0]
+                spliced.append(children[item])
+                return spliced
+
+            return append
+        return children_of  # a `_rule`: its parent splices the list
+    call = method
+    if splice:
+        if expand1:
+            return lambda children: _maybe_single(children_of(children), call)
+        return lambda children: call(*children_of(children))
+    if expand1:
+        return lambda children: _maybe_single([children[i] for i in indices], call)
+    if indices == tuple(range(len(indices))):
+        return lambda children: call(*children)  # every child kept: the common case
+    if len(indices) == 1:
+        (only,) = indices
+        return lambda children: call(children[only])
+    pick = itemgetter(*indices)
+    return lambda children: call(*pick(children))
+
+
+def _maybe_single(kept: list[Any], method: Callable[..., Any]) -> Any:
+    return kept[0] if len(kept) == 1 else method(*kept)
+
+
+def _single(kept: list[Any]) -> Any:
+    if len(kept) != 1:  # pragma: no cover - a ?rule with several children has a method
+        raise RuntimeError("a ?rule with several children needs a transformer method")
+    return kept[0]
