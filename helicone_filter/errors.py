@@ -160,3 +160,8 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A hint `did you mean 'x'?` for the nearest candidate, or ""."""
     found = closest(word, candidates)
     return f"did you mean '{found[0]}'?" if found else ""
+
+
+def quoted(text: str) -> str:
+    """`text` as a double-quoted string literal of the language, for hints."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

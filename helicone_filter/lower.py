@@ -11,7 +11,7 @@ import math
 from datetime import datetime
 from typing import Any, Literal
 
-from .errors import FilterValidationError, Problem, closest, make_problem
+from .errors import FilterValidationError, Problem, closest, make_problem, quoted
 from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
 from .schema import (
     ALLOWED_OPERATORS,
@@ -443,7 +443,7 @@ class _Lowerer:
             if v.kind == "string":
                 return v.value
             name, written = self.source(ref.start, ref.end), self.text[v.start : v.end]
-            return self.wrong_type(v, name, "text", f"quote it: {name} {op} {_json_quote(written)}")
+            return self.wrong_type(v, name, "text", f"quote it: {name} {op} {quoted(written)}")
         if kind == "number":
             if v.kind == "number":
                 num = v.value
@@ -544,10 +544,6 @@ def _is_number(s: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _json_quote(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def lower(root: Node, text: str, *, now: datetime, nesting: Nesting = "balanced") -> JSON:

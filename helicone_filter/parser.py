@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 from .engine import Engine, ParseFailure, Tok, load_tables
-from .errors import FilterSyntaxError, Problem, closest, make_problem
+from .errors import FilterSyntaxError, Problem, closest, make_problem, quoted
 from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
 from .schema import KEYWORDS, OPERATOR_SYNONYMS
 
@@ -522,7 +522,7 @@ def _explain(text: str, err: ParseFailure) -> Problem:
         if {"STRING", "NUMBER"} <= expected:
             m = re.match(r"\S+", text[pos:])
             word = m.group() if m else char
-            hint = f"quote text values: {_quote(word)}" if word[:1].isalpha() else ""
+            hint = f"quote text values: {quoted(word)}" if word[:1].isalpha() else ""
         return make_problem(
             text,
             "unexpected-character",
@@ -587,7 +587,7 @@ def _explain(text: str, err: ParseFailure) -> Problem:
         if tok.type == "NAME":
             code = "unquoted-string"
             message = f"unquoted text '{tok}' where a value was expected"
-            hint = f"quote text values: {_quote(str(tok))}"
+            hint = f"quote text values: {quoted(str(tok))}"
         elif tok.type in ("NULL", "EMPTY"):
             word = str(tok).lower()
             hint = f"test for {word} with 'is {word}' (model is {word}), not with an operator"
@@ -622,10 +622,6 @@ def _invalid_number(text: str, m: re.Match[str]) -> Problem:
         "write numbers as in JSON: 5, -2.5, 0.5, 1e3 (no leading zeros, '+', '_' or "
         "trailing '.'); quote text",
     )
-
-
-def _quote(word: str) -> str:
-    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def iter_nodes(root: Node) -> Iterator[Node]:
