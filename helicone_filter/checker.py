@@ -597,15 +597,12 @@ def normalize(obj: Any, *, nesting: Nesting = "balanced") -> JSON:
         >>> normalize({"users_view": {"user_cost": {"gt": 5, "lt": 10}}})["operator"]
         'and'
     """
-    ir, problems = _split_ir(obj)
-    fatal = [p for p in problems if p.severity == "error" and p.code not in SPLITTABLE]
-    if fatal:
-        raise FilterValidationError(fatal)
-    return build_ir(ir, nesting)
+    return build_ir(normalized_ir(obj), nesting)
 
 
 def normalized_ir(obj: Any) -> Any:
-    """The IR of a FilterNode for printers and evaluators, or FilterValidationError."""
+    """The IR of a FilterNode for printers and evaluators, or FilterValidationError when it
+    has errors other than the leaves with several conditions that the IR splits."""
     ir, problems = _split_ir(obj)
     fatal = [p for p in problems if p.severity == "error" and p.code not in SPLITTABLE]
     if fatal:

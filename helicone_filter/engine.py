@@ -21,7 +21,7 @@ from operator import itemgetter
 from typing import Any
 
 # Bump when the layout of the cached tables changes.
-_FORMAT = 6
+_FORMAT = 7
 END = "$END"
 
 
@@ -85,7 +85,6 @@ class Tables:
         lexers: list[str],
         root_lexer: str,
         skip: str,
-        ignore: frozenset[str],
         terminals: frozenset[str],
         dropped: frozenset[str],
     ) -> None:
@@ -97,7 +96,6 @@ class Tables:
         self.lexers = lexers
         self.root_lexer = root_lexer
         self.skip = skip
-        self.ignore = ignore
         self.terminals = terminals
         self.dropped = dropped  # terminals that no rule keeps
 
@@ -169,7 +167,6 @@ def _from_lark(grammar: str) -> Tables:
         lexers,
         pattern(contextual.root_lexer.terminals),
         skip,
-        frozenset(str(t) for t in lark.ignore_tokens),
         frozenset(str(t.name) for t in lark.terminals),
         frozenset(str(t.name) for t in lark.terminals) - kept_terminals,
     )
@@ -192,7 +189,6 @@ _FIELDS = (
     "lexers",
     "root_lexer",
     "skip",
-    "ignore",
     "terminals",
     "dropped",
 )

@@ -26,8 +26,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from .checker import ROOT, SPLITTABLE, Condition, _Checker, _kept_column
-from .errors import FilterValidationError
+from .checker import ROOT, Condition, _Checker, _kept_column, normalized_ir
 from .schema import EMPTY_MAGIC, NULL_MAGIC
 from .timestamps import parse_timestamp
 
@@ -146,11 +145,7 @@ def matches(obj: Any, row: Row) -> bool:
         >>> matches({"request_response_rmt": {"model": {"contains": "GPT"}}}, {"model": "gpt-4o"})
         True
     """
-    checker = _Checker()
-    checker.run(obj)
-    fatal = [p for p in checker.problems if p.severity == "error" and p.code not in SPLITTABLE]
-    if fatal:
-        raise FilterValidationError(fatal)
+    normalized_ir(obj)  # raises on errors; leaves with several conditions are fine here
     # Post-order over the binary tree with an explicit stack.
     todo: list[tuple[Any, bool]] = [(obj, False)]
     out: list[bool] = []

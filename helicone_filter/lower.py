@@ -280,8 +280,8 @@ class _Lowerer:
             truth = (bool(values[0]) != (op == "!=")) != neg
             return self.make_leaf(field, key, "equals", truth, node)
         if neg:
-            name = self.source(ref.start, ref.end)
             if kind == "text" and op in ("=", "!=", "in", "not in") and EMPTY_MAGIC in values:
+                name = self.source(ref.start, ref.end)
                 # Helicone reads equals "__empty__" as empty(col) but not-equals as the literal
                 # string, so neither is the other's opposite.
                 return self.not_negatable(
@@ -290,6 +290,7 @@ class _Lowerer:
             if kind == "property_key":
                 return self.not_negatable(node, "property_key takes only '='; drop the 'not'")
             if op in ("like", "ilike"):
+                name = self.source(ref.start, ref.end)
                 return self.not_negatable(
                     node,
                     f"Helicone has no 'not {op}'; for a substring test write "
@@ -333,7 +334,7 @@ class _Lowerer:
         return _BAD_ITEM
 
     def operator_not_allowed(self, node: Comparison, field: Field, key: str | None) -> None:
-        name = self.source(*_span(node.field))
+        name = self.source(node.field.start, node.field.end)
         kind = "map" if key is not None else field.kind
         allowed = ", ".join(ALLOWED_OPERATORS[kind])
         label = "a map key (text)" if key is not None else f"a {field.kind_label} field"
@@ -528,10 +529,6 @@ _TEXT_KINDS = frozenset({"text", "map", "property_key"})
 _PLAIN = {op: j for op, j in OPERATOR_JSON.items()}  # text operator -> JSON operator
 # Field references already resolved: (parts, key) -> (column, map key).
 _RESOLVED: dict[tuple[tuple[str, ...], str | None], tuple[Field, str | None]] = {}
-
-
-def _span(ref: FieldRef) -> tuple[int, int]:
-    return ref.start, ref.end
 
 
 def _columns(table: str) -> list[str]:

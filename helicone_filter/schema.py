@@ -201,11 +201,3 @@ MAX_SAFE_INTEGER: Final = 2**53 - 1
 
 # A name as the language reads it; a map key printed with a dot must be one (and no keyword).
 NAME_PATTERN: Final = r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*"
-
-
-def resolve_column(table: str | None, name: str) -> Field | None:
-    """The column called `name` (in `table` when given), or None."""
-    field = FIELDS.get(name)
-    if field is None or (table is not None and field.table != table):
-        return None
-    return field
