@@ -67,6 +67,9 @@ class ParseFailure(Exception):
         self.expected = expected
 
 
+# What the loop does to reduce by a rule (see Engine.reducers).
+PASS, ONE, APPEND, STAR, LIST = range(5)
+
 # Rule: (origin, size, keep, expand1, callback name). `keep` lists the kept child positions,
 # each with whether it is a `_rule` to splice.
 Rule = tuple[str, int, tuple[tuple[int, bool], ...], bool, str | None]
@@ -245,22 +248,23 @@ class Engine:
             for row in tables.states
         ]
         self._root: re.Pattern[str] | None = None
-        # One reducer per rule: (origin, size, function, whether it takes the children as
-        # arguments or as one list). No function for a `?rule` that passes its one child
-        # through, which the loop handles inline.
-        self.reducers: list[tuple[str, int, Callable[..., Any] | None, bool]] = []
+        # One reducer per rule: (origin, size, how, function). `how` says what the loop does:
+        # PASS a `?rule` passing its one child through (only the state on top changes), ONE a
+        # method of the one child (replaced in place), APPEND the step of a repetition (the
+        # item joins its list in place), STAR a method of every child, LIST a function of the
+        # children as one list.
+        self.reducers: list[tuple[str, int, int, Callable[..., Any] | None]] = []
         for origin, size, keep, expand1, cb in tables.rules:
             method = getattr(transformer, cb, None) if cb else None
-            if size == 1 and expand1 and method is None and keep == ((0, False),):
-                self.reducers.append((origin, size, None, False))
-            elif (
-                method is not None
-                and not expand1
-                and keep == tuple((i, False) for i in range(size))
-            ):
-                self.reducers.append((origin, size, method, True))  # every child: call directly
+            every = keep == tuple((i, False) for i in range(size))
+            if size == 1 and expand1 and method is None and every:
+                self.reducers.append((origin, size, PASS, None))
+            elif method is not None and not expand1 and every:
+                self.reducers.append((origin, size, ONE if size == 1 else STAR, method))
+            elif method is None and not expand1 and _is_append(keep, size):
+                self.reducers.append((origin, size, APPEND, None))
             else:
-                self.reducers.append((origin, size, _reducer(keep, expand1, method), False))
+                self.reducers.append((origin, size, LIST, _reducer(keep, expand1, method)))
 
     def _matcher(self, state: int) -> Callable[[str, int], re.Match[str] | None]:
         index = self.tables.lexer_of_state[state]
@@ -318,18 +322,23 @@ class Engine:
                     if len(state_stack) > deepest:
                         deepest = len(state_stack)
                     break
-                origin, size, reduce, star = reducers[~action]
-                if reduce is None:  # a pass-through: only the state on top changes
-                    state = gotos[state_stack[-2]][origin]
-                    state_stack[-1] = state
+                origin, size, how, reduce = reducers[~action]
+                if how == PASS:  # only the state on top changes
+                    state = state_stack[-1] = gotos[state_stack[-2]][origin]
+                elif how == ONE:
+                    values[-1] = reduce(values[-1])  # type: ignore[misc]
+                    state = state_stack[-1] = gotos[state_stack[-2]][origin]
+                elif how == APPEND:  # `_items: _items SEP item`: the list stays where it is
+                    values[-size].append(values[-1])
+                    del values[1 - size :], state_stack[1 - size :]
+                    state = state_stack[-1] = gotos[state_stack[-2]][origin]
                 else:
                     if size:
                         children = values[-size:]
-                        del values[-size:]
-                        del state_stack[-size:]
+                        del values[-size:], state_stack[-size:]
                     else:
                         children = []
-                    push_value(reduce(*children) if star else reduce(children))
+                    push_value(reduce(*children) if how == STAR else reduce(children))  # type: ignore[misc]
                     state = gotos[state_stack[-1]][origin]
                     push_state(state)
                 if state == end_state and kind == END:
@@ -401,16 +410,6 @@ def _reducer(
     if method is None:
         if expand1:
             return lambda children: _single(children_of(children))
-        if len(keep) == 2 and keep[0] == (0, True) and not keep[1][1]:
-            # `_list: _list SEP item`, the shape of every repetition: append in place.
-            item = keep[1][0]
-
-            def append(children: list[Any]) -> list[Any]:
-                spliced: list[Any] = children[0]
-                spliced.append(children[item])
-                return spliced
-
-            return append
         return children_of  # a `_rule`: its parent splices the list
     call = method
     if splice:
@@ -426,6 +425,12 @@ def _reducer(
         return lambda children: call(children[only])
     pick = itemgetter(*indices)
     return lambda children: call(*pick(children))
+
+
+def _is_append(keep: tuple[tuple[int, bool], ...], size: int) -> bool:
+    """Whether the rule is the step of a repetition, `_items: _items [SEP] item`: the spliced
+    list first, the item last, and at most a dropped separator between."""
+    return size in (2, 3) and keep == ((0, True), (size - 1, False))
 
 
 def _maybe_single(kept: list[Any], method: Callable[..., Any]) -> Any:
