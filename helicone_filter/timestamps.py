@@ -52,11 +52,37 @@ def parse_timestamp(text: str) -> datetime | None:
 
 def format_timestamp(value: datetime) -> str:
     """`value` in UTC as `YYYY-MM-DDTHH:MM:SS.sssZ`, the form Helicone's own UI sends."""
-    u = value.astimezone(UTC)
-    return (
-        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
-        f".{u.microsecond // 1000:03d}Z"
-    )
+    # isoformat pads the year to four digits and ends in "+00:00" for UTC.
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+def canonical_timestamp(text: str) -> str | None:
+    """`format_timestamp(parse_timestamp(text))`: the one form we emit, or None.
+
+    A time in UTC (no zone, `Z` or `±00:00`), the common case, is rewritten as text once its
+    date is checked; only other zones go through a conversion.
+
+    Example:
+        >>> canonical_timestamp("2024-01-31 12:00")
+        '2024-01-31T12:00:00.000Z'
+    """
+    m = _ISO.fullmatch(text)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = m.groups()
+    if zone and zone not in _UTC_ZONES:
+        parsed = parse_timestamp(text)
+        return None if parsed is None else format_timestamp(parsed)
+    hour, minute, second = hour or "00", minute or "00", second or "00"
+    try:  # only to check the date and time exist (no 31 February, no hour 24)
+        datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+    except ValueError:
+        return None
+    millis = fraction[:3].ljust(3, "0") if fraction else "000"
+    return f"{year}-{month}-{day}T{hour}:{minute}:{second}.{millis}Z"
+
+
+_UTC_ZONES = frozenset({"Z", "+00:00", "-00:00"})
 
 
 DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
