@@ -22,12 +22,14 @@ from .schema import (
     NULL_MAGIC,
     OPERATOR_JSON,
     REQUEST_RESPONSE_RMT,
+    TABLE_BITS,
     TABLES,
     USERS_VIEW,
     Field,
+    Kind,
 )
 from .semantics import quirks
-from .timestamps import format_timestamp, parse_timestamp, relative
+from .timestamps import canonical_timestamp, format_timestamp, relative
 
 Nesting = Literal["balanced", "right"]
 Span = tuple[int, int]
@@ -58,26 +60,11 @@ def build_chain(operands: list[JSON], op: str, nesting: Nesting = "balanced") ->
     return build(0, len(operands))
 
 
-class _Item:
-    """A lowered piece of the tree: a leaf, an open chain, `all`, or a leaf that failed."""
-
-    __slots__ = ("examples", "json", "kind", "mask", "operands", "reported")
-
-    def __init__(
-        self,
-        kind: str,
-        json: JSON = None,
-        operands: list[JSON] | None = None,
-        mask: int = 0,
-        examples: tuple[Comparison | None, Comparison | None] = (None, None),
-        reported: bool = False,
-    ) -> None:
-        self.kind = kind  # "leaf" | "and" | "or" | "all" | "bad"
-        self.json = json
-        self.operands = operands
-        self.mask = mask  # the tables below, as TABLE_BITS
-        self.examples = examples  # one condition on each table, for messages
-        self.reported = reported  # an or-across-tables problem was reported below
+# A lowered piece of the tree, as a plain tuple (one per condition, so it must be cheap):
+# (kind, JSON of a leaf or the operands of an open chain, the tables below as TABLE_BITS, one
+# condition on each table for messages, whether an or-across-tables problem was reported below).
+# kind is "leaf", "and", "or", "all", or "bad" for a leaf that failed.
+Item = tuple[str, Any, int, tuple[Comparison | None, Comparison | None], bool]
 
 
 class _Lowerer:
@@ -99,46 +86,42 @@ class _Lowerer:
     # -- the walk ------------------------------------------------------------------------------
 
     def run(self, root: Node) -> JSON:
-        # Frames: (node, negated, inside a chain, children already lowered, and the span of the
-        # outermost `not` or parentheses wrapping the node: a chain's problems point there, so
-        # that the `not` which turned an `and` into an `or` is part of what is underlined).
-        todo: list[tuple[Node, bool, bool, bool, Span | None]] = [(root, False, False, False, None)]
-        out: list[_Item] = []
+        # Frames: (node, negated, inside a chain, where its lowered operands start on `out` (-1:
+        # not yet lowered), and the span of the outermost `not` or parentheses wrapping the
+        # node: a chain's problems point there, so that the `not` which turned an `and` into an
+        # `or` is part of what is underlined).
+        todo: list[tuple[Node, bool, bool, int, Span | None]] = [(root, False, False, -1, None)]
+        out: list[Item] = []
         while todo:
-            node, neg, in_chain, done, wrap = todo.pop()
+            node, neg, in_chain, mark, wrap = todo.pop()
             if isinstance(node, Comparison):
                 out.append(self.leaf(node, neg))
             elif isinstance(node, (And, Or)):
                 operands = node.operands
-                if done:
+                if mark >= 0:
                     # Conditions are lowered here, in order; the other operands were lowered
-                    # first and wait on `out`, in order too.
-                    n = sum(1 for c in operands if type(c) is not Comparison)
-                    lowered = iter(out[len(out) - n :])
-                    del out[len(out) - n :]
+                    # first and wait on `out` from `mark` on, in order too.
+                    lowered = iter(out[mark:])
+                    del out[mark:]
                     leaf = self.leaf
                     items = [
                         leaf(c, neg) if type(c) is Comparison else next(lowered) for c in operands
                     ]
-                    op = "and" if isinstance(node, And) else "or"
-                    if neg:
-                        op = "or" if op == "and" else "and"
+                    op = "and" if (type(node) is And) != neg else "or"
                     out.append(self.chain(op, items, *(wrap or (node.start, node.end))))
                 else:
-                    todo.append((node, neg, in_chain, True, wrap))
+                    todo.append((node, neg, in_chain, len(out), wrap))
                     todo.extend(
                         [
-                            (c, neg, True, False, None)
+                            (c, neg, True, -1, None)
                             for c in reversed(operands)
                             if type(c) is not Comparison
                         ]
                     )
             elif isinstance(node, Group):
-                todo.append((node.inner, neg, in_chain, False, wrap or (node.start, node.end)))
+                todo.append((node.inner, neg, in_chain, -1, wrap or (node.start, node.end)))
             elif isinstance(node, Not):
-                todo.append(
-                    (node.operand, not neg, in_chain, False, wrap or (node.start, node.end))
-                )
+                todo.append((node.operand, not neg, in_chain, -1, wrap or (node.start, node.end)))
             else:
                 out.append(self.all(node, neg, in_chain))
         if self.problems:
@@ -146,7 +129,7 @@ class _Lowerer:
             raise FilterValidationError(self.problems, self.text)
         return self.close(out[0])
 
-    def all(self, node: All, neg: bool, in_chain: bool) -> _Item:
+    def all(self, node: All, neg: bool, in_chain: bool) -> Item:
         if in_chain:
             self.problem(
                 "all-combined",
@@ -163,28 +146,28 @@ class _Lowerer:
                 node.end,
                 "remove the 'not'",
             )
-        return _Item("all", json="all")
+        return _ALL_ITEM
 
-    def chain(self, op: str, items: list[_Item], start: int, end: int) -> _Item:
+    def chain(self, op: str, items: list[Item], start: int, end: int) -> Item:
         operands: list[JSON] = []
         mask = 0
         ex_users, ex_rmt = None, None
         reported = False
-        for it in items:
-            kind = it.kind
+        for kind, payload, bits, (users, rmt), below in items:
             if kind == "leaf":
-                operands.append(it.json)
+                operands.append(payload)
             elif kind == op:
-                assert it.operands is not None
-                operands.extend(it.operands)
+                operands.extend(payload)
+            elif kind == "bad":
+                operands.append(None)
             else:
-                operands.append(self.close(it))
-            mask |= it.mask
+                operands.append(self.close((kind, payload, bits, (users, rmt), below)))
+            mask |= bits
             if ex_users is None:
-                ex_users = it.examples[0]
+                ex_users = users
             if ex_rmt is None:
-                ex_rmt = it.examples[1]
-            reported = reported or it.reported
+                ex_rmt = rmt
+            reported = reported or below
         if op == "or" and mask == 3 and not reported and ex_users and ex_rmt:
             reported = True
             self.problem(
@@ -199,49 +182,43 @@ class _Lowerer:
                 "cannot be or-ed with request conditions: join them with 'and', or run two "
                 "queries",
             )
-        return _Item(
-            op, operands=operands, mask=mask, examples=(ex_users, ex_rmt), reported=reported
-        )
+        return (op, operands, mask, (ex_users, ex_rmt), reported)
 
-    def close(self, item: _Item) -> JSON:
-        if item.kind in ("and", "or"):
-            assert item.operands is not None
-            return build_chain(item.operands, item.kind, self.nesting)
-        return item.json
+    def close(self, item: Item) -> JSON:
+        kind, payload = item[0], item[1]
+        if kind == "and" or kind == "or":
+            return build_chain(payload, kind, self.nesting)
+        return payload
 
     # -- one condition -------------------------------------------------------------------------
 
-    def leaf(self, node: Comparison, neg: bool) -> _Item:
+    def leaf(self, node: Comparison, neg: bool) -> Item:
         ref = node.field
-        cache_key = (ref.parts, ref.key)
-        resolved = _RESOLVED.get(cache_key)
+        resolved = _RESOLVED.get((ref.parts, ref.key))
         if resolved is None:
-            resolved = self.resolve(ref)
-            if resolved is None:
+            found = self.resolve(ref)
+            if found is None:
                 return _BAD_ITEM
             if len(_RESOLVED) > 10_000:  # map keys are the user's: keep the cache bounded
                 _RESOLVED.clear()
-            _RESOLVED[cache_key] = resolved
-        field, key = resolved
-        kind = "map" if key is not None else field.kind
+            resolved = _RESOLVED[(ref.parts, ref.key)] = _resolved(*found)
+        field, key, kind, table_bit = resolved
         op = node.op
+        raw = node.value
+        if not neg and type(raw) is Value:
+            json_op = _PLAIN.get((kind, op))
+            if json_op is not None:
+                # The common case: one value, an operator that is its own JSON operator.
+                if raw.kind == "string" and kind in _TEXT_KINDS:
+                    converted = raw.value  # a string for a text column: nothing to check
+                else:
+                    converted = self.value(kind, ref, op, raw)
+                    if converted is _BAD:
+                        return _BAD_ITEM
+                return self.make_leaf(resolved, json_op, converted, node)
         if op not in ALLOWED_OPERATORS[kind]:
             self.operator_not_allowed(node, field, key)
             return _BAD_ITEM
-        raw = node.value
-        json_op = _PLAIN.get(op)
-        if (
-            json_op is not None
-            and not neg
-            and isinstance(raw, Value)
-            and kind != "boolean"
-            and (kind != "timestamp" or op != "!=")
-        ):
-            # The common case: one value, an operator that is its own JSON operator.
-            converted = self.value(kind, ref, op, raw)
-            if converted is _BAD:
-                return _BAD_ITEM
-            return self.make_leaf(field, key, json_op, converted, node)
         values: list[JSON] = []
         if isinstance(raw, tuple):
             if not raw:
@@ -278,7 +255,7 @@ class _Lowerer:
 
         if kind == "boolean":
             truth = (bool(values[0]) != (op == "!=")) != neg
-            return self.make_leaf(field, key, "equals", truth, node)
+            return self.make_leaf(resolved, "equals", truth, node)
         if neg:
             if kind == "text" and op in ("=", "!=", "in", "not in") and EMPTY_MAGIC in values:
                 name = self.source(ref.start, ref.end)
@@ -298,31 +275,31 @@ class _Lowerer:
                 )
             op = NEGATED_OPERATOR[op]
         if kind == "timestamp" and op == "!=":
-            parts = [self.make_leaf(field, key, j, values[0], node) for j in ("lt", "gt")]
+            parts = [self.make_leaf(resolved, j, values[0], node) for j in ("lt", "gt")]
             return self.chain("or", parts, node.start, node.end)
         if op in ("in", "not in"):
             json_op = "equals" if op == "in" else "not-equals"
-            parts = [self.make_leaf(field, key, json_op, v, node) for v in values]
-            if len(parts) == 1:
-                return parts[0]
-            return self.chain("or" if op == "in" else "and", parts, node.start, node.end)
-        return self.make_leaf(field, key, OPERATOR_JSON[op], values[0], node)
+            if len(values) == 1:
+                return self.make_leaf(resolved, json_op, values[0], node)
+            # One column, so one table: the chain needs no checking.
+            leaves = [self.make_leaf(resolved, json_op, v, node)[1] for v in values]
+            examples = (node, None) if table_bit == 1 else (None, node)
+            return ("or" if op == "in" else "and", leaves, table_bit, examples, False)
+        return self.make_leaf(resolved, OPERATOR_JSON[op], values[0], node)
 
-    def make_leaf(
-        self, field: Field, key: str | None, json_op: str, value: JSON, node: Comparison
-    ) -> _Item:
+    def make_leaf(self, resolved: _Resolved, json_op: str, value: JSON, node: Comparison) -> Item:
+        field, key, kind, table_bit = resolved
         inner: JSON = {json_op: value}
         if key is not None:
             inner = {key: inner}
         if self.warnings is not None:
-            kind = "map" if key is not None else field.kind
             for code, message, hint in quirks(field, kind, json_op, value):
                 self.warnings.append((code, message, node.start, node.end, hint))
-        if field.table == USERS_VIEW:
-            return _Item("leaf", {field.table: {field.name: inner}}, None, 1, (node, None))
-        return _Item("leaf", {field.table: {field.name: inner}}, None, 2, (None, node))
+        if table_bit == 1:
+            return ("leaf", {field.table: {field.name: inner}}, 1, (node, None), False)
+        return ("leaf", {field.table: {field.name: inner}}, 2, (None, node), False)
 
-    def not_negatable(self, node: Comparison, hint: str) -> _Item:
+    def not_negatable(self, node: Comparison, hint: str) -> Item:
         self.problem(
             "not-negatable",
             f"'not' cannot apply to {self.source(node.start, node.end)}: Helicone has no "
@@ -462,8 +439,8 @@ class _Lowerer:
             return self.wrong_type(v, name, "a number", hint)
         if kind == "timestamp":
             if v.kind == "string":
-                parsed = parse_timestamp(str(v.value))
-                if parsed is None:
+                canonical = canonical_timestamp(str(v.value))
+                if canonical is None:
                     self.problem(
                         "invalid-timestamp",
                         f"{self.text[v.start : v.end]} is not a date or time Helicone accepts",
@@ -473,7 +450,7 @@ class _Lowerer:
                         '"2024-01-31T12:00:00Z", or a relative time: now - 7d',
                     )
                     return _BAD
-                return format_timestamp(parsed)
+                return canonical
             if v.kind == "now":
                 assert isinstance(v.value, str)
                 moment = relative(self.now, v.value)
@@ -524,11 +501,30 @@ class _Lowerer:
 
 
 _BAD: Any = object()
-_BAD_ITEM = _Item("bad")
+_BAD_ITEM: Item = ("bad", None, 0, (None, None), False)
+_ALL_ITEM: Item = ("all", "all", 0, (None, None), False)
 _TEXT_KINDS = frozenset({"text", "map", "property_key"})
-_PLAIN = {op: j for op, j in OPERATOR_JSON.items()}  # text operator -> JSON operator
-# Field references already resolved: (parts, key) -> (column, map key).
-_RESOLVED: dict[tuple[tuple[str, ...], str | None], tuple[Field, str | None]] = {}
+
+# A resolved field reference: the column, the map key, the kind of what is compared ("map"
+# for a map key) and the column's table as TABLE_BITS.
+_Resolved = tuple[Field, str | None, Kind, int]
+# Field references already resolved: (parts, key) -> _Resolved.
+_RESOLVED: dict[tuple[tuple[str, ...], str | None], _Resolved] = {}
+
+
+def _resolved(field: Field, key: str | None) -> _Resolved:
+    return (field, key, "map" if key is not None else field.kind, TABLE_BITS[field.table])
+
+
+# The common case, (kind, operator) -> JSON operator: the operator applies to the kind and is
+# its own JSON operator, one value, no `not` (timestamp != becomes two conditions, and a
+# boolean's = / != is folded into `equals`).
+_PLAIN: dict[tuple[Kind, str], str] = {
+    (kind, op): OPERATOR_JSON[op]
+    for kind, allowed in ALLOWED_OPERATORS.items()
+    for op in allowed
+    if op in OPERATOR_JSON and kind != "boolean" and (kind, op) != ("timestamp", "!=")
+}
 
 
 def _columns(table: str) -> list[str]:
