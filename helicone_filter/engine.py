@@ -21,7 +21,7 @@ from operator import itemgetter
 from typing import Any
 
 # Bump when the layout of the cached tables changes.
-_FORMAT = 7
+_FORMAT = 8
 END = "$END"
 
 
@@ -68,7 +68,7 @@ class ParseFailure(Exception):
 
 
 # What the loop does to reduce by a rule (see Engine.reducers).
-PASS, ONE, APPEND, STAR, LIST = range(5)
+PASS, ONE, THREE, APPEND, STAR, LIST = range(6)
 
 # Rule: (origin, size, keep, expand1, callback name). `keep` lists the kept child positions,
 # each with whether it is a `_rule` to splice.
@@ -138,8 +138,10 @@ def _from_lark(grammar: str) -> Tables:
             row[str(symbol)] = (True, arg) if shift else (False, rule_index[arg])
         states.append(row)
 
-    ignored = [t for t in lark.terminals if t.name in lark.ignore_tokens]
-    skip = "(?:" + "|".join(t.pattern.to_regexp() for t in ignored) + ")*+" if ignored else ""
+    ignored = [t.pattern.to_regexp() for t in lark.terminals if t.name in lark.ignore_tokens]
+    skip = "(?:" + "|".join(ignored) + ")*+" if ignored else ""
+    if len(ignored) == 1 and _ONE_CLASS_PLUS.fullmatch(ignored[0]):
+        skip = ignored[0][:-1] + "*+"  # `(?:\s+)*+` is `\s*+`, which sre runs in one tight loop
 
     def pattern(terminals: list[Any]) -> str:
         return "|".join(
@@ -173,6 +175,10 @@ def _from_lark(grammar: str) -> Tables:
         frozenset(str(t.name) for t in lark.terminals),
         frozenset(str(t.name) for t in lark.terminals) - kept_terminals,
     )
+
+
+# A single character class repeated: `\s+`, `[ \t]+`.
+_ONE_CLASS_PLUS = re.compile(r"(?:\\[sS]|\[(?:[^\]\\]|\\.)+\])\+")
 
 
 def _cache_dir() -> str:
@@ -249,22 +255,28 @@ class Engine:
         ]
         self._root: re.Pattern[str] | None = None
         # One reducer per rule: (origin, size, how, function). `how` says what the loop does:
-        # PASS a `?rule` passing its one child through (only the state on top changes), ONE a
-        # method of the one child (replaced in place), APPEND the step of a repetition (the
-        # item joins its list in place), STAR a method of every child, LIST a function of the
-        # children as one list.
-        self.reducers: list[tuple[str, int, int, Callable[..., Any] | None]] = []
+        # PASS a `?rule` passing its one child through (only the state on top changes), ONE and
+        # THREE a method of the one or three children (called with plain arguments, which
+        # Python calls fastest), APPEND the step of a repetition (the item joins its list in
+        # place), STAR a method of every child, LIST a function of the children as one list.
+        # The last item is the goto table of the rule's origin, a list indexed by state.
+        self.reducers: list[tuple[int, int, Callable[..., Any] | None, list[int]]] = []
+        goto_lists: dict[str, list[int]] = {}
         for origin, size, keep, expand1, cb in tables.rules:
+            goto = goto_lists.get(origin)
+            if goto is None:
+                goto = goto_lists[origin] = [row.get(origin, -1) for row in self._gotos]
             method = getattr(transformer, cb, None) if cb else None
             every = keep == tuple((i, False) for i in range(size))
             if size == 1 and expand1 and method is None and every:
-                self.reducers.append((origin, size, PASS, None))
+                self.reducers.append((size, PASS, None, goto))
             elif method is not None and not expand1 and every:
-                self.reducers.append((origin, size, ONE if size == 1 else STAR, method))
+                how = {1: ONE, 3: THREE}.get(size, STAR)
+                self.reducers.append((size, how, method, goto))
             elif method is None and not expand1 and _is_append(keep, size):
-                self.reducers.append((origin, size, APPEND, None))
+                self.reducers.append((size, APPEND, None, goto))
             else:
-                self.reducers.append((origin, size, LIST, _reducer(keep, expand1, method)))
+                self.reducers.append((size, LIST, _reducer(keep, expand1, method), goto))
 
     def _matcher(self, state: int) -> Callable[[str, int], re.Match[str] | None]:
         index = self.tables.lexer_of_state[state]
@@ -280,7 +292,7 @@ class Engine:
         With `stack`, its first item is set to the deepest the parser's stack went: at least
         the nesting depth of the input, so a shallow stack proves a shallow input.
         """
-        actions, gotos, reducers = self._actions, self._gotos, self.reducers
+        actions, reducers = self._actions, self.reducers
         end_state = self.tables.end
         matchers = self._matchers
         dropped = self.tables.dropped
@@ -322,16 +334,21 @@ class Engine:
                     if len(state_stack) > deepest:
                         deepest = len(state_stack)
                     break
-                origin, size, how, reduce = reducers[~action]
+                size, how, reduce, goto = reducers[~action]
                 if how == PASS:  # only the state on top changes
-                    state = state_stack[-1] = gotos[state_stack[-2]][origin]
+                    state = state_stack[-1] = goto[state_stack[-2]]
                 elif how == ONE:
                     values[-1] = reduce(values[-1])  # type: ignore[misc]
-                    state = state_stack[-1] = gotos[state_stack[-2]][origin]
+                    state = state_stack[-1] = goto[state_stack[-2]]
+                elif how == THREE:
+                    node = reduce(values[-3], values[-2], values[-1])  # type: ignore[misc]
+                    del values[-2:], state_stack[-2:]
+                    values[-1] = node
+                    state = state_stack[-1] = goto[state_stack[-2]]
                 elif how == APPEND:  # `_items: _items SEP item`: the list stays where it is
                     values[-size].append(values[-1])
                     del values[1 - size :], state_stack[1 - size :]
-                    state = state_stack[-1] = gotos[state_stack[-2]][origin]
+                    state = state_stack[-1] = goto[state_stack[-2]]
                 else:
                     if size:
                         children = values[-size:]
@@ -339,7 +356,7 @@ class Engine:
                     else:
                         children = []
                     push_value(reduce(*children) if how == STAR else reduce(children))  # type: ignore[misc]
-                    state = gotos[state_stack[-1]][origin]
+                    state = goto[state_stack[-1]]
                     push_state(state)
                 if state == end_state and kind == END:
                     if stack is not None:

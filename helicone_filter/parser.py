@@ -206,10 +206,10 @@ class _ToAst:
         value = Value("boolean", True, field.start, field.end)
         return Comparison(field, "=", value, field.start, field.end)
 
+    def name(self, name: Tok) -> FieldRef:
+        return FieldRef((name.value,), None, name.start_pos, name.end_pos)
+
     def field(self, *tokens: Tok) -> FieldRef:
-        if len(tokens) == 1:  # a bare name, by far the most common
-            (name,) = tokens
-            return FieldRef((name.value,), None, name.start_pos, name.end_pos)
         parts = tuple(t.value for t in tokens if t.type == "NAME")
         key = None
         if tokens[-1].type == "RSQB":
@@ -329,7 +329,7 @@ def _too_deep(text: str, start: int, end: int, max_depth: int) -> FilterSyntaxEr
     )
 
 
-_PAREN_SCAN = re.compile(r"\"(?:[^\"\\]|\\[\s\S])*\"|'(?:[^'\\]|\\[\s\S])*'|[()]")
+_PAREN_SCAN = re.compile(r"\"[^\"\\]*(?:\\[\s\S][^\"\\]*)*\"|'[^'\\]*(?:\\[\s\S][^'\\]*)*'|[()]")
 
 
 def _check_paren_depth(text: str, max_depth: int) -> None:
