@@ -51,13 +51,17 @@ def build_chain(operands: list[JSON], op: str, nesting: Nesting = "balanced") ->
             node = {"left": x, "operator": op, "right": node}
         return node
 
-    def build(lo: int, hi: int) -> JSON:
-        if hi - lo == 1:
-            return operands[lo]
-        mid = lo + (hi - lo) // 2
+    def build(lo: int, hi: int) -> JSON:  # two or more operands
+        n = hi - lo
+        if n == 2:
+            return {"left": operands[lo], "operator": op, "right": operands[lo + 1]}
+        if n == 3:
+            right = {"left": operands[lo + 1], "operator": op, "right": operands[lo + 2]}
+            return {"left": operands[lo], "operator": op, "right": right}
+        mid = lo + n // 2
         return {"left": build(lo, mid), "operator": op, "right": build(mid, hi)}
 
-    return build(0, len(operands))
+    return build(0, len(operands)) if len(operands) > 1 else operands[0]
 
 
 # A lowered piece of the tree, as a plain tuple (one per condition, so it must be cheap):
@@ -202,11 +206,11 @@ class _Lowerer:
             if len(_RESOLVED) > 10_000:  # map keys are the user's: keep the cache bounded
                 _RESOLVED.clear()
             resolved = _RESOLVED[(ref.parts, ref.key)] = _resolved(*found)
-        field, key, kind, table_bit = resolved
+        field, key, kind, table_bit, plain = resolved
         op = node.op
         raw = node.value
         if not neg and type(raw) is Value:
-            json_op = _PLAIN.get((kind, op))
+            json_op = plain.get(op)
             if json_op is not None:
                 # The common case: one value, an operator that is its own JSON operator.
                 if raw.kind == "string" and kind in _TEXT_KINDS:
@@ -288,16 +292,19 @@ class _Lowerer:
         return self.make_leaf(resolved, OPERATOR_JSON[op], values[0], node)
 
     def make_leaf(self, resolved: _Resolved, json_op: str, value: JSON, node: Comparison) -> Item:
-        field, key, kind, table_bit = resolved
+        field, key, kind, table_bit, _ = resolved
         inner: JSON = {json_op: value}
         if key is not None:
             inner = {key: inner}
         if self.warnings is not None:
             for code, message, hint in quirks(field, kind, json_op, value):
                 self.warnings.append((code, message, node.start, node.end, hint))
-        if table_bit == 1:
-            return ("leaf", {field.table: {field.name: inner}}, 1, (node, None), False)
-        return ("leaf", {field.table: {field.name: inner}}, 2, (None, node), False)
+        leaf = {field.table: {field.name: inner}}
+        return (
+            ("leaf", leaf, 1, (node, None), False)
+            if table_bit == 1
+            else ("leaf", leaf, 2, (None, node), False)
+        )
 
     def not_negatable(self, node: Comparison, hint: str) -> Item:
         self.problem(
@@ -506,25 +513,28 @@ _ALL_ITEM: Item = ("all", "all", 0, (None, None), False)
 _TEXT_KINDS = frozenset({"text", "map", "property_key"})
 
 # A resolved field reference: the column, the map key, the kind of what is compared ("map"
-# for a map key) and the column's table as TABLE_BITS.
-_Resolved = tuple[Field, str | None, Kind, int]
+# for a map key), the column's table as TABLE_BITS, and _PLAIN for that kind.
+_Resolved = tuple[Field, str | None, Kind, int, dict[str, str]]
 # Field references already resolved: (parts, key) -> _Resolved.
 _RESOLVED: dict[tuple[tuple[str, ...], str | None], _Resolved] = {}
 
 
-def _resolved(field: Field, key: str | None) -> _Resolved:
-    return (field, key, "map" if key is not None else field.kind, TABLE_BITS[field.table])
-
-
-# The common case, (kind, operator) -> JSON operator: the operator applies to the kind and is
+# The common case, kind -> operator -> JSON operator: the operator applies to the kind and is
 # its own JSON operator, one value, no `not` (timestamp != becomes two conditions, and a
 # boolean's = / != is folded into `equals`).
-_PLAIN: dict[tuple[Kind, str], str] = {
-    (kind, op): OPERATOR_JSON[op]
+_PLAIN: dict[Kind, dict[str, str]] = {
+    kind: {
+        op: OPERATOR_JSON[op]
+        for op in allowed
+        if op in OPERATOR_JSON and kind != "boolean" and (kind, op) != ("timestamp", "!=")
+    }
     for kind, allowed in ALLOWED_OPERATORS.items()
-    for op in allowed
-    if op in OPERATOR_JSON and kind != "boolean" and (kind, op) != ("timestamp", "!=")
 }
+
+
+def _resolved(field: Field, key: str | None) -> _Resolved:
+    kind: Kind = "map" if key is not None else field.kind
+    return (field, key, kind, TABLE_BITS[field.table], _PLAIN[kind])
 
 
 def _columns(table: str) -> list[str]:
