@@ -68,7 +68,7 @@ class ParseFailure(Exception):
 
 
 # What the loop does to reduce by a rule (see Engine.reducers).
-PASS, ONE, THREE, APPEND, STAR, LIST = range(6)
+PASS, ONE, THREE, APPEND, STAR, LIST, ACCEPT = range(7)
 
 # Rule: (origin, size, keep, expand1, callback name). `keep` lists the kept child positions,
 # each with whether it is a `_rule` to splice.
@@ -258,7 +258,8 @@ class Engine:
         # PASS a `?rule` passing its one child through (only the state on top changes), ONE and
         # THREE a method of the one or three children (called with plain arguments, which
         # Python calls fastest), APPEND the step of a repetition (the item joins its list in
-        # place), STAR a method of every child, LIST a function of the children as one list.
+        # place), STAR a method of every child, LIST a function of the children as one list;
+        # ACCEPT ends the parse.
         # The last item is the goto table of the rule's origin, a list indexed by state.
         self.reducers: list[tuple[int, int, Callable[..., Any] | None, list[int]]] = []
         goto_lists: dict[str, list[int]] = {}
@@ -277,6 +278,10 @@ class Engine:
                 self.reducers.append((size, APPEND, None, goto))
             else:
                 self.reducers.append((size, LIST, _reducer(keep, expand1, method), goto))
+        # The end of the input in the end state accepts: a pseudo-rule, so that the loop's hot
+        # path needs no test for the end.
+        self._actions[tables.end] = {END: ~len(self.reducers)}
+        self.reducers.append((0, ACCEPT, None, []))
 
     def _matcher(self, state: int) -> Callable[[str, int], re.Match[str] | None]:
         index = self.tables.lexer_of_state[state]
@@ -293,7 +298,6 @@ class Engine:
         the nesting depth of the input, so a shallow stack proves a shallow input.
         """
         actions, reducers = self._actions, self.reducers
-        end_state = self.tables.end
         matchers = self._matchers
         dropped = self.tables.dropped
         new = _new_tuple
@@ -350,6 +354,10 @@ class Engine:
                     del values[1 - size :], state_stack[1 - size :]
                     state = state_stack[-1] = goto[state_stack[-2]]
                 else:
+                    if how == ACCEPT:
+                        if stack is not None:
+                            stack[:1] = [deepest]
+                        return values[-1]
                     if size:
                         children = values[-size:]
                         del values[-size:], state_stack[-size:]
@@ -358,10 +366,6 @@ class Engine:
                     push_value(reduce(*children) if how == STAR else reduce(children))  # type: ignore[misc]
                     state = goto[state_stack[-1]]
                     push_state(state)
-                if state == end_state and kind == END:
-                    if stack is not None:
-                        stack[:1] = [deepest]
-                    return values[-1]
                 row = actions[state]
 
     def accepts(self, state_stack: list[int]) -> set[str]:

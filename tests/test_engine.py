@@ -6,14 +6,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
-from lark import Lark, Transformer
+from lark import Lark, Token, Transformer
 from strategies import any_filter_text
 
 from helicone_filter import engine
-from helicone_filter.engine import Engine, load_tables
+from helicone_filter.engine import Engine, load_tables, tok
 from helicone_filter.parser import _ToAst, grammar_text
 
 
@@ -75,11 +76,20 @@ def test_a_cached_call_does_not_import_lark(tmp_path: Path) -> None:
     assert (first.stdout.strip(), second.stdout.strip()) == ("True", "False")
 
 
+def _ours(child: Any) -> Any:
+    """lark's token as the engine's (the transformer reads tokens as tuples)."""
+    if isinstance(child, Token):
+        return tok(child.type, str(child), child.start_pos, child.end_pos)
+    return child
+
+
 def _lark_reference() -> Lark:
     """lark's own LALR parser, calling the same transformer methods, as the reference."""
     ast = _ToAst()
     methods = {
-        name: (lambda method: lambda self, children: method(*children))(getattr(ast, name))
+        name: (lambda method: lambda self, children: method(*(_ours(c) for c in children)))(
+            getattr(ast, name)
+        )
         for name in dir(_ToAst)
         if not name.startswith("_")
     }
