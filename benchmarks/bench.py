@@ -286,12 +286,13 @@ def _pyparsing_parser() -> Callable[[str], Any]:
 # -- measuring --------------------------------------------------------------------------------
 
 
-def _batch(fn: Callable[[], Any]) -> int:
-    """How many calls make one sample of at least 2 ms (so the clock's grain does not show)."""
+def _batch(fn: Callable[[], Any]) -> tuple[int, bool]:
+    """How many calls make one sample of at least 10 ms (so the clock's grain does not show),
+    and whether a sample needs a call to warm up first."""
     t0 = time.perf_counter()
     fn()
     once = time.perf_counter() - t0
-    return max(1, int(0.002 / max(once, 1e-9)))
+    return max(1, int(0.01 / max(once, 1e-9))), once < 0.05
 
 
 def interleaved_medians(
@@ -300,7 +301,10 @@ def interleaved_medians(
     """Median seconds per call of each contender, sampled in turns.
 
     The machine's speed drifts (a shared virtual machine), so the contenders take turns, one
-    sample each per round: a slow spell then slows them all alike and the ratios hold.
+    sample each per round: a slow spell then slows them all alike and the ratios hold. Taking
+    turns leaves the processor's caches full of the previous contender, so a short sample
+    starts with one untimed call: every contender is timed warm (a call of 50 ms or more is
+    timed as it comes; its own first microseconds do not show).
     """
     batches = {name: _batch(fn) for name, fn in contenders.items()}
     samples: dict[str, list[float]] = {name: [] for name in contenders}
@@ -308,8 +312,10 @@ def interleaved_medians(
     rounds = 0
     while rounds < min_samples or (time.perf_counter() < deadline and rounds < 400):
         for name, fn in contenders.items():
-            k = batches[name]
+            k, warm_up = batches[name]
             gc.disable()
+            if warm_up:
+                fn()
             t0 = time.perf_counter()
             for _ in range(k):
                 fn()
