@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import FilterError, FilterSyntaxError, FilterValidationError, Problem
-from .lower import Nesting, build_chain, lower, lower_with_warnings
+from .lower import LeafSpan, Nesting, build_chain, lower, lower_with_spans, lower_with_warnings
 from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
 from .parser import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LENGTH
 from .parser import parse as _parse
@@ -37,6 +37,7 @@ __all__ = [
     "check",
     "check_text",
     "compile",
+    "compile_with_spans",
     "json_schema",
     "matches",
     "normalize",
@@ -150,6 +151,31 @@ def compile(  # noqa: A001 - the verb users look for, like re.compile
     root = _parse(text, max_length=max_length, max_depth=max_depth)
     result: dict[str, Any] | str = lower(root, text, now=now, nesting=nesting)
     return result
+
+
+def compile_with_spans(
+    text: str,
+    *,
+    now: datetime | None = None,
+    nesting: Nesting = "balanced",
+    max_length: int = DEFAULT_MAX_LENGTH,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> tuple[dict[str, Any] | str, list[LeafSpan]]:
+    """`compile`, and a source map: for each leaf of the JSON, where in the text it came from.
+
+    Each entry is `(path, start, end)`: the leaf's path from the root as "left"/"right" steps,
+    and the offsets of the condition it came from (`text[start:end]`). A condition can give
+    several leaves: `x in [1, 2]` gives two, each with the span of the whole condition.
+
+    Example:
+        >>> compile_with_spans("cost > 1 and cached")[1]
+        [(('left',), 0, 8), (('right',), 13, 19)]
+    """
+    if now is None:
+        now = datetime.now(UTC)
+    root = _parse(text, max_length=max_length, max_depth=max_depth)
+    result, spans = lower_with_spans(root, text, now=now, nesting=nesting)
+    return result, spans
 
 
 def check_text(

@@ -1,9 +1,15 @@
-"""The command line: `main(argv) -> int`, one function per subcommand."""
+"""The command line: `main(argv) -> int`, one function per subcommand.
+
+Exit codes: 0 ok, 1 bad input (a filter, JSON or bytes that cannot be used), 2 usage, 130 on
+Ctrl-C, 141 when the reader of our output goes away (`| head -1`), as for any Unix tool killed
+by SIGPIPE; neither of the last two prints a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
@@ -14,11 +20,13 @@ PROG = "helicone-filter"
 
 
 class Exit(IntEnum):
-    """Exit codes: 0 ok, 1 bad filter, 2 usage."""
+    """Exit codes: 0 ok, 1 bad input, 2 usage, 130 interrupted, 141 output closed."""
 
     OK = 0
     BAD_FILTER = 1
     USAGE = 2
+    INTERRUPTED = 130
+    BROKEN_PIPE = 141
 
 
 class _UsageError(Exception):
@@ -54,9 +62,26 @@ examples:
   helicone-filter check 'model contains "gpt_4"'
   helicone-filter check < saved-filter.json
   helicone-filter check --format json '{"users_view": {"user_cost": {"gt": "5"}}}'
+  helicone-filter check --lines < saved-filters.txt     (exit 1 if any line has an error)
+""",
+    "query": """\
+examples:
+  helicone-filter query 'user_cost > 5' --sort cost:desc --limit 20 --since 7d
+  helicone-filter query 'model = "gpt-4o"' --since 2025-01-01 --until 2025-02-01
+  helicone-filter query 'user_cost > 5' | curl -sS https://api.helicone.ai/v1/user/metrics/query \\
+      -H "Authorization: Bearer $HELICONE_API_KEY" -H 'Content-Type: application/json' -d @-
+""",
+    "fields": """\
+examples:
+  helicone-filter fields
+  helicone-filter fields --json | jq -r '.[] | select(.type == "number") | .field'
+""",
+    "explain": """\
+examples:
+  helicone-filter explain 'not (cost > 1 or cached) and model in ["a", "b"]'
 """,
 }
-SUBCOMMANDS = ("compile", "fmt", "check")
+SUBCOMMANDS = ("compile", "fmt", "check", "query", "fields", "explain")
 
 
 def _add_input(p: argparse.ArgumentParser, what: str) -> None:
@@ -68,6 +93,42 @@ def _add_now(p: argparse.ArgumentParser) -> None:
         "--now",
         metavar="TIMESTAMP",
         help="the time relative times count back from (ISO 8601; default: the current time)",
+    )
+
+
+def _add_lines(p: argparse.ArgumentParser, result: str) -> None:
+    p.add_argument(
+        "--lines",
+        action="store_true",
+        help=f"one filter per input line, {result} per output line (NDJSON), streamed; "
+        'blank lines and # comments are skipped; a bad line gives {"line": n, "error": '
+        "{...}} and the rest go on (exit 1 if any failed)",
+    )
+
+
+def _add_output(p: argparse.ArgumentParser) -> None:
+    output = p.add_mutually_exclusive_group()
+    output.add_argument(
+        "--pretty", action="store_true", help="indent the JSON (the default on a terminal)"
+    )
+    output.add_argument(
+        "--compact", action="store_true", help="one line of JSON (the default in a pipe)"
+    )
+
+
+def _add_errors(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--error-format",
+        choices=("text", "json"),
+        default="text",
+        help='errors on stderr as text with a caret (default), or as one JSON object {"error": '
+        '{"message": ..., "problems": [...]}} for tools',
+    )
+    p.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour errors: auto (default) on a terminal unless NO_COLOR is set",
     )
 
 
@@ -84,13 +145,15 @@ def _build_parser() -> _Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
-        return sub.add_parser(
+        p = sub.add_parser(
             name,
             help=summary,
             description=description,
             epilog=_EXAMPLES[name],
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        _add_errors(p)
+        return p
 
     p = command(
         "compile",
@@ -105,16 +168,8 @@ def _build_parser() -> _Parser:
         default="balanced",
         help="chain shape: balanced (default) or right-nested as Helicone's builder makes",
     )
-    p.add_argument(
-        "--lines",
-        action="store_true",
-        help="one filter per input line, one JSON result per output line (NDJSON), streamed; "
-        'blank lines and # comments are skipped; a bad line gives {"line": n, "error": '
-        "{...}} and the rest go on (exit 1 if any failed)",
-    )
-    output = p.add_mutually_exclusive_group()
-    output.add_argument("--pretty", action="store_true", help="indent the JSON")
-    output.add_argument("--compact", action="store_true", help="one line of JSON")
+    _add_lines(p, "one JSON result")
+    _add_output(p)
 
     p = command(
         "fmt",
@@ -130,6 +185,7 @@ def _build_parser() -> _Parser:
         action="store_true",
         help="for text: keep not, relative times and grouping as written, in canonical spelling",
     )
+    _add_lines(p, "the canonical text as a JSON string")
 
     p = command(
         "check",
@@ -145,7 +201,67 @@ def _build_parser() -> _Parser:
         default="text",
         help="text (default) for people, json for tools",
     )
+    _add_lines(p, '{"line": n, "problems": [...]}')
+
+    p = command(
+        "query",
+        "filter in, the whole request body of POST /v1/user/metrics/query out",
+        "Build the UserMetricsQueryParams body: the filter (text, or FilterNode JSON), a page, "
+        "an order and a time window.",
+    )
+    _add_input(p, "filter text or FilterNode JSON; '-' or none reads stdin")
+    _add_now(p)
+    p.add_argument("--limit", type=int, default=100, help="users per page (default 100)")
+    p.add_argument("--offset", type=int, default=0, help="users to skip (default 0)")
+    p.add_argument(
+        "--sort",
+        metavar="KEY[:asc|desc]",
+        help="order of the users (a bare KEY is ascending; 'none' for no order; default: "
+        "Helicone's, last_active desc); KEY is one of " + ", ".join(_sort_keys()),
+    )
+    p.add_argument(
+        "--since",
+        metavar="TIME",
+        help="start of the time window: ISO 8601, now - 7d, 7d (ago), or unix seconds",
+    )
+    p.add_argument(
+        "--until", metavar="TIME", help="end of the time window (default with --since: now)"
+    )
+    p.add_argument(
+        "--tz-offset",
+        type=int,
+        metavar="MINUTES",
+        help="timeZoneDifferenceMinutes: Helicone shifts user_first_active and "
+        "user_last_active comparisons by it",
+    )
+    _add_output(p)
+
+    p = command(
+        "fields",
+        "the fields, their types and operators",
+        "List every field a filter can test: its table, its type and the operators it takes.",
+    )
+    p.add_argument("--json", action="store_true", help="as JSON, for tools")
+    _add_output(p)
+
+    p = command(
+        "explain",
+        "filter text in, the tree it compiles to out",
+        "Show how a filter was read: the compiled tree, indented, each condition beside the "
+        "text it came from (so `not`, `in` and precedence can be seen at work).",
+    )
+    _add_input(p, "the filter text; '-' or none reads stdin")
+    _add_now(p)
     return parser
+
+
+def _sort_keys() -> tuple[str, ...]:
+    from .schema import SORT_KEYS
+
+    return SORT_KEYS
+
+
+# -- input ------------------------------------------------------------------------------------
 
 
 def _read_input(arg: str, stdin: IO[str]) -> str:
@@ -190,129 +306,328 @@ def _parse_now(value: str | None) -> datetime | None:
     return parsed
 
 
+Line = tuple[int, str | None]  # a line's number and text (None: not UTF-8)
+
+
+def _line_batches(arg: str) -> Iterator[list[Line]]:
+    """The input's lines, in batches of what has arrived: a file comes in large batches, a
+    slow pipe (`tail -f`) line by line, so output can be flushed once per batch."""
+    if arg != "-":
+        yield list(enumerate(arg.splitlines(), 1))
+        return
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is None or not hasattr(raw, "read1"):
+        for number, line in enumerate(sys.stdin, 1):
+            yield [(number, line.rstrip("\r\n"))]
+        return
+    number = 0
+    rest = b""
+    while True:
+        chunk = raw.read1(1 << 16)  # what is there, waiting only when nothing is
+        if not chunk:
+            break
+        parts = (rest + chunk).split(b"\n")
+        rest = parts.pop()
+        batch: list[Line] = []
+        for data in parts:
+            number += 1
+            batch.append((number, _decode_line(data, number)))
+        if batch:
+            yield batch
+    if rest:
+        yield [(number + 1, _decode_line(rest, number + 1))]
+
+
+def _decode_line(data: bytes, number: int) -> str | None:
+    try:
+        return data.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r")
+    except UnicodeDecodeError:
+        return None
+
+
+# -- output -----------------------------------------------------------------------------------
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _pretty(args: argparse.Namespace) -> bool:
+    return bool(args.pretty or (not args.compact and sys.stdout.isatty()))
+
+
 def _dump(data: Any, pretty: bool) -> str:
     if pretty:
         return json.dumps(data, ensure_ascii=False, indent=2)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _COMPACT.encode(data)
+
+
+def _color(args: argparse.Namespace | None, stream: IO[str]) -> bool:
+    choice = getattr(args, "color", "auto")
+    if choice != "auto":
+        return bool(choice == "always")
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return stream.isatty()
+
+
+def _error_object(message: str, problems: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"error": {"message": message, "problems": problems}}
+
+
+# -- the subcommands --------------------------------------------------------------------------
 
 
 def _compile(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     from . import compile as compile_filter
 
     result = compile_filter(text, now=now, nesting=args.nesting)
-    pretty = args.pretty or (not args.compact and sys.stdout.isatty())
-    print(_dump(result, pretty))
+    print(_dump(result, _pretty(args)))
     return Exit.OK
 
 
-def _input_lines(arg: str) -> Iterator[tuple[int, str | None]]:
-    """(line number, text) for each line as it arrives; text None for bytes that are not UTF-8."""
-    if arg != "-":
-        yield from enumerate(arg.splitlines(), 1)
-        return
-    raw = getattr(sys.stdin, "buffer", None)
-    if raw is None:
-        yield from enumerate((line.rstrip("\r\n") for line in sys.stdin), 1)
-        return
-    for number, data in enumerate(iter(raw.readline, b""), 1):
-        try:
-            yield number, data.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
-        except UnicodeDecodeError:
-            yield number, None
-
-
-def _compile_lines(args: argparse.Namespace, now: datetime | None) -> int:
-    """`compile --lines`: NDJSON out, one flushed line per filter."""
-    from . import compile as compile_filter
-    from .errors import FilterError
-
-    failed = False
-    write, flush = sys.stdout.write, sys.stdout.flush
-    for number, text in _input_lines(args.input):
-        if text is not None and (not text.strip() or text.lstrip().startswith("#")):
-            continue
-        try:
-            if text is None:
-                raise _InputError("the line is not UTF-8")
-            out: Any = compile_filter(text, now=now, nesting=args.nesting)
-        except FilterError as e:
-            failed = True
-            problems = [p.as_dict() for p in e.problems]
-            out = {
-                "line": number,
-                "error": {"message": str(e.problems[0].message), "problems": problems},
-            }
-        except _InputError as e:
-            failed = True
-            out = {"line": number, "error": {"message": str(e), "problems": []}}
-        write(json.dumps(out, ensure_ascii=False, separators=(",", ":")) + "\n")
-        flush()  # so that `tail -f saved.txt | helicone-filter compile --lines` streams
-    return Exit.BAD_FILTER if failed else Exit.OK
-
-
 def _fmt(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    print(_fmt_one(args, text, now))
+    return Exit.OK
+
+
+def _fmt_one(args: argparse.Namespace, text: str, now: datetime | None) -> str:
     from . import compile as compile_filter
     from . import parse, to_text
 
     if _is_json(text):
-        print(to_text(_load_json(text)))
-    elif args.as_written:
+        return to_text(_load_json(text))
+    if args.as_written:
         compile_filter(text, now=now)  # only valid filters are formatted
-        print(to_text(parse(text)))
-    else:
-        print(to_text(compile_filter(text, now=now)))
-    return Exit.OK
+        return to_text(parse(text))
+    return to_text(compile_filter(text, now=now))
+
+
+def _problems(text: str, now: datetime | None) -> list[Any]:
+    from . import check, check_text
+
+    return check(_load_json(text)) if _is_json(text) else check_text(text, now=now)
 
 
 def _check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from . import check, check_text
     from .errors import render_problem
 
-    problems = check(_load_json(text)) if _is_json(text) else check_text(text, now=now)
+    problems = _problems(text, now)
     if args.format == "json":
         print(json.dumps([p.as_dict() for p in problems], ensure_ascii=False))
     elif problems:
         shown = "" if _is_json(text) else text
-        print("\n\n".join(render_problem(shown, p) for p in problems))
+        color = _color(args, sys.stdout)
+        print("\n\n".join(render_problem(shown, p, color=color) for p in problems))
     else:
         print("ok: no problems")
     return Exit.BAD_FILTER if any(p.severity == "error" for p in problems) else Exit.OK
+
+
+def _query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    from .query import QueryError, query_body
+
+    source: Any = _load_json(text) if _is_json(text) else text
+    try:
+        body = query_body(
+            source,
+            limit=args.limit,
+            offset=args.offset,
+            sort=args.sort,
+            since=args.since,
+            until=args.until,
+            tz_offset=args.tz_offset,
+            now=now,
+        )
+    except QueryError as e:
+        raise _UsageError(f"{PROG} query: error: {e}") from None
+    print(_dump(body, _pretty(args)))
+    return Exit.OK
+
+
+def _fields(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    from .schema import ALLOWED_OPERATORS, FIELDS, JSON_OPERATORS
+
+    rows = [
+        {
+            "field": name,
+            "table": f.table,
+            "type": f.kind_label,
+            "operators": list(ALLOWED_OPERATORS[f.kind]),
+            "json_operators": list(JSON_OPERATORS[f.kind]),
+        }
+        for name, f in FIELDS.items()
+    ]
+    if args.json:
+        print(_dump(rows, _pretty(args)))
+        return Exit.OK
+    table = [("FIELD", "TABLE", "TYPE", "OPERATORS")] + [
+        (f.name, f.table, f.kind_label, ", ".join(ALLOWED_OPERATORS[f.kind]))
+        for f in FIELDS.values()
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)), row[3])
+    print(
+        '\nmaps take a key: properties.environment or properties["my key"]; '
+        "is null / is not null / is empty apply to text columns"
+    )
+    return Exit.OK
+
+
+def _explain(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    from . import compile_with_spans, to_text
+
+    result, spans = compile_with_spans(text, now=now)
+    if result == "all":
+        print("all  (matches every user)")
+        return Exit.OK
+    source = {path: " ".join(text[start:end].split()) for path, start, end in spans}
+    rows: list[tuple[str, str]] = []
+    todo: list[tuple[Any, tuple[str, ...], str, str]] = [(result, (), "", "")]
+    while todo:
+        node, path, lead, child_lead = todo.pop()
+        if "operator" in node:
+            rows.append((lead + node["operator"], ""))
+            todo.append((node["right"], (*path, "right"), child_lead + "└─ ", child_lead + "   "))
+            todo.append((node["left"], (*path, "left"), child_lead + "├─ ", child_lead + "│  "))
+        else:
+            rows.append((lead + to_text(node), source[path]))
+    width = min(max(len(left) for left, _ in rows), 60)
+    for left, written in rows:
+        print(f"{left.ljust(width)}  ← {written}" if written else left)
+    return Exit.OK
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace, str, datetime | None], int]] = {
     "compile": _compile,
     "fmt": _fmt,
     "check": _check,
+    "query": _query,
+    "fields": _fields,
+    "explain": _explain,
 }
+
+
+def _lines(args: argparse.Namespace, now: datetime | None) -> int:
+    """`--lines`: NDJSON out, one result per filter line, flushed once per batch of input."""
+    from . import compile as compile_filter
+    from .errors import FilterError
+
+    one: Callable[[str], Any]
+    if args.command == "compile":
+        nesting = args.nesting
+
+        def one(text: str) -> Any:
+            return compile_filter(text, now=now, nesting=nesting)
+    elif args.command == "fmt":
+
+        def one(text: str) -> Any:
+            return _fmt_one(args, text, now)
+    else:
+
+        def one(text: str) -> Any:
+            return [p.as_dict() for p in _problems(text, now)]
+
+    failed = False
+    encode = _COMPACT.encode
+    write, flush = sys.stdout.write, sys.stdout.flush
+    for batch in _line_batches(args.input):
+        out: list[str] = []
+        for number, text in batch:
+            if text is not None and (not text.strip() or text.lstrip().startswith("#")):
+                continue
+            try:
+                if text is None:
+                    raise _InputError("the line is not UTF-8")
+                result: Any = one(text)
+                if args.command == "check":
+                    failed = failed or any(p["severity"] == "error" for p in result)
+                    result = {"line": number, "problems": result}
+            except FilterError as e:
+                failed = True
+                problems = [p.as_dict() for p in e.problems]
+                result = {"line": number, **_error_object(e.problems[0].message, problems)}
+            except _InputError as e:
+                failed = True
+                result = {"line": number, **_error_object(str(e), [])}
+            out.append(encode(result))
+        if out:
+            write("\n".join(out) + "\n")
+            flush()  # so that `tail -f saved.txt | helicone-filter compile --lines` streams
+    return Exit.BAD_FILTER if failed else Exit.OK
+
+
+def _report(args: argparse.Namespace | None, message: str, error: Any = None) -> None:
+    """An error on stderr: text (a FilterError with its carets), or JSON with --error-format."""
+    from .errors import render_problem
+
+    if getattr(args, "error_format", "text") == "json":
+        if error is not None:
+            found = [p.as_dict() for p in error.problems]
+            print(
+                json.dumps(_error_object(error.problems[0].message, found), ensure_ascii=False),
+                file=sys.stderr,
+            )
+        else:
+            print(json.dumps(_error_object(message, []), ensure_ascii=False), file=sys.stderr)
+        return
+    if error is not None:
+        color = _color(args, sys.stderr)
+        shown = "\n\n".join(render_problem(error.text, p, color=color) for p in error.problems)
+        message = f"{PROG}: error: {shown}"
+    print(message, file=sys.stderr)
+
+
+def _wants_json_errors(argv: list[str]) -> bool:
+    for i, arg in enumerate(argv):
+        if arg == "--error-format=json" or (
+            arg == "--error-format" and argv[i + 1 : i + 2] == ["json"]
+        ):
+            return True
+    return False
+
+
+def _run(argv: list[str]) -> int:
+    from .errors import FilterError
+
+    parser = _build_parser()
+    if not argv and sys.stdin.isatty():
+        parser.print_help(sys.stderr)
+        return Exit.USAGE
+    if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help", "--version"):
+        argv.insert(0, "compile")  # `helicone-filter 'user_cost > 5'`, or stdin
+    args: argparse.Namespace | None = None
+    try:
+        args = parser.parse_args(argv)
+        now = _parse_now(args.now) if hasattr(args, "now") else None
+        if getattr(args, "lines", False):
+            return _lines(args, now)
+        text = "" if args.command == "fields" else _read_input(args.input, sys.stdin)
+        return _COMMANDS[args.command](args, text, now)
+    except _UsageError as e:
+        fallback = argparse.Namespace(error_format="json" if _wants_json_errors(argv) else "text")
+        _report(args or fallback, str(e))
+        return Exit.USAGE
+    except SystemExit as e:  # --help and --version
+        return int(e.code or 0)
+    except _InputError as e:
+        _report(args, f"{PROG}: error: {e}")
+        return Exit.BAD_FILTER
+    except FilterError as e:
+        _report(args, "", e)
+        return Exit.BAD_FILTER
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with `argv` (default: sys.argv[1:]); return the exit code."""
-    from .errors import FilterError
-
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = _build_parser()
-    if not args_list and sys.stdin.isatty():
-        parser.print_help(sys.stderr)
-        return Exit.USAGE
-    if not args_list or args_list[0] not in (*SUBCOMMANDS, "-h", "--help", "--version"):
-        args_list.insert(0, "compile")  # `helicone-filter 'user_cost > 5'`, or stdin
     try:
-        args = parser.parse_args(args_list)
-        now = _parse_now(args.now)
-    except _UsageError as e:
-        print(e, file=sys.stderr)
-        return Exit.USAGE
-    except SystemExit as e:  # --help and --version
-        return int(e.code or 0)
-    try:
-        if args.command == "compile" and args.lines:
-            return _compile_lines(args, now)
-        text = _read_input(args.input, sys.stdin)
-        return _COMMANDS[args.command](args, text, now)
-    except _InputError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return Exit.BAD_FILTER
-    except FilterError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return Exit.BAD_FILTER
+        code = _run(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()
+        return code
+    except KeyboardInterrupt:
+        return Exit.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`| head -1`). Point stdout at /dev/null so that the flush at
+        # exit does not fail again, and end as quietly as a tool killed by SIGPIPE would.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return Exit.BROKEN_PIPE

@@ -104,9 +104,14 @@ def _width(s: str) -> int:
 
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_RED, _YELLOW, _CYAN, _BOLD = "1;31", "1;33", "36", "1"
 
 
-def render_problem(text: str, problem: Problem) -> str:
+def _paint(s: str, sgr: str, on: bool) -> str:
+    return f"\x1b[{sgr}m{s}\x1b[0m" if on else s
+
+
+def render_problem(text: str, problem: Problem, *, color: bool = False) -> str:
     """The problem as a user sees it: position, message, the line with a caret, the hint.
 
     Example:
@@ -114,13 +119,17 @@ def render_problem(text: str, problem: Problem) -> str:
           modle = "gpt-4"
           ^^^^^
           hint: did you mean 'model'?
+
+    With `color`, ANSI colours for a terminal: the caret and an error's message in red, a
+    warning's in yellow, the hint in cyan.
     """
     where = f"line {problem.line}, column {problem.column}"
     if problem.line == 0 and problem.path is not None:
         where = problem.path  # a problem in JSON: its path, no text to show
-    head = f"{where}: {problem.message}"
+    mark = _YELLOW if problem.severity == "warning" else _RED
+    head = f"{where}: {_paint(problem.message, _BOLD, color)}"
     if problem.severity == "warning":
-        head = f"warning: {head}"
+        head = f"{_paint('warning:', mark, color)} {head}"
     out = [head]
     if problem.line > 0:
         line_start = text.rfind("\n", 0, problem.start) + 1
@@ -139,9 +148,9 @@ def render_problem(text: str, problem: Problem) -> str:
         pad = _width(prefix + text[lo:caret_start].replace("\t", " "))
         carets = max(1, _width(text[caret_start:caret_end]) if caret_end <= hi else 1)
         out.append(f"  {prefix}{shown}{suffix}")
-        out.append("  " + " " * pad + "^" * carets)
+        out.append("  " + " " * pad + _paint("^" * carets, mark, color))
     if problem.hint:
-        out.append(f"  hint: {problem.hint}")
+        out.append(f"  {_paint('hint:', _CYAN, color)} {problem.hint}")
     # Lone surrogates (undecodable bytes from argv, say) cannot be printed; show U+FFFD.
     return _SURROGATE.sub("\ufffd", "\n".join(out))
 

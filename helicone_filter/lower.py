@@ -79,6 +79,9 @@ class _Lowerer:
         self.problems: list[Problem] = []
         # (code, message, start, end, hint) of each warning, when they are wanted.
         self.warnings: list[tuple[str, str, int, int, str]] | None = None
+        # The span of the condition each leaf came from, by the leaf's id, when wanted.
+        self.spans: dict[int, Span] | None = None
+        self.observed = False  # warnings or spans are wanted
 
     def problem(self, code: str, message: str, start: int, end: int, hint: str = "") -> None:
         self.problems.append(make_problem(self.text, code, message, start, end, hint))
@@ -296,10 +299,13 @@ class _Lowerer:
         inner: JSON = {json_op: value}
         if key is not None:
             inner = {key: inner}
-        if self.warnings is not None:
-            for code, message, hint in quirks(field, kind, json_op, value):
-                self.warnings.append((code, message, node.start, node.end, hint))
         leaf = {field.table: {field.name: inner}}
+        if self.observed:
+            if self.warnings is not None:
+                for code, message, hint in quirks(field, kind, json_op, value):
+                    self.warnings.append((code, message, node.start, node.end, hint))
+            if self.spans is not None:
+                self.spans[id(leaf)] = (node.start, node.end)
         return (
             ("leaf", leaf, 1, (node, None), False)
             if table_bit == 1
@@ -564,9 +570,39 @@ def lower_with_warnings(
     """`lower`, and the warnings about what Helicone will do unexpectedly with the result."""
     lowerer = _Lowerer(text, now, nesting)
     lowerer.warnings = []
+    lowerer.observed = True
     result = lowerer.run(root)
     warnings = [
         make_problem(text, code, message, start, end, hint).replace(severity="warning")
         for code, message, start, end, hint in lowerer.warnings
     ]
     return result, warnings
+
+
+# A leaf of the output and where it came from: its path in the JSON ("left"/"right" steps from
+# the root) and the span of the condition in the text.
+LeafSpan = tuple[tuple[str, ...], int, int]
+
+
+def lower_with_spans(
+    root: Node, text: str, *, now: datetime, nesting: Nesting = "balanced"
+) -> tuple[JSON, list[LeafSpan]]:
+    """`lower`, and for each leaf of the result, in order, the span of text it came from.
+
+    One condition can give several leaves (`in`, `!=` on a timestamp), each with its span.
+    """
+    lowerer = _Lowerer(text, now, nesting)
+    lowerer.spans = {}
+    lowerer.observed = True
+    result = lowerer.run(root)
+    spans: list[LeafSpan] = []
+    todo: list[tuple[JSON, tuple[str, ...]]] = [(result, ())]
+    while todo:
+        node, path = todo.pop()
+        if isinstance(node, dict) and "operator" in node:
+            todo.append((node["right"], (*path, "right")))
+            todo.append((node["left"], (*path, "left")))
+        elif isinstance(node, dict):
+            start, end = lowerer.spans[id(node)]
+            spans.append((path, start, end))
+    return result, spans

@@ -25,7 +25,7 @@ from pydantic import (
     create_model,
 )
 
-from .schema import FIELDS_BY_TABLE, JSON_OPERATORS, REQUEST_RESPONSE_RMT, USERS_VIEW
+from .schema import FIELDS_BY_TABLE, JSON_OPERATORS, REQUEST_RESPONSE_RMT, SORT_KEYS, USERS_VIEW
 from .timestamps import parse_timestamp
 
 Number = StrictInt | StrictFloat
@@ -130,23 +130,12 @@ FilterBranch.model_rebuild()
 SortDirection = Literal["asc", "desc"]
 
 
-class SortLeafUsers(BaseModel):
-    """Which user metric to sort by; omitted means `last_active desc`, `{}` unordered."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: SortDirection = Field(_ABSENT)
-    user_id: SortDirection = Field(_ABSENT)
-    active_for: SortDirection = Field(_ABSENT)
-    first_active: SortDirection = Field(_ABSENT)
-    last_active: SortDirection = Field(_ABSENT)
-    total_requests: SortDirection = Field(_ABSENT)
-    average_requests_per_day_active: SortDirection = Field(_ABSENT)
-    average_tokens_per_request: SortDirection = Field(_ABSENT)
-    total_prompt_tokens: SortDirection = Field(_ABSENT)
-    total_completion_tokens: SortDirection = Field(_ABSENT)
-    cost: SortDirection = Field(_ABSENT)
-    rate_limited_count: SortDirection = Field(_ABSENT)
+SortLeafUsers: type[BaseModel] = create_model(
+    "SortLeafUsers",
+    __config__=ConfigDict(extra="forbid"),
+    __doc__="Which user metric to sort by; omitted means `last_active desc`, `{}` unordered.",
+    **{key: (SortDirection, Field(_ABSENT)) for key in SORT_KEYS},  # type: ignore[call-overload]
+)
 
 
 class TimeFilter(BaseModel):
@@ -168,7 +157,7 @@ class UserMetricsQueryParams(BaseModel):
     limit: Number
     timeFilter: TimeFilter = Field(_ABSENT)
     timeZoneDifferenceMinutes: Number = Field(_ABSENT)
-    sort: SortLeafUsers = Field(_ABSENT)
+    sort: SortLeafUsers = Field(_ABSENT)  # type: ignore[valid-type]  # built from SORT_KEYS
 
 
 FILTER_NODE: TypeAdapter[Any] = TypeAdapter(FilterNode)

@@ -201,3 +201,22 @@ MAX_SAFE_INTEGER: Final = 2**53 - 1
 
 # A name as the language reads it; a map key printed with a dot must be one (and no keyword).
 NAME_PATTERN: Final = r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*"
+
+
+# What the users can be sorted by (OpenAPI: SortLeafUsers), each `asc` or `desc`. No sort
+# means `last_active desc`; an empty one, no order.
+SORT_KEYS: Final[tuple[str, ...]] = (
+    "id",
+    "user_id",
+    "active_for",
+    "first_active",
+    "last_active",
+    "total_requests",
+    "average_requests_per_day_active",
+    "average_tokens_per_request",
+    "total_prompt_tokens",
+    "total_completion_tokens",
+    "cost",
+    "rate_limited_count",
+)
+SORT_DIRECTIONS: Final[tuple[str, ...]] = ("asc", "desc")

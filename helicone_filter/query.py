@@ -1,0 +1,177 @@
+"""The whole request body of POST /v1/user/metrics/query (`UserMetricsQueryParams`).
+
+A filter (text, or FilterNode JSON that is validated), a page (`limit`, `offset`), an order
+(`sort`), a time window (`timeFilter`, unix seconds) and the time-zone shift
+(`timeZoneDifferenceMinutes`). Times are given as ISO 8601 (`2025-01-31`,
+`2025-01-31T12:00:00Z`), `now`, `now - 7d`, a bare duration (`7d`: seven days ago) or unix
+seconds (`1738281600`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from .schema import SORT_DIRECTIONS, SORT_KEYS
+from .timestamps import DURATION_SECONDS, parse_timestamp, relative
+
+DEFAULT_LIMIT = 100
+# The largest shift a time zone has from UTC is 14 hours; a day either way is surely a mistake.
+MAX_TZ_OFFSET_MINUTES = 24 * 60
+
+_RELATIVE = re.compile(r"(?i:now)(?:\s*-\s*([0-9]+[smhdw]))?|([0-9]+[smhdw])")
+_UNIX = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+class QueryError(ValueError):
+    """An option of the request body that cannot be used, with what to write instead."""
+
+
+def parse_time(value: str, now: datetime) -> datetime:
+    """The moment `value` names: ISO 8601, `now`, `now - 7d`, `7d` (ago), or unix seconds.
+
+    Example:
+        >>> parse_time("now - 1d", datetime(2025, 1, 2, tzinfo=UTC)).isoformat()
+        '2025-01-01T00:00:00+00:00'
+    """
+    text = value.strip()
+    m = _RELATIVE.fullmatch(text)
+    if m is not None:
+        duration = m.group(1) or m.group(2) or ""
+        moment = relative(now, duration)
+        if moment is None:
+            raise QueryError(f"{value!r} falls before the year 1")
+        return moment
+    if _UNIX.fullmatch(text):
+        try:
+            return datetime.fromtimestamp(float(text), UTC)
+        except (OverflowError, OSError, ValueError):
+            raise QueryError(f"{value!r} is out of range for unix seconds") from None
+    parsed = parse_timestamp(text)
+    if parsed is None:
+        units = ", ".join(f"{u}" for u in DURATION_SECONDS)
+        raise QueryError(
+            f"{value!r} is not a time: write an ISO 8601 date or date-time "
+            f"(2025-01-31, 2025-01-31T12:00:00Z), now, now - 7d, 7d (ago; units {units}), "
+            "or unix seconds"
+        )
+    return parsed
+
+
+def parse_sort(value: str) -> dict[str, str]:
+    """`FIELD`, `FIELD:asc` or `FIELD:desc` as a `SortLeafUsers`; `none` is `{}` (no order).
+
+    A bare FIELD sorts ascending, as SQL's ORDER BY does.
+
+    Example:
+        >>> parse_sort("cost:desc")
+        {'cost': 'desc'}
+    """
+    if value.strip().lower() == "none":
+        return {}
+    key, _, direction = value.strip().partition(":")
+    direction = direction.lower() or "asc"
+    if key not in SORT_KEYS:
+        from .errors import closest
+
+        near = closest(key, SORT_KEYS)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        raise QueryError(f"cannot sort by {key!r}: {hint}the keys are {', '.join(SORT_KEYS)}")
+    if direction not in SORT_DIRECTIONS:
+        raise QueryError(f"sort direction {direction!r}: write {key}:asc or {key}:desc")
+    return {key: direction}
+
+
+def _unix(moment: datetime) -> int | float:
+    seconds = moment.timestamp()
+    return int(seconds) if seconds.is_integer() else seconds
+
+
+def query_body(
+    filter: dict[str, Any] | str,  # noqa: A002 - the body's own name for it
+    *,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+    sort: str | dict[str, str] | None = None,
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
+    tz_offset: int | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The body of POST /v1/user/metrics/query.
+
+    Args:
+        filter: filter text, compiled; or FilterNode JSON (a dict, or `"all"`), validated.
+        limit: users per page (at least 1). offset: users to skip (at least 0).
+        sort: `"cost:desc"`, a SortLeafUsers dict, `"none"` for no order, or None for
+            Helicone's default (`last_active desc`).
+        since, until: the time window (`timeFilter`); a datetime or a string that
+            `parse_time` reads. With only `since`, the window ends now; with only `until`, it
+            starts at the unix epoch.
+        tz_offset: minutes, sent as `timeZoneDifferenceMinutes` (Helicone shifts
+            user_first_active and user_last_active comparisons by it).
+        now: the moment relative times count back from (default: now).
+
+    Raises:
+        FilterError: the filter is not valid. QueryError: another argument is not.
+
+    Example:
+        >>> query_body("user_cost > 5", limit=10, sort="cost:desc")
+        {'filter': {'users_view': {'user_cost': {'gt': 5}}}, 'offset': 0, 'limit': 10, \
+'sort': {'cost': 'desc'}}
+    """
+    if now is None:
+        now = datetime.now(UTC).replace(microsecond=0)  # whole unix seconds in the window
+    if isinstance(filter, str) and filter != "all":
+        from . import compile as compile_filter
+
+        node: Any = compile_filter(filter, now=now)
+    else:
+        from .checker import validate
+
+        node = validate(filter)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise QueryError(f"limit must be a whole number of at least 1, not {limit!r}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise QueryError(f"offset must be a whole number of at least 0, not {offset!r}")
+    body: dict[str, Any] = {"filter": node, "offset": offset, "limit": limit}
+    if since is not None or until is not None:
+        start = _moment(since, now) if since is not None else datetime.fromtimestamp(0, UTC)
+        end = _moment(until, now) if until is not None else now
+        if start > end:
+            raise QueryError(
+                f"the window ends ({end.isoformat()}) before it starts ({start.isoformat()})"
+            )
+        body["timeFilter"] = {
+            "startTimeUnixSeconds": _unix(start),
+            "endTimeUnixSeconds": _unix(end),
+        }
+    if tz_offset is not None:
+        if isinstance(tz_offset, bool) or not isinstance(tz_offset, int):
+            raise QueryError(f"the time-zone offset is whole minutes, not {tz_offset!r}")
+        if abs(tz_offset) > MAX_TZ_OFFSET_MINUTES:
+            raise QueryError(
+                f"a time-zone offset of {tz_offset} minutes is more than a day; "
+                "UTC+2 is 120 or -120, depending on how your client counts"
+            )
+        body["timeZoneDifferenceMinutes"] = tz_offset
+    if sort is not None:
+        body["sort"] = parse_sort(sort) if isinstance(sort, str) else _checked_sort(sort)
+    return body
+
+
+def _moment(value: str | datetime, now: datetime) -> datetime:
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise QueryError("give times as aware datetimes, e.g. with tzinfo=timezone.utc")
+        return value
+    return parse_time(value, now)
+
+
+def _checked_sort(sort: dict[str, str]) -> dict[str, str]:
+    if len(sort) > 1:
+        raise QueryError("sort by one key only; Helicone uses only the first")
+    for key, direction in sort.items():
+        parse_sort(f"{key}:{direction}")
+    return dict(sort)
