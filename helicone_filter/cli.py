@@ -572,8 +572,9 @@ def _report(args: argparse.Namespace | None, message: str, error: Any = None) ->
         return
     if error is not None:
         color = _color(args, sys.stderr)
-        shown = "\n\n".join(render_problem(error.text, p, color=color) for p in error.problems)
-        message = f"{PROG}: error: {shown}"
+        message = "\n\n".join(render_problem(error.text, p, color=color) for p in error.problems)
+    if not message.startswith(("usage:", PROG)):
+        message = f"{PROG}: error: {message}"
     print(message, file=sys.stderr)
 
 
@@ -610,7 +611,7 @@ def _run(argv: list[str]) -> int:
     except SystemExit as e:  # --help and --version
         return int(e.code or 0)
     except _InputError as e:
-        _report(args, f"{PROG}: error: {e}")
+        _report(args, str(e))
         return Exit.BAD_FILTER
     except FilterError as e:
         _report(args, "", e)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,23 @@ def test_field_table_is_the_schema_table() -> None:
         table[name] = (tbl, kind, tuple(re.findall(r"`(.*?)`", ops)))
     expected = {n: (f.table, f.kind, ALLOWED_OPERATORS[f.kind]) for n, f in FIELDS.items()}
     assert table == expected
+
+
+def test_command_line_transcripts_are_what_the_cli_prints() -> None:
+    """Each `$ helicone-filter ...` block of the command line section, run for real."""
+    blocks = [b for b in _blocks(_section("## The command line"), "text") if b.startswith("$ ")]
+    assert blocks
+    for block in blocks:
+        command, _, shown = block.partition("\n")
+        argv = shlex.split(command[2:])
+        assert argv[0] == "helicone-filter"
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / argv[0]), *argv[1:]],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.stdout + done.stderr == shown, command
 
 
 def _quick_start() -> list[str]:
