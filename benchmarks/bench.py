@@ -365,8 +365,9 @@ def startup(repeat: int) -> tuple[float, float]:
     return statistics.median(ours_), statistics.median(bare)
 
 
-def lines_throughput(n: int) -> float:
-    """Lines per second through `helicone-filter compile --lines`, three terms a line."""
+def lines_throughput(n: int, jobs: int | None = None) -> float:
+    """Lines per second through `helicone-filter compile --lines`, three terms a line (with
+    `--jobs`, if given; by default one worker process per processor)."""
     script = str(Path(sys.executable).parent / "helicone-filter")
     rng = random.Random(3)
     lines = [
@@ -380,7 +381,7 @@ def lines_throughput(n: int) -> float:
         f.seek(0)
         t0 = time.perf_counter()
         subprocess.run(
-            [script, "compile", "--lines"],
+            [script, "compile", "--lines", *([] if jobs is None else ["--jobs", str(jobs)])],
             stdin=f,
             stdout=subprocess.DEVNULL,
             check=True,
@@ -485,7 +486,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.lines:
         rate = lines_throughput(args.lines)
-        print(f"compile --lines: {rate:,.0f} lines/s ({args.lines:,} three-term filters)")
+        single = lines_throughput(args.lines, jobs=1)
+        print(
+            f"compile --lines: {rate:,.0f} lines/s ({args.lines:,} three-term filters; "
+            f"{os.cpu_count()} worker processes), {single:,.0f} lines/s with --jobs 1"
+        )
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, {platform.system()} {platform.release()}"

@@ -8,6 +8,8 @@ by SIGPIPE; neither of the last two prints a traceback.
 from __future__ import annotations
 
 import argparse
+import collections
+import io
 import json
 import os
 import sys
@@ -103,6 +105,13 @@ def _add_lines(p: argparse.ArgumentParser, result: str) -> None:
         help=f"one filter per input line, {result} per output line (NDJSON), streamed; "
         'blank lines and # comments are skipped; a bad line gives {"line": n, "error": '
         "{...}} and the rest go on (exit 1 if any failed)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="with --lines: worker processes for large inputs (default: one per processor; "
+        "1 runs everything in this process)",
     )
 
 
@@ -385,17 +394,17 @@ def _compile(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 
 
 def _fmt(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    print(_fmt_one(args, text, now))
+    print(_fmt_one(args.as_written, text, now))
     return Exit.OK
 
 
-def _fmt_one(args: argparse.Namespace, text: str, now: datetime | None) -> str:
+def _fmt_one(as_written: bool, text: str, now: datetime | None) -> str:
     from . import compile as compile_filter
     from . import parse, to_text
 
     if _is_json(text):
         return to_text(_load_json(text))
-    if args.as_written:
+    if as_written:
         compile_filter(text, now=now)  # only valid filters are formatted
         return to_text(parse(text))
     return to_text(compile_filter(text, now=now))
@@ -507,30 +516,31 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, str, datetime | None], int]] 
 }
 
 
-def _lines(args: argparse.Namespace, now: datetime | None) -> int:
-    """`--lines`: NDJSON out, one result per filter line, flushed once per batch of input."""
-    from . import compile as compile_filter
-    from .errors import FilterError
+class _LineJob:
+    """What `--lines` does to a batch of lines: the NDJSON text of the results, and whether
+    any line failed. Plain data, so that worker processes can run it too."""
 
-    one: Callable[[str], Any]
-    if args.command == "compile":
-        nesting = args.nesting
+    def __init__(self, command: str, nesting: str, as_written: bool, now: datetime | None):
+        self.command = command
+        self.nesting = nesting
+        self.as_written = as_written
+        self.now = now
 
-        def one(text: str) -> Any:
-            return compile_filter(text, now=now, nesting=nesting)
-    elif args.command == "fmt":
+    def one(self, text: str) -> tuple[Any, bool]:
+        if self.command == "compile":
+            from . import compile as compile_filter
 
-        def one(text: str) -> Any:
-            return _fmt_one(args, text, now)
-    else:
+            return compile_filter(text, now=self.now, nesting=self.nesting), False  # type: ignore[arg-type]
+        if self.command == "fmt":
+            return _fmt_one(self.as_written, text, self.now), False
+        problems = [p.as_dict() for p in _problems(text, self.now)]
+        return problems, any(p["severity"] == "error" for p in problems)
 
-        def one(text: str) -> Any:
-            return [p.as_dict() for p in _problems(text, now)]
+    def __call__(self, batch: list[Line]) -> tuple[str, bool]:
+        from .errors import FilterError
 
-    failed = False
-    encode = _COMPACT.encode
-    write, flush = sys.stdout.write, sys.stdout.flush
-    for batch in _line_batches(args.input):
+        failed = False
+        encode = _COMPACT.encode
         out: list[str] = []
         for number, text in batch:
             if text is not None and (not text.strip() or text.lstrip().startswith("#")):
@@ -538,10 +548,10 @@ def _lines(args: argparse.Namespace, now: datetime | None) -> int:
             try:
                 if text is None:
                     raise _InputError("the line is not UTF-8")
-                result: Any = one(text)
-                if args.command == "check":
-                    failed = failed or any(p["severity"] == "error" for p in result)
+                result, bad = self.one(text)
+                if self.command == "check":
                     result = {"line": number, "problems": result}
+                failed = failed or bad
             except FilterError as e:
                 failed = True
                 problems = [p.as_dict() for p in e.problems]
@@ -550,10 +560,95 @@ def _lines(args: argparse.Namespace, now: datetime | None) -> int:
                 failed = True
                 result = {"line": number, **_error_object(str(e), [])}
             out.append(encode(result))
-        if out:
-            write("\n".join(out) + "\n")
-            flush()  # so that `tail -f saved.txt | helicone-filter compile --lines` streams
+        return ("\n".join(out) + "\n" if out else ""), failed
+
+
+# Batches at least this long go to worker processes, when there are several processors.
+_PARALLEL_BATCH = 256
+_WORKER_JOB: _LineJob | None = None
+
+
+def _worker_start(job: _LineJob) -> None:
+    import signal
+
+    global _WORKER_JOB
+    _WORKER_JOB = job
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+
+
+def _worker_run(batch: list[Line]) -> tuple[str, bool]:
+    assert _WORKER_JOB is not None
+    return _WORKER_JOB(batch)
+
+
+def _input_waiting() -> bool:
+    """Whether stdin has more to read at once (always, for a file)."""
+    import select
+
+    try:
+        return bool(select.select([sys.stdin.fileno()], [], [], 0)[0])
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return True
+
+
+def _lines(args: argparse.Namespace, now: datetime | None) -> int:
+    """`--lines`: NDJSON out, one result per filter line, flushed once per batch of input.
+
+    Large batches (a file, a fast pipe) are shared among `--jobs` worker processes, their
+    results written in input order; whenever the input has nothing more waiting, every result
+    so far is written and flushed first, so a slow pipe (`tail -f`) streams line by line.
+    """
+    job = _LineJob(
+        args.command, getattr(args, "nesting", "balanced"), getattr(args, "as_written", False), now
+    )
+    if args.jobs is not None and args.jobs < 1:
+        raise _UsageError(f"{PROG}: error: --jobs must be at least 1, not {args.jobs}")
+    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    failed = False
+    write, flush = sys.stdout.write, sys.stdout.flush
+    pool: Any = None
+    pending: collections.deque[Any] = collections.deque()
+
+    def emit(done: tuple[str, bool]) -> None:
+        nonlocal failed
+        text, bad = done
+        failed = failed or bad
+        if text:
+            write(text)
+
+    try:
+        for batch in _line_batches(args.input):
+            if pool is None and jobs > 1 and len(batch) >= _PARALLEL_BATCH:
+                pool = _start_pool(job, jobs)
+            if pool is None:
+                emit(job(batch))
+                flush()  # so that `tail -f saved.txt | helicone-filter compile --lines` streams
+                continue
+            pending.append(pool.apply_async(_worker_run, (batch,)))
+            while pending and (len(pending) > 2 * jobs or pending[0].ready()):
+                emit(pending.popleft().get())
+            if not _input_waiting():
+                while pending:
+                    emit(pending.popleft().get())
+                flush()
+        while pending:
+            emit(pending.popleft().get())
+    finally:
+        if pool is not None:
+            pool.terminate()
     return Exit.BAD_FILTER if failed else Exit.OK
+
+
+def _start_pool(job: _LineJob, jobs: int) -> Any:
+    """Worker processes forked from this one, or None where that cannot be done."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    try:
+        return multiprocessing.get_context("fork").Pool(jobs, _worker_start, (job,))
+    except OSError:
+        return None
 
 
 def _report(args: argparse.Namespace | None, message: str, error: Any = None) -> None:

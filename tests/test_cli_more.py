@@ -377,3 +377,34 @@ def test_lines_throughput_is_not_a_test_of_time() -> None:
     )
     assert done.returncode == 0 and done.stdout.count("\n") == 5_000
     assert time.perf_counter() > started
+
+
+def test_lines_in_worker_processes_keep_the_order() -> None:
+    """A large input is shared among worker processes; the output is what one process gives."""
+    lines = [
+        f"user_cost > {i}" if i % 997 else f"usr_cost > {i}"  # a bad line now and then
+        for i in range(6_000)
+    ]
+    text = "\n".join(lines) + "\n"
+    outputs = []
+    for jobs in ("1", "2", "3"):
+        done = subprocess.run(
+            [_script(), "compile", "--lines", "--jobs", jobs],
+            input=text,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (done.returncode, done.stderr) == (1, "")
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1] == outputs[2]
+    rows = [json.loads(line) for line in outputs[0].splitlines()]
+    assert len(rows) == 6_000
+    assert rows[997]["line"] == 998 and rows[998] == {"users_view": {"user_cost": {"gt": 998}}}
+
+
+def test_jobs_must_be_positive(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = run(["compile", "--lines", "--jobs", "0"], capsys, monkeypatch, stdin="x")
+    assert code == Exit.USAGE and "--jobs must be at least 1" in err
