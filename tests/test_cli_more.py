@@ -408,3 +408,23 @@ def test_jobs_must_be_positive(
 ) -> None:
     code, _, err = run(["compile", "--lines", "--jobs", "0"], capsys, monkeypatch, stdin="x")
     assert code == Exit.USAGE and "--jobs must be at least 1" in err
+
+
+def test_remaining_options(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(["fields", "--json", "--pretty"], capsys, monkeypatch)
+    assert code == 0 and out.startswith("[\n  {\n")
+    code, out, _ = run(
+        ["explain", "--now", NOW_TEXT, "request_created_at > now - 1d"], capsys, monkeypatch
+    )
+    assert (
+        out == 'request_created_at > "2025-05-31T12:00:00.000Z"  ← request_created_at > now - 1d\n'
+    )
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    _, _, err = run(["compile", "--color", "never", "modle = 1"], capsys, monkeypatch)
+    assert "\x1b[" not in err
+    _, out, _ = run(["check", "--color", "always", "modle = 1"], capsys, monkeypatch)
+    assert "\x1b[1;31m" in out  # check prints its problems on stdout, coloured on request
+    code, out, _ = run(["query", "--pretty", "cached"], capsys, monkeypatch)
+    assert code == 0 and out.startswith("{\n")
