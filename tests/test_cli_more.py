@@ -4,7 +4,6 @@ Ctrl-C)."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -18,9 +17,10 @@ import pytest
 import yaml
 from conftest import NOW
 from openapi_schema_validator import OAS30Validator
+from test_cli import _script, run
 
 from helicone_filter import compile_with_spans
-from helicone_filter.cli import SUBCOMMANDS, Exit, main
+from helicone_filter.cli import SUBCOMMANDS, Exit
 from helicone_filter.models import UserMetricsQueryParams
 from helicone_filter.query import QueryError, parse_sort, parse_time, query_body
 from helicone_filter.schema import ALLOWED_OPERATORS, FIELDS, SORT_KEYS
@@ -29,18 +29,6 @@ SPEC = yaml.safe_load(
     (Path(__file__).parent / "spec" / "user-metrics-query.openapi.yaml").read_text("utf-8")
 )
 NOW_TEXT = "2025-06-01T12:00:00Z"  # conftest's NOW
-
-
-def run(
-    argv: list[str],
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    stdin: str = "",
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _body_validator() -> OAS30Validator:
@@ -105,30 +93,6 @@ def test_query_takes_filter_json_from_stdin(
     _assert_valid_body(body)
     code, out, err = run(["query"], capsys, monkeypatch, stdin='{"users_view": {"usr": {}}}')
     assert code == Exit.BAD_FILTER and out == "" and "usr" in err
-
-
-@pytest.mark.parametrize(
-    ("argv", "needle"),
-    [
-        (["query", "--sort", "costs", "cached"], "did you mean 'cost'?"),
-        (["query", "--sort", "cost:up", "cached"], "write cost:asc or cost:desc"),
-        (["query", "--since", "yesterday", "cached"], "'yesterday' is not a time"),
-        (["query", "--since", "1d", "--until", "2d", "cached"], "before it starts"),
-        (["query", "--limit", "0", "cached"], "limit must be a whole number of at least 1"),
-        (["query", "--offset", "-1", "cached"], "offset must be"),
-        (["query", "--tz-offset", "5000", "cached"], "more than a day"),
-        (["query", "--limit", "many", "cached"], "invalid int value"),
-    ],
-)
-def test_query_usage_errors(
-    argv: list[str],
-    needle: str,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    code, out, err = run(argv, capsys, monkeypatch)
-    assert (code, out) == (Exit.USAGE, "")
-    assert needle in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(
@@ -301,10 +265,6 @@ def test_check_lines(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mon
 
 
 # -- the installed script, as a shell runs it -------------------------------------------------
-
-
-def _script() -> str:
-    return str(Path(sys.executable).parent / "helicone-filter")
 
 
 def test_a_reader_that_goes_away_ends_it_quietly() -> None:
