@@ -22,6 +22,7 @@ __all__ = [
     "All",
     "And",
     "Comparison",
+    "Completion",
     "FieldRef",
     "FilterError",
     "FilterSyntaxError",
@@ -38,6 +39,7 @@ __all__ = [
     "check_text",
     "compile",
     "compile_with_spans",
+    "complete",
     "json_schema",
     "matches",
     "normalize",
@@ -49,12 +51,15 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .checker import check, normalize, validate
+    from .completion import Completion, complete
     from .evaluate import matches
     from .formatter import to_text
 
 # The JSON side is imported on first use, so that compiling (and a one-shot command line
 # call) loads only the compiler.
 _LAZY = {
+    "complete": "completion",
+    "Completion": "completion",
     "matches": "evaluate",
     "to_text": "formatter",
     "check": "checker",

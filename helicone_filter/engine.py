@@ -291,11 +291,15 @@ class Engine:
         self._matchers[state] = compiled.match
         return compiled.match
 
-    def parse(self, text: str, stack: list[int] | None = None) -> Any:
+    def parse(
+        self, text: str, stack: list[int] | None = None, follow: list[set[str]] | None = None
+    ) -> Any:
         """The transformer's result for the whole text, or ParseFailure.
 
         With `stack`, its first item is set to the deepest the parser's stack went: at least
-        the nesting depth of the input, so a shallow stack proves a shallow input.
+        the nesting depth of the input, so a shallow stack proves a shallow input. With
+        `follow`, parsing stops at the end of the text and appends the terminals that could
+        come next there (what completion offers); the result is then None.
         """
         actions, reducers = self._actions, self.reducers
         matchers = self._matchers
@@ -314,6 +318,9 @@ class Engine:
             kind = m.lastgroup
             token: Tok | None
             if kind is None:  # only ignored text was left
+                if follow is not None:
+                    follow.append(self.accepts(state_stack))
+                    return None
                 kind = END
                 token = tok(END, "", length, length)
             elif kind in dropped:

@@ -1,0 +1,130 @@
+"""Completion: what may stand at the cursor, at many cursor positions, and never an exception."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import any_filter_text
+
+from helicone_filter.completion import Completion, complete
+from helicone_filter.schema import ALLOWED_OPERATORS, FIELDS
+
+KEYS = {"properties": ["environment", "my key", 'say "hi"']}
+ALL_FIELDS = list(FIELDS)
+NUMBER_OPS = list(ALLOWED_OPERATORS["number"])
+TEXT_OPS = list(ALLOWED_OPERATORS["text"])
+
+
+def labels(text: str, cursor: int | None = None) -> list[str]:
+    return [c.label for c in complete(text, cursor, map_keys=KEYS)]
+
+
+# (text, cursor or None for the end, what the labels start with or equal)
+CASES: list[tuple[str, int | None, list[str], bool]] = [
+    # the start, and names being typed
+    ("", None, [*ALL_FIELDS, "users_view", "request_response_rmt", "not", "all", "("], True),
+    ("   ", None, [*ALL_FIELDS, "users_view", "request_response_rmt", "not", "all", "("], True),
+    ("us", None, ["user_user_id", "user_active_for"], False),
+    ("user_c", None, ["user_cost"], False),
+    ("ucost", None, ["user_cost"], True),
+    ("modl", None, ["model"], True),
+    ("mod = 'x'", 2, ["model"], False),
+    ("cost > 1 and lat", None, ["latency", "user_last_active"], True),
+    ("cost > 1 and (", None, ALL_FIELDS[:3], False),
+    ("not ", None, ALL_FIELDS[:3], False),
+    ("!", None, ALL_FIELDS[:3], False),
+    ("zzzz", None, [], True),
+    # after a field of each type: only its operators
+    ("user_cost ", None, NUMBER_OPS, True),
+    ("cost ", None, NUMBER_OPS, True),
+    ("model ", None, TEXT_OPS, True),
+    ("user_user_id ", None, TEXT_OPS, True),
+    ("request_created_at ", None, list(ALLOWED_OPERATORS["timestamp"]), True),
+    ("cached ", None, ["=", "!=", "and", "or"], True),
+    ("property_key ", None, ["="], True),
+    ("properties ", None, ["["], True),
+    ("properties.environment ", None, list(ALLOWED_OPERATORS["map"]), True),
+    ('properties["my key"] ', None, list(ALLOWED_OPERATORS["map"]), True),
+    ("users_view.user_cost ", None, NUMBER_OPS, True),
+    ("model i", None, ["ilike", "in", "is null", "is not null", "is empty", "like"], False),
+    ("model no", None, ["not contains", "not in", "is not null"], True),
+    ("cost >", None, [">", ">="], True),
+    ("model !", None, ["!="], True),
+    ("model is ", None, ["not", "null", "empty"], True),
+    ("model is not ", None, ["null"], True),
+    # after an operator: a value of the field's type
+    ("model = ", None, ['"..."'], True),
+    ("cached = ", None, ["true", "false"], True),
+    ("cached = t", None, ["true"], True),
+    ("cost >= ", None, ["0"], True),
+    ("request_created_at >= ", None, ["now - 7d", "now", '"2024-01-31T00:00:00Z"'], True),
+    ("request_created_at >= now ", None, ["and", "or", "- 7d"], True),
+    ("properties.environment = ", None, ['"..."'], True),
+    ("user_id in ", None, ["["], True),
+    ("user_id in [", None, ['"..."', "]"], True),
+    ('user_id in ["a", ', None, ['"..."', "]"], True),
+    ("cost in [1", None, [], True),
+    # after a whole condition
+    ("cost > 5 ", None, ["and", "or"], True),
+    ("cost > 5 a", None, ["and"], True),
+    ("(cost > 5 ", None, ["and", "or", ")"], True),
+    ("(cost > 5) ", None, ["and", "or"], True),
+    ("cost > 5 and ", None, ALL_FIELDS[:3], False),
+    # inside a string, a map, or a table
+    ('model = "ab', None, [], True),
+    ("properties.", None, ["environment", "my key", 'say "hi"'], True),
+    ("properties.env", None, ["environment"], True),
+    ('properties["', None, ["environment", "my key", 'say "hi"'], True),
+    ('properties["my', None, ["my key"], True),
+    ("scores.", None, [], True),
+    ("users_view.", None, [n for n, f in FIELDS.items() if f.table == "users_view"], True),
+    ("users_view.user_co", None, ["user_cost"], False),
+    # after an error: a syntax error before the cursor still gets a fresh condition
+    ("cost > > 5 and ", None, ALL_FIELDS[:3], False),
+    ("modle = 1 and ", None, ALL_FIELDS[:3], False),
+]
+
+
+@pytest.mark.parametrize(("text", "cursor", "expected", "exact"), CASES)
+def test_completion_table(text: str, cursor: int | None, expected: list[str], exact: bool) -> None:
+    found = labels(text, cursor)
+    if exact:
+        assert found == expected
+    else:
+        assert found[: len(expected)] == expected
+
+
+def test_there_are_forty_or_more_positions() -> None:
+    assert len(CASES) >= 40
+
+
+def test_replace_range_is_the_word_under_the_cursor() -> None:
+    first = complete("user_co > 5", 7)[0]
+    assert (first.label, first.replace_start, first.replace_end) == ("user_cost", 0, 7)
+    # Mid-word: ranked by what stands before the cursor, replacing the whole word.
+    first = complete("user_co > 5", 4)[0]
+    assert (first.label, first.replace_start, first.replace_end) == ("user_user_id", 0, 7)
+    (c,) = complete("properties.my", map_keys={"properties": ["my key"]})
+    assert (c.insert_text, c.replace_start, c.replace_end) == ('"my key"', 11, 13)
+    (c,) = complete('properties["my', map_keys={"properties": ["my key"]})
+    assert (c.insert_text, c.replace_start, c.replace_end) == ('"my key"', 11, 14)
+    op = complete("cost >")[0]
+    assert (op.insert_text, op.replace_start, op.replace_end) == ("> ", 5, 6)
+
+
+def test_details() -> None:
+    field = complete("user_cost")[0]
+    assert (field.kind, field.detail) == ("field", "number · users_view")
+    op = complete("model like")[0]
+    assert (op.kind, op.detail) == (
+        "operator",
+        "matches a pattern: % any run, _ one character (case-sensitive)",
+    )
+    assert isinstance(op, Completion)
+
+
+@given(any_filter_text() | st.text(max_size=40), st.integers(-5, 200))
+def test_complete_never_raises(text: str, cursor: int) -> None:
+    for c in complete(text, cursor, map_keys=KEYS):
+        assert 0 <= c.replace_start <= c.replace_end <= len(text)
