@@ -23,6 +23,7 @@ __all__ = [
     "And",
     "Comparison",
     "Completion",
+    "Diagnostic",
     "FieldRef",
     "FilterError",
     "FilterSyntaxError",
@@ -40,6 +41,7 @@ __all__ = [
     "compile",
     "compile_with_spans",
     "complete",
+    "diagnose",
     "json_schema",
     "matches",
     "normalize",
@@ -52,6 +54,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .checker import check, normalize, validate
     from .completion import Completion, complete
+    from .diagnostics import Diagnostic, diagnose
     from .evaluate import matches
     from .formatter import to_text
 
@@ -60,6 +63,8 @@ if TYPE_CHECKING:
 _LAZY = {
     "complete": "completion",
     "Completion": "completion",
+    "diagnose": "diagnostics",
+    "Diagnostic": "diagnostics",
     "matches": "evaluate",
     "to_text": "formatter",
     "check": "checker",

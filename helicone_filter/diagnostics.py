@@ -1,0 +1,244 @@
+"""Diagnostics for editors: every problem with its range, and fixes an editor can apply.
+
+`diagnose(text)` reports what `compile` would (the same codes and ranges), the warnings of
+`check_text`, and, after a syntax error, the problems of the conditions around it: the text
+is cut at each `and` / `or` outside strings and each piece is checked on its own, so a filter
+with two mistakes shows both. Ranges are given in code points (Python's offsets) and in UTF-16
+code units (JavaScript's). It never raises.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from ._record import Record
+from .errors import Problem
+
+_SMART_QUOTES = "\u201c\u201d\u2018\u2019\u201e\u201f\u00ab\u00bb"
+# A top-level joint of conditions: `and`, `or`, `&&`, `||`, outside strings.
+_PIECES = re.compile(
+    r"\"(?:[^\"\\]|\\.)*\"?|'(?:[^'\\]|\\.)*'?"
+    r"|(?P<joint>(?<![\w.-])(?i:and|or)(?![\w]|-[A-Za-z_])|&&|\|\|)",
+    re.S,
+)
+_DID_YOU_MEAN = re.compile(r"did you mean '([^']+)'\?")
+
+
+class Edit(Record):
+    """Replace `text[start:end]` with `new_text` (offsets in code points; `*_utf16` the same
+    in UTF-16 code units)."""
+
+    __slots__ = ("start", "end", "new_text", "start_utf16", "end_utf16")
+    start: int
+    end: int
+    new_text: str
+    start_utf16: int
+    end_utf16: int
+
+    def __init__(
+        self, start: int, end: int, new_text: str, start_utf16: int, end_utf16: int
+    ) -> None:
+        self.start = start
+        self.end = end
+        self.new_text = new_text
+        self.start_utf16 = start_utf16
+        self.end_utf16 = end_utf16
+
+
+class Diagnostic(Record):
+    """One problem, as an editor shows it: a squiggle over the range, a message, and fixes.
+
+    `fixes` holds fix-its, each a list of edits to apply together (non-overlapping, in order).
+    """
+
+    __slots__ = (
+        "severity",
+        "code",
+        "message",
+        "hint",
+        "start",
+        "end",
+        "start_utf16",
+        "end_utf16",
+        "fixes",
+    )
+    severity: str
+    code: str
+    message: str
+    hint: str
+    start: int
+    end: int
+    start_utf16: int
+    end_utf16: int
+    fixes: tuple[tuple[Edit, ...], ...]
+
+    def __init__(
+        self,
+        severity: str,
+        code: str,
+        message: str,
+        hint: str,
+        start: int,
+        end: int,
+        start_utf16: int,
+        end_utf16: int,
+        fixes: tuple[tuple[Edit, ...], ...],
+    ) -> None:
+        self.severity = severity
+        self.code = code
+        self.message = message
+        self.hint = hint
+        self.start = start
+        self.end = end
+        self.start_utf16 = start_utf16
+        self.end_utf16 = end_utf16
+        self.fixes = fixes
+
+
+def apply_fix(text: str, fix: tuple[Edit, ...]) -> str:
+    """`text` with the edits of one fix-it applied."""
+    out, at = [], 0
+    for edit in sorted(fix, key=lambda e: e.start):
+        out.append(text[at : edit.start])
+        out.append(edit.new_text)
+        at = edit.end
+    out.append(text[at:])
+    return "".join(out)
+
+
+def diagnose(text: str, *, now: datetime | None = None) -> list[Diagnostic]:
+    """Every problem of `text` (errors and warnings) with ranges and fix-its, by position.
+
+    Example:
+        >>> d = diagnose('modle = "x"')[0]
+        >>> (d.code, d.start, d.end, d.fixes[0][0].new_text)
+        ('unknown-field', 0, 5, 'model')
+    """
+    if not isinstance(text, str):
+        return []
+    from . import check_text
+    from .errors import FilterError
+
+    problems: list[Problem] = check_text(text, now=now)
+    syntax = [p for p in problems if p.severity == "error" and _is_syntax(text)]
+    if syntax:
+        found = {(p.code, p.start, p.end) for p in problems}
+        for start, end in _pieces(text):
+            if start <= syntax[0].start <= end:
+                continue  # the piece with the first mistake (or ending at it): reported
+            piece = text[start:end]
+            lead = len(piece) - len(piece.lstrip(" \t\r\n("))
+            trail = len(piece) - len(piece.rstrip(" \t\r\n)"))
+            inner = piece[lead : len(piece) - trail]
+            if not inner:
+                continue
+            try:
+                more = check_text(inner, now=now)
+            except FilterError:  # pragma: no cover - check_text does not raise
+                continue
+            for p in more:
+                if p.code in ("or-across-tables", "all-combined", "empty-filter"):
+                    continue
+                key = (p.code, p.start + start + lead, p.end + start + lead)
+                if key not in found:
+                    found.add(key)
+                    problems.append(_shift(text, p, start + lead))
+    units = _Utf16(text)
+    out = [
+        Diagnostic(
+            p.severity,
+            p.code,
+            p.message,
+            p.hint,
+            p.start,
+            p.end,
+            units(p.start),
+            units(p.end),
+            tuple(
+                tuple(Edit(s, e, new, units(s), units(e)) for s, e, new in fix)
+                for fix in _fixes(text, p)
+            ),
+        )
+        for p in problems
+    ]
+    out.sort(key=lambda d: (d.start, d.end))
+    return out
+
+
+def _is_syntax(text: str) -> bool:
+    """Whether the text has a syntax error (its problems then hide the rest)."""
+    from .errors import FilterSyntaxError
+    from .parser import parse
+
+    try:
+        parse(text)
+    except FilterSyntaxError:
+        return True
+    return False
+
+
+def _pieces(text: str) -> list[tuple[int, int]]:
+    """The spans between top-level joints (`and`, `or`, `&&`, `||` outside strings)."""
+    spans, at = [], 0
+    for m in _PIECES.finditer(text):
+        if m.group("joint"):
+            spans.append((at, m.start()))
+            at = m.end()
+    spans.append((at, len(text)))
+    return spans
+
+
+def _shift(text: str, p: Problem, offset: int) -> Problem:
+    from .errors import make_problem
+
+    moved = make_problem(text, p.code, p.message, p.start + offset, p.end + offset, p.hint)
+    return moved.replace(severity=p.severity)
+
+
+def _fixes(text: str, p: Problem) -> list[list[tuple[int, int, str]]]:
+    """Machine-applicable fixes for a problem: lists of (start, end, new text)."""
+    from .errors import quoted
+
+    written = text[p.start : p.end]
+    if p.code == "smart-quote":
+        close = next((i for i in range(p.end, len(text)) if text[i] in _SMART_QUOTES), None)
+        edits = [(p.start, p.end, '"')]
+        if close is not None:
+            edits.append((close, close + 1, '"'))
+        return [edits]
+    if p.code == "unquoted-string":
+        return [[(p.start, p.end, quoted(written))]]
+    m = _DID_YOU_MEAN.search(p.hint)
+    if m is not None and p.code in ("unknown-field", "unknown-operator"):
+        return [[(p.start, p.end, m.group(1))]]
+    if m is not None and p.code == "unknown-table":
+        table_end = p.start + len(written.split(".")[0])
+        return [[(p.start, table_end, m.group(1))]]
+    if p.code == "wrong-value-type":
+        if p.hint.startswith("quote it: "):
+            return [[(p.start, p.end, quoted(written))]]
+        if p.hint.startswith("write the number without quotes: "):
+            return [[(p.start, p.end, written[1:-1].strip())]]
+    return []
+
+
+class _Utf16:
+    """Code point offsets to UTF-16 code unit offsets, for text with astral characters."""
+
+    def __init__(self, text: str) -> None:
+        self.astral = [i for i, c in enumerate(text) if ord(c) > 0xFFFF]
+
+    def __call__(self, offset: int) -> int:
+        import bisect
+
+        return offset + bisect.bisect_left(self.astral, offset)
+
+
+def as_json(diagnostics: list[Diagnostic]) -> list[dict[str, Any]]:
+    """Diagnostics as plain JSON data (for the HTTP service and tools)."""
+    return [
+        {**d.as_dict(), "fixes": [[e.as_dict() for e in fix] for fix in d.fixes]}
+        for d in diagnostics
+    ]

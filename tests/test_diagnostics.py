@@ -1,0 +1,111 @@
+"""Diagnostics: what compile reports, with UTF-16 ranges, fix-its that work, several mistakes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import NOW
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import any_filter_text
+
+import helicone_filter
+from helicone_filter import FilterError
+from helicone_filter.diagnostics import apply_fix, as_json, diagnose
+
+CASES = json.loads((Path(__file__).parent / "cases" / "compile.json").read_text("utf-8"))
+BAD = [c for c in CASES["cases"] if "errors" in c]
+
+
+@pytest.mark.parametrize("case", BAD, ids=[c["text"][:40] for c in BAD])
+def test_every_problem_compile_raises_is_diagnosed_with_its_code_and_range(
+    case: dict[str, object],
+) -> None:
+    text = str(case["text"])
+    with pytest.raises(FilterError) as raised:
+        helicone_filter.compile(text, now=NOW)
+    shown = {(d.code, d.start, d.end) for d in diagnose(text, now=NOW)}
+    for p in raised.value.problems:
+        assert (p.code, p.start, p.end) in shown
+
+
+FIXABLE = [
+    ('modle = "gpt-4o"', "unknown-field"),
+    ("users_view.usr_cost > 5", "unknown-field"),
+    ("user_view.user_cost > 5", "unknown-table"),
+    ("model = \u201cgpt-4o\u201d", "smart-quote"),
+    ("model = \u2018gpt\u2019", "smart-quote"),
+    ("model = gpt4o", "unquoted-string"),
+    ("cost => 5", "unknown-operator"),
+    ("cost =< 5", "unknown-operator"),
+    ('model has "x"', "unknown-operator"),
+    ('user_cost > "5"', "wrong-value-type"),
+    ("model = 5", "wrong-value-type"),
+    ("properties.env = true", "wrong-value-type"),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), FIXABLE)
+def test_each_fix_it_yields_text_that_compiles(text: str, code: str) -> None:
+    (d,) = diagnose(text, now=NOW)
+    assert d.code == code and d.fixes
+    for fix in d.fixes:
+        fixed = apply_fix(text, fix)
+        helicone_filter.compile(fixed, now=NOW)  # raises if the fix did not fix it
+
+
+def test_fix_its_over_all_compile_cases_never_make_things_worse() -> None:
+    """Applying a fix-it removes its problem (the filter may have others)."""
+    for case in BAD:
+        text = str(case["text"])
+        for d in diagnose(text, now=NOW):
+            for fix in d.fixes:
+                after = {(x.code, x.message) for x in diagnose(apply_fix(text, fix), now=NOW)}
+                assert (d.code, d.message) not in after, (text, d.code)
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        ("cost > > 5 and usr_cost > 1", ["unexpected-token", "unknown-field"]),
+        ("modle = 1 and cost => 5", ["unknown-field", "unknown-operator"]),
+        ('(model = gpt4) or latency > "x" and cached', ["unquoted-string", "wrong-value-type"]),
+        ("cost > 1 and model = and status = 200 && usr = 1", ["unexpected-token", "unknown-field"]),
+    ],
+)
+def test_two_mistakes_show_both(text: str, codes: list[str]) -> None:
+    assert [d.code for d in diagnose(text, now=NOW) if d.severity == "error"] == codes
+
+
+def test_warnings_are_diagnosed_too() -> None:
+    (d,) = diagnose('model contains "gpt_4"', now=NOW)
+    assert (d.severity, d.code, d.fixes) == ("warning", "contains-wildcard", ())
+
+
+def test_ranges_in_utf16_code_units() -> None:
+    text = 'model = "\U0001f600" and modle = "\U0001f600x"'
+    d = next(x for x in diagnose(text, now=NOW) if x.code == "unknown-field")
+    assert (d.start, d.end) == (16, 21)
+    assert (d.start_utf16, d.end_utf16) == (17, 22)  # one astral character before: one more
+    edit = d.fixes[0][0]
+    assert (edit.start_utf16, edit.end_utf16, edit.new_text) == (17, 22, "model")
+    assert text.encode("utf-16-le")[2 * 17 : 2 * 22].decode("utf-16-le") == "modle"
+
+
+def test_as_json() -> None:
+    (row,) = as_json(diagnose("modle = 1", now=NOW))
+    assert row["code"] == "unknown-field"
+    assert row["fixes"] == [
+        [{"start": 0, "end": 5, "new_text": "model", "start_utf16": 0, "end_utf16": 5}]
+    ]
+    json.dumps(row)
+
+
+@given(any_filter_text() | st.text(max_size=60))
+def test_diagnose_never_raises(text: str) -> None:
+    for d in diagnose(text, now=NOW):
+        assert 0 <= d.start <= d.end <= len(text)
+        for fix in d.fixes:
+            apply_fix(text, fix)
