@@ -82,8 +82,14 @@ examples:
 examples:
   helicone-filter explain 'not (cost > 1 or cached) and model in ["a", "b"]'
 """,
+    "serve": """\
+examples:
+  helicone-filter serve                          (http://127.0.0.1:8765)
+  helicone-filter serve --port 9000 --cors-origin https://builder.example.com
+  curl -s localhost:8765/diagnose -d '{"text": "modle = 1"}'
+""",
 }
-SUBCOMMANDS = ("compile", "fmt", "check", "query", "fields", "explain")
+SUBCOMMANDS = ("compile", "fmt", "check", "query", "fields", "explain", "serve")
 
 
 def _add_input(p: argparse.ArgumentParser, what: str) -> None:
@@ -261,6 +267,29 @@ def _build_parser() -> _Parser:
     )
     _add_input(p, "the filter text; '-' or none reads stdin")
     _add_now(p)
+
+    p = command(
+        "serve",
+        "the HTTP service for filter builders",
+        "Serve compile, format, check, complete and diagnose as a JSON API (needs the "
+        "server extra: pip install 'helicone-filter[server]').",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="an origin allowed to call the service from a browser (repeatable)",
+    )
+    p.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=64 * 1024,
+        metavar="N",
+        help="the largest request body accepted (default 65536)",
+    )
     return parser
 
 
@@ -453,18 +482,9 @@ def _query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 
 
 def _fields(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from .schema import ALLOWED_OPERATORS, FIELDS, JSON_OPERATORS
+    from .schema import ALLOWED_OPERATORS, FIELDS, field_table
 
-    rows = [
-        {
-            "field": name,
-            "table": f.table,
-            "type": f.kind_label,
-            "operators": list(ALLOWED_OPERATORS[f.kind]),
-            "json_operators": list(JSON_OPERATORS[f.kind]),
-        }
-        for name, f in FIELDS.items()
-    ]
+    rows = field_table()
     if args.json:
         print(_dump(rows, _pretty(args)))
         return Exit.OK
@@ -506,6 +526,18 @@ def _explain(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     return Exit.OK
 
 
+def _serve(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    try:
+        from .server import serve
+    except ImportError as e:
+        raise _InputError(
+            f"serve needs the server extra ({e.name} is missing): "
+            "pip install 'helicone-filter[server]'"
+        ) from None
+    serve(args.host, args.port, cors_origins=args.cors_origin, max_body=args.max_body_bytes)
+    return Exit.OK
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace, str, datetime | None], int]] = {
     "compile": _compile,
     "fmt": _fmt,
@@ -513,6 +545,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, str, datetime | None], int]] 
     "query": _query,
     "fields": _fields,
     "explain": _explain,
+    "serve": _serve,
 }
 
 
@@ -697,7 +730,7 @@ def _run(argv: list[str]) -> int:
         now = _parse_now(args.now) if hasattr(args, "now") else None
         if getattr(args, "lines", False):
             return _lines(args, now)
-        text = "" if args.command == "fields" else _read_input(args.input, sys.stdin)
+        text = "" if args.command in ("fields", "serve") else _read_input(args.input, sys.stdin)
         return _COMMANDS[args.command](args, text, now)
     except _UsageError as e:
         fallback = argparse.Namespace(error_format="json" if _wants_json_errors(argv) else "text")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from ._record import Record
 
@@ -220,3 +220,17 @@ SORT_KEYS: Final[tuple[str, ...]] = (
     "rate_limited_count",
 )
 SORT_DIRECTIONS: Final[tuple[str, ...]] = ("asc", "desc")
+
+
+def field_table() -> list[dict[str, Any]]:
+    """Every field as plain data: name, table, type, its operators in the language and in JSON."""
+    return [
+        {
+            "field": name,
+            "table": f.table,
+            "type": f.kind_label,
+            "operators": list(ALLOWED_OPERATORS[f.kind]),
+            "json_operators": list(JSON_OPERATORS[f.kind]),
+        }
+        for name, f in FIELDS.items()
+    ]

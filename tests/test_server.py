@@ -1,0 +1,154 @@
+"""The HTTP service, over real HTTP on a loopback port (uvicorn in a thread)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from conftest import NOW
+
+import helicone_filter
+from helicone_filter.schema import FIELDS
+from helicone_filter.server import create_app, openapi_document
+
+NOW_TEXT = "2025-06-01T12:00:00Z"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def base() -> Iterator[str]:
+    port = _free_port()
+    app = create_app(cors_origins=["https://builder.example.com"], max_body=4096)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def post(base: str, path: str, body: Any) -> httpx.Response:
+    return httpx.post(base + path, json=body, timeout=10)
+
+
+def test_compile(base: str) -> None:
+    r = post(base, "/compile", {"text": "user_cost > 5 and cached", "now": NOW_TEXT})
+    assert r.status_code == 200
+    assert r.json() == {
+        "json": helicone_filter.compile("user_cost > 5 and cached", now=NOW),
+        "spans": [
+            {"path": ["left"], "start": 0, "end": 13},
+            {"path": ["right"], "start": 18, "end": 24},
+        ],
+    }
+
+
+def test_compile_error_is_422_with_problems(base: str) -> None:
+    r = post(base, "/compile", {"text": "modle = 1"})
+    assert r.status_code == 422
+    error = r.json()["error"]
+    assert error["message"] == "unknown field 'modle'"
+    assert error["problems"][0]["hint"] == "did you mean 'model'?"
+
+
+def test_format_and_check(base: str) -> None:
+    assert post(base, "/format", {"input": "NOT cost > 1"}).json() == {"text": "cost <= 1"}
+    node = {"users_view": {"user_cost": {"gt": 5}}}
+    assert post(base, "/format", {"input": node}).json() == {"text": "user_cost > 5"}
+    assert post(base, "/format", {"input": json.dumps(node)}).json() == {"text": "user_cost > 5"}
+    problems = post(base, "/check", {"input": 'model contains "a_b"'}).json()["problems"]
+    assert [p["code"] for p in problems] == ["contains-wildcard"]
+    problems = post(base, "/check", {"input": {"users_view": {"usr": {"gt": 1}}}}).json()
+    assert problems["problems"][0]["severity"] == "error"
+
+
+def test_complete_and_diagnose(base: str) -> None:
+    r = post(base, "/complete", {"text": "cached ", "map_keys": {"properties": ["env"]}})
+    assert [c["label"] for c in r.json()["completions"]] == ["=", "!=", "and", "or"]
+    r = post(base, "/complete", {"text": "properties.", "map_keys": {"properties": ["env"]}})
+    assert r.json()["completions"][0]["insert_text"] == "env"
+    r = post(base, "/diagnose", {"text": "modle = 1 and cost => 5"})
+    assert [d["code"] for d in r.json()["diagnostics"]] == ["unknown-field", "unknown-operator"]
+    assert r.json()["diagnostics"][0]["fixes"][0][0]["new_text"] == "model"
+
+
+def test_fields_healthz_openapi(base: str) -> None:
+    fields = httpx.get(base + "/fields").json()["fields"]
+    assert [f["field"] for f in fields] == list(FIELDS)
+    assert httpx.get(base + "/healthz").json() == {"ok": True}
+    assert httpx.get(base + "/openapi.json").json() == json.loads(json.dumps(openapi_document()))
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status", "needle"),
+    [
+        (b"{not json", {"content-type": "application/json"}, 400, "not JSON"),
+        (b"[1, 2]", {"content-type": "application/json"}, 400, "a JSON object"),
+        (b"\xff\xfe", {"content-type": "application/json"}, 400, "not JSON"),
+        (b'{"text": "x"}', {"content-type": "text/plain"}, 415, "application/json"),
+        (b"{}", {"content-type": "application/json"}, 422, "needs 'text'"),
+        (b'{"text": 5}', {"content-type": "application/json"}, 422, "'text' must be string"),
+        (b'{"text": "x", "now": "soon"}', {"content-type": "application/json"}, 422, "'now'"),
+        (b'{"text": "' + b"x" * 5000 + b'"}', {"content-type": "application/json"}, 413, "limit"),
+    ],
+)
+def test_bad_bodies(
+    base: str, content: bytes, headers: dict[str, str], status: int, needle: str
+) -> None:
+    r = httpx.post(base + "/compile", content=content, headers=headers, timeout=10)
+    assert r.status_code == status
+    assert needle in r.json()["error"]["message"]
+
+
+def test_oversize_body_without_a_length_is_refused(base: str) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"text": "'
+        for _ in range(100):
+            yield b"x" * 100
+        yield b'"}'
+
+    r = httpx.post(
+        base + "/diagnose", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 413
+
+
+def test_unknown_paths_and_methods_are_json(base: str) -> None:
+    r = httpx.get(base + "/nope")
+    assert r.status_code == 404 and "no such endpoint" in r.json()["error"]["message"]
+    r = httpx.get(base + "/compile")
+    assert r.status_code == 405 and r.json()["error"]["message"].startswith("GET")
+
+
+def test_cors(base: str) -> None:
+    r = httpx.options(
+        base + "/compile",
+        headers={
+            "origin": "https://builder.example.com",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type",
+        },
+    )
+    assert r.status_code == 200
+    assert r.headers["access-control-allow-origin"] == "https://builder.example.com"
+    r = httpx.post(
+        base + "/compile", json={"text": "cached"}, headers={"origin": "https://evil.example"}
+    )
+    assert "access-control-allow-origin" not in r.headers
