@@ -365,6 +365,34 @@ def startup(repeat: int) -> tuple[float, float]:
     return statistics.median(ours_), statistics.median(bare)
 
 
+BUILDER_FILTER = (
+    'user_cost > 5 and model ilike "gpt%" and request_created_at >= now - 7d and '
+    'properties.environment = "production" and status in [200, 201, 204] and '
+    "latency < 1500 and not cached and threat = false"
+)
+BUILDER_MISTAKES = (
+    'user_cost > 5 and modle ilike "gpt%" and request_created_at >= now - 7d and '
+    "properties.environment = production and status in [200, 201, 204] and "
+    "latency => 1500 and not cached and thret = false"
+)
+
+
+def builder_timings() -> dict[str, float]:
+    """Median seconds of `complete` and `diagnose` on a filter of about 200 characters."""
+    from helicone_filter import complete, diagnose
+
+    middle = len(BUILDER_FILTER) // 2
+    medians = interleaved_medians(
+        {
+            "complete": lambda: complete(BUILDER_FILTER, middle),
+            "diagnose": lambda: diagnose(BUILDER_MISTAKES),
+            "diagnose_clean": lambda: diagnose(BUILDER_FILTER),
+        },
+        budget=1.0,
+    )
+    return {**medians, "length": float(len(BUILDER_FILTER))}
+
+
 def lines_throughput(n: int, jobs: int | None = None) -> float:
     """Lines per second through `helicone-filter compile --lines`, three terms a line (with
     `--jobs`, if given; by default one worker process per processor)."""
@@ -479,6 +507,13 @@ def main(argv: list[str] | None = None) -> int:
             f"output's Python objects ({size / 1024:,.0f} KiB)"
         )
 
+    builder = builder_timings()
+    print(
+        f"for filter builders, on a {builder['length']:.0f}-character filter: complete "
+        f"{builder['complete'] * 1e3:.2f} ms (cursor mid-text), diagnose "
+        f"{builder['diagnose'] * 1e3:.2f} ms (four mistakes), "
+        f"{builder['diagnose_clean'] * 1e3:.2f} ms (none)"
+    )
     ours_start, bare = startup(21)
     print(
         f"one-shot CLI call: {ours_start * 1e3:.1f} ms; python -c pass: {bare * 1e3:.1f} ms; "

@@ -182,14 +182,15 @@ class _Completer:
                 )
             return []
         fields = [self.field_item(f) for f in FIELDS.values()]
-        tables = [self.item(t, "field", "a table: write table.column") for t in TABLES]
+        tables = [self.item(t, "field", "a table: write table.column", t + ".") for t in TABLES]
         return self.ranked(fields + tables)
 
     def field_item(self, f: Field) -> Completion:
+        """A field, inserted with what comes next: a space, or the dot before a map's key."""
         what = f"{f.kind_label} · {f.table}"
         if f.kind == "map":
-            what += f" (write {f.name}.key)"
-        return self.item(f.name, "field", what)
+            return self.item(f.name, "field", what + f" (write {f.name}.key)", f.name + ".")
+        return self.item(f.name, "field", what, f.name + " ")
 
     def operators(self, before: str, expected: set[str]) -> list[Completion]:
         field = _field_before(before)

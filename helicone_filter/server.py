@@ -8,6 +8,7 @@
     GET  /fields                                          -> {"fields"}
     GET  /healthz                                         -> {"ok": true}
     GET  /openapi.json                                    -> this service's OpenAPI document
+    GET  /                                                -> the playground page
 
 Every error is a JSON body `{"error": {"message", "problems"}}`: 400 for a body that is not a
 JSON object, 413 past the size limit, 415 for another content type, 422 for a filter that
@@ -25,7 +26,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 DEFAULT_MAX_BODY = 64 * 1024
@@ -184,6 +185,13 @@ async def _fields(request: Request) -> Response:
     return JSONResponse({"fields": field_table()})
 
 
+async def _playground(request: Request) -> Response:
+    from importlib.resources import files
+
+    page = files("helicone_filter").joinpath("playground.html").read_text(encoding="utf-8")
+    return HTMLResponse(page)
+
+
 async def _healthz(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
@@ -287,6 +295,7 @@ def create_app(*, cors_origins: Sequence[str] = (), max_body: int = DEFAULT_MAX_
     routes += [
         Route("/fields", _fields, methods=["GET"]),
         Route("/healthz", _healthz, methods=["GET"]),
+        Route("/", _playground, methods=["GET"]),
         Route("/openapi.json", _openapi, methods=["GET"]),
     ]
     middleware = []

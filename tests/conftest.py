@@ -104,3 +104,30 @@ def _every_compile_is_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(helicone_filter, "lower", checked)
     yield
+
+
+@pytest.fixture(scope="session")
+def base() -> Iterator[str]:
+    """The HTTP service, started with uvicorn on a free loopback port for the test run."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from helicone_filter.server import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(cors_origins=["https://builder.example.com"], max_body=4096)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

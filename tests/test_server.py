@@ -3,45 +3,18 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from conftest import NOW
 
 import helicone_filter
 from helicone_filter.schema import FIELDS
-from helicone_filter.server import create_app, openapi_document
+from helicone_filter.server import openapi_document
 
 NOW_TEXT = "2025-06-01T12:00:00Z"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="module")
-def base() -> Iterator[str]:
-    port = _free_port()
-    app = create_app(cors_origins=["https://builder.example.com"], max_body=4096)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def post(base: str, path: str, body: Any) -> httpx.Response:
@@ -152,3 +125,38 @@ def test_cors(base: str) -> None:
         base + "/compile", json={"text": "cached"}, headers={"origin": "https://evil.example"}
     )
     assert "access-control-allow-origin" not in r.headers
+
+
+def test_serve_from_the_command_line() -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    script = str(Path(sys.executable).parent / "helicone-filter")
+    proc = subprocess.Popen(
+        [script, "serve", "--port", str(port), "--max-body-bytes", "100"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
+                time.sleep(0.1)
+        assert r.json() == {"ok": True}
+        big = httpx.post(f"http://127.0.0.1:{port}/compile", json={"text": "x" * 200})
+        assert big.status_code == 413
+        page = httpx.get(f"http://127.0.0.1:{port}/")
+        assert page.status_code == 200 and "helicone-filter playground" in page.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
