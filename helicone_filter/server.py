@@ -121,28 +121,30 @@ def _compile(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _format(body: dict[str, Any]) -> dict[str, Any]:
-    from . import compile as compile_filter
-    from . import to_text
-
+def _filter(body: dict[str, Any]) -> tuple[str | None, Any]:
+    """The body's "input": (filter text, None), or (None, FilterNode JSON), which may come as
+    an object or as a JSON string."""
     value = _input(body)
     if _is_json_text(value):
         value = json.loads(value)
     if isinstance(value, str) and value != "all":
-        value = compile_filter(value, now=_now(body))
-    return {"text": to_text(value)}
+        return value, None
+    return None, value
+
+
+def _format(body: dict[str, Any]) -> dict[str, Any]:
+    from . import compile as compile_filter
+    from . import to_text
+
+    text, node = _filter(body)
+    return {"text": to_text(node if text is None else compile_filter(text, now=_now(body)))}
 
 
 def _check(body: dict[str, Any]) -> dict[str, Any]:
     from . import check, check_text
 
-    value = _input(body)
-    if _is_json_text(value):
-        value = json.loads(value)
-    if isinstance(value, str) and value != "all":
-        problems = check_text(value, now=_now(body))
-    else:
-        problems = check(value)
+    text, node = _filter(body)
+    problems = check(node) if text is None else check_text(text, now=_now(body))
     return {"problems": [p.as_dict() for p in problems]}
 
 
