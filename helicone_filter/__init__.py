@@ -152,15 +152,21 @@ def compile(  # noqa: A001 - the verb users look for, like re.compile
         >>> compile("cached")
         {'request_response_rmt': {'cached': {'equals': True}}}
     """
-    if nesting not in ("balanced", "right"):
-        raise ValueError(f"nesting must be 'balanced' or 'right', not {nesting!r}")
-    if now is None:
-        now = datetime.now(UTC)
-    elif now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be an aware datetime, e.g. datetime.now(timezone.utc)")
+    now = _checked_now(now, nesting)
     root = _parse(text, max_length=max_length, max_depth=max_depth)
     result: dict[str, Any] | str = lower(root, text, now=now, nesting=nesting)
     return result
+
+
+def _checked_now(now: datetime | None, nesting: str = "balanced") -> datetime:
+    """`now`, or the current time; ValueError for a naive datetime or an unknown nesting."""
+    if nesting not in ("balanced", "right"):
+        raise ValueError(f"nesting must be 'balanced' or 'right', not {nesting!r}")
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime, e.g. datetime.now(timezone.utc)")
+    return now
 
 
 def compile_with_spans(
@@ -181,8 +187,7 @@ def compile_with_spans(
         >>> compile_with_spans("cost > 1 and cached")[1]
         [(('left',), 0, 8), (('right',), 13, 19)]
     """
-    if now is None:
-        now = datetime.now(UTC)
+    now = _checked_now(now, nesting)
     root = _parse(text, max_length=max_length, max_depth=max_depth)
     result, spans = lower_with_spans(root, text, now=now, nesting=nesting)
     return result, spans
@@ -206,10 +211,22 @@ def check_text(
         >>> [p.code for p in check_text('model contains "gpt_4"')]
         ['contains-wildcard']
     """
-    if now is None:
-        now = datetime.now(UTC)
+    return _text_problems(text, now, max_length, max_depth)[0]
+
+
+def _text_problems(
+    text: str,
+    now: datetime | None = None,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> tuple[list[Problem], bool]:
+    """`check_text`'s problems, and whether they are syntax errors (which hide the rest)."""
+    now = _checked_now(now)
     try:
         root = _parse(text, max_length=max_length, max_depth=max_depth)
-        return lower_with_warnings(root, text, now=now)[1]
-    except FilterError as e:
-        return e.problems
+    except FilterSyntaxError as e:
+        return e.problems, True
+    try:
+        return lower_with_warnings(root, text, now=now)[1], False
+    except FilterValidationError as e:
+        return e.problems, False

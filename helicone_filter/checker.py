@@ -634,3 +634,9 @@ __all__ = [
     "normalized_ir",
     "validate",
 ]
+
+
+def is_json_text(text: str) -> bool:
+    """Whether input is FilterNode JSON rather than filter text: filter text never starts with
+    `{`, `[` or `"`, and FilterNode JSON always does."""
+    return text.lstrip()[:1] in ("{", "[", '"')

@@ -318,11 +318,6 @@ def _read_input(arg: str, stdin: IO[str]) -> str:
         ) from None
 
 
-def _is_json(text: str) -> bool:
-    """Filter text never starts with `{`, `[` or `"`; FilterNode JSON always does."""
-    return text.lstrip()[:1] in ("{", "[", '"')
-
-
 def _load_json(text: str) -> Any:
     try:
         return json.loads(text)
@@ -430,8 +425,9 @@ def _fmt(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 def _fmt_one(as_written: bool, text: str, now: datetime | None) -> str:
     from . import compile as compile_filter
     from . import parse, to_text
+    from .checker import is_json_text
 
-    if _is_json(text):
+    if is_json_text(text):
         return to_text(_load_json(text))
     if as_written:
         compile_filter(text, now=now)  # only valid filters are formatted
@@ -441,18 +437,20 @@ def _fmt_one(as_written: bool, text: str, now: datetime | None) -> str:
 
 def _problems(text: str, now: datetime | None) -> list[Any]:
     from . import check, check_text
+    from .checker import is_json_text
 
-    return check(_load_json(text)) if _is_json(text) else check_text(text, now=now)
+    return check(_load_json(text)) if is_json_text(text) else check_text(text, now=now)
 
 
 def _check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    from .checker import is_json_text
     from .errors import render_problem
 
     problems = _problems(text, now)
     if args.format == "json":
         print(json.dumps([p.as_dict() for p in problems], ensure_ascii=False))
     elif problems:
-        shown = "" if _is_json(text) else text
+        shown = "" if is_json_text(text) else text
         color = _color(args, sys.stdout)
         print("\n\n".join(render_problem(shown, p, color=color) for p in problems))
     else:
@@ -461,9 +459,10 @@ def _check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 
 
 def _query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    from .checker import is_json_text
     from .query import QueryError, query_body
 
-    source: Any = _load_json(text) if _is_json(text) else text
+    source: Any = _load_json(text) if is_json_text(text) else text
     try:
         body = query_body(
             source,

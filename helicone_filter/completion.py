@@ -137,14 +137,15 @@ class _Completer:
             expected = _expected(before)
         if expected is None:  # a syntax error before the cursor: offer a fresh condition
             expected = {"NAME", "NOT", "LPAR"}
+        field = _field_before(before)  # the field just written, if the cursor follows one
         out: list[Completion] = []
         if "NAME" in expected:
             out += self.names(before)
         if expected & {"CMP", "LIKE", "ILIKE", "CONTAINS", "IN", "IS"}:
-            out += self.operators(before, expected)
+            out += self.operators(field, expected)
         if expected & {"STRING", "NUMBER", "TRUE", "FALSE", "NOW"}:
             out += self.values(before, expected)
-        out += self.keywords(before, expected)
+        out += self.keywords(before, field, expected)
         return out
 
     # -- pieces ----------------------------------------------------------------------------
@@ -157,14 +158,17 @@ class _Completer:
         typed = self.partial.lower()
         if not typed:
             return candidates
-        prefix = [c for c in candidates if c.label.lower().startswith(typed)]
-        inside = [c for c in candidates if typed in c.label.lower() and c not in prefix]
-        fuzzy = [
-            c
-            for c in candidates
-            if c not in prefix and c not in inside and _in_order(typed, c.label.lower())
-        ]
-        return prefix + inside + fuzzy
+
+        def rank(c: Completion) -> int:
+            label = c.label.lower()
+            if label.startswith(typed):
+                return 0
+            if typed in label:
+                return 1
+            return 2 if _in_order(typed, label) else 3
+
+        scored = [(rank(c), c) for c in candidates]
+        return [c for r, c in sorted(scored, key=lambda rc: rc[0]) if r < 3]
 
     def names(self, before: str) -> list[Completion]:
         dotted = re.search(r"([A-Za-z_][\w-]*(?:\s*\.\s*[A-Za-z_][\w-]*)*)\s*\.\s*$", before)
@@ -172,7 +176,8 @@ class _Completer:
             parts = [p.strip() for p in dotted.group(1).split(".")]
             if len(parts) == 1 and parts[0] in TABLES:
                 return self.ranked([self.field_item(f) for f in FIELDS_BY_TABLE[parts[0]].values()])
-            field = _resolve(parts)
+            found = _resolve(parts)
+            field = found[0] if found is not None else None
             if field is not None and field.kind == "map":
                 return self.ranked(
                     [
@@ -192,8 +197,7 @@ class _Completer:
             return self.item(f.name, "field", what + f" (write {f.name}.key)", f.name + ".")
         return self.item(f.name, "field", what, f.name + " ")
 
-    def operators(self, before: str, expected: set[str]) -> list[Completion]:
-        field = _field_before(before)
+    def operators(self, field: _FieldKey | None, expected: set[str]) -> list[Completion]:
         kind: Kind | None = None
         if field is not None:
             if field[0].kind == "map" and field[1] is None:
@@ -229,7 +233,9 @@ class _Completer:
             templates.append(("0", "0", "a number"))
         return self.ranked([self.item(label, "value", d, ins) for label, ins, d in templates])
 
-    def keywords(self, before: str, expected: set[str]) -> list[Completion]:
+    def keywords(
+        self, before: str, field: _FieldKey | None, expected: set[str]
+    ) -> list[Completion]:
         words: list[Completion] = []
         if "NOT" in expected and not expected & {"CMP", "IS"}:
             words.append(self.item("not", "keyword", "negates the condition after it", "not "))
@@ -239,10 +245,14 @@ class _Completer:
             words.append(self.item("null", "keyword", "has no value"))
         if "EMPTY" in expected:
             words.append(self.item("empty", "keyword", "is the empty string"))
-        if "CMP" in expected:  # right after a field: `and` / `or` only for a bare boolean
-            field = _field_before(before)
-            if field is not None and (field[0].kind != "boolean" or field[1] is not None):
-                expected = expected - {"_AND", "_OR"}
+        bare_non_boolean = field is not None and (
+            field[0].kind != "boolean" or field[1] is not None
+        )
+        if "CMP" in expected and bare_non_boolean:
+            expected = expected - {
+                "_AND",
+                "_OR",
+            }  # right after a field: only a boolean stands alone
         if "_AND" in expected:
             words.append(self.item("and", "keyword", "both conditions", "and "))
         if "_OR" in expected:
@@ -259,10 +269,9 @@ class _Completer:
             ("]", "RSQB", "ends the list"),
             (",", "_COMMA", "another value"),
         ]
-        if "LSQB" in expected and not re.search(r"(?i)\bin\s*$", before):
-            field = _field_before(before)  # `[` after a field opens a map key
-            if field is None or field[0].kind != "map" or field[1] is not None:
-                expected = expected - {"LSQB"}
+        opens_key = field is not None and field[0].kind == "map" and field[1] is None
+        if "LSQB" in expected and not re.search(r"(?i)\bin\s*$", before) and not opens_key:
+            expected = expected - {"LSQB"}  # `[` after a field only opens a map's key
         for label, terminal, detail in punctuation:
             if terminal in expected and not self.partial:
                 out.append(self.item(label, "punctuation", detail))
@@ -321,22 +330,36 @@ def _key_text(key: str, quote: str = "") -> str:
     return q + key.replace("\\", "\\\\").replace(q, "\\" + q) + q
 
 
-def _resolve(parts: list[str]) -> Field | None:
-    if len(parts) >= 2 and parts[0] in TABLES:
+_FieldKey = tuple[Field, str | None]  # a column and the map key written after it
+
+
+def _resolve(parts: list[str]) -> tuple[Field, list[str]] | None:
+    """The column that dotted `parts` name (a table first is checked), and the parts after it."""
+    table = parts[0] if len(parts) >= 2 and parts[0] in TABLES else None
+    if table is not None:
         parts = parts[1:]
     field = FIELDS.get(parts[0]) if parts else None
-    return field
+    if field is None or (table is not None and field.table != table):
+        return None
+    return field, parts[1:]
 
 
-def _field_before(text: str) -> tuple[Field, str | None] | None:
+def _field_before(text: str) -> _FieldKey | None:
     """The field written at the end of `text`, and its map key (None if it has none)."""
+    from .parser import _LexProblem, decode_string
+
     m = _FIELD_AT_END.search(text)
     if m is None:
         return None
-    parts = [p.strip() for p in m.group(1).split(".")]
-    field = _resolve(parts)
-    if field is None:
+    found = _resolve([p.strip() for p in m.group(1).split(".")])
+    if found is None:
         return None
-    rest = parts[1:] if parts[0] not in TABLES else parts[2:]
-    key = rest[0] if rest else (m.group(2)[1:-1] if m.group(2) else None)
-    return field, key
+    field, rest = found
+    if rest:
+        return field, rest[0]
+    if m.group(2) is None:
+        return field, None
+    try:
+        return field, decode_string(m.group(2), 0)
+    except _LexProblem:
+        return field, None

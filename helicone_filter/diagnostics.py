@@ -9,14 +9,15 @@ code units (JavaScript's). It never raises.
 
 from __future__ import annotations
 
+import bisect
 import re
 from datetime import datetime
 from typing import Any
 
 from ._record import Record
 from .errors import Problem
+from .parser import _SMART_QUOTES
 
-_SMART_QUOTES = "\u201c\u201d\u2018\u2019\u201e\u201f\u00ab\u00bb"
 # A top-level joint of conditions: `and`, `or`, `&&`, `||`, outside strings.
 _PIECES = re.compile(
     r"\"(?:[^\"\\]|\\.)*\"?|'(?:[^'\\]|\\.)*'?"
@@ -118,15 +119,16 @@ def diagnose(text: str, *, now: datetime | None = None) -> list[Diagnostic]:
     """
     if not isinstance(text, str):
         return []
-    from . import check_text
-    from .errors import FilterError
+    from . import _checked_now, _text_problems
 
-    problems: list[Problem] = check_text(text, now=now)
-    syntax = [p for p in problems if p.severity == "error" and _is_syntax(text)]
+    now = _checked_now(now)  # one clock for every piece
+    found_problems, syntax = _text_problems(text, now)
+    problems = list(found_problems)
     if syntax:
+        first = problems[0]
         found = {(p.code, p.start, p.end) for p in problems}
         for start, end in _pieces(text):
-            if start <= syntax[0].start <= end:
+            if start <= first.start <= end:
                 continue  # the piece with the first mistake (or ending at it): reported
             piece = text[start:end]
             lead = len(piece) - len(piece.lstrip(" \t\r\n("))
@@ -134,11 +136,7 @@ def diagnose(text: str, *, now: datetime | None = None) -> list[Diagnostic]:
             inner = piece[lead : len(piece) - trail]
             if not inner:
                 continue
-            try:
-                more = check_text(inner, now=now)
-            except FilterError:  # pragma: no cover - check_text does not raise
-                continue
-            for p in more:
+            for p in _text_problems(inner, now)[0]:
                 if p.code in ("or-across-tables", "all-combined", "empty-filter"):
                     continue
                 key = (p.code, p.start + start + lead, p.end + start + lead)
@@ -165,18 +163,6 @@ def diagnose(text: str, *, now: datetime | None = None) -> list[Diagnostic]:
     ]
     out.sort(key=lambda d: (d.start, d.end))
     return out
-
-
-def _is_syntax(text: str) -> bool:
-    """Whether the text has a syntax error (its problems then hide the rest)."""
-    from .errors import FilterSyntaxError
-    from .parser import parse
-
-    try:
-        parse(text)
-    except FilterSyntaxError:
-        return True
-    return False
 
 
 def _pieces(text: str) -> list[tuple[int, int]]:
@@ -231,8 +217,6 @@ class _Utf16:
         self.astral = [i for i, c in enumerate(text) if ord(c) > 0xFFFF]
 
     def __call__(self, offset: int) -> int:
-        import bisect
-
         return offset + bisect.bisect_left(self.astral, offset)
 
 

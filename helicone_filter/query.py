@@ -50,7 +50,7 @@ def parse_time(value: str, now: datetime) -> datetime:
             raise QueryError(f"{value!r} is out of range for unix seconds") from None
     parsed = parse_timestamp(text)
     if parsed is None:
-        units = ", ".join(f"{u}" for u in DURATION_SECONDS)
+        units = ", ".join(DURATION_SECONDS)
         raise QueryError(
             f"{value!r} is not a time: write an ISO 8601 date or date-time "
             f"(2025-01-31, 2025-01-31T12:00:00Z), now, now - 7d, 7d (ago; units {units}), "
@@ -102,7 +102,7 @@ def query_body(
     """The body of POST /v1/user/metrics/query.
 
     Args:
-        filter: filter text, compiled; or FilterNode JSON (a dict, or `"all"`), validated.
+        filter: filter text, compiled (`"all"` is all); or a FilterNode dict, validated.
         limit: users per page (at least 1). offset: users to skip (at least 0).
         sort: `"cost:desc"`, a SortLeafUsers dict, `"none"` for no order, or None for
             Helicone's default (`last_active desc`).
@@ -123,7 +123,7 @@ def query_body(
     """
     if now is None:
         now = datetime.now(UTC).replace(microsecond=0)  # whole unix seconds in the window
-    if isinstance(filter, str) and filter != "all":
+    if isinstance(filter, str):
         from . import compile as compile_filter
 
         node: Any = compile_filter(filter, now=now)

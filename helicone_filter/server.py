@@ -67,6 +67,9 @@ async def _body(request: Request, limit: int) -> dict[str, Any]:
     return body
 
 
+_TYPE_NAMES = {str: "string", int: "integer", dict: "object", list: "array", bool: "boolean"}
+
+
 def _field(
     body: dict[str, Any], name: str, kind: type | tuple[type, ...], default: Any = ...
 ) -> Any:
@@ -78,9 +81,7 @@ def _field(
     value = body[name]
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
-        wanted = " or ".join(
-            k.__name__.replace("dict", "object").replace("str", "string") for k in kinds
-        )
+        wanted = " or ".join(_TYPE_NAMES[k] for k in kinds)
         raise _BadRequest(422, f"{name!r} must be {wanted}")
     return value
 
@@ -99,10 +100,6 @@ def _now(body: dict[str, Any]) -> datetime | None:
 
 def _input(body: dict[str, Any]) -> Any:
     return _field(body, "input", (str, dict, list))
-
-
-def _is_json_text(value: Any) -> bool:
-    return isinstance(value, str) and value.lstrip()[:1] in ("{", "[", '"')
 
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -124,12 +121,12 @@ def _compile(body: dict[str, Any]) -> dict[str, Any]:
 def _filter(body: dict[str, Any]) -> tuple[str | None, Any]:
     """The body's "input": (filter text, None), or (None, FilterNode JSON), which may come as
     an object or as a JSON string."""
+    from .checker import is_json_text
+
     value = _input(body)
-    if _is_json_text(value):
+    if isinstance(value, str) and is_json_text(value):
         value = json.loads(value)
-    if isinstance(value, str) and value != "all":
-        return value, None
-    return None, value
+    return (value, None) if isinstance(value, str) else (None, value)
 
 
 def _format(body: dict[str, Any]) -> dict[str, Any]:
