@@ -388,3 +388,10 @@ def test_remaining_options(
     assert "\x1b[1;31m" in out  # check prints its problems on stdout, coloured on request
     code, out, _ = run(["query", "--pretty", "cached"], capsys, monkeypatch)
     assert code == 0 and out.startswith("{\n")
+
+
+def test_compile_with_spans_checks_its_arguments_as_compile_does() -> None:
+    with pytest.raises(ValueError, match="aware datetime"):
+        compile_with_spans("cached", now=NOW.replace(tzinfo=None))
+    with pytest.raises(ValueError, match="nesting"):
+        compile_with_spans("cached", nesting="left")  # type: ignore[arg-type]
