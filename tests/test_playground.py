@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -46,7 +47,17 @@ def browser() -> Iterator[WebDriver]:
 
 
 def _wait(driver: WebDriver, condition: object, what: str) -> None:
-    WebDriverWait(driver, 15).until(lambda d: condition(d), message=what)  # type: ignore[operator]
+    # The page re-renders the completion list and the squiggles as answers arrive, so an
+    # element found a moment ago may be gone: look again rather than fail.
+    WebDriverWait(driver, 15, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: condition(d),  # type: ignore[operator]
+        message=what,
+    )
+
+
+def _click(driver: WebDriver, selector: str) -> bool:
+    driver.find_element(By.CSS_SELECTOR, selector).click()
+    return True
 
 
 def test_the_playground_works_in_a_browser(base: str, browser: WebDriver) -> None:
@@ -91,7 +102,7 @@ def test_the_playground_works_in_a_browser(base: str, browser: WebDriver) -> Non
         ),
         "the completion list",
     )
-    browser.find_element(By.CSS_SELECTOR, first).click()
+    _wait(browser, lambda d: _click(d, first), "a click on the first completion")
     _wait(browser, lambda d: box.get_property("value") == "user_cost ", "the completion applied")
     _wait(
         browser,
