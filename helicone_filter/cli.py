@@ -1,6 +1,7 @@
 """The command line: `main(argv) -> int`, one function per subcommand.
 
-Exit codes: 0 ok, 1 bad input (a filter, JSON or bytes that cannot be used), 2 usage, 130 on
+Exit codes: 0 ok, 1 bad input (a filter, JSON or bytes that cannot be used), 2 usage, 3 when
+`query --send` gets no users back (Helicone answers with an error, or not at all), 130 on
 Ctrl-C, 141 when the reader of our output goes away (`| head -1`), as for any Unix tool killed
 by SIGPIPE; neither of the last two prints a traceback.
 """
@@ -16,17 +17,23 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from enum import IntEnum
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from .client import HeliconeAPIError
 
 PROG = "helicone-filter"
+_API_KEY_ENV = "HELICONE_API_KEY"  # client.API_KEY_ENV, without importing the client
 
 
 class Exit(IntEnum):
-    """Exit codes: 0 ok, 1 bad input, 2 usage, 130 interrupted, 141 output closed."""
+    """Exit codes: 0 ok, 1 bad input, 2 usage, 3 request failed, 130 interrupted, 141 output
+    closed."""
 
     OK = 0
     BAD_FILTER = 1
     USAGE = 2
+    REQUEST_FAILED = 3
     INTERRUPTED = 130
     BROKEN_PIPE = 141
 
@@ -70,6 +77,8 @@ examples:
 examples:
   helicone-filter query 'user_cost > 5' --sort cost:desc --limit 20 --since 7d
   helicone-filter query 'model = "gpt-4o"' --since 2025-01-01 --until 2025-02-01
+  helicone-filter query 'user_cost > 5' --sort cost:desc --send      (needs HELICONE_API_KEY)
+  helicone-filter query 'model = "gpt-4o"' --since 7d --send --eu --json | jq '.users[].user_id'
   helicone-filter query 'user_cost > 5' | curl -sS https://api.helicone.ai/v1/user/metrics/query \\
       -H "Authorization: Bearer $HELICONE_API_KEY" -H 'Content-Type: application/json' -d @-
 """,
@@ -220,9 +229,10 @@ def _build_parser() -> _Parser:
 
     p = command(
         "query",
-        "filter in, the whole request body of POST /v1/user/metrics/query out",
+        "filter in, the whole request body of POST /v1/user/metrics/query out (or sent)",
         "Build the UserMetricsQueryParams body: the filter (text, or FilterNode JSON), a page, "
-        "an order and a time window.",
+        "an order and a time window. With --send, POST it to Helicone and print the users "
+        "that match.",
     )
     _add_input(p, "filter text or FilterNode JSON; '-' or none reads stdin")
     _add_now(p)
@@ -250,6 +260,42 @@ def _build_parser() -> _Parser:
         "user_last_active comparisons by it",
     )
     _add_output(p)
+    send = p.add_argument_group(
+        "sending it",
+        "With --send the body goes to Helicone with the API key in the environment variable "
+        f"{_API_KEY_ENV} (needs the client extra: pip install 'helicone-filter[client]'). "
+        "Exit 3 when no users come back: Helicone refused the request or failed, or did not "
+        "answer in time.",
+    )
+    send.add_argument(
+        "--send",
+        action="store_true",
+        help="POST the body to Helicone and print the page of users as a table, with the "
+        "count of all that match",
+    )
+    send.add_argument(
+        "--json",
+        action="store_true",
+        help="with --send: print Helicone's data object (users, count, hasUsers) as JSON",
+    )
+    host = send.add_mutually_exclusive_group()
+    host.add_argument(
+        "--eu",
+        action="store_true",
+        help="send to the EU host, https://eu.api.helicone.ai, as EU accounts must",
+    )
+    host.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="send to another API host, e.g. a self-hosted Helicone (default "
+        "https://api.helicone.ai)",
+    )
+    send.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up when connecting, sending or waiting for the answer takes longer (default 30)",
+    )
 
     p = command(
         "fields",
@@ -476,8 +522,98 @@ def _query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
         )
     except QueryError as e:
         raise _UsageError(f"{PROG} query: error: {e}") from None
+    if args.send:
+        return _send(args, body)
+    unused = [
+        option
+        for option, value in (
+            ("--json", args.json),
+            ("--eu", args.eu),
+            ("--base-url", args.base_url),
+            ("--timeout", args.timeout),
+        )
+        if value not in (False, None)
+    ]
+    if unused:
+        raise _UsageError(
+            f"{PROG} query: error: {', '.join(unused)} only apply with --send "
+            "(without it, the body is printed and nothing is sent)"
+        )
     print(_dump(body, _pretty(args)))
     return Exit.OK
+
+
+def _send(args: argparse.Namespace, body: dict[str, Any]) -> int:
+    """`query --send`: the body to Helicone, the users back as a table or JSON."""
+    from .client import DEFAULT_TIMEOUT, HeliconeAPIError, check_api_key, endpoint_url, send_query
+
+    key = os.environ.get(_API_KEY_ENV)
+    if not key:
+        state = "empty" if key == "" else "not set"
+        raise _UsageError(
+            f"{PROG} query: error: --send needs a Helicone API key in {_API_KEY_ENV}, which is "
+            f"{state} (export {_API_KEY_ENV}=sk-...); nothing was sent"
+        )
+    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    if not (0 < timeout < float("inf")):
+        raise _UsageError(f"{PROG} query: error: --timeout must be above 0 seconds, not {timeout}")
+    try:
+        check_api_key(key)
+    except HeliconeAPIError as e:
+        raise _UsageError(f"{PROG} query: error: {_API_KEY_ENV}: {e.message}") from None
+    try:
+        endpoint_url(args.base_url, eu=args.eu)
+    except HeliconeAPIError as e:
+        raise _UsageError(f"{PROG} query: error: --base-url: {e.message}") from None
+    try:
+        page = send_query(body, api_key=key, base_url=args.base_url, eu=args.eu, timeout=timeout)
+    except HeliconeAPIError as e:
+        _report(args, e.message, api_error=e)
+        return Exit.REQUEST_FAILED
+    if args.json:
+        print(_dump(page.data, _pretty(args)))
+    else:
+        print(_users_table(page.users, page.count, body["offset"]))
+    return Exit.OK
+
+
+# The columns of `query --send`, named as in Helicone's answer (and in --sort).
+_USER_COLUMNS = ("user_id", "total_requests", "active_for", "cost", "first_active", "last_active")
+_NUMERIC = frozenset({"total_requests", "active_for", "cost"})
+
+
+def _users_table(users: list[dict[str, Any]], count: int | float, offset: int) -> str:
+    """The users as a plain table, numbers aligned right, then how many match in all."""
+    from .errors import _width
+
+    rows = [list(_USER_COLUMNS)] + [[_cell(u.get(c), c) for c in _USER_COLUMNS] for u in users]
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(_USER_COLUMNS))]
+    lines = []
+    for row in rows:
+        cells = []
+        for name, cell, width in zip(_USER_COLUMNS, row, widths, strict=True):
+            pad = " " * (width - _width(cell))
+            cells.append(pad + cell if name in _NUMERIC else cell + pad)
+        lines.append("  ".join(cells).rstrip())
+    shown = f" (showing {offset + 1}-{offset + len(users)})" if users else ""
+    if not users:
+        lines = ["no users on this page"]
+    return "\n".join([*lines, "", f"count: {_cell(count, 'count')}{shown}"])
+
+
+def _cell(value: Any, column: str) -> str:
+    """A value of Helicone's answer as table text: money to the micro-dollar, whole numbers
+    without a fraction, and nothing that a terminal would take as a control sequence."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value).lower()
+    if isinstance(value, int | float):
+        if column == "cost":
+            return f"{value:.6f}"
+        return str(int(value)) if float(value).is_integer() else f"{value:g}"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
 
 
 def _fields(args: argparse.Namespace, text: str, now: datetime | None) -> int:
@@ -683,12 +819,22 @@ def _start_pool(job: _LineJob, jobs: int) -> Any:
         return None
 
 
-def _report(args: argparse.Namespace | None, message: str, error: Any = None) -> None:
-    """An error on stderr: text (a FilterError with its carets), or JSON with --error-format."""
+def _report(
+    args: argparse.Namespace | None,
+    message: str,
+    error: Any = None,
+    api_error: HeliconeAPIError | None = None,
+) -> None:
+    """An error on stderr: text (a FilterError with its carets, a HeliconeAPIError with its
+    details and hint), or JSON with --error-format (an API error's status, url, details and
+    hint beside the message)."""
     from .errors import render_problem
 
     if getattr(args, "error_format", "text") == "json":
-        if error is not None:
+        if api_error is not None:
+            fields = {**_error_object(message, [])["error"], **api_error.as_dict()}
+            print(json.dumps({"error": fields}, ensure_ascii=False), file=sys.stderr)
+        elif error is not None:
             found = [p.as_dict() for p in error.problems]
             print(
                 json.dumps(_error_object(error.problems[0].message, found), ensure_ascii=False),
@@ -700,6 +846,8 @@ def _report(args: argparse.Namespace | None, message: str, error: Any = None) ->
     if error is not None:
         color = _color(args, sys.stderr)
         message = "\n\n".join(render_problem(error.text, p, color=color) for p in error.problems)
+    elif api_error is not None:
+        message = api_error.render(color=_color(args, sys.stderr))
     if not message.startswith(("usage:", PROG)):
         message = f"{PROG}: error: {message}"
     print(message, file=sys.stderr)

@@ -1,0 +1,547 @@
+"""Sends POST /v1/user/metrics/query to Helicone and reads the page of users it answers with.
+
+Needs httpx, the `client` extra (`pip install 'helicone-filter[client]'`); it is imported only
+when a request is sent, so this module imports without it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ._record import Record
+from .query import DEFAULT_LIMIT
+
+if TYPE_CHECKING:
+    import httpx
+
+DEFAULT_BASE_URL = "https://api.helicone.ai"
+EU_BASE_URL = "https://eu.api.helicone.ai"
+ENDPOINT = "/v1/user/metrics/query"
+DEFAULT_TIMEOUT = 30.0
+API_KEY_ENV = "HELICONE_API_KEY"
+
+# Where an error shows text from the server, at most this much of it.
+_EXCERPT = 300
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_TAG = re.compile(r"<[^>]*>")
+_KEY_HINT = (
+    f"set {API_KEY_ENV} (or api_key) to an API key of your Helicone organisation; "
+    "a key of an EU account works only on the EU host (--eu, eu=True), "
+    "a key of a US account only on the default host"
+)
+
+
+class HeliconeAPIError(Exception):
+    """A call that did not bring back users: it could not be made, it got no answer, or
+    Helicone answered with an error.
+
+    Attributes:
+        message: what went wrong, in one line.
+        status: the HTTP status of Helicone's answer, or None when there was none (no
+            connection, a timeout, an argument refused before sending).
+        url: the URL the request went (or was to go) to; "" when it was not known yet.
+        details: for HTTP 422, one entry per problem Helicone's validator listed:
+            {"path": "requestBody.filter", "message": "...", "value": ...} ("value" only
+            when Helicone gave one).
+        hint: what to do about it, or "".
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        url: str = "",
+        details: list[dict[str, Any]] | None = None,
+        hint: str = "",
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.url = url
+        self.details: list[dict[str, Any]] = details or []
+        self.hint = hint
+        super().__init__(message)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The error as JSON-ready data: message, status, url, details, hint."""
+        return {
+            "message": self.message,
+            "status": self.status,
+            "url": self.url,
+            "details": self.details,
+            "hint": self.hint,
+        }
+
+    def render(self, *, color: bool = False) -> str:
+        """The message, a line per detail, and the hint; ANSI colours with `color`.
+
+        Example:
+            Helicone refused the request body (HTTP 422: Validation Failed)
+              requestBody.limit: invalid float number (value: "ten")
+              hint: ...
+        """
+        from .errors import _BOLD, _CYAN, _paint
+
+        lines = [_paint(self.message, _BOLD, color)]
+        for d in self.details:
+            value = f" (value: {_excerpt(_json(d['value']), 80)})" if "value" in d else ""
+            where = f"{d['path']}: " if d["path"] else ""
+            lines.append(f"  {where}{d['message']}{value}")
+        if self.hint:
+            lines.append(f"  {_paint('hint:', _CYAN, color)} {self.hint}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+class UserMetricsPage(Record):
+    """One page of Helicone's answer: the users, and how many match in all.
+
+    Attributes:
+        users: the users of this page, each a dict as Helicone sent it (`UserMetricsResult`:
+            `user_id`, `total_requests`, `active_for` (days), `cost` (dollars),
+            `first_active`, `last_active` (ISO 8601), token counts and averages).
+        count: Helicone's `count` of the users that match, for paging through them.
+        has_users: Helicone's `hasUsers`.
+        data: the `data` object exactly as Helicone sent it, for printing as JSON.
+    """
+
+    __slots__ = ("users", "count", "has_users", "data")
+    users: list[dict[str, Any]]
+    count: int | float
+    has_users: bool
+    data: dict[str, Any]
+
+    def __init__(
+        self,
+        users: list[dict[str, Any]],
+        count: int | float,
+        has_users: bool,
+        data: dict[str, Any],
+    ) -> None:
+        self.users = users
+        self.count = count
+        self.has_users = has_users
+        self.data = data
+
+
+def endpoint_url(base_url: str | None = None, *, eu: bool = False) -> str:
+    """The URL of POST /v1/user/metrics/query: on `base_url` if given, else on Helicone's EU
+    host with `eu`, else on its US host.
+
+    Raises:
+        HeliconeAPIError: `base_url` is not an http(s) URL of a host.
+
+    Example:
+        >>> endpoint_url(eu=True)
+        'https://eu.api.helicone.ai/v1/user/metrics/query'
+    """
+    if base_url is None:
+        return (EU_BASE_URL if eu else DEFAULT_BASE_URL) + ENDPOINT
+    base = base_url.strip().rstrip("/")
+    try:
+        parts = urlsplit(base)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as e:
+        raise HeliconeAPIError(f"the base URL {base_url!r} is not a URL: {e}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise HeliconeAPIError(
+            f"the base URL {base_url!r} is not an http(s) URL of a host",
+            hint=f"write it as {DEFAULT_BASE_URL} or http://localhost:8585",
+        )
+    if parts.query or parts.fragment:
+        raise HeliconeAPIError(f"the base URL {base_url!r} has a query or fragment; drop it")
+    return base + ENDPOINT
+
+
+def check_api_key(api_key: str) -> str:
+    """`api_key`, if it can be sent in an Authorization header.
+
+    Raises:
+        HeliconeAPIError: it is empty, or holds white space or a character that cannot go
+            in an HTTP header (a key pasted with its line break, say).
+    """
+    if not isinstance(api_key, str) or not api_key:
+        raise HeliconeAPIError(
+            "the API key is empty; nothing was sent",
+            hint=f"set {API_KEY_ENV} (or api_key) to an API key of your Helicone organisation",
+        )
+    for i, c in enumerate(api_key):
+        if not (" " < c < "\x7f"):
+            raise HeliconeAPIError(
+                f"the API key has {_describe(c)} at position {i + 1}, which cannot be sent "
+                "in an HTTP header; nothing was sent",
+                hint="copy the key again, without spaces or line breaks",
+            )
+    return api_key
+
+
+def _describe(c: str) -> str:
+    if c.isspace():
+        return "white space (a space or line break)"
+    return f"the character U+{ord(c):04X}"
+
+
+def query_user_metrics(
+    filter: dict[str, Any] | str,  # noqa: A002 - the body's own name for it
+    *,
+    api_key: str,
+    base_url: str | None = None,
+    eu: bool = False,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+    sort: str | dict[str, str] | None = None,
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
+    tz_offset: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    now: datetime | None = None,
+    client: httpx.Client | None = None,
+) -> UserMetricsPage:
+    """Ask Helicone for the users that match `filter`: one page of them, and the count.
+
+    The body is `query.query_body`'s (the filter compiled or validated first, so a bad filter
+    is refused before anything is sent), POSTed to `{base_url}/v1/user/metrics/query` with
+    `Authorization: Bearer <api_key>`.
+
+    Args:
+        filter, limit, offset, sort, since, until, tz_offset, now: as for `query_body`.
+        api_key: a Helicone API key (sent as a bearer token); never empty.
+        base_url: the API host (default `https://api.helicone.ai`; a trailing slash is
+            dropped), for a self-hosted Helicone or a proxy. It wins over `eu`.
+        eu: use the EU host, `https://eu.api.helicone.ai`, as EU accounts must.
+        timeout: seconds allowed for each of connecting, sending and waiting for the answer.
+        client: an `httpx.Client` of your own (proxies, certificates, connection reuse);
+            by default one is made for the call.
+
+    Returns:
+        The page: `users` (dicts as Helicone sent them), `count`, `has_users`, `data`.
+
+    Raises:
+        FilterError: the filter is not valid. QueryError: another body option is not.
+        HeliconeAPIError: anything else, from a missing key to an error answer or no answer.
+
+    Example:
+        >>> page = query_user_metrics(  # doctest: +SKIP
+        ...     "user_cost > 5", api_key=os.environ["HELICONE_API_KEY"], sort="cost:desc"
+        ... )
+        >>> [(u["user_id"], u["cost"]) for u in page.users]  # doctest: +SKIP
+        [('alice', 12.5), ('bob', 7.25)]
+    """
+    check_api_key(api_key)
+    endpoint_url(base_url, eu=eu)
+    _check_timeout(timeout)
+    from .query import query_body
+
+    body = query_body(
+        filter,
+        limit=limit,
+        offset=offset,
+        sort=sort,
+        since=since,
+        until=until,
+        tz_offset=tz_offset,
+        now=now,
+    )
+    return send_query(
+        body, api_key=api_key, base_url=base_url, eu=eu, timeout=timeout, client=client
+    )
+
+
+def send_query(
+    body: dict[str, Any],
+    *,
+    api_key: str,
+    base_url: str | None = None,
+    eu: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    client: httpx.Client | None = None,
+) -> UserMetricsPage:
+    """POST a request body as it is (one `query_body` built, or one saved earlier) and read
+    the answer. The arguments and the errors are those of `query_user_metrics`; the body is
+    not checked here, so Helicone's own validator judges it (HTTP 422).
+
+    Example:
+        >>> send_query(  # doctest: +SKIP
+        ...     query_body("user_cost > 5"), api_key=os.environ["HELICONE_API_KEY"], eu=True
+        ... ).count
+        42
+    """
+    check_api_key(api_key)
+    url = endpoint_url(base_url, eu=eu)
+    _check_timeout(timeout)
+    try:
+        import httpx
+    except ImportError:
+        raise HeliconeAPIError(
+            "sending a query needs httpx, which is not installed; nothing was sent",
+            url=url,
+            hint="pip install 'helicone-filter[client]'",
+        ) from None
+    headers = {
+        "Authorization": f"Bearer {api_key}",
+        "Accept": "application/json",
+    }
+    try:
+        if client is not None:
+            response = client.post(url, json=body, headers=headers, timeout=timeout)
+        else:
+            with httpx.Client(timeout=timeout) as own:
+                response = own.post(url, json=body, headers=headers)
+    except httpx.TimeoutException as e:
+        raise _timed_out(e, url, timeout) from None
+    except httpx.TransportError as e:
+        raise _unreachable(e, url) from None
+    except httpx.InvalidURL as e:
+        raise HeliconeAPIError(f"cannot send to {url}: {e}", url=url) from None
+    return _read(response.status_code, response.headers, response.content, url)
+
+
+def _check_timeout(timeout: float) -> None:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
+        raise HeliconeAPIError(f"the timeout is a number of seconds above 0, not {timeout!r}")
+
+
+# -- no answer --------------------------------------------------------------------------------
+
+# httpx's timeout classes by name, so that this table needs no import of httpx.
+_TIMEOUTS = {
+    "ConnectTimeout": "could not connect to {host} within {t} s (connect timeout)",
+    "WriteTimeout": "could not send the request to {host} within {t} s (write timeout)",
+    "PoolTimeout": "no connection to {host} was free within {t} s (pool timeout)",
+    "ReadTimeout": "{host} did not answer within {t} s (read timeout)",
+}
+
+
+def _timed_out(e: Exception, url: str, timeout: float) -> HeliconeAPIError:
+    template = _TIMEOUTS.get(type(e).__name__, _TIMEOUTS["ReadTimeout"])
+    return HeliconeAPIError(
+        template.format(host=_host(url), t=f"{timeout:g}") + f", at POST {url}",
+        url=url,
+        hint="allow more time (--timeout SECONDS, or timeout= in Python), or try again later",
+    )
+
+
+def _unreachable(e: Exception, url: str) -> HeliconeAPIError:
+    import httpx
+
+    reason = _excerpt(str(e) or type(e).__name__, _EXCERPT)
+    if isinstance(e, httpx.ConnectError):
+        return HeliconeAPIError(
+            f"could not connect to {_host(url)}: {reason}",
+            url=url,
+            hint="check the network, and the host: the default is "
+            f"{DEFAULT_BASE_URL}, --eu (eu=True) for EU accounts, --base-url (base_url=) "
+            "for any other",
+        )
+    return HeliconeAPIError(
+        f"the request to {url} failed: {type(e).__name__}: {reason}",
+        url=url,
+        hint="try again; if it keeps failing, check the network or the proxy settings",
+    )
+
+
+def _host(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# -- the answer -------------------------------------------------------------------------------
+
+
+def _read(status: int, headers: Any, content: bytes, url: str) -> UserMetricsPage:
+    """The page in a 2xx answer, or the error any other answer means."""
+    kind = headers.get("content-type", "")
+    try:
+        body: Any = json.loads(content)
+        is_json = True
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        body, is_json = None, False
+    if 200 <= status < 300:
+        if not is_json:
+            raise HeliconeAPIError(
+                f"the answer from {url} is not JSON (HTTP {status}, {kind or 'no content type'}"
+                f"): {_text_excerpt(content)!r}",
+                status=status,
+                url=url,
+                hint="is the base URL Helicone's API host? The default is " + DEFAULT_BASE_URL,
+            )
+        return _page(status, body, url)
+    said = _said(body) if is_json else _text_excerpt(content)
+    raise _refused(status, body if is_json else None, said, headers, url)
+
+
+def _page(status: int, body: Any, url: str) -> UserMetricsPage:
+    if isinstance(body, dict) and body.get("error") is not None:
+        raise HeliconeAPIError(
+            f"Helicone answered with an error (HTTP {status}): {_said(body)}",
+            status=status,
+            url=url,
+        )
+    data = body.get("data") if isinstance(body, dict) else None
+    problem = ""
+    if not isinstance(data, dict):
+        problem = "it has no data object"
+    elif not isinstance(data.get("users"), list) or not all(
+        isinstance(u, dict) for u in data["users"]
+    ):
+        problem = "data.users is not a list of objects"
+    elif not _is_number(data.get("count")):
+        problem = "data.count is not a number"
+    elif not isinstance(data.get("hasUsers"), bool):
+        problem = "data.hasUsers is not true or false"
+    if problem:
+        raise HeliconeAPIError(
+            f"the answer from {url} is not a page of users: {problem}",
+            status=status,
+            url=url,
+            hint="is the base URL Helicone's API host? The default is " + DEFAULT_BASE_URL,
+        )
+    assert isinstance(data, dict)
+    count = data["count"]
+    if isinstance(count, float) and count.is_integer():
+        count = int(count)
+    return UserMetricsPage(data["users"], count, data["hasUsers"], data)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _refused(status: int, body: Any, said: str, headers: Any, url: str) -> HeliconeAPIError:
+    host = _host(url)
+    said_part = f": {said}" if said else ""
+    if status in (401, 403):
+        return HeliconeAPIError(
+            f"{host} refused the API key (HTTP {status}{said_part})",
+            status=status,
+            url=url,
+            hint=_KEY_HINT + ("; the key also needs read access" if status == 403 else ""),
+        )
+    if status == 422:
+        return HeliconeAPIError(
+            f"Helicone refused the request body (HTTP 422{said_part})",
+            status=status,
+            url=url,
+            details=_details(body),
+            hint="each line is a path in the body and what Helicone's validator said of it; "
+            "a body from query_body that Helicone refuses means its schema has changed",
+        )
+    if status == 429:
+        wait = headers.get("retry-after")
+        return HeliconeAPIError(
+            f"Helicone is limiting the rate of requests with this key (HTTP 429{said_part})",
+            status=status,
+            url=url,
+            hint=f"try again in {wait} s" if wait else "try again later",
+        )
+    if status == 404:
+        return HeliconeAPIError(
+            f"there is no user-metrics endpoint at {url} (HTTP 404{said_part})",
+            status=status,
+            url=url,
+            hint=f"the base URL is the API host alone, e.g. {DEFAULT_BASE_URL}",
+        )
+    if 300 <= status < 400:
+        where = headers.get("location") or "elsewhere"
+        return HeliconeAPIError(
+            f"{url} redirects to {where} (HTTP {status})",
+            status=status,
+            url=url,
+            hint="use the host it points to as the base URL (--base-url, base_url=)",
+        )
+    if status >= 500:
+        if _is_result_error(body):
+            return HeliconeAPIError(
+                f"Helicone failed to run the query (HTTP {status}{said_part})",
+                status=status,
+                url=url,
+                hint='a filter with an empty leaf, such as {"users_view": {}}, fails this '
+                "way (helicone-filter check finds those); otherwise try again later",
+            )
+        return HeliconeAPIError(
+            f"Helicone is not available (HTTP {status}{said_part})",
+            status=status,
+            url=url,
+            hint="try again later",
+        )
+    return HeliconeAPIError(
+        f"Helicone refused the request (HTTP {status}{said_part})", status=status, url=url
+    )
+
+
+def _is_result_error(body: Any) -> bool:
+    """`ResultError_string_`: `{"data": null, "error": "..."}`."""
+    return isinstance(body, dict) and body.get("data") is None and "error" in body
+
+
+def _details(body: Any) -> list[dict[str, Any]]:
+    """tsoa's `{"details": {"requestBody.x": {"message": ..., "value": ...}}}` as a list;
+    any other shape of `details` as well as it can be read."""
+    found = body.get("details") if isinstance(body, dict) else None
+    out: list[dict[str, Any]] = []
+    if isinstance(found, dict):
+        for path, about in found.items():
+            entry: dict[str, Any] = {"path": _excerpt(str(path), 200)}
+            if isinstance(about, dict):
+                entry["message"] = _excerpt(str(about.get("message", "")), _EXCERPT)
+                if "value" in about:
+                    entry["value"] = about["value"]
+            else:
+                entry["message"] = _text(about)
+            out.append(entry)
+    elif isinstance(found, list):
+        out.extend({"path": "", "message": _text(about)} for about in found)
+    elif found is not None:
+        out.append({"path": "", "message": _text(found)})
+    return out
+
+
+def _text(value: Any) -> str:
+    """A value from an error body as one printable line: a string as it is, else as JSON."""
+    return _excerpt(value if isinstance(value, str) else _json(value), _EXCERPT)
+
+
+def _said(body: Any) -> str:
+    """What an error body says, as one printable line."""
+    if isinstance(body, dict):
+        for key in ("error", "message", "detail"):
+            value = body.get(key)
+            if isinstance(value, dict):
+                value = value.get("message")
+            if isinstance(value, str) and value.strip():
+                return _excerpt(value, _EXCERPT)
+        if body:
+            return _excerpt(_json(body), _EXCERPT)
+        return ""
+    if isinstance(body, str):
+        return _excerpt(body, _EXCERPT)
+    return "" if body is None else _excerpt(_json(body), _EXCERPT)
+
+
+def _text_excerpt(content: bytes) -> str:
+    text = content.decode("utf-8", "replace")
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+    return _excerpt(title.group(1) if title else _TAG.sub(" ", text), 200)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _excerpt(text: str, limit: int) -> str:
+    """`text` on one line, without control characters (so that a server cannot move the
+    terminal's cursor or colour it), cut to `limit` characters."""
+    flat = " ".join(_CONTROL.sub(" ", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
