@@ -28,7 +28,7 @@ from .schema import (
     USERS_VIEW,
     Field,
 )
-from .semantics import quirks
+from .semantics import like_escape_error, quirks
 from .timestamps import format_timestamp, parse_timestamp
 
 _ALL_JSON_OPERATORS = sorted({op for ops in JSON_OPERATORS.values() for op in ops})
@@ -415,6 +415,10 @@ class _Checker:
                     "remove it; it usually comes from text cut in the middle of an emoji",
                 )
                 return _BAD
+            error = like_escape_error(op, value)
+            if error is not None:
+                self.add(error[0], error[1], path, error[2])
+                return _BAD
             self.quirks(field, kind, op, value, path)
             return value
         if kind == "number":
@@ -456,7 +460,9 @@ class _Checker:
                     f'write it in UTC with a Z: "{format_timestamp(parsed)}"',
                     "warning",
                 )
-            return format_timestamp(parsed)
+            canonical = format_timestamp(parsed)
+            self.quirks(field, kind, op, canonical, path)
+            return canonical
         # boolean
         if not isinstance(value, bool):
             return self.wrong_type(field, "true or false", value, path)

@@ -7,11 +7,12 @@ is false, and only equals/not-equals "null" (is null / is not null) and equals "
 
 - equals / not-equals: `=` / `!=`, case-sensitive; on text columns "null" means IS NULL /
   IS NOT NULL and equals "__empty__" means empty (the empty string).
-- like / ilike: the SQL pattern as given; `%` is any run, `_` one character, `\\` escapes.
+- like / ilike: the SQL pattern as given; `%` is any run, `_` one character, `\\` escapes
+  `%`, `_` and itself (before anything else it is a literal backslash).
 - contains / not-contains: ILIKE / NOT ILIKE '%' || v || '%', so `%` and `_` in v are
   wildcards too; "null" under any of these is SQL null and matches nothing.
 - Timestamps are compared as instants; Helicone binds the filter's value as a DateTime, so its
-  milliseconds are dropped (the row's are kept).
+  milliseconds are dropped (the row's are kept) and it is clamped to 1970-01-01 .. 2106-02-07.
 - A map condition needs the key: `has(m, k) AND m[k] op v`. `property_key = k` is true when
   the row's `properties` has the key k.
 - A leaf with several tables ands them. A leaf with several columns, keys or operators keeps
@@ -22,25 +23,30 @@ is false, and only equals/not-equals "null" (is null / is not null) and equals "
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from .checker import ROOT, Condition, _Checker, _kept_column, normalized_ir
 from .schema import EMPTY_MAGIC, NULL_MAGIC
+from .semantics import DATETIME_MAX, DATETIME_MIN
 from .timestamps import parse_timestamp
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=4096)
 def like_pattern(pattern: str, case_insensitive: bool) -> re.Pattern[str]:
-    """SQL LIKE as a regular expression: `%` any run, `_` one character, `\\x` a literal x."""
+    """ClickHouse's LIKE as a regular expression: `%` any run, `_` one character; a backslash
+    before `%`, `_` or a backslash makes that character literal, and is itself literal before
+    anything else (a pattern ending in a lone backslash is refused by the checker)."""
     out = []
     i = 0
     while i < len(pattern):
         c = pattern[i]
-        if c == "\\" and i + 1 < len(pattern):
+        if c == "\\" and pattern[i + 1 : i + 2] in ("%", "_", "\\"):
             out.append(re.escape(pattern[i + 1]))
             i += 2
             continue
@@ -108,13 +114,14 @@ def condition_matches(c: Condition, row: Row) -> bool:
         bound = parse_timestamp(c.value)
         if moment is None or bound is None:
             return False
-        return _compare(op, moment, bound.replace(microsecond=0))
+        bound = min(max(bound.replace(microsecond=0), DATETIME_MIN), DATETIME_MAX)
+        return _compare(op, moment, bound)
     if kind == "boolean":
         return bool(value) is c.value
     return _compare(op, value, c.value)
 
 
-def _helicone_conditions(leaf: dict[str, Any]) -> list[Condition]:
+def helicone_conditions(leaf: dict[str, Any]) -> list[Condition]:
     """The conditions of a checked leaf that Helicone keeps: one per table."""
     checker = _Checker()
     kept: list[Condition] = []
@@ -128,6 +135,45 @@ def _helicone_conditions(leaf: dict[str, Any]) -> list[Condition]:
                 first = next(c for c in found if c.key == next(iter(operators)))
             kept.append(first)
     return kept
+
+
+def fold_as_helicone(
+    obj: Any,
+    leaf: Callable[[list[Condition]], T],
+    everything: T,
+    branch: Callable[[str, T, T], T],
+) -> T:
+    """Fold a FilterNode the way Helicone reads it: `leaf` gets the conditions Helicone keeps
+    of each leaf (several when it names several tables, which Helicone ands), `everything`
+    stands for "all" and `{}`, `branch(op, left, right)` joins two sides.
+
+    The peers `matches` and `to_clickhouse` are two folds; the walk is a post-order with an
+    explicit stack, so any depth is fine.
+
+    Raises:
+        FilterValidationError: `obj` is not a valid FilterNode (leaves with several
+            conditions are fine: only the one Helicone keeps counts).
+    """
+    normalized_ir(obj)  # raises on errors; leaves with several conditions are fine here
+    todo: list[tuple[Any, bool]] = [(obj, False)]
+    out: list[T] = []
+    while todo:
+        node, done = todo.pop()
+        if node == "all" or node == {}:
+            out.append(everything)
+        elif "operator" in node:
+            if not done:
+                todo += [(node, True), (node["right"], False), (node["left"], False)]
+                continue
+            right, left = out.pop(), out.pop()
+            out.append(branch(node["operator"], left, right))
+        else:
+            out.append(leaf(helicone_conditions(node)))
+    return out[0]
+
+
+def _both(op: str, left: bool, right: bool) -> bool:
+    return left and right if op == "and" else left or right
 
 
 def matches(obj: Any, row: Row) -> bool:
@@ -145,20 +191,6 @@ def matches(obj: Any, row: Row) -> bool:
         >>> matches({"request_response_rmt": {"model": {"contains": "GPT"}}}, {"model": "gpt-4o"})
         True
     """
-    normalized_ir(obj)  # raises on errors; leaves with several conditions are fine here
-    # Post-order over the binary tree with an explicit stack.
-    todo: list[tuple[Any, bool]] = [(obj, False)]
-    out: list[bool] = []
-    while todo:
-        node, done = todo.pop()
-        if node == "all" or node == {}:
-            out.append(True)
-        elif "operator" in node:
-            if not done:
-                todo += [(node, True), (node["right"], False), (node["left"], False)]
-                continue
-            right, left = out.pop(), out.pop()
-            out.append(left and right if node["operator"] == "and" else left or right)
-        else:
-            out.append(all(condition_matches(c, row) for c in _helicone_conditions(node)))
-    return out[0]
+    return fold_as_helicone(
+        obj, lambda kept: all(condition_matches(c, row) for c in kept), True, _both
+    )

@@ -28,7 +28,7 @@ from .schema import (
     Field,
     Kind,
 )
-from .semantics import quirks
+from .semantics import like_escape_error, quirks
 from .timestamps import canonical_timestamp, format_timestamp, relative
 
 Nesting = Literal["balanced", "right"]
@@ -216,9 +216,13 @@ class _Lowerer:
             json_op = plain.get(op)
             if json_op is not None:
                 # The common case: one value, an operator that is its own JSON operator.
-                if raw.kind == "string" and kind in _TEXT_KINDS:
-                    converted = raw.value  # a string for a text column: nothing to check
-                else:
+                converted = raw.value
+                if (
+                    raw.kind != "string"
+                    or kind not in _TEXT_KINDS
+                    # a string for a text column: nothing to check but a like pattern's end
+                    or (isinstance(converted, str) and converted[-1:] == "\\")
+                ):
                     converted = self.value(kind, ref, op, raw)
                     if converted is _BAD:
                         return _BAD_ITEM
@@ -432,7 +436,14 @@ class _Lowerer:
         """The JSON value for `v` on a field of this kind, or _BAD after reporting why not."""
         if kind in _TEXT_KINDS:
             if v.kind == "string":
-                return v.value
+                text = v.value
+                assert isinstance(text, str)
+                if text[-1:] == "\\" and op in ("like", "ilike"):
+                    error = like_escape_error(op, text)
+                    if error is not None:
+                        self.problem(error[0], error[1], v.start, v.end, error[2])
+                        return _BAD
+                return text
             name, written = self.source(ref.start, ref.end), self.text[v.start : v.end]
             return self.wrong_type(v, name, "text", f"quote it: {name} {op} {quoted(written)}")
         if kind == "number":

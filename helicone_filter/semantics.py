@@ -4,13 +4,32 @@ text compiler and the JSON checker both give, from one place."""
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 from .schema import EMPTY_MAGIC, NULL_MAGIC, REQUEST_RESPONSE_RMT, Field
 
 INT32 = (-(2**31), 2**31 - 1)
+# Helicone binds a timestamp as a ClickHouse DateTime, which holds these moments; ClickHouse
+# clamps a value outside them to the nearer end.
+DATETIME_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+DATETIME_MAX = datetime(2106, 2, 7, 6, 28, 15, tzinfo=UTC)
 
 Quirk = tuple[str, str, str]  # code, message, hint
+
+
+def like_escape_error(json_op: str, value: str) -> Quirk | None:
+    """The error for a like/ilike pattern that ends in a lone backslash, which ClickHouse
+    refuses ("Invalid escape sequence at the end of LIKE pattern": HTTP 500 from Helicone)."""
+    if json_op not in ("like", "ilike") or not value.endswith("\\"):
+        return None
+    if (len(value) - len(value.rstrip("\\"))) % 2 == 0:
+        return None  # \\ is an escaped backslash
+    return (
+        "like-trailing-escape",
+        "the pattern ends in a lone backslash, which escapes nothing: ClickHouse refuses it",
+        "write two backslashes for a literal one (in filter text: four inside quotes)",
+    )
 
 
 def quirks(field: Field, kind: str, json_op: str, value: Any) -> list[Quirk]:
@@ -45,6 +64,21 @@ def quirks(field: Field, kind: str, json_op: str, value: Any) -> list[Quirk]:
                     "use like / ilike to say so, or expect the wildcards",
                 )
             )
+        if kind == "timestamp":
+            from .timestamps import parse_timestamp
+
+            moment = parse_timestamp(value)
+            if moment is not None and not DATETIME_MIN <= moment <= DATETIME_MAX:
+                end = DATETIME_MIN if moment < DATETIME_MIN else DATETIME_MAX
+                found.append(
+                    (
+                        "timestamp-out-of-range",
+                        f"Helicone binds timestamps as ClickHouse DateTime, which holds "
+                        f"1970-01-01 to 2106-02-07; {value} is compared as "
+                        f"{end.strftime('%Y-%m-%dT%H:%M:%SZ')}",
+                        "use a time within that range",
+                    )
+                )
     elif kind == "number" and not isinstance(value, bool):
         # Helicone binds a number that is whole (in JavaScript, where 5.0 is 5) as Int32, any
         # other as Float64; request cost is multiplied by 10^9 first.

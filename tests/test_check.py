@@ -176,6 +176,18 @@ CASES: list[tuple[str, str, Any, str]] = [
         "$.request_response_rmt.latency.gt",
     ),
     (
+        "like-trailing-escape",
+        "error",
+        leaf(R, "model", "ilike", "50\\"),
+        "$.request_response_rmt.model.ilike",
+    ),
+    (
+        "timestamp-out-of-range",
+        "warning",
+        leaf(R, "request_created_at", "gt", "1969-12-31T23:59:59Z"),
+        "$.request_response_rmt.request_created_at.gt",
+    ),
+    (
         "timestamp-without-zone",
         "warning",
         leaf(R, "request_created_at", "gt", "2025-01-01T10:00:00"),

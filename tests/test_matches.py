@@ -32,6 +32,11 @@ CASES: list[tuple[str, dict[str, Any], bool]] = [
     ('model like "100\\\\%"', {"model": "100%"}, True),  # \% is a literal %
     ('model like "100\\\\%"', {"model": "1000"}, False),
     ('model like "a%"', {"model": "a\nb"}, True),
+    ('model like "a\\\\b"', {"model": "a\\b"}, True),  # \b: a literal backslash, then b
+    ('model like "a\\\\b"', {"model": "ab"}, False),
+    ('model contains "a\\\\"', {"model": "xa%"}, True),  # a trailing \ escapes the closing %
+    ('request_created_at > "1960-01-01"', {"request_created_at": "1969-06-01T00:00:00Z"}, False),
+    ('request_created_at < "2200-01-01"', {"request_created_at": "2150-01-01T00:00:00Z"}, False),
     ("model is null", {"model": None}, True),
     ("model is null", {"model": ""}, False),
     ("model is not null", {"model": ""}, True),

@@ -224,6 +224,13 @@ MESSAGES = [
         '  hint: quote it: user_id = "42"',
     ),
     (
+        'model like "100\\\\"',
+        "line 1, column 12: the pattern ends in a lone backslash, which escapes nothing: ClickHouse refuses it\n"
+        '  model like "100\\\\"\n'
+        "             ^^^^^^^\n"
+        "  hint: write two backslashes for a literal one (in filter text: four inside quotes)",
+    ),
+    (
         "model = '日本' and 모델 = 1",
         "line 1, column 18: unexpected character '모'; expected a condition such as "
         "user_cost > 5, 'not' or '('\n"
