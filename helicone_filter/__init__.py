@@ -46,6 +46,7 @@ __all__ = [
     "matches",
     "normalize",
     "parse",
+    "to_clickhouse",
     "to_text",
     "validate",
 ]
@@ -53,6 +54,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .checker import check, normalize, validate
+    from .clickhouse import to_clickhouse
     from .completion import Completion, complete
     from .diagnostics import Diagnostic, diagnose
     from .evaluate import matches
@@ -67,6 +69,7 @@ _LAZY = {
     "Diagnostic": "diagnostics",
     "matches": "evaluate",
     "to_text": "formatter",
+    "to_clickhouse": "clickhouse",
     "check": "checker",
     "normalize": "checker",
     "validate": "checker",
