@@ -16,10 +16,12 @@ from helicone_filter.schema import (
     KEYWORDS,
     NAME_PATTERN,
     NULL_MAGIC,
+    OPERATOR_JSON,
     REQUEST_RESPONSE_RMT,
     TABLES,
     USERS_VIEW,
 )
+from helicone_filter.semantics import like_escape_error
 from helicone_filter.timestamps import format_timestamp
 
 COLUMNS = {t: [n for n, f in FIELDS.items() if f.table == t] for t in TABLES}
@@ -93,6 +95,14 @@ def key_text(key: str) -> str:
     return f"[{quote(key)}]"
 
 
+def _like_safe(json_op: str, value: Any) -> Any:
+    """`value`, with a backslash added where it would end a like pattern in a lone one (which
+    ClickHouse, and so the checker, refuses)."""
+    if isinstance(value, str) and like_escape_error(json_op, value) is not None:
+        return value + "\\"
+    return value
+
+
 # -- filter text -------------------------------------------------------------------------------
 
 NEGATABLE = {
@@ -130,7 +140,7 @@ def leaf_text(draw: st.DrawFn, table: str, negatable: bool, small: bool = False)
 
     def one() -> str:
         if kind in ("text", "map", "property_key"):
-            value = draw(SMALL_TEXT if small else BROAD_TEXT)
+            value = _like_safe(OPERATOR_JSON.get(op, ""), draw(SMALL_TEXT if small else BROAD_TEXT))
             if negatable and kind == "text" and value in (NULL_MAGIC, EMPTY_MAGIC):
                 value = "v"  # Helicone's magic strings have no exact opposite
             if negatable and op in ("contains", "not contains") and value == NULL_MAGIC:
@@ -229,7 +239,7 @@ def json_leaf(draw: st.DrawFn, table: str, small: bool, several: bool) -> Any:
                 unique=True,
             )
         )
-        operators = {op: draw(json_value(kind, small)) for op in ops}
+        operators = {op: _like_safe(op, draw(json_value(kind, small))) for op in ops}
         if kind == "map":
             key = draw(st.sampled_from(SMALL_KEYS) if small else KEYS)
             columns[column] = {key: operators}
