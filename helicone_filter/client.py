@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ._record import Record
-from .query import DEFAULT_LIMIT
+from .query import DEFAULT_LIMIT, TimeFilter
 
 if TYPE_CHECKING:
     import httpx
@@ -203,6 +203,7 @@ def query_user_metrics(
     timeout: float = DEFAULT_TIMEOUT,
     now: datetime | None = None,
     client: httpx.Client | None = None,
+    time_filter: TimeFilter | None = None,
 ) -> UserMetricsPage:
     """Ask Helicone for the users that match `filter`: one page of them, and the count.
 
@@ -211,7 +212,9 @@ def query_user_metrics(
     `Authorization: Bearer <api_key>`.
 
     Args:
-        filter, limit, offset, sort, since, until, tz_offset, now: as for `query_body`.
+        filter, limit, offset, sort, since, until, tz_offset, now, time_filter: as for
+            `query_body` (`time_filter` is the API's `{"startTimeUnixSeconds": ...,
+            "endTimeUnixSeconds": ...}` or a `(since, until)` pair).
         api_key: a Helicone API key (sent as a bearer token); never empty.
         base_url: the API host (default `https://api.helicone.ai`; a trailing slash is
             dropped), for a self-hosted Helicone or a proxy. It wins over `eu`.
@@ -248,6 +251,7 @@ def query_user_metrics(
         until=until,
         tz_offset=tz_offset,
         now=now,
+        time_filter=time_filter,
     )
     return send_query(
         body, api_key=api_key, base_url=base_url, eu=eu, timeout=timeout, client=client

@@ -10,6 +10,7 @@ seconds (`1738281600`).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,10 @@ MAX_TZ_OFFSET_MINUTES = 24 * 60
 
 _RELATIVE = re.compile(r"(?i:now)(?:\s*-\s*([0-9]+[smhdw]))?|([0-9]+[smhdw])")
 _UNIX = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+# The window as the API writes it (unix seconds), or a (since, until) pair.
+TimeFilter = Mapping[str, float] | tuple[str | datetime | None, str | datetime | None]
 
 
 class QueryError(ValueError):
@@ -98,6 +103,7 @@ def query_body(
     until: str | datetime | None = None,
     tz_offset: int | None = None,
     now: datetime | None = None,
+    time_filter: TimeFilter | None = None,
 ) -> dict[str, Any]:
     """The body of POST /v1/user/metrics/query.
 
@@ -112,6 +118,9 @@ def query_body(
         tz_offset: minutes, sent as `timeZoneDifferenceMinutes` (Helicone shifts
             user_first_active and user_last_active comparisons by it).
         now: the moment relative times count back from (default: now).
+        time_filter: the window another way: the API's own `{"startTimeUnixSeconds": ...,
+            "endTimeUnixSeconds": ...}` or a `(since, until)` pair (either may be None);
+            not together with `since`/`until`.
 
     Raises:
         FilterError: the filter is not valid. QueryError: another argument is not.
@@ -136,6 +145,10 @@ def query_body(
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise QueryError(f"offset must be a whole number of at least 0, not {offset!r}")
     body: dict[str, Any] = {"filter": node, "offset": offset, "limit": limit}
+    if time_filter is not None:
+        if since is not None or until is not None:
+            raise QueryError("give the window as time_filter or as since/until, not both")
+        since, until = _window(time_filter)
     if since is not None or until is not None:
         start = _moment(since, now) if since is not None else datetime.fromtimestamp(0, UTC)
         end = _moment(until, now) if until is not None else now
@@ -159,6 +172,28 @@ def query_body(
     if sort is not None:
         body["sort"] = parse_sort(sort) if isinstance(sort, str) else _checked_sort(sort)
     return body
+
+
+def _window(time_filter: TimeFilter) -> tuple[str | datetime | None, str | datetime | None]:
+    """`time_filter` as (since, until)."""
+    if isinstance(time_filter, Mapping):
+        keys = ("startTimeUnixSeconds", "endTimeUnixSeconds")
+        if set(time_filter) != set(keys):
+            given = ", ".join(map(str, time_filter)) or "none"
+            raise QueryError(f"time_filter has the keys {', '.join(keys)}, not {given}")
+        ends = []
+        for key in keys:
+            value = time_filter[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise QueryError(f"time_filter's {key} is unix seconds, not {value!r}")
+            ends.append(str(value))
+        return ends[0], ends[1]
+    if isinstance(time_filter, tuple) and len(time_filter) == 2:
+        return time_filter
+    raise QueryError(
+        "time_filter is {'startTimeUnixSeconds': ..., 'endTimeUnixSeconds': ...} or a "
+        f"(since, until) pair, not {time_filter!r}"
+    )
 
 
 def _moment(value: str | datetime, now: datetime) -> datetime:

@@ -31,7 +31,7 @@ from helicone_filter.client import (
     query_user_metrics,
     send_query,
 )
-from helicone_filter.query import query_body
+from helicone_filter.query import QueryError, query_body
 
 NOW_TEXT = "2025-06-01T12:00:00Z"  # conftest's NOW
 BY_COST = sorted(fake.USERS, key=lambda u: -u["cost"])
@@ -150,6 +150,24 @@ def test_query_user_metrics_sends_query_bodys_body_and_returns_the_page(
     )
     assert request["headers"]["authorization"] == f"Bearer {fake.API_KEY}"
     assert request["headers"]["content-type"] == "application/json"
+
+
+def test_time_filter_as_the_api_writes_it_or_as_a_pair(
+    url: str, received: list[dict[str, Any]]
+) -> None:
+    window = {"startTimeUnixSeconds": 1748131200, "endTimeUnixSeconds": 1748779200}
+    query_user_metrics("all", api_key=fake.API_KEY, base_url=url, time_filter=window, now=NOW)
+    query_user_metrics(
+        "all", api_key=fake.API_KEY, base_url=url, time_filter=("2025-05-25", None), now=NOW
+    )
+    assert [r["body"]["timeFilter"] for r in received] == [window, window]
+    with pytest.raises(QueryError, match="not both"):
+        query_user_metrics(
+            "all", api_key=fake.API_KEY, base_url=url, time_filter=window, since="7d"
+        )
+    with pytest.raises(QueryError, match="keys startTimeUnixSeconds, endTimeUnixSeconds"):
+        query_user_metrics("all", api_key=fake.API_KEY, base_url=url, time_filter={"start": 1})
+    assert len(received) == 2  # nothing sent for the refused ones
 
 
 def test_send_query_sends_a_body_as_it_is(url: str, received: list[dict[str, Any]]) -> None:
