@@ -14,11 +14,12 @@ logs, on a self-hosted ClickHouse or on a cluster, and selects the rows `matches
 - maps: `has(m, k) AND m[k] = v` (bracketed inside `OR`); `property_key = k` is
   `has(properties, k)`.
 - numbers bind as Int64 or Float64 (exact comparisons; Helicone's Int32 overflow is a warning
-  of the validator instead); booleans as Bool; timestamps as `DateTime('UTC')`, which drops
-  milliseconds and holds 1970-01-01 to 2106-02-07 as Helicone's bind does.
+  of the validator instead); booleans as Bool; timestamps as `DateTime('UTC')` (UTC text),
+  without milliseconds and clamped to 1970-01-01 .. 2106-02-07, as Helicone's bind is.
 
 Column names come from the schema table; `table_map` renames them for tables named otherwise.
-Leaves with several conditions keep only the one Helicone keeps, as `matches` does.
+Leaves with several conditions keep only the one Helicone keeps, as `matches` does (`check`
+reports such leaves).
 """
 
 from __future__ import annotations
@@ -145,7 +146,10 @@ class _Writer:
             moment = parse_timestamp(value)
             assert moment is not None  # checked
             bound = min(max(moment.replace(microsecond=0), DATETIME_MIN), DATETIME_MAX)
-            return [f"{column} {_COMPARE[op]} {self.bind(bound, _DATETIME)}"]
+            # As text in UTC, which DateTime('UTC') reads as UTC whatever the server's zone (a
+            # client given a datetime would write it in the server's zone).
+            text = bound.strftime("%Y-%m-%d %H:%M:%S")
+            return [f"{column} {_COMPARE[op]} {self.bind(text, _DATETIME)}"]
         return [f"{column} = {self.bind(value, 'Bool')}"]  # boolean
 
 
@@ -173,7 +177,8 @@ def to_clickhouse(
 
     Returns:
         `(sql, params)`: `sql` names every value as `{p0:String}`, `{p1:Int64}`...; `params`
-        maps `p0`, `p1`... to Python values (str, int, float, bool, UTC datetime). Pass both
+        maps `p0`, `p1`... to Python values (str, int, float, bool; a timestamp as
+        `YYYY-MM-DD hh:mm:ss` text in UTC, which its `DateTime('UTC')` reads). Pass both
         to a client that binds ClickHouse query parameters (clickhouse-connect:
         `client.query(f"SELECT ... WHERE {sql}", parameters=params)`), or use `param_text`
         for ClickHouse's own text form of each value.
@@ -184,12 +189,13 @@ def to_clickhouse(
 
     Example:
         >>> to_clickhouse('model contains "gpt" and status = 200')
-        ("(`model` ILIKE concat('%', {p0:String}, '%') AND `status` = {p1:Int64})", \
+        ("`model` ILIKE concat('%', {p0:String}, '%') AND `status` = {p1:Int64}", \
 {'p0': 'gpt', 'p1': 200})
     """
     writer = _Writer(column_names(table_map))
     node = filter
-    if isinstance(node, str):
+    compiled = isinstance(node, str)
+    if compiled:
         from . import compile as compile_text
 
         node = compile_text(node, now=now)
@@ -219,7 +225,7 @@ def to_clickhouse(
         return op, deque((_wrap(left), _wrap(right)))
 
     everything: str | _Piece = "true"
-    piece = fold_as_helicone(node, leaf, everything, branch)
+    piece = fold_as_helicone(node, leaf, everything, branch, checked=compiled)
     sql = piece if isinstance(piece, str) else f" {piece[0].upper()} ".join(piece[1])
     return sql, writer.params
 

@@ -142,19 +142,23 @@ def fold_as_helicone(
     leaf: Callable[[list[Condition]], T],
     everything: T,
     branch: Callable[[str, T, T], T],
+    *,
+    checked: bool = False,
 ) -> T:
     """Fold a FilterNode the way Helicone reads it: `leaf` gets the conditions Helicone keeps
     of each leaf (several when it names several tables, which Helicone ands), `everything`
     stands for "all" and `{}`, `branch(op, left, right)` joins two sides.
 
     The peers `matches` and `to_clickhouse` are two folds; the walk is a post-order with an
-    explicit stack, so any depth is fine.
+    explicit stack, so any depth is fine. `checked` skips the validation, for JSON the
+    compiler has just made.
 
     Raises:
         FilterValidationError: `obj` is not a valid FilterNode (leaves with several
             conditions are fine: only the one Helicone keeps counts).
     """
-    normalized_ir(obj)  # raises on errors; leaves with several conditions are fine here
+    if not checked:
+        normalized_ir(obj)  # raises on errors; leaves with several conditions are fine here
     todo: list[tuple[Any, bool]] = [(obj, False)]
     out: list[T] = []
     while todo:

@@ -61,12 +61,12 @@ SQL = [
     (
         'request_created_at >= "2025-01-01T10:00:00.750+02:00"',
         "`request_created_at` >= {p0:DateTime('UTC')}",
-        {"p0": datetime(2025, 1, 1, 8, 0, tzinfo=UTC)},  # milliseconds dropped, as Helicone
+        {"p0": "2025-01-01 08:00:00"},  # in UTC, milliseconds dropped, as Helicone binds it
     ),
     (
         'request_created_at > "1900-01-01"',
         "`request_created_at` > {p0:DateTime('UTC')}",
-        {"p0": datetime(1970, 1, 1, tzinfo=UTC)},  # clamped, as ClickHouse's DateTime
+        {"p0": "1970-01-01 00:00:00"},  # clamped, as ClickHouse's DateTime
     ),
     (
         'properties.env = "prod"',
@@ -339,11 +339,15 @@ def universe_table() -> Iterator[LocalTable]:
 CI = bool(os.environ.get("CI"))
 
 
+FILTERS_RUN: list[Any] = []  # every filter the differential tests ran, to count them
+
+
 @settings(max_examples=600 if CI else 150)
 @given(obj=engine_filter())
 def test_clickhouse_selects_what_matches_selects(universe_table: LocalTable, obj: Any) -> None:
     expected = [i for i, r in enumerate(UNIVERSE) if matches(obj, r)]
     assert universe_table.where(obj) == expected, to_clickhouse(obj)
+    FILTERS_RUN.append(obj)
 
 
 @settings(max_examples=150 if CI else 40)
@@ -357,8 +361,17 @@ def test_on_generated_rows_too(rows: list[dict[str, Any]], filters: list[Any]) -
         for obj in filters:
             expected = [i for i, r in enumerate(rows) if matches(obj, r)]
             assert table.where(obj) == expected, (obj, to_clickhouse(obj))
+            FILTERS_RUN.append(obj)
     finally:
         table.drop()
+
+
+def test_the_differential_tests_ran_enough_filters() -> None:
+    if not FILTERS_RUN:
+        pytest.skip("the differential tests were not run in this session")
+    distinct = {json.dumps(f, sort_keys=True) for f in FILTERS_RUN}
+    # Hypothesis may repeat an example; count the distinct filters.
+    assert len(distinct) >= (500 if CI else 100), len(distinct)
 
 
 # Cases the generator met once, and the edges the semantics turn on, kept as examples.
@@ -478,3 +491,58 @@ def test_hostile_names_in_table_map_stay_names(name: str) -> None:
     finally:
         table.drop()
     assert [json.loads(line) for line in out.splitlines()] == [{name: 1}]
+
+
+# -- the official client's binding -------------------------------------------------------------
+
+
+def _bound_by_clickhouse_connect(sql: str, params: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """The query and `param_` values clickhouse-connect would send to a server (no server
+    needed: its binding is a pure function), named as chdb takes them."""
+    binding = pytest.importorskip("clickhouse_connect.driver.binding")
+    query, bound = binding.bind_query(sql, params)
+    assert isinstance(query, str)
+    return query, {k.removeprefix("param_"): v for k, v in bound.items()}
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=[repr(h) for h in HOSTILE])
+def test_the_readme_client_binds_hostile_values_literally(value: str) -> None:
+    for name, obj, rows in _positions(value):
+        sql, params = to_clickhouse(obj)
+        table = LocalTable(rows)
+        try:
+            query, bound = _bound_by_clickhouse_connect(
+                f"SELECT _row FROM {quote_name(table.name)} WHERE {sql}", params
+            )
+            out = LocalTable._session.query(query, "JSONEachRow", params=bound).bytes()
+            assert [json.loads(line)["_row"] for line in out.decode().splitlines()] == [0], name
+        finally:
+            table.drop()
+
+
+def test_the_readme_client_binds_every_type() -> None:
+    text = (
+        'request_created_at > "2025-01-01T00:00:00.900Z" and cost >= 0.5 and status = 200 '
+        "and cached and not threat"
+    )
+    rows = [
+        {
+            "request_created_at": "2025-01-01T00:00:01Z",
+            "cost": 0.5,
+            "status": 200,
+            "cached": True,
+            "threat": False,
+        },
+        {"request_created_at": "2025-01-01T00:00:00Z", "cost": 0.5, "status": 200},
+    ]
+    sql, params = to_clickhouse(text, now=NOW)
+    table = LocalTable(rows)
+    try:
+        query, bound = _bound_by_clickhouse_connect(
+            f"SELECT _row FROM {quote_name(table.name)} WHERE {sql}", params
+        )
+        out = LocalTable._session.query(query, "JSONEachRow", params=bound).bytes()
+    finally:
+        table.drop()
+    assert [json.loads(line)["_row"] for line in out.decode().splitlines()] == [0]
+    assert [i for i, r in enumerate(rows) if matches(helicone_filter.compile(text), r)] == [0]
