@@ -82,6 +82,12 @@ examples:
   helicone-filter query 'user_cost > 5' | curl -sS https://api.helicone.ai/v1/user/metrics/query \\
       -H "Authorization: Bearer $HELICONE_API_KEY" -H 'Content-Type: application/json' -d @-
 """,
+    "sql": """\
+examples:
+  helicone-filter sql 'model ilike "gpt%" and status = 200'
+  helicone-filter sql --table-map request_response_rmt=logs.requests 'cached'
+  helicone-filter sql --now 2025-06-01T00:00:00Z 'request_created_at > now - 7d' --compact
+""",
     "fields": """\
 examples:
   helicone-filter fields
@@ -98,7 +104,7 @@ examples:
   curl -s localhost:8765/diagnose -d '{"text": "modle = 1"}'
 """,
 }
-SUBCOMMANDS = ("compile", "fmt", "check", "query", "fields", "explain", "serve")
+SUBCOMMANDS = ("compile", "fmt", "check", "query", "sql", "fields", "explain", "serve")
 
 
 def _add_input(p: argparse.ArgumentParser, what: str) -> None:
@@ -296,6 +302,26 @@ def _build_parser() -> _Parser:
         metavar="SECONDS",
         help="give up when connecting, sending or waiting for the answer takes longer (default 30)",
     )
+
+    p = command(
+        "sql",
+        "filter in, a ClickHouse WHERE expression and its parameters out",
+        "Write the filter as the ClickHouse SQL Helicone's backend runs, over a table with a "
+        "column per field: a WHERE expression in which every value is a query parameter "
+        "({p0:String}), and the parameters' values. JSON input (starting with {, [ or \") is "
+        "read as a FilterNode.",
+    )
+    _add_input(p, "filter text or FilterNode JSON; '-' or none reads stdin")
+    _add_now(p)
+    p.add_argument(
+        "--table-map",
+        action="append",
+        default=[],
+        metavar="KEY=NAME",
+        help="another name for a table (request_response_rmt=logs.requests qualifies its "
+        "columns) or a column (model=model_name); repeatable",
+    )
+    _add_output(p)
 
     p = command(
         "fields",
@@ -543,6 +569,33 @@ def _query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     return Exit.OK
 
 
+def _sql(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    from .checker import is_json_text
+    from .clickhouse import column_names, to_clickhouse
+
+    table_map: dict[str, str] = {}
+    for item in args.table_map:
+        key, equals, name = item.partition("=")
+        if not equals:
+            raise _UsageError(f"{PROG} sql: error: --table-map takes KEY=NAME, not {item!r}")
+        table_map[key.strip()] = name.strip()
+    try:
+        column_names(table_map)
+    except ValueError as e:
+        raise _UsageError(f"{PROG} sql: error: {e}") from None
+    source: Any = _load_json(text) if is_json_text(text) else text
+    sql, params = to_clickhouse(source, table_map=table_map, now=now)
+    if not isinstance(source, str):
+        from .checker import SPLITTABLE, check
+
+        # Helicone keeps one condition of such a leaf, and so does the SQL: say so.
+        for p in check(source):
+            if p.code in SPLITTABLE:
+                print(f"{PROG}: warning: {p.path}: {p.message}", file=sys.stderr)
+    print(_dump({"sql": sql, "params": params}, _pretty(args)))
+    return Exit.OK
+
+
 def _send(args: argparse.Namespace, body: dict[str, Any]) -> int:
     """`query --send`: the body to Helicone, the users back as a table or JSON."""
     from .client import DEFAULT_TIMEOUT, HeliconeAPIError, check_api_key, endpoint_url, send_query
@@ -678,6 +731,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, str, datetime | None], int]] 
     "fmt": _fmt,
     "check": _check,
     "query": _query,
+    "sql": _sql,
     "fields": _fields,
     "explain": _explain,
     "serve": _serve,

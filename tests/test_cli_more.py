@@ -395,3 +395,67 @@ def test_compile_with_spans_checks_its_arguments_as_compile_does() -> None:
         compile_with_spans("cached", now=NOW.replace(tzinfo=None))
     with pytest.raises(ValueError, match="nesting"):
         compile_with_spans("cached", nesting="left")  # type: ignore[arg-type]
+
+
+# -- sql ------------------------------------------------------------------------------------
+
+
+def test_sql(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = run(
+        ["sql", "--now", NOW_TEXT, 'model ilike "gpt%" and request_created_at > now - 1d'],
+        capsys,
+        monkeypatch,
+    )
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {
+        "sql": "`model` ILIKE {p0:String} AND `request_created_at` > {p1:DateTime('UTC')}",
+        "params": {"p0": "gpt%", "p1": "2025-05-31 12:00:00"},
+    }
+
+
+def test_sql_table_map_and_json_input(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv = ["sql", "--table-map", "users_view=users", "--table-map", "user_cost = cost_usd"]
+    code, out, err = run(argv, capsys, monkeypatch, '{"users_view": {"user_cost": {"gt": 5}}}')
+    assert (code, err) == (0, "")
+    assert json.loads(out)["sql"] == "`users`.`cost_usd` > {p0:Int64}"
+
+
+def test_sql_says_what_helicone_drops(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    leaf = '{"users_view": {"user_cost": {"gt": 5, "lt": 1}}}'
+    code, out, err = run(["sql", leaf], capsys, monkeypatch)
+    assert (code, json.loads(out)["params"]) == (0, {"p0": 5})
+    assert err == (
+        "helicone-filter: warning: $.users_view.user_cost: user_cost has 2 operators; "
+        "Helicone uses only the first, 'gt'\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--table-map", "model"], "--table-map takes KEY=NAME, not 'model'"),
+        (["--table-map", "modle=m"], "'modle' is neither a table"),
+        (["--table-map", "model="], "must be a non-empty string"),
+    ],
+)
+def test_sql_bad_table_map(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    message: str,
+) -> None:
+    code, out, err = run(["sql", *argv, "cached"], capsys, monkeypatch)
+    assert (code, out) == (Exit.USAGE, "")
+    assert message in err
+
+
+def test_sql_bad_filter(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = run(["sql", 'model like "50\\\\"'], capsys, monkeypatch)
+    assert (code, out) == (Exit.BAD_FILTER, "")
+    assert "lone backslash" in err

@@ -96,3 +96,16 @@ def test_first_command_works_in_a_fresh_virtual_environment(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["left"] == {"users_view": {"user_cost": {"gt": 5}}}
+
+
+def test_python_sessions_print_what_is_shown() -> None:
+    """Each ```python block written as a session (`>>>`) runs and prints what it shows."""
+    import doctest
+
+    sessions = [b for b in _blocks(README, "python") if b.startswith(">>> ")]
+    assert len(sessions) >= 2
+    parser, runner = doctest.DocTestParser(), doctest.DocTestRunner(verbose=False)
+    for i, block in enumerate(sessions):
+        test = parser.get_doctest(block, {}, f"README session {i}", "README.md", 0)
+        runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
