@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from .checker import ROOT, Condition, _Checker, _kept_column, normalized_ir
-from .schema import EMPTY_MAGIC, NULL_MAGIC
+from .schema import EMPTY_MAGIC, FIELDS, NULL_MAGIC
 from .semantics import DATETIME_MAX, DATETIME_MIN
 from .timestamps import parse_timestamp
 
@@ -137,6 +137,19 @@ def helicone_conditions(leaf: dict[str, Any]) -> list[Condition]:
     return kept
 
 
+def _compiled_condition(leaf: dict[str, Any]) -> list[Condition]:
+    """The one condition of a leaf the compiler made: one table, column (key) and operator,
+    the value already in canonical form."""
+    ((_, columns),) = leaf.items()
+    ((column, inner),) = columns.items()
+    field = FIELDS[column]
+    key = None
+    if field.kind == "map":
+        ((key, inner),) = inner.items()
+    ((op, value),) = inner.items()
+    return [Condition(field, key, op, value, ROOT)]
+
+
 def fold_as_helicone(
     obj: Any,
     leaf: Callable[[list[Condition]], T],
@@ -150,8 +163,8 @@ def fold_as_helicone(
     stands for "all" and `{}`, `branch(op, left, right)` joins two sides.
 
     The peers `matches` and `to_clickhouse` are two folds; the walk is a post-order with an
-    explicit stack, so any depth is fine. `checked` skips the validation, for JSON the
-    compiler has just made.
+    explicit stack, so any depth is fine. `checked` is for JSON the compiler has just made:
+    it is not validated again, and each leaf is one condition.
 
     Raises:
         FilterValidationError: `obj` is not a valid FilterNode (leaves with several
@@ -159,6 +172,7 @@ def fold_as_helicone(
     """
     if not checked:
         normalized_ir(obj)  # raises on errors; leaves with several conditions are fine here
+    conditions = _compiled_condition if checked else helicone_conditions
     todo: list[tuple[Any, bool]] = [(obj, False)]
     out: list[T] = []
     while todo:
@@ -172,7 +186,7 @@ def fold_as_helicone(
             right, left = out.pop(), out.pop()
             out.append(branch(node["operator"], left, right))
         else:
-            out.append(leaf(helicone_conditions(node)))
+            out.append(leaf(conditions(node)))
     return out[0]
 
 
