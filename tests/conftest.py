@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -106,21 +107,25 @@ def _every_compile_is_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-@pytest.fixture(scope="session")
-def base() -> Iterator[str]:
-    """The HTTP service, started with uvicorn on a free loopback port for the test run."""
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on."""
     import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """`app` served by uvicorn on a free loopback port in a thread; its base URL."""
     import threading
     import time
 
     import uvicorn
 
-    from helicone_filter.server import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(cors_origins=["https://builder.example.com"], max_body=4096)
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -128,6 +133,18 @@ def base() -> Iterator[str]:
     while not server.started:
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def base() -> Iterator[str]:
+    """The HTTP service, started with uvicorn on a free loopback port for the test run."""
+    from helicone_filter.server import create_app
+
+    app = create_app(cors_origins=["https://builder.example.com"], max_body=4096)
+    with serving(app) as url:
+        yield url

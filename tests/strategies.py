@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -19,7 +20,6 @@ from helicone_filter.schema import (
     OPERATOR_JSON,
     REQUEST_RESPONSE_RMT,
     TABLES,
-    USERS_VIEW,
 )
 from helicone_filter.semantics import like_escape_error
 from helicone_filter.timestamps import format_timestamp
@@ -248,30 +248,37 @@ def json_leaf(draw: st.DrawFn, table: str, small: bool, several: bool) -> Any:
     return {table: columns}
 
 
-def json_tree(table: str, small: bool = False, several: bool = False) -> st.SearchStrategy[Any]:
-    leaves = st.one_of(
-        json_leaf(table, small, several), json_leaf(table, small, several), st.just("all")
-    )
+def tree(leaf: st.SearchStrategy[Any], max_leaves: int) -> st.SearchStrategy[Any]:
+    """Branches over leaves drawn from `leaf` (and "all"), any shape."""
     return st.recursive(
-        leaves,
+        st.one_of(leaf, leaf, st.just("all")),
         lambda sub: st.builds(
             lambda left, op, right: {"left": left, "operator": op, "right": right},
             sub,
             st.sampled_from(["and", "or"]),
             sub,
         ),
-        max_leaves=12,
+        max_leaves=max_leaves,
     )
 
 
+def json_tree(table: str, small: bool = False, several: bool = False) -> st.SearchStrategy[Any]:
+    return tree(json_leaf(table, small, several), 12)
+
+
 @st.composite
-def any_json_filter(draw: st.DrawFn, small: bool = False, several: bool = False) -> Any:
-    parts = [draw(json_tree(t, small, several)) for t in TABLES if draw(st.booleans())]
+def per_table(draw: st.DrawFn, tree_of: Callable[[str], st.SearchStrategy[Any]]) -> Any:
+    """A valid filter: a tree on each table (or one), the two joined with `and`."""
+    parts = [draw(tree_of(t)) for t in TABLES if draw(st.booleans())]
     if not parts:
-        return draw(json_tree(USERS_VIEW, small, several))
+        return draw(tree_of(draw(st.sampled_from(TABLES))))
     if len(parts) == 1:
         return parts[0]
     return {"left": parts[0], "operator": "and", "right": parts[1]}
+
+
+def any_json_filter(small: bool = False, several: bool = False) -> st.SearchStrategy[Any]:
+    return per_table(lambda t: json_tree(t, small, several))
 
 
 # -- rows --------------------------------------------------------------------------------------

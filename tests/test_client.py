@@ -17,7 +17,7 @@ from typing import Any
 import fake_helicone as fake
 import httpx
 import pytest
-from conftest import NOW
+from conftest import NOW, free_port, serving
 from test_cli import _script, run
 from test_readme import _blocks, _section
 
@@ -41,7 +41,7 @@ BY_COST = sorted(fake.USERS, key=lambda u: -u["cost"])
 def helicone() -> Iterator[tuple[str, Any]]:
     """The fake's base URL and app (whose `state.received` lists the requests it accepted)."""
     app = fake.create_app()
-    with fake.serving(app) as url:
+    with serving(app) as url:
         yield url, app
 
 
@@ -59,7 +59,7 @@ def received(helicone: tuple[str, Any]) -> list[dict[str, Any]]:
 
 def _refused_port() -> str:
     """A loopback URL nothing listens on (the port was free a moment ago)."""
-    return f"http://127.0.0.1:{fake.free_port()}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 def _transport(
