@@ -507,6 +507,25 @@ def main(argv: list[str] | None = None) -> int:
             f"output's Python objects ({size / 1024:,.0f} KiB)"
         )
 
+    if 1_000 in sizes:
+        text = render(terms(1_000), ours, {"and": "and", "or": "or"})
+        from helicone_filter.clickhouse import to_clickhouse
+
+        compiled = helicone_filter.compile(text, now=NOW)
+        timed = interleaved_medians(
+            {
+                "compile": partial(helicone_filter.compile, text, now=NOW),
+                "text": partial(to_clickhouse, text, now=NOW),
+                "json": partial(to_clickhouse, compiled),
+            },
+            args.budget,
+        )
+        print(
+            f"to_clickhouse at 1,000 terms: {timed['text'] * 1e3:.1f} µs/term from text "
+            f"({timed['text'] / timed['compile']:.2f}× compile), {timed['json'] * 1e3:.1f} "
+            "µs/term from FilterNode JSON (validated first)"
+        )
+
     builder = builder_timings()
     print(
         f"for filter builders, on a {builder['length']:.0f}-character filter: complete "

@@ -143,12 +143,15 @@ class _Writer:
             type_name = "Float64" if isinstance(value, float) else "Int64"
             return [f"{column} {_COMPARE[op]} {self.bind(value, type_name)}"]
         if f.kind == "timestamp":
-            moment = parse_timestamp(value)
-            assert moment is not None  # checked
-            bound = min(max(moment.replace(microsecond=0), DATETIME_MIN), DATETIME_MAX)
             # As text in UTC, which DateTime('UTC') reads as UTC whatever the server's zone (a
             # client given a datetime would write it in the server's zone).
-            text = bound.strftime("%Y-%m-%d %H:%M:%S")
+            if "1970" <= value[:4] <= "2105":  # canonical: YYYY-MM-DDTHH:MM:SS.sssZ
+                text = f"{value[:10]} {value[11:19]}"
+            else:
+                moment = parse_timestamp(value)
+                assert moment is not None  # checked
+                bound = min(max(moment.replace(microsecond=0), DATETIME_MIN), DATETIME_MAX)
+                text = bound.strftime("%Y-%m-%d %H:%M:%S")
             return [f"{column} {_COMPARE[op]} {self.bind(text, _DATETIME)}"]
         return [f"{column} = {self.bind(value, 'Bool')}"]  # boolean
 
