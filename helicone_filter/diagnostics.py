@@ -202,6 +202,8 @@ def _fixes(text: str, p: Problem) -> list[list[tuple[int, int, str]]]:
     if m is not None and p.code == "unknown-table":
         table_end = p.start + len(written.split(".")[0])
         return [[(p.start, table_end, m.group(1))]]
+    if p.code == "like-trailing-escape" and written[-1:] in ("'", '"'):
+        return [[(p.end - 1, p.end - 1, "\\\\")]]  # a second backslash: a literal one
     if p.code == "wrong-value-type":
         if p.hint.startswith("quote it: "):
             return [[(p.start, p.end, quoted(written))]]

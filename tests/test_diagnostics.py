@@ -44,6 +44,8 @@ FIXABLE = [
     ('user_cost > "5"', "wrong-value-type"),
     ("model = 5", "wrong-value-type"),
     ("properties.env = true", "wrong-value-type"),
+    ('model like "100\\\\"', "like-trailing-escape"),
+    ("properties.k ilike '\\\\'", "like-trailing-escape"),
 ]
 
 
