@@ -28,6 +28,7 @@ import json
 from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from .checker import Condition
@@ -66,6 +67,7 @@ def quote_name(name: str) -> str:
 
 def column_names(table_map: Mapping[str, str] | None = None) -> dict[str, str]:
     """The SQL for each field's column: its name, renamed and qualified by `table_map`.
+    The dict is shared between calls with the same `table_map`: read it, do not change it.
 
     Args:
         table_map: keys are Helicone's table names (the value is the table's name here, maybe
@@ -76,8 +78,7 @@ def column_names(table_map: Mapping[str, str] | None = None) -> dict[str, str]:
         ValueError: a key that is neither a table nor a field, or a value that is not a
             non-empty string.
     """
-    table_map = dict(table_map or {})
-    for key, value in table_map.items():
+    for key, value in (table_map or {}).items():
         if key not in TABLES and (key not in FIELDS or FIELDS[key].kind == "property_key"):
             raise ValueError(
                 f"table_map: {key!r} is neither a table ({', '.join(TABLES)}) nor a column"
@@ -85,6 +86,12 @@ def column_names(table_map: Mapping[str, str] | None = None) -> dict[str, str]:
             )
         if not isinstance(value, str) or not value:
             raise ValueError(f"table_map: the name for {key!r} must be a non-empty string")
+    return _columns(frozenset((table_map or {}).items()))
+
+
+@lru_cache(maxsize=64)
+def _columns(renames: frozenset[tuple[str, str]]) -> dict[str, str]:
+    table_map = dict(renames)
     out: dict[str, str] = {}
     for name, f in FIELDS.items():
         if f.kind == "property_key":

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .schema import EMPTY_MAGIC, NULL_MAGIC, REQUEST_RESPONSE_RMT, Field
+from .timestamps import parse_timestamp
 
 INT32 = (-(2**31), 2**31 - 1)
 # Helicone binds a timestamp as a ClickHouse DateTime, which holds these moments; ClickHouse
@@ -65,8 +66,6 @@ def quirks(field: Field, kind: str, json_op: str, value: Any) -> list[Quirk]:
                 )
             )
         if kind == "timestamp":
-            from .timestamps import parse_timestamp
-
             moment = parse_timestamp(value)
             if moment is not None and not DATETIME_MIN <= moment <= DATETIME_MAX:
                 end = DATETIME_MIN if moment < DATETIME_MIN else DATETIME_MAX
