@@ -1,13 +1,17 @@
-"""Timestamps: the fast text rewrite of UTC times agrees with parsing and formatting."""
+"""Timestamps: the fast text rewrite of UTC times agrees with parsing and formatting, and
+Helicone's server reads timestamps as recorded from its validator and Node.js."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helicone_filter.jsdate import helicone_timestamp
 from helicone_filter.timestamps import canonical_timestamp, format_timestamp, parse_timestamp
 
 
@@ -61,3 +65,22 @@ def test_canonical_timestamp_cases(text: str, expected: str | None) -> None:
 def test_format_timestamp_pads_the_year_and_cuts_to_milliseconds() -> None:
     moment = datetime(999, 3, 4, 5, 6, 7, 891_999, tzinfo=UTC)
     assert format_timestamp(moment) == "0999-03-04T05:06:07.891Z"
+
+
+# -- what Helicone's API server makes of a timestamp ------------------------------------------
+
+GOLDEN = Path(__file__).parent / "cases" / "js_timestamps.jsonl"
+
+
+def test_helicone_reads_timestamps_as_its_server_does() -> None:
+    """3,000 values with the verdict of Helicone's validator (validator 13.15.23, isISO8601
+    strict) and of `new Date` on Node.js 20, recorded from the real packages: refused (422),
+    accepted but an invalid date (the query fails), or the instant it reads (in UTC)."""
+    cases = [json.loads(line) for line in GOLDEN.read_text("utf-8").splitlines() if line]
+    assert len(cases) >= 2500
+    wrong = [
+        (c["value"], helicone_timestamp(c["value"]), (c["status"], c["ms"]))
+        for c in cases
+        if helicone_timestamp(c["value"]) != (c["status"], c["ms"])
+    ]
+    assert not wrong, wrong[:10]
