@@ -8,7 +8,6 @@ with an explicit stack, so any depth is fine.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -21,15 +20,13 @@ from .schema import (
     FIELDS,
     FIELDS_BY_TABLE,
     JSON_OPERATORS,
-    MAX_SAFE_INTEGER,
     REQUEST_RESPONSE_RMT,
     TABLE_BITS,
     TABLES,
     USERS_VIEW,
     Field,
 )
-from .semantics import like_escape_error, quirks
-from .timestamps import format_timestamp, parse_timestamp
+from .semantics import read_condition, tree_limits
 
 _ALL_JSON_OPERATORS = sorted({op for ops in JSON_OPERATORS.values() for op in ops})
 _BRANCH_KEYS = ("left", "operator", "right")
@@ -38,8 +35,11 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # Helicone keeps one column of a request_response_rmt object: the first of these present,
 # else the first written.
 _RMT_PRIORITY = ("property_key", "properties", "search_properties", "scores", "cached", "cost")
-# Errors that `normalize` repairs: the author of such a leaf meant all of its conditions.
+# Errors of leaves that Helicone runs in part (it keeps one condition); `normalize` splits
+# them, for their author meant all of their conditions.
 SPLITTABLE = frozenset({"multiple-columns", "multiple-operators", "multiple-keys"})
+# Errors that `normalize` repairs: those, and a tree too deep, which it rebuilds balanced.
+REPAIRABLE = SPLITTABLE | {"too-deep-for-helicone"}
 
 
 class JsonPath:
@@ -143,25 +143,38 @@ class _Checker:
 
     def run(self, root: Any) -> Any:
         """Check the whole tree; return its IR: "all", a Condition list, a _Chain, or None."""
-        # Frames: (node, path, children done, branch well formed). Results: (ir, tables mask,
-        # whether an or-across-tables problem was reported below).
-        todo: list[tuple[Any, JsonPath, bool, bool]] = [(root, ROOT, False, True)]
+        # Frames: (node, path, children done, branch well formed, depth in branches above,
+        # the run of branches above that are each the left side of the next). Results: (ir,
+        # tables mask, whether an or-across-tables problem was reported below).
+        todo: list[tuple[Any, JsonPath, bool, bool, int, int]] = [(root, ROOT, False, True, 0, 0)]
         out: list[tuple[Any, int, bool]] = []
+        depth = run = 0
         while todo:
-            node, path, done, shaped = todo.pop()
+            node, path, done, shaped, above, left = todo.pop()
             if isinstance(node, dict) and any(k in node for k in _BRANCH_KEYS):
                 sides = [k for k in ("left", "right") if k in node]
                 if not done:
                     # Children are checked even under a broken branch: every problem at once.
                     shaped = self.branch_shape(node, path)
-                    todo.append((node, path, True, shaped))
-                    todo.extend((node[k], path.child(k), False, True) for k in reversed(sides))
+                    depth, run = max(depth, above + 1), max(run, left + 1)
+                    todo.append((node, path, True, shaped, above, left))
+                    todo.extend(
+                        (
+                            node[k],
+                            path.child(k),
+                            False,
+                            True,
+                            above + 1,
+                            left + 1 if k == "left" else 0,
+                        )
+                        for k in reversed(sides)
+                    )
                     continue
                 results = [out.pop() for _ in sides]
                 if not shaped:
                     out.append((None, 0, False))
                     continue
-                (right, rmask, rbad), (left, lmask, lbad) = results
+                (right, rmask, rbad), (left_ir, lmask, lbad) = results
                 op = node["operator"]
                 mask, bad = lmask | rmask, lbad or rbad
                 if op == "or" and mask == 3 and not bad:
@@ -174,7 +187,7 @@ class _Checker:
                         "user conditions are applied after requests are grouped by user, so "
                         "they cannot be or-ed with request conditions: use 'and', or two queries",
                     )
-                out.append((_combine(op, left, right), mask, bad))
+                out.append((_combine(op, left_ir, right), mask, bad))
             elif node == "all":
                 out.append((_ALL, 0, False))
             elif isinstance(node, dict):
@@ -184,7 +197,7 @@ class _Checker:
                     mask |= TABLE_BITS[c.field.table]
                 ir: Any = conditions
                 if conditions == []:
-                    ir = _ALL  # `{}` at the top, which Helicone reads as all
+                    ir = _ALL  # `{}`, which Helicone reads as true
                 elif conditions is not None and len(conditions) > 1:
                     ir = _Chain("and", deque(conditions))
                 elif conditions is not None:
@@ -193,6 +206,9 @@ class _Checker:
             else:
                 self.not_a_filter(node, path)
                 out.append((None, 0, False))
+        limit = tree_limits(depth, run)
+        if limit is not None:
+            self.add(limit.code, limit.message, ROOT, limit.hint)
         return out[0][0]
 
     def not_a_filter(self, node: Any, path: JsonPath) -> None:
@@ -202,6 +218,8 @@ class _Checker:
         )
         if isinstance(node, str) and node.lower() == "all":
             hint = 'write "all" in lower case'
+        elif isinstance(node, list) and len(node) == 1 and node[0] == "all":
+            hint = 'write "all" itself; Helicone unwraps ["all"] without a word'
         shown = repr(node) if isinstance(node, str) else _describe(node)
         self.add("not-a-filter", f"{shown} is not a filter node", path, hint)
 
@@ -230,6 +248,8 @@ class _Checker:
             hint = "the operator is 'and' or 'or'"
             if isinstance(op, str) and op.lower() in ("and", "or"):
                 hint = f"write '{op.lower()}' in lower case: Helicone's check is case-sensitive"
+            elif isinstance(op, list) and len(op) == 1 and op[0] in ("and", "or"):
+                hint = f"write '{op[0]}' itself; Helicone unwraps [{op[0]!r}] without a word"
             self.add(
                 "invalid-branch-operator",
                 f"{op!r} is not a branch operator"
@@ -253,11 +273,25 @@ class _Checker:
                     'write "all"',
                     "warning",
                 )
-                return []
-            self.add("empty-leaf", "an empty object is not a condition", path, 'write "all"')
-            return None
+            else:
+                self.add(
+                    "empty-leaf",
+                    "an empty object is no condition: Helicone reads it as true",
+                    path,
+                    'remove it, or write "all" if every user is meant',
+                    "warning",
+                )
+            return []
         conditions: list[Condition] = []
         ok = True
+        if len(node) > 1 and all(t in TABLES for t in node):
+            self.add(
+                "several-tables",
+                f"one leaf names {' and '.join(node)}: Helicone applies both, as 'and'",
+                path,
+                "give each table a leaf of its own, joined with 'and'",
+                "warning",
+            )
         for table, columns in node.items():
             tpath = path.child(table)
             if table not in TABLES:
@@ -394,94 +428,16 @@ class _Checker:
                         else f"{name} takes {', '.join(allowed)}",
                     )
                 continue
-            checked = self.value(field, kind, op, value, opath)
-            if checked is _BAD:
+            reading = read_condition(field, key, op, value)
+            for q in reading.quirks:
+                column = path if key is None or path.parent is None else path.parent
+                where = {"field": path, "column": column, "operator": opath}.get(q.where, opath)
+                self.add(q.code, q.message, where, q.hint, q.severity)
+            if not reading.ok:
                 ok = False
                 continue
-            conditions.append(Condition(field, key, op, checked, opath))
+            conditions.append(Condition(field, key, op, reading.value, opath))
         return conditions if ok else None
-
-    def value(self, field: Field, kind: str, op: str, value: Any, path: JsonPath) -> Any:
-        """The value in canonical form (timestamps), or _BAD after reporting."""
-        if kind in ("text", "map", "property_key"):
-            if not isinstance(value, str):
-                hint = f'write it as a string: "{value}"' if isinstance(value, (int, float)) else ""
-                return self.wrong_type(field, "a string", value, path, hint)
-            if _SURROGATE.search(value):
-                self.add(
-                    "invalid-character",
-                    "the string holds a lone surrogate, which is not a character",
-                    path,
-                    "remove it; it usually comes from text cut in the middle of an emoji",
-                )
-                return _BAD
-            error = like_escape_error(op, value)
-            if error is not None:
-                self.add(error[0], error[1], path, error[2])
-                return _BAD
-            self.quirks(field, kind, op, value, path)
-            return value
-        if kind == "number":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                hint = ""
-                if isinstance(value, str):
-                    hint = "Helicone would convert this string, but write the number itself"
-                return self.wrong_type(field, "a number", value, path, hint)
-            if isinstance(value, float) and not math.isfinite(value):
-                self.add("number-out-of-range", f"{value} is not a finite number", path)
-                return _BAD
-            if isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
-                self.add(
-                    "number-out-of-range",
-                    f"{value} is beyond ±(2^53 − 1), where JavaScript loses digits",
-                    path,
-                )
-                return _BAD
-            self.quirks(field, kind, op, value, path)
-            return value
-        if kind == "timestamp":
-            if not isinstance(value, str):
-                hint = "Helicone refuses unix numbers; write an ISO 8601 string"
-                return self.wrong_type(field, "an ISO 8601 string", value, path, hint)
-            parsed = parse_timestamp(value)
-            if parsed is None:
-                self.add(
-                    "invalid-timestamp",
-                    f"{value!r} is not a date or time Helicone accepts",
-                    path,
-                    'write ISO 8601, e.g. "2025-01-31T12:00:00.000Z"',
-                )
-                return _BAD
-            if not re.search(r"(Z|[+-]\d\d:\d\d)$", value) and len(value) > 10:
-                self.add(
-                    "timestamp-without-zone",
-                    f"{value!r} has no zone; Helicone reads it in its server's zone",
-                    path,
-                    f'write it in UTC with a Z: "{format_timestamp(parsed)}"',
-                    "warning",
-                )
-            canonical = format_timestamp(parsed)
-            self.quirks(field, kind, op, canonical, path)
-            return canonical
-        # boolean
-        if not isinstance(value, bool):
-            return self.wrong_type(field, "true or false", value, path)
-        return value
-
-    def wrong_type(
-        self, field: Field, wanted: str, value: Any, path: JsonPath, hint: str = ""
-    ) -> Any:
-        self.add(
-            "wrong-value-type",
-            f"{field.name} takes {wanted}, not {_describe(value)}",
-            path,
-            hint,
-        )
-        return _BAD
-
-    def quirks(self, field: Field, kind: str, op: str, value: Any, path: JsonPath) -> None:
-        for code, message, hint in quirks(field, kind, op, value):
-            self.add(code, message, path, hint, "warning")
 
 
 _BAD: Any = object()
@@ -566,8 +522,8 @@ def check(obj: Any) -> list[Problem]:
         line and column are 0: JSON problems have a path instead. Never raises.
 
     Example:
-        >>> [p.code for p in check({"users_view": {"user_cost": {"gt": "5"}}})]
-        ['wrong-value-type']
+        >>> [(p.severity, p.code) for p in check({"users_view": {"user_cost": {"gt": "5"}}})]
+        [('warning', 'converted-value')]
     """
     return _split_ir(obj)[1]
 
@@ -593,24 +549,37 @@ def normalize(obj: Any, *, nesting: Nesting = "balanced") -> JSON:
 
     Leaves with several tables, columns, keys or operators become and-chains of one condition
     each (what their author meant; Helicone itself keeps only the first); chains are flattened
-    and rebuilt balanced (or right-nested); `all` leaves and-chains and swallows or-chains;
-    timestamps take the form `YYYY-MM-DDTHH:MM:SS.sssZ`. Value types are not converted.
+    and rebuilt balanced (or right-nested), so a tree too deep for Helicone becomes one it
+    runs; `all` and `{}` leave and-chains and swallow or-chains. Each value becomes the one
+    Helicone runs with where that differs from what is written (`check` warns): strings its
+    validator converts (`"5"` to 5, `"TRUE"` to true), timestamps in the form
+    `YYYY-MM-DDTHH:MM:SS.sssZ`, integers past 2^53 as JavaScript rounds them, and a whole
+    bound past the 32-bit integer Helicone binds as the one it wraps to.
 
     Raises:
-        FilterValidationError: `obj` has errors other than leaves with several conditions.
+        FilterValidationError: `obj` has errors other than leaves with several conditions or
+            a tree too deep for Helicone (or the right-nested result would be too deep).
 
     Example:
         >>> normalize({"users_view": {"user_cost": {"gt": 5, "lt": 10}}})["operator"]
         'and'
     """
-    return build_ir(normalized_ir(obj), nesting)
+    result = build_ir(normalized_ir(obj), nesting)
+    if nesting == "right":
+        from .lower import tree_shape  # a right-nested chain can be too deep
+
+        limit = tree_limits(*tree_shape(result))
+        if limit is not None:
+            raise FilterValidationError([_problem(limit.code, limit.message, ROOT, limit.hint)])
+    return result
 
 
-def normalized_ir(obj: Any) -> Any:
+def normalized_ir(obj: Any, tolerated: frozenset[str] = REPAIRABLE) -> Any:
     """The IR of a FilterNode for printers and evaluators, or FilterValidationError when it
-    has errors other than the leaves with several conditions that the IR splits."""
+    has errors other than `tolerated` ones (by default those `normalize` repairs: leaves with
+    several conditions, which the IR splits, and a tree too deep for Helicone)."""
     ir, problems = _split_ir(obj)
-    fatal = [p for p in problems if p.severity == "error" and p.code not in SPLITTABLE]
+    fatal = [p for p in problems if p.severity == "error" and p.code not in tolerated]
     if fatal:
         raise FilterValidationError(fatal)
     return ir

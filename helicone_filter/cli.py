@@ -670,19 +670,23 @@ def _cell(value: Any, column: str) -> str:
 
 
 def _fields(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from .schema import ALLOWED_OPERATORS, FIELDS, field_table
+    from .schema import FIELD_NOTES, FIELD_OPERATORS, FIELDS, field_table
 
     rows = field_table()
     if args.json:
         print(_dump(rows, _pretty(args)))
         return Exit.OK
     table = [("FIELD", "TABLE", "TYPE", "OPERATORS")] + [
-        (f.name, f.table, f.kind_label, ", ".join(ALLOWED_OPERATORS[f.kind]))
+        (f.name, f.table, f.kind_label, ", ".join(FIELD_OPERATORS[f.name]) or "(none)")
         for f in FIELDS.values()
     ]
     widths = [max(len(row[i]) for row in table) for i in range(3)]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)), row[3])
+    print("\nwhat Helicone does with some of them:")
+    width = max(map(len, FIELD_NOTES))
+    for name, note in FIELD_NOTES.items():
+        print(f"  {name.ljust(width)}  {note}")
     print(
         '\nmaps take a key: properties.environment or properties["my key"]; '
         "is null / is not null / is empty apply to text columns"

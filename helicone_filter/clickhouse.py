@@ -1,57 +1,108 @@
 """A second backend: a filter as a ClickHouse WHERE expression, every value a bound parameter.
 
-Helicone runs every filter on ClickHouse. `to_clickhouse` writes the SQL its backend writes
-(HELICONE.md), over one table with a column per field, so that the same filter runs on exported
-logs, on a self-hosted ClickHouse or on a cluster, and selects the rows `matches` selects:
+Helicone runs every filter on ClickHouse. `to_clickhouse` writes SQL that selects exactly the
+rows Helicone's own SQL selects (HELICONE.md), so that the same filter runs on exported logs, on
+a self-hosted ClickHouse or on a cluster, and agrees with `matches`. Two targets:
 
-- equals / not-equals: `=` / `!=`; on text columns "null" is `IS NULL` / `IS NOT NULL` and
-  equals "__empty__" is `empty(col)`; under any other operator "null" is SQL `NULL`, as
-  Helicone pastes it (the condition is never true).
-- like / ilike: `LIKE` / `ILIKE` with the pattern as given (`%`, `_`, and `\\` before them or
-  before itself, are special; a `\\` before anything else is a literal backslash).
-- contains / not-contains: `ILIKE concat('%', v, '%')` / `NOT ILIKE ...`, wildcards in v
-  unescaped, as Helicone does.
-- maps: `has(m, k) AND m[k] = v` (bracketed inside `OR`); `property_key = k` is
-  `has(properties, k)`.
-- numbers bind as Int64 or Float64 (exact comparisons; Helicone's Int32 overflow is a warning
-  of the validator instead); booleans as Bool; timestamps as `DateTime('UTC')` (UTC text),
-  without milliseconds and clamped to 1970-01-01 .. 2106-02-07, as Helicone's bind is.
+- `"rows"` (the default): one table with a column per field, named as the fields, request cost
+  in dollars, as `matches` takes rows and `create_table` makes them: Helicone's column types,
+  each Nullable (a missing value is NULL). Each condition is written to select what Helicone's
+  does: whole-number bounds wrapped as its 32-bit bind wraps them, request cost compared in
+  nano-dollars (`round(cost * 1e9)` against `Math.floor(v * 1e9)`), timestamps bound in whole
+  seconds clamped to 1970..2106, UUIDs compared as UUIDs, `properties[k]` unguarded (a
+  missing key is ''), `has(scores, k) AND scores[k] = v` over Int64 scores, `cached` from the
+  row's `cached` or else its `cache_reference_id`, `helicone-score-feedback` from its own
+  column or else `scores`.
+- `"helicone-where"` / `"helicone-having"`: Helicone's own table request_response_rmt (cost in
+  nano-dollars, `cached` through `cache_reference_id`, feedback through `scores`), split as
+  Helicone's user-metrics query splits a filter: the request conditions for its WHERE (user
+  conditions read as true there), the user conditions for the HAVING over its per-user
+  aggregates (`user_id`, `active_for`, `first_active`, ... `cost`; request conditions read as
+  true there).
 
-Column names come from the schema table; `table_map` renames them for tables named otherwise.
-Leaves with several conditions keep only the one Helicone keeps, as `matches` does (`check`
-reports such leaves).
+The magic strings work as in Helicone: on text columns "null" under equals / not-equals is
+`IS NULL` / `IS NOT NULL`, equals "__empty__" is `empty(col)`, and "null" under like / ilike is
+SQL `NULL` (never true). Leaves with several conditions keep only the one Helicone keeps, as
+`matches` does (`check` reports such leaves).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections import deque
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from .checker import Condition
 from .evaluate import Row, fold_as_helicone
-from .schema import EMPTY_MAGIC, FIELDS, NULL_MAGIC, TABLES, Field
-from .semantics import DATETIME_MAX, DATETIME_MIN
+from .schema import EMPTY_MAGIC, FIELDS, NULL_MAGIC, TABLES, USERS_VIEW, Field
+from .semantics import COST_SCALE, ZERO_UUID, compared
 from .timestamps import parse_timestamp
 
 Params = dict[str, Any]
+Target = Literal["rows", "helicone-where", "helicone-having"]
 
 # A compound piece of SQL: the operator joining it, and its parts (already SQL).
 _Piece = tuple[str, deque[str]]
 
 _DATETIME = "DateTime('UTC')"
 _COMPARE = {"equals": "=", "not-equals": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# The column types of `create_table`, by kind: NULL stands for a missing value, as in `matches`.
+
+def _row_type(field: Field) -> str | None:
+    """The column type of `create_table` for a field: Helicone's own, Nullable, except request
+    cost in dollars and the columns Helicone derives (`cached`, feedback). None: no column
+    (the field is read from another, or Helicone has none)."""
+    family = field.family
+    if family is None or family in ("scores_column", "property_key"):
+        return None
+    if family == "cost":
+        return "Nullable(Float64)"
+    if family == "cached":
+        return "Nullable(Bool)"
+    if family == "feedback":
+        return "Nullable(Int64)"
+    column = field.column
+    assert column is not None
+    if column.startswith("Map("):
+        return column
+    inner = column.removeprefix("Nullable(").removesuffix(")") if field.nullable else column
+    inner = inner.removeprefix("LowCardinality(").removesuffix(")")
+    if inner.startswith("DateTime64"):
+        inner = "DateTime64(3, 'UTC')"
+    elif inner == "DateTime":
+        inner = "DateTime('UTC')"
+    return f"Nullable({inner})"
+
+
 COLUMN_TYPES: Mapping[str, str] = {
-    "text": "Nullable(String)",
-    "number": "Nullable(Float64)",
-    "timestamp": "Nullable(DateTime64(6, 'UTC'))",
-    "boolean": "Nullable(Bool)",
-    "map": "Map(String, String)",
+    name: column for name, f in FIELDS.items() if (column := _row_type(f)) is not None
+}
+"""The column of each field in `create_table`'s table, by field name."""
+
+# Helicone's names for the users_view fields in the HAVING of its user-metrics query.
+HELICONE_AGGREGATES: Mapping[str, str] = {
+    "user_user_id": "user_id",
+    "user_active_for": "active_for",
+    "user_first_active": "first_active",
+    "user_last_active": "last_active",
+    "user_total_requests": "total_requests",
+    "user_average_requests_per_day_active": "average_requests_per_day_active",
+    "user_average_tokens_per_request": "average_tokens_per_request",
+    "user_total_completion_tokens": "total_completion_tokens",
+    "user_total_prompt_tokens": "total_prompt_tokens",
+    "user_cost": "cost",
+}
+# Helicone's columns of request_response_rmt, for the fields read from another column.
+_HELICONE_READS: Mapping[str, str] = {
+    "cached": "cache_reference_id",
+    "helicone-score-feedback": "scores",
+    "scores_column": "scores",
+    "property_key": "properties",
 }
 
 
@@ -65,51 +116,65 @@ def quote_name(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
-def column_names(table_map: Mapping[str, str] | None = None) -> dict[str, str]:
+def column_names(
+    table_map: Mapping[str, str] | None = None, target: Target = "rows"
+) -> dict[str, str]:
     """The SQL for each field's column: its name, renamed and qualified by `table_map`.
-    The dict is shared between calls with the same `table_map`: read it, do not change it.
+    The dict is shared between calls with the same arguments: read it, do not change it.
 
     Args:
         table_map: keys are Helicone's table names (the value is the table's name here, maybe
             `database.table`, and qualifies its columns) or field names (the value is that
             column's name here).
+        target: "rows" for `create_table`'s table, or Helicone's own ("helicone-where",
+            "helicone-having"), where some fields are read from other columns.
 
     Raises:
         ValueError: a key that is neither a table nor a field, or a value that is not a
             non-empty string.
     """
     for key, value in (table_map or {}).items():
-        if key not in TABLES and (key not in FIELDS or FIELDS[key].kind == "property_key"):
+        if key not in TABLES and (key not in FIELDS or key not in COLUMN_TYPES):
             raise ValueError(
                 f"table_map: {key!r} is neither a table ({', '.join(TABLES)}) nor a column"
                 " (see `helicone-filter fields`)"
             )
         if not isinstance(value, str) or not value:
             raise ValueError(f"table_map: the name for {key!r} must be a non-empty string")
-    return _columns(frozenset((table_map or {}).items()))
+    return _columns(frozenset((table_map or {}).items()), target)
 
 
 @lru_cache(maxsize=64)
-def _columns(renames: frozenset[tuple[str, str]]) -> dict[str, str]:
+def _columns(renames: frozenset[tuple[str, str]], target: Target) -> dict[str, str]:
     table_map = dict(renames)
+    helicone = target != "rows"
     out: dict[str, str] = {}
     for name, f in FIELDS.items():
-        if f.kind == "property_key":
+        if f.column is None:
             continue
-        column = quote_name(table_map.get(name, name))
+        column = name
+        if helicone:
+            column = _HELICONE_READS.get(name, HELICONE_AGGREGATES.get(name, name))
+        elif name in _HELICONE_READS and name not in COLUMN_TYPES:
+            column = _HELICONE_READS[name]
+        column = table_map.get(column, column)
+        sql = quote_name(column)
         table = table_map.get(f.table)
+        if helicone:  # qualified, as Helicone writes them: its query has a column named
+            # like an aggregate (`cost`), which a bare name would mean
+            table = None if f.table == USERS_VIEW else table or f.table
         if table is not None:
-            column = ".".join(quote_name(part) for part in table.split(".")) + "." + column
-        out[name] = column
-    out["property_key"] = out["properties"]
+            sql = ".".join(quote_name(part) for part in table.split(".")) + "." + sql
+        out[name] = sql
     return out
 
 
 class _Writer:
     """Conditions into SQL, each value bound as the next parameter."""
 
-    def __init__(self, columns: dict[str, str]) -> None:
+    def __init__(self, columns: dict[str, str], target: Target) -> None:
         self.columns = columns
+        self.target = target
         self.params: Params = {}
 
     def bind(self, value: Any, type_name: str) -> str:
@@ -129,38 +194,62 @@ class _Writer:
     def condition(self, c: Condition) -> list[str]:
         """The SQL of one condition, as the tests that must all hold."""
         f: Field = c.field
+        if self.target != "rows" and (f.table == USERS_VIEW) != (self.target == "helicone-having"):
+            return []  # read as true in this part of Helicone's query
         column = self.columns[f.name]
         op, value = c.operator, c.value
-        if f.kind == "property_key":
+        family = f.family
+        if family == "property_key":
             return [f"has({column}, {self.bind(value, 'String')})"]
         if c.key is not None:
             key = self.bind(c.key, "String")
-            return [f"has({column}, {key})", self.text_test(f"{column}[{key}]", op, value)]
+            if f.name == "scores":
+                bound = self.bind(compared(f, c.key, value), "Int64")
+                return [f"has({column}, {key})", f"{column}[{key}] {_COMPARE[op]} {bound}"]
+            return [self.text_test(f"{column}[{key}]", op, value)]  # unguarded, as Helicone
         if f.kind == "text":
             if value == NULL_MAGIC:
                 if op in ("equals", "not-equals"):
                     return [f"{column} IS {'NOT ' if op == 'not-equals' else ''}NULL"]
                 # Helicone pastes "null" itself into the SQL: the test is never true.
-                like = {"like": "LIKE", "ilike": "ILIKE", "contains": "ILIKE"}
-                return [f"{column} {like.get(op, 'NOT ILIKE')} NULL"]
+                return [f"{column} {op.upper()} NULL"]
             if value == EMPTY_MAGIC and op == "equals":
                 return [f"empty({column})"]
+        if family == "string":
             return [self.text_test(column, op, value)]
-        if f.kind == "number":
-            type_name = "Float64" if isinstance(value, float) else "Int64"
-            return [f"{column} {_COMPARE[op]} {self.bind(value, type_name)}"]
-        if f.kind == "timestamp":
-            # As text in UTC, which DateTime('UTC') reads as UTC whatever the server's zone (a
-            # client given a datetime would write it in the server's zone).
-            if "1970" <= value[:4] <= "2105":  # canonical: YYYY-MM-DDTHH:MM:SS.sssZ
-                text = f"{value[:10]} {value[11:19]}"
-            else:
-                moment = parse_timestamp(value)
-                assert moment is not None  # checked
-                bound = min(max(moment.replace(microsecond=0), DATETIME_MIN), DATETIME_MAX)
-                text = bound.strftime("%Y-%m-%d %H:%M:%S")
+        if family == "uuid":
+            return [f"{column} {_COMPARE[op]} {self.bind(_uuid_text(value), 'UUID')}"]
+        if family == "scores_column":
+            return [f"{column} {_COMPARE[op]} {self.bind(value, 'String')}"]
+        if family in ("int", "float", "cost"):
+            bound = compared(f, None, value)
+            type_name = "Float64" if isinstance(bound, float) else "Int64"
+            if family == "cost" and self.target == "rows":
+                column = f"round({column} * {COST_SCALE})"
+            return [f"{column} {_COMPARE[op]} {self.bind(bound, type_name)}"]
+        if family in ("datetime", "datetime64"):
+            seconds = compared(f, None, value)
+            text = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S")
             return [f"{column} {_COMPARE[op]} {self.bind(text, _DATETIME)}"]
+        if family == "cached":
+            zero = f"toUUID('{ZERO_UUID}')"
+            if self.target != "rows":
+                return [f"{column} {'!=' if value else '='} {zero}"]
+            reference = self.columns["cache_reference_id"]
+            derived = f"coalesce({column}, {reference} != {zero})"
+            return [f"{derived} = {self.bind(value, 'Bool')}"]
+        if family == "feedback":
+            read = f"{self.columns['scores']}['helicone-score-feedback']"
+            if self.target == "rows":
+                read = f"coalesce({column}, {read})"
+            return [f"{read} = {self.bind(1 if value else 0, 'Int64')}"]
         return [f"{column} = {self.bind(value, 'Bool')}"]  # boolean
+
+
+def _uuid_text(value: str) -> str:
+    import uuid
+
+    return str(uuid.UUID(value))
 
 
 def _wrap(piece: str | _Piece) -> str:
@@ -176,6 +265,7 @@ def to_clickhouse(
     *,
     table_map: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    target: Target = "rows",
 ) -> tuple[str, Params]:
     """A filter as a ClickHouse WHERE expression and the values of its parameters.
 
@@ -184,6 +274,9 @@ def to_clickhouse(
             branch, of any depth; JSON already loaded).
         table_map: other names for the tables and columns (see `column_names`).
         now: the moment `now` means in filter text; the current time if omitted.
+        target: "rows" for a table laid out as `create_table` makes it; "helicone-where" /
+            "helicone-having" for Helicone's own table and the two halves of its user-metrics
+            query (see the module's docstring).
 
     Returns:
         `(sql, params)`: `sql` names every value as `{p0:String}`, `{p1:Int64}`...; `params`
@@ -195,14 +288,18 @@ def to_clickhouse(
 
     Raises:
         FilterSyntaxError, FilterValidationError: the filter is not valid.
-        ValueError: a bad `table_map` or `now`.
+        ValueError: a bad `table_map`, `now` or `target`.
 
     Example:
         >>> to_clickhouse('model contains "gpt" and status = 200')
         ("`model` ILIKE concat('%', {p0:String}, '%') AND `status` = {p1:Int64}", \
 {'p0': 'gpt', 'p1': 200})
     """
-    writer = _Writer(column_names(table_map))
+    if target not in ("rows", "helicone-where", "helicone-having"):
+        raise ValueError(
+            f"target must be 'rows', 'helicone-where' or 'helicone-having', not {target!r}"
+        )
+    writer = _Writer(column_names(table_map, target), target)
     node = filter
     compiled = isinstance(node, str)
     if compiled:
@@ -263,20 +360,18 @@ _ESCAPES = str.maketrans(
 
 
 def create_table(name: str = "requests", *, engine: str = "Memory") -> str:
-    """CREATE TABLE for a table with one column per field, and `_row` (the row's number).
+    """CREATE TABLE for a table with one column per field (`COLUMN_TYPES`), and `_row` (the
+    row's number).
 
-    Text, number, timestamp and boolean columns are Nullable (NULL is a missing value); maps
-    are `Map(String, String)` (a missing map is an empty one).
+    The columns take Helicone's types (UUID, Int64, DateTime64(3), Map(..., Int64) for
+    scores...), each Nullable, for NULL is a missing value; request cost is in dollars; maps
+    are not Nullable (a missing map is an empty one).
 
     Example:
         >>> create_table().splitlines()[1]
         '    `_row` UInt64,'
     """
-    columns = ["`_row` UInt64"] + [
-        f"{quote_name(n)} {COLUMN_TYPES[f.kind]}"
-        for n, f in FIELDS.items()
-        if f.kind != "property_key"
-    ]
+    columns = ["`_row` UInt64"] + [f"{quote_name(n)} {t}" for n, t in COLUMN_TYPES.items()]
     body = ",\n".join(f"    {c}" for c in columns)
     return f"CREATE TABLE {quote_name(name)} (\n{body}\n) ENGINE = {engine}"
 
@@ -284,17 +379,20 @@ def create_table(name: str = "requests", *, engine: str = "Memory") -> str:
 def row_json(number: int, row: Row) -> str:
     """A row as `matches` takes it, in JSONEachRow form for `create_table`'s table."""
     out: dict[str, Any] = {"_row": number}
-    for name, f in FIELDS.items():
+    for name, column in COLUMN_TYPES.items():
+        f = FIELDS[name]
         value = row.get(name)
-        if f.kind == "property_key":
-            continue
-        if f.kind == "map":
+        if column.startswith("Map("):
             value = value if isinstance(value, dict) else {}
         elif f.kind == "timestamp" and value is not None:
             moment = value if isinstance(value, datetime) else parse_timestamp(str(value))
             if moment is not None and moment.tzinfo is None:
                 moment = moment.replace(tzinfo=UTC)
             value = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if moment else None
+        elif f.family == "feedback" and value is not None:
+            value = int(value)
+        elif f.family == "cost" and isinstance(value, float) and not math.isfinite(value):
+            value = None
         out[name] = value
     return json.dumps(out, ensure_ascii=False)
 

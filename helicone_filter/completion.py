@@ -14,7 +14,7 @@ from typing import Literal
 
 from ._record import Record
 from .engine import ParseFailure
-from .schema import ALLOWED_OPERATORS, FIELDS, FIELDS_BY_TABLE, TABLES, Field, Kind
+from .schema import FIELD_OPERATORS, FIELDS, FIELDS_BY_TABLE, TABLES, Field, Kind
 
 CompletionKind = Literal["field", "operator", "value", "keyword", "punctuation"]
 
@@ -175,7 +175,9 @@ class _Completer:
         if dotted is not None:  # after `table.` or `map.`
             parts = [p.strip() for p in dotted.group(1).split(".")]
             if len(parts) == 1 and parts[0] in TABLES:
-                return self.ranked([self.field_item(f) for f in FIELDS_BY_TABLE[parts[0]].values()])
+                return self.ranked(
+                    [self.field_item(f) for f in FIELDS_BY_TABLE[parts[0]].values() if f.column]
+                )
             found = _resolve(parts)
             field = found[0] if found is not None else None
             if field is not None and field.kind == "map":
@@ -186,7 +188,8 @@ class _Completer:
                     ]
                 )
             return []
-        fields = [self.field_item(f) for f in FIELDS.values()]
+        # Not the fields whose every query fails in Helicone (no column in its table).
+        fields = [self.field_item(f) for f in FIELDS.values() if f.column]
         tables = [self.item(t, "field", "a table: write table.column", t + ".") for t in TABLES]
         return self.ranked(fields + tables)
 
@@ -198,12 +201,11 @@ class _Completer:
         return self.item(f.name, "field", what, f.name + " ")
 
     def operators(self, field: _FieldKey | None, expected: set[str]) -> list[Completion]:
-        kind: Kind | None = None
+        allowed = tuple(_OPERATORS)
         if field is not None:
             if field[0].kind == "map" and field[1] is None:
                 return []  # a map needs its key first: properties.environment
-            kind = "map" if field[1] is not None else field[0].kind
-        allowed = ALLOWED_OPERATORS[kind] if kind is not None else tuple(_OPERATORS)
+            allowed = FIELD_OPERATORS[field[0].name]  # the operators Helicone runs on it
         out = []
         for op in allowed:
             terminal, meaning = _OPERATORS[op]

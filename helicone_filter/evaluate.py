@@ -1,20 +1,28 @@
 """`matches`: what Helicone's SQL answers for one row, evaluated in Python.
 
 A row is a dict keyed by bare column name; map columns are dicts; timestamps are ISO 8601
-strings or datetimes; None, or a missing column, is SQL NULL. As in SQL a comparison with NULL
-is false, and only equals/not-equals "null" (is null / is not null) and equals "__empty__"
-(is empty) look at it. Each operator follows HELICONE.md:
+strings or datetimes; request `cost` is in dollars; None, or a missing column, is SQL NULL. As
+in SQL a comparison with NULL is false, and only equals/not-equals "null" (is null / is not
+null) and equals "__empty__" (is empty) look at it. Each condition is read as Helicone's SQL
+reads it on its own table (HELICONE.md; `semantics.compared` gives the bound):
 
 - equals / not-equals: `=` / `!=`, case-sensitive; on text columns "null" means IS NULL /
-  IS NOT NULL and equals "__empty__" means empty (the empty string).
+  IS NOT NULL and equals "__empty__" means empty (the empty string, the all-zero UUID).
 - like / ilike: the SQL pattern as given; `%` is any run, `_` one character, `\\` escapes
   `%`, `_` and itself (before anything else it is a literal backslash).
 - contains / not-contains: ILIKE / NOT ILIKE '%' || v || '%', so `%` and `_` in v are
-  wildcards too; "null" under any of these is SQL null and matches nothing.
-- Timestamps are compared as instants; Helicone binds the filter's value as a DateTime, so its
-  milliseconds are dropped (the row's are kept) and it is clamped to 1970-01-01 .. 2106-02-07.
-- A map condition needs the key: `has(m, k) AND m[k] op v`. `property_key = k` is true when
-  the row's `properties` has the key k.
+  wildcards too; "null" under like / ilike is SQL null and matches nothing.
+- Numbers: a whole bound is the 32-bit integer Helicone binds (wrapped past its range); request
+  cost compares the row's nano-dollars, `round(cost * 1e9)`, with `Math.floor(v * 1e9)`.
+- Timestamps: the bound in whole seconds, clamped to 1970-01-01 .. 2106-02-07; the row's
+  request times to the millisecond, per-user times (users_view) to the second.
+- UUIDs (request_id, organization_id, cache_reference_id) compare as UUIDs, in any case.
+- properties[k]: a missing key reads as ''. scores[k]: `has(scores, k) AND scores[k] op v`, the
+  value read as an Int64 ("+1" is 1). scores_column: the whole map, item by item, in order.
+- `cached`: the row's `cached`, or else whether `cache_reference_id` is not all zeros.
+  `helicone-score-feedback`: the row's value (true is 1), or else
+  `scores['helicone-score-feedback']`, which is 0 when missing.
+- `property_key = k` is true when the row's `properties` has the key k.
 - A leaf with several tables ands them. A leaf with several columns, keys or operators keeps
   only the one Helicone keeps (the first; for request_response_rmt the first of property_key,
   properties, search_properties, scores, cached, cost).
@@ -23,18 +31,25 @@ is false, and only equals/not-equals "null" (is null / is not null) and equals "
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from .checker import ROOT, Condition, _Checker, _kept_column, normalized_ir
-from .schema import EMPTY_MAGIC, FIELDS, NULL_MAGIC
-from .semantics import DATETIME_MAX, DATETIME_MIN
+from .checker import ROOT, SPLITTABLE, Condition, _Checker, _kept_column, normalized_ir
+from .schema import EMPTY_MAGIC, FIELDS, NULL_MAGIC, Field
+from .semantics import COST_SCALE, compared
 from .timestamps import parse_timestamp
 
 Row = dict[str, Any]
 T = TypeVar("T")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# What empty(col) is true for, by family: the empty string, else these.
+_EMPTY: dict[str, Any] = {"uuid": 0, "scores_column": {}}
+_MILLISECOND = timedelta(milliseconds=1)
+_SECOND = timedelta(seconds=1)
 
 
 @lru_cache(maxsize=4096)
@@ -78,47 +93,90 @@ def _compare(op: str, a: Any, b: Any) -> bool:
     return bool(a <= b)  # lte
 
 
+def _uuid(value: Any) -> int:
+    return uuid.UUID(str(value)).int
+
+
+def row_value(field: Field, row: Row) -> Any:
+    """The value a row holds for a field's column as Helicone's SQL reads it (None is NULL):
+    nano-dollars for request cost, milliseconds (request times) or seconds (per-user times)
+    since 1970, UUIDs as numbers, `cached` and `helicone-score-feedback` as Helicone derives
+    them."""
+    family = field.family
+    value = row.get("scores" if family == "scores_column" else field.name)
+    if family == "scores_column":
+        return value if isinstance(value, dict) else {}
+    if family == "cached" and value is None:
+        reference = row.get("cache_reference_id")
+        return None if reference is None else _uuid(reference) != 0
+    if family == "feedback":
+        if value is None:
+            scores = row.get("scores")
+            value = scores.get(field.name, 0) if isinstance(scores, dict) else 0
+        return None if value is None else int(value)
+    if value is None:
+        return None
+    if family == "cost":
+        return round(float(value) * COST_SCALE)
+    if family == "uuid":
+        return _uuid(value)
+    if family in ("datetime", "datetime64"):
+        moment = _instant(value)
+        if moment is None:
+            return None
+        return (moment - _EPOCH) // (_MILLISECOND if family == "datetime64" else _SECOND)
+    return value
+
+
+def _text_matches(op: str, text: str, value: str) -> bool:
+    if op in ("like", "ilike"):
+        return like_pattern(value, op == "ilike").fullmatch(text) is not None
+    if op in ("contains", "not-contains"):
+        found = like_pattern(f"%{value}%", True).fullmatch(text) is not None
+        return found if op == "contains" else not found
+    return _compare(op, text, value)
+
+
 def condition_matches(c: Condition, row: Row) -> bool:
     """One condition on one row, as Helicone's SQL would answer it."""
-    kind = c.field.kind
-    value = row.get(c.field.name)
-    if kind == "property_key":
+    field, op, value = c.field, c.operator, c.value
+    family = field.family
+    if family == "property_key":
         props = row.get("properties")
-        return isinstance(props, dict) and c.value in props
+        return isinstance(props, dict) and value in props
     if c.key is not None:
-        if not isinstance(value, dict) or c.key not in value:
-            return False
-        value = value[c.key]
-    elif kind == "text":
-        if c.value == NULL_MAGIC:
-            if c.operator == "equals":
-                return value is None
-            if c.operator == "not-equals":
-                return value is not None
+        found = row.get(field.name)
+        found = found if isinstance(found, dict) else {}
+        if field.name == "scores":  # guarded by has(), compared as Int64
+            if c.key not in found or found[c.key] is None:
+                return False
+            return _compare(op, int(found[c.key]), compared(field, c.key, value))
+        got = found.get(c.key)  # unguarded: a missing key is ''
+        return _text_matches(op, "" if got is None else str(got), value)
+    got = row_value(field, row)
+    if field.kind == "text":
+        if value == NULL_MAGIC:
+            if op == "equals":
+                return got is None
+            if op == "not-equals":
+                return got is not None
             return False  # pasted as SQL null
-        if c.value == EMPTY_MAGIC and c.operator == "equals":
-            return value == ""
-    if value is None:
+        if value == EMPTY_MAGIC and op == "equals":  # empty(col)
+            return bool(got == _EMPTY.get(family or "", ""))
+    if got is None:
         return False
-    op = c.operator
-    if kind in ("text", "map"):
-        text = value if isinstance(value, str) else str(value)
-        if op in ("like", "ilike"):
-            return like_pattern(c.value, op == "ilike").fullmatch(text) is not None
-        if op in ("contains", "not-contains"):
-            found = like_pattern(f"%{c.value}%", True).fullmatch(text) is not None
-            return found if op == "contains" else not found
-        return _compare(op, text, c.value)
-    if kind == "timestamp":
-        moment = _instant(value)
-        bound = parse_timestamp(c.value)
-        if moment is None or bound is None:
-            return False
-        bound = min(max(bound.replace(microsecond=0), DATETIME_MIN), DATETIME_MAX)
-        return _compare(op, moment, bound)
-    if kind == "boolean":
-        return bool(value) is c.value
-    return _compare(op, value, c.value)
+    if family == "string":
+        return _text_matches(op, got if isinstance(got, str) else str(got), value)
+    if family == "scores_column":
+        items = list(got.items()) if isinstance(got, dict) else []
+        return _compare(op, [(k, int(v)) for k, v in items], compared(field, None, value))
+    if family == "datetime64":
+        return _compare(op, got, compared(field, None, value) * 1000)
+    if family in ("bool", "cached"):
+        return bool(got) is value
+    if family == "feedback":
+        return bool(got == (1 if value else 0))
+    return _compare(op, got, compared(field, None, value))
 
 
 def helicone_conditions(leaf: dict[str, Any]) -> list[Condition]:
@@ -171,7 +229,7 @@ def fold_as_helicone(
             conditions are fine: only the one Helicone keeps counts).
     """
     if not checked:
-        normalized_ir(obj)  # raises on errors; leaves with several conditions are fine here
+        normalized_ir(obj, SPLITTABLE)  # raises on errors but for leaves Helicone runs in part
     conditions = _compiled_condition if checked else helicone_conditions
     todo: list[tuple[Any, bool]] = [(obj, False)]
     out: list[T] = []

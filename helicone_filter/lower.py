@@ -28,7 +28,14 @@ from .schema import (
     Field,
     Kind,
 )
-from .semantics import like_escape_error, quirks
+from .semantics import (
+    HELICONE_MAX_LEFT_RUN,
+    ZERO_UUID,
+    Quirk,
+    plain_text_value,
+    read_condition,
+    tree_limits,
+)
 from .timestamps import canonical_timestamp, format_timestamp, relative
 
 Nesting = Literal["balanced", "right"]
@@ -36,6 +43,21 @@ Span = tuple[int, int]
 JSON = Any
 
 _MAPS = tuple(name for name, f in FIELDS.items() if f.kind == "map")
+
+
+def tree_shape(node: JSON) -> tuple[int, int]:
+    """The depth of a FilterNode in branches from the root to its deepest leaf, and its longest
+    run of branches each the left side of the one above (what ClickHouse's parser counts in
+    Helicone's SQL). Without recursion."""
+    depth = run = 0
+    todo: list[tuple[JSON, int, int]] = [(node, 0, 0)]
+    while todo:
+        x, above, left = todo.pop()
+        if isinstance(x, dict) and "left" in x and "right" in x:
+            depth, run = max(depth, above + 1), max(run, left + 1)
+            todo.append((x["left"], above + 1, left + 1))
+            todo.append((x["right"], above + 1, 0))
+    return depth, run
 
 
 def build_chain(operands: list[JSON], op: str, nesting: Nesting = "balanced") -> JSON:
@@ -74,14 +96,16 @@ Item = tuple[str, Any, int, tuple[Comparison | None, Comparison | None], bool]
 class _Lowerer:
     def __init__(self, text: str, now: datetime, nesting: Nesting) -> None:
         self.text = text
-        self.now = now
+        # Helicone compares whole seconds, so `now` means the current second.
+        self.now = now.replace(microsecond=0)
         self.nesting = nesting
         self.problems: list[Problem] = []
         # (code, message, start, end, hint) of each warning, when they are wanted.
         self.warnings: list[tuple[str, str, int, int, str]] | None = None
         # The span of the condition each leaf came from, by the leaf's id, when wanted.
         self.spans: dict[int, Span] | None = None
-        self.observed = False  # warnings or spans are wanted
+        self.leaves = 0  # how many leaves were made
+        self.nested = 0  # how many chains are operands of another
 
     def problem(self, code: str, message: str, start: int, end: int, hint: str = "") -> None:
         self.problems.append(make_problem(self.text, code, message, start, end, hint))
@@ -117,6 +141,7 @@ class _Lowerer:
                     op = "and" if (type(node) is And) != neg else "or"
                     out.append(self.chain(op, items, *(wrap or (node.start, node.end))))
                 else:
+                    self.nested += in_chain
                     todo.append((node, neg, in_chain, len(out), wrap))
                     todo.extend(
                         [
@@ -131,10 +156,20 @@ class _Lowerer:
                 todo.append((node.operand, not neg, in_chain, -1, wrap or (node.start, node.end)))
             else:
                 out.append(self.all(node, neg, in_chain))
+        if not self.problems:
+            result = self.close(out[0])
+            # A balanced chain of n is log2(n) deep; each chain inside another, and an `in`
+            # list or a timestamp `!=` under it, adds at most as much. Only a tree that may
+            # pass Helicone's limits is measured.
+            levels = (self.nested + 3) * max(self.leaves, 2).bit_length()
+            if self.nesting == "right" or levels > HELICONE_MAX_LEFT_RUN:
+                limit = tree_limits(*tree_shape(result))
+                if limit is not None:
+                    self.problem(limit.code, limit.message, 0, len(self.text), limit.hint)
         if self.problems:
             self.problems.sort(key=lambda p: (p.start, p.end))
             raise FilterValidationError(self.problems, self.text)
-        return self.close(out[0])
+        return result
 
     def all(self, node: All, neg: bool, in_chain: bool) -> Item:
         if in_chain:
@@ -217,20 +252,16 @@ class _Lowerer:
             if json_op is not None:
                 # The common case: one value, an operator that is its own JSON operator.
                 converted = raw.value
-                if (
-                    raw.kind != "string"
-                    or kind not in _TEXT_KINDS
-                    # a string for a text column: nothing to check but a like pattern's end
-                    or (isinstance(converted, str) and converted[-1:] == "\\")
-                ):
+                if raw.kind != "string" or kind not in _TEXT_KINDS:
                     converted = self.value(kind, ref, op, raw)
                     if converted is _BAD:
                         return _BAD_ITEM
-                return self.make_leaf(resolved, json_op, converted, node)
+                return self.make_leaf(resolved, json_op, converted, node, raw)
         if op not in ALLOWED_OPERATORS[kind]:
             self.operator_not_allowed(node, field, key)
             return _BAD_ITEM
         values: list[JSON] = []
+        written: list[Value | None] = []  # where each value is, for problems about it
         if isinstance(raw, tuple):
             if not raw:
                 self.problem(
@@ -246,6 +277,7 @@ class _Lowerer:
                 converted = self.value(kind, ref, op, v)
                 ok = ok and converted is not _BAD
                 values.append(converted)
+                written.append(v)
             if not ok:
                 return _BAD_ITEM
         elif raw is not None:
@@ -253,27 +285,31 @@ class _Lowerer:
             if converted is _BAD:
                 return _BAD_ITEM
             values.append(converted)
+            written.append(raw)
 
         if op == "is null":
-            op, values = "=", [NULL_MAGIC]
+            op, values, written = "=", [NULL_MAGIC], [None]
         elif op == "is not null":
-            op, values = "!=", [NULL_MAGIC]
+            op, values, written = "!=", [NULL_MAGIC], [None]
         elif op == "is empty":
             if neg:
                 name = self.source(ref.start, ref.end)
-                return self.not_negatable(node, f'write {name} != "" for a non-empty value')
-            op, values = "=", [EMPTY_MAGIC]
+                return self.not_negatable(
+                    node, f"write {name} != {_not_empty(field)} for a non-empty value"
+                )
+            op, values, written = "=", [EMPTY_MAGIC], [None]
 
         if kind == "boolean":
             truth = (bool(values[0]) != (op == "!=")) != neg
-            return self.make_leaf(resolved, "equals", truth, node)
+            return self.make_leaf(resolved, "equals", truth, node, written[0])
         if neg:
             if kind == "text" and op in ("=", "!=", "in", "not in") and EMPTY_MAGIC in values:
                 name = self.source(ref.start, ref.end)
                 # Helicone reads equals "__empty__" as empty(col) but not-equals as the literal
                 # string, so neither is the other's opposite.
                 return self.not_negatable(
-                    node, f'"{EMPTY_MAGIC}" means empty to Helicone; write {name} != ""'
+                    node,
+                    f'"{EMPTY_MAGIC}" means empty to Helicone; write {name} != {_not_empty(field)}',
                 )
             if kind == "property_key":
                 return self.not_negatable(node, "property_key takes only '='; drop the 'not'")
@@ -286,35 +322,75 @@ class _Lowerer:
                 )
             op = NEGATED_OPERATOR[op]
         if kind == "timestamp" and op == "!=":
-            parts = [self.make_leaf(resolved, j, values[0], node) for j in ("lt", "gt")]
+            first = self.make_leaf(resolved, "lt", values[0], node, written[0])
+            if first is _BAD_ITEM:
+                return first
+            parts = [first, self.make_leaf(resolved, "gt", values[0], node, written[0], True)]
             return self.chain("or", parts, node.start, node.end)
         if op in ("in", "not in"):
             json_op = "equals" if op == "in" else "not-equals"
             if len(values) == 1:
-                return self.make_leaf(resolved, json_op, values[0], node)
+                return self.make_leaf(resolved, json_op, values[0], node, written[0])
             # One column, so one table: the chain needs no checking.
-            leaves = [self.make_leaf(resolved, json_op, v, node)[1] for v in values]
+            items = [
+                self.make_leaf(resolved, json_op, v, node, w)
+                for v, w in zip(values, written, strict=True)
+            ]
+            if _BAD_ITEM in items:
+                return _BAD_ITEM
             examples = (node, None) if table_bit == 1 else (None, node)
+            leaves = [item[1] for item in items]
             return ("or" if op == "in" else "and", leaves, table_bit, examples, False)
-        return self.make_leaf(resolved, OPERATOR_JSON[op], values[0], node)
+        return self.make_leaf(resolved, OPERATOR_JSON[op], values[0], node, written[0])
 
-    def make_leaf(self, resolved: _Resolved, json_op: str, value: JSON, node: Comparison) -> Item:
+    def make_leaf(
+        self,
+        resolved: _Resolved,
+        json_op: str,
+        value: JSON,
+        node: Comparison,
+        written: Value | None = None,
+        quiet: bool = False,
+    ) -> Item:
+        """The leaf `{json_op: value}` on the resolved field, after Helicone's rules for it
+        (`written` is the value as written, for where a problem is; `quiet` skips warnings
+        already given for the same value)."""
         field, key, kind, table_bit, _ = resolved
+        if key == "__proto__" or not plain_text_value(field.family, kind, json_op, value):
+            reading = read_condition(field, key, json_op, value, text=True)
+            if reading.quirks and self.quirks(reading.quirks, node, written, quiet):
+                return _BAD_ITEM
+        self.leaves += 1
         inner: JSON = {json_op: value}
         if key is not None:
             inner = {key: inner}
         leaf = {field.table: {field.name: inner}}
-        if self.observed:
-            if self.warnings is not None:
-                for code, message, hint in quirks(field, kind, json_op, value):
-                    self.warnings.append((code, message, node.start, node.end, hint))
-            if self.spans is not None:
-                self.spans[id(leaf)] = (node.start, node.end)
+        if self.spans is not None:
+            self.spans[id(leaf)] = (node.start, node.end)
         return (
             ("leaf", leaf, 1, (node, None), False)
             if table_bit == 1
             else ("leaf", leaf, 2, (None, node), False)
         )
+
+    def quirks(
+        self, quirks: list[Quirk], node: Comparison, written: Value | None, quiet: bool
+    ) -> bool:
+        """Report what Helicone does with a condition; whether any of it is an error."""
+        bad = False
+        for q in quirks:
+            if q.severity == "error":
+                bad = True
+                if q.where in ("field", "column"):
+                    start, end = node.field.start, node.field.end
+                elif q.where == "value" and written is not None:
+                    start, end = written.start, written.end
+                else:
+                    start, end = node.start, node.end
+                self.problem(q.code, q.message, start, end, q.hint)
+            elif self.warnings is not None and not quiet:
+                self.warnings.append((q.code, q.message, node.start, node.end, q.hint))
+        return bad
 
     def not_negatable(self, node: Comparison, hint: str) -> Item:
         self.problem(
@@ -436,14 +512,7 @@ class _Lowerer:
         """The JSON value for `v` on a field of this kind, or _BAD after reporting why not."""
         if kind in _TEXT_KINDS:
             if v.kind == "string":
-                text = v.value
-                assert isinstance(text, str)
-                if text[-1:] == "\\" and op in ("like", "ilike"):
-                    error = like_escape_error(op, text)
-                    if error is not None:
-                        self.problem(error[0], error[1], v.start, v.end, error[2])
-                        return _BAD
-                return text
+                return v.value
             name, written = self.source(ref.start, ref.end), self.text[v.start : v.end]
             return self.wrong_type(v, name, "text", f"quote it: {name} {op} {quoted(written)}")
         if kind == "number":
@@ -554,6 +623,11 @@ def _resolved(field: Field, key: str | None) -> _Resolved:
     return (field, key, kind, TABLE_BITS[field.table], _PLAIN[kind])
 
 
+def _not_empty(field: Field) -> str:
+    """What a non-empty value is not, as text: "", or the all-zero UUID for a UUID column."""
+    return f'"{ZERO_UUID}"' if field.family == "uuid" else '""'
+
+
 def _columns(table: str) -> list[str]:
     return [n for n, f in FIELDS.items() if f.table == table]
 
@@ -581,7 +655,6 @@ def lower_with_warnings(
     """`lower`, and the warnings about what Helicone will do unexpectedly with the result."""
     lowerer = _Lowerer(text, now, nesting)
     lowerer.warnings = []
-    lowerer.observed = True
     result = lowerer.run(root)
     warnings = [
         make_problem(text, code, message, start, end, hint).replace(severity="warning")
@@ -604,7 +677,6 @@ def lower_with_spans(
     """
     lowerer = _Lowerer(text, now, nesting)
     lowerer.spans = {}
-    lowerer.observed = True
     result = lowerer.run(root)
     spans: list[LeafSpan] = []
     todo: list[tuple[JSON, tuple[str, ...]]] = [(result, ())]

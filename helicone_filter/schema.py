@@ -17,22 +17,32 @@ TABLE_BITS: Final = {USERS_VIEW: 1, REQUEST_RESPONSE_RMT: 2}
 
 
 class Field(Record):
-    """One column of the endpoint's filter: its table, its name and its kind."""
+    """One column of the endpoint's filter: its table, its name, its kind, and the ClickHouse
+    type of what Helicone compares it with (`column`; None where its SQL names no column)."""
 
-    __slots__ = ("table", "name", "kind")
+    __slots__ = ("table", "name", "kind", "column", "family")
     table: str
     name: str
     kind: Kind
+    column: str | None
+    family: Family | None  # how Helicone's column compares values; None: it has no column
 
-    def __init__(self, table: str, name: str, kind: Kind) -> None:
+    def __init__(self, table: str, name: str, kind: Kind, column: str | None = None) -> None:
         self.table = table
         self.name = name
         self.kind = kind
+        self.column = column
+        self.family = _FAMILIES.get(name) or _family(column)
 
     @property
     def kind_label(self) -> str:
         """The kind in the words the docs and error messages use."""
         return KIND_LABELS[self.kind]
+
+    @property
+    def nullable(self) -> bool:
+        """Whether Helicone's column can hold NULL."""
+        return self.column is not None and self.column.startswith("Nullable(")
 
 
 KIND_LABELS: Final[dict[Kind, str]] = {
@@ -102,8 +112,133 @@ _COLUMNS: Final[dict[str, dict[Kind, tuple[str, ...]]]] = {
     },
 }
 
+# What Helicone compares each field with: the type of the column of its table
+# request_response_rmt (ClickHouse migrations schema_41 and later ALTERs), or of the per-user
+# aggregate its user-metrics query computes (users_view). None: Helicone's SQL names a column
+# its table does not have, so every query on the field fails.
+HELICONE_COLUMNS: Final[dict[str, str | None]] = {
+    # users_view: the aggregates of the user-metrics query, compared in HAVING
+    "user_user_id": "LowCardinality(String)",  # the grouping key, r.user_id
+    "user_active_for": "UInt64",  # count(DISTINCT day)
+    "user_first_active": "DateTime",  # toDateTime(min(request_created_at)): whole seconds
+    "user_last_active": "DateTime",
+    "user_total_requests": "Int32",  # count()::Int32
+    "user_average_requests_per_day_active": "Float64",
+    "user_average_tokens_per_request": "Nullable(Float64)",  # NULL when no request had tokens
+    "user_total_completion_tokens": "Nullable(Int64)",  # sum of a Nullable(Int64)
+    "user_total_prompt_tokens": "Nullable(Int64)",
+    "user_cost": "Float64",  # sum(cost) / 1e9: dollars
+    # request_response_rmt
+    "country_code": "Nullable(String)",
+    "provider": "LowCardinality(String)",
+    "model": "LowCardinality(String)",
+    "user_id": "LowCardinality(String)",
+    "organization_id": "UUID",
+    "node_id": None,  # no such column
+    "job_id": None,  # no such column
+    "request_id": "UUID",
+    "target_url": "Nullable(String)",
+    "scores_column": "Map(LowCardinality(String), Int64)",  # the whole scores map
+    "request_body": "String",
+    "response_body": "String",
+    "cache_reference_id": "UUID",
+    "assets": None,  # read from asset_ids, which the table does not have
+    "prompt_id": "String",
+    "prompt_version": "String",
+    "request_referrer": "String",
+    "latency": "Nullable(Int64)",
+    "cost": "UInt64",  # nano-dollars; Helicone multiplies the bound by 10^9
+    "time_to_first_token": "Nullable(Int64)",
+    "status": "Int64",
+    "prompt_tokens": "Nullable(Int64)",
+    "completion_tokens": "Nullable(Int64)",
+    "prompt_cache_read_tokens": "Int64",
+    "prompt_cache_write_tokens": "Int64",
+    "total_tokens": None,  # no such column
+    "request_created_at": "DateTime64(3)",
+    "response_created_at": "Nullable(DateTime64(3))",
+    "threat": "Nullable(Bool)",
+    "cache_enabled": "Bool",
+    "cached": "UUID",  # cache_reference_id compared with the all-zero UUID
+    "helicone-score-feedback": "Int64",  # scores['helicone-score-feedback'], unguarded (0)
+    "is_passthrough_billing": "Bool",
+    "properties": "Map(LowCardinality(String), String)",  # properties[k], unguarded ('')
+    "search_properties": None,  # written as a bare column `key`, which the table lacks
+    "scores": "Map(LowCardinality(String), Int64)",  # has(scores, k) AND scores[k]
+    "property_key": "Map(LowCardinality(String), String)",  # has(properties, k)
+}
+
+# What a user of each field should know about Helicone's reading of it (README, `fields`).
+FIELD_NOTES: Final[dict[str, str]] = {
+    "node_id": "refused: Helicone's table has no node_id column, so its query fails",
+    "job_id": "refused: Helicone's table has no job_id column, so its query fails",
+    "total_tokens": "refused: Helicone's table has no total_tokens column, so its query fails",
+    "assets": "refused: Helicone reads it from asset_ids, a column its table lacks",
+    "search_properties": "refused: Helicone writes it as a bare column key, which its table lacks",
+    "scores_column": 'the whole scores map: only = or != a map literal such as "{}"',
+    "request_id": "a UUID (any case): = and != a UUID, no patterns",
+    "organization_id": "a UUID (any case): = and != a UUID, no patterns",
+    "cache_reference_id": "a UUID (any case): = and != a UUID, no patterns; empty is all zeros",
+    "cost": "dollars; Helicone binds cost x 10^9 as a 32-bit integer: bounds below 2.147483648",
+    "cached": "Helicone tests cache_reference_id against the all-zero UUID",
+    "helicone-score-feedback": "scores['helicone-score-feedback'] = 1 (true) / 0; missing is 0",
+    "properties": 'a missing key reads as "" (Helicone does not test for the key)',
+    "scores": "whole numbers: = and != an integer in quotes; a missing key matches nothing",
+    "user_first_active": "whole seconds, shifted by the query's timeZoneDifferenceMinutes",
+    "user_last_active": "whole seconds, shifted by the query's timeZoneDifferenceMinutes",
+}
+
+Family = Literal[
+    "string",
+    "uuid",
+    "int",
+    "float",
+    "datetime",
+    "datetime64",
+    "bool",
+    "map",
+    "scores",
+    "cost",
+    "cached",
+    "feedback",
+    "scores_column",
+    "property_key",
+]
+# Fields that Helicone reads through a column of another kind.
+_FAMILIES: Final[dict[str, Family]] = {
+    "cost": "cost",
+    "cached": "cached",
+    "helicone-score-feedback": "feedback",
+    "scores_column": "scores_column",
+    "property_key": "property_key",
+    "scores": "scores",
+    "properties": "map",
+}
+
+
+def _family(column: str | None) -> Family | None:
+    if column is None:
+        return None
+    inner = column.removeprefix("Nullable(").removeprefix("LowCardinality(").rstrip(")")
+    if inner == "String":
+        return "string"
+    if inner == "UUID":
+        return "uuid"
+    if inner in ("Int32", "Int64", "UInt64"):
+        return "int"
+    if inner == "Float64":
+        return "float"
+    if inner == "DateTime":
+        return "datetime"
+    if inner.startswith("DateTime64"):
+        return "datetime64"
+    if inner == "Bool":
+        return "bool"
+    raise ValueError(f"no family for the column type {column}")
+
+
 FIELDS: Final[dict[str, Field]] = {
-    name: Field(table, name, kind)
+    name: Field(table, name, kind, HELICONE_COLUMNS[name])
     for table, kinds in _COLUMNS.items()
     for kind, names in kinds.items()
     for name in names
@@ -157,17 +292,52 @@ _TEXT_OPS: Final = (
     "is empty",
 )
 _ORDER_OPS: Final = (">", ">=", "<", "<=")
+_EQUALITY_OPS: Final = ("=", "!=", "in", "not in")
+_MAGIC_OPS: Final = ("is null", "is not null", "is empty")
+# Inside maps Helicone's magic strings are literal, so `is null` / `is empty` do not apply.
+_MAP_KEY_OPS: Final = tuple(op for op in _TEXT_OPS if op not in _MAGIC_OPS)
 
-# Which text operators each kind of column allows (LANGUAGE.md section 3).
+# Which text operators each kind of column allows (LANGUAGE.md section 3): what the API's
+# schema takes. Some fields run fewer in Helicone's SQL: FIELD_OPERATORS.
 ALLOWED_OPERATORS: Final[dict[Kind, tuple[str, ...]]] = {
     "text": _TEXT_OPS,
     "number": ("=", "!=", *_ORDER_OPS, "in", "not in"),
     "timestamp": ("=", "!=", *_ORDER_OPS),
     "boolean": ("=", "!="),
-    # Inside maps Helicone's magic strings are literal, so `is null` / `is empty` do not apply.
-    "map": _TEXT_OPS[:8],
+    "map": _MAP_KEY_OPS,
     "property_key": ("=",),
 }
+
+# The operators Helicone's SQL runs, by how its column compares (Field.family): UUID columns
+# take no patterns, the Int64 scores no patterns either, the whole scores map only (in)equality.
+_FAMILY_OPERATORS: Final[dict[Family, tuple[str, ...]]] = {
+    "string": _TEXT_OPS,
+    "uuid": (*_EQUALITY_OPS, *_MAGIC_OPS),
+    "int": ALLOWED_OPERATORS["number"],
+    "float": ALLOWED_OPERATORS["number"],
+    "cost": ALLOWED_OPERATORS["number"],
+    "datetime": ALLOWED_OPERATORS["timestamp"],
+    "datetime64": ALLOWED_OPERATORS["timestamp"],
+    "bool": ("=", "!="),
+    "cached": ("=", "!="),
+    "feedback": ("=", "!="),
+    "map": _MAP_KEY_OPS,  # of a key
+    "scores": _EQUALITY_OPS,  # of a key
+    "scores_column": ("=", "!="),
+    "property_key": ("=",),
+}
+
+FIELD_OPERATORS: Final[dict[str, tuple[str, ...]]] = {
+    name: _FAMILY_OPERATORS[f.family] if f.family is not None else () for name, f in FIELDS.items()
+}
+"""The operators of the language that Helicone runs on each field (on a key, for a map); empty
+for a field whose SQL always fails."""
+
+
+def operators_of(field: Field) -> tuple[str, ...]:
+    """The operators Helicone runs on `field` (on one of its keys, for a map)."""
+    return FIELD_OPERATORS[field.name]
+
 
 # What `not` turns each operator into, where a single dual exists. Booleans, timestamps and
 # the operators missing here are handled (or refused) in lower.py.
@@ -229,8 +399,9 @@ def field_table() -> list[dict[str, Any]]:
             "field": name,
             "table": f.table,
             "type": f.kind_label,
-            "operators": list(ALLOWED_OPERATORS[f.kind]),
-            "json_operators": list(JSON_OPERATORS[f.kind]),
+            "operators": list(FIELD_OPERATORS[name]),
+            "json_operators": list(JSON_OPERATORS[f.kind]) if f.column is not None else [],
+            "helicone": FIELD_NOTES.get(name, ""),
         }
         for name, f in FIELDS.items()
     ]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from helicone_filter.schema import (
     ALLOWED_OPERATORS,
     EMPTY_MAGIC,
+    FIELD_OPERATORS,
     FIELDS,
     JSON_OPERATORS,
     KEYWORDS,
@@ -20,11 +21,14 @@ from helicone_filter.schema import (
     OPERATOR_JSON,
     REQUEST_RESPONSE_RMT,
     TABLES,
+    Field,
 )
-from helicone_filter.semantics import like_escape_error
 from helicone_filter.timestamps import format_timestamp
 
-COLUMNS = {t: [n for n, f in FIELDS.items() if f.table == t] for t in TABLES}
+# The columns Helicone can filter on (the others make its query fail; see test_check).
+COLUMNS = {
+    t: [n for n, f in FIELDS.items() if f.table == t and f.column is not None] for t in TABLES
+}
 
 # -- values ----------------------------------------------------------------------------------
 
@@ -34,11 +38,38 @@ BROAD_TEXT = st.one_of(
     st.text(alphabet="\"'\\/\n\r\t\b\f%_ aé😀“”\x00\x1f\u2028", max_size=8),
     st.sampled_from([NULL_MAGIC, EMPTY_MAGIC, "", "all", "and", "not", "true", "5"]),
 )
+# Helicone binds whole numbers as 32-bit integers (a bound past them is refused in text), and
+# fails on those JavaScript writes with an exponent: floats that are whole stay in range too.
+INT32 = (-(2**31), 2**31 - 1)
 BROAD_NUMBER = st.one_of(
-    st.integers(-(2**53) + 1, 2**53 - 1),
+    st.integers(*INT32),
     st.integers(-10, 10),
-    st.floats(allow_nan=False, allow_infinity=False),
+    st.floats(allow_nan=False, allow_infinity=False).filter(
+        lambda x: x != int(x) or INT32[0] <= x <= INT32[1] if abs(x) < 1e300 else False
+    ),
 )
+# Request cost is multiplied by 10^9 before that bind: dollar bounds within ±2.147483647.
+BROAD_COST = st.one_of(
+    st.floats(-2.147, 2.147, allow_nan=False),
+    st.integers(-2, 2),
+    st.sampled_from([0.5, 1.001, 1e-9, 1.5e-9, 2.147483647, -2.147483648]),
+)
+# Helicone's UUID columns take UUIDs, in any case, with or without dashes.
+UUIDS = [
+    "00000000-0000-0000-0000-000000000000",
+    "0f8fad5b-d9cb-469f-a165-70867728950e",
+    "0F8FAD5B-D9CB-469F-A165-70867728950E",
+    "0f8fad5bd9cb469fa16570867728950e",
+    "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+]
+# Scores are Int64: a condition on one compares it with a whole number in a string.
+SCORE_TEXT = st.one_of(
+    st.integers(-(2**63), 2**63 - 1).map(str),
+    st.sampled_from(["0", "1", "+1", "-1", "01", "-0", "5"]),
+)
+SMALL_SCORES = ["0", "1", "+1", "-1", "01", "5", "-9223372036854775808"]
+# scores_column compares the whole map with a literal, item by item in order.
+MAP_LITERALS = ["{}", "{'k':1}", "{'k': 1, 'K': -1}", "{'K':-1,'k':1}", "{ 'k k' : 0 }"]
 KEYS = st.one_of(
     st.from_regex(NAME_PATTERN, fullmatch=True).filter(lambda k: len(k) < 20),
     st.sampled_from([*sorted(KEYWORDS), "a b", "a.b", "1x", "", "Helicone-Session-Id", "ключ"]),
@@ -95,12 +126,49 @@ def key_text(key: str) -> str:
     return f"[{quote(key)}]"
 
 
+def _lone_trailing_backslash(value: str) -> bool:
+    return (len(value) - len(value.rstrip("\\"))) % 2 == 1
+
+
 def _like_safe(json_op: str, value: Any) -> Any:
     """`value`, with a backslash added where it would end a like pattern in a lone one (which
     ClickHouse, and so the checker, refuses)."""
-    if isinstance(value, str) and like_escape_error(json_op, value) is not None:
+    if json_op in ("like", "ilike") and isinstance(value, str) and _lone_trailing_backslash(value):
         return value + "\\"
     return value
+
+
+def text_runs(json_op: str, value: str, magic: bool) -> str:
+    """A string Helicone runs under `json_op` on a text column: its magic strings only where
+    its SQL takes them ("null" nowhere under contains, "__empty__" only under equals), and no
+    like pattern ending in a lone backslash."""
+    if magic and value == NULL_MAGIC and json_op in ("contains", "not-contains"):
+        return "v"
+    if magic and value == EMPTY_MAGIC and json_op != "equals":
+        return "v"
+    return str(_like_safe(json_op, value))
+
+
+def family_value(draw: st.DrawFn, field: Field, keyed: bool, json_op: str, small: bool) -> Any:
+    """A JSON value for `{json_op: value}` on `field` (on one of its keys) that Helicone runs."""
+    family = "scores" if keyed and field.name == "scores" else field.family
+    if keyed and field.name != "scores":
+        family = "map"
+    if family == "uuid":
+        pool = [*UUIDS, NULL_MAGIC] + ([EMPTY_MAGIC] if json_op == "equals" else [])
+        return draw(st.sampled_from(pool))
+    if family == "scores":
+        return draw(st.sampled_from(SMALL_SCORES) if small else SCORE_TEXT)
+    if family == "scores_column":
+        return draw(st.sampled_from(MAP_LITERALS))
+    if family == "cost":
+        return draw(st.sampled_from([0, 0.5, 1, 1.001, 1e-9]) if small else BROAD_COST)
+    if field.kind == "number":
+        return draw(SMALL_NUMBER if small else BROAD_NUMBER)
+    if field.kind in ("text", "map", "property_key") or keyed:
+        value = draw(SMALL_TEXT if small else BROAD_TEXT)
+        return text_runs(json_op, value, magic=field.kind == "text" and not keyed)
+    raise AssertionError(family)
 
 
 # -- filter text -------------------------------------------------------------------------------
@@ -115,24 +183,36 @@ NEGATABLE = {
 }
 
 
+def _operators(column: str, negatable: bool) -> list[str]:
+    """The operators of the language that Helicone runs on `column`; only negatable ones when
+    asked."""
+    f = FIELDS[column]
+    ops = [op for op in FIELD_OPERATORS[column] if op in ALLOWED_OPERATORS[f.kind]]
+    if f.kind == "boolean":
+        ops.append("bare")
+    if negatable:
+        ops = [op for op in ops if op in NEGATABLE[f.kind]]
+        if f.kind == "text":  # negated, contains and not contains swap: keep both or neither
+            ops = [op for op in ops if op not in ("contains", "not contains")] + (
+                ["contains", "not contains"] if "contains" in ops else []
+            )
+    return ops
+
+
 @st.composite
 def leaf_text(draw: st.DrawFn, table: str, negatable: bool, small: bool = False) -> str:
     """One condition on a column of `table`, as text; only negatable ones when asked."""
-    columns = [c for c in COLUMNS[table] if not negatable or NEGATABLE[FIELDS[c].kind]]
+    columns = [c for c in COLUMNS[table] if _operators(c, negatable)]
     column = draw(st.sampled_from(columns))
-    kind = FIELDS[column].kind
+    field = FIELDS[column]
+    kind = field.kind
     name = column
     if draw(st.integers(0, 4)) == 0:
         name = f"{table}.{column}"
     if kind == "map":
         key = draw(st.sampled_from(SMALL_KEYS) if small else KEYS)
         name += key_text(key) if draw(st.booleans()) else f"[{quote(key)}]"
-    ops = (
-        NEGATABLE[kind]
-        if negatable
-        else [*ALLOWED_OPERATORS[kind], *(["bare"] if kind == "boolean" else [])]
-    )
-    op = draw(st.sampled_from(ops))
+    op = draw(st.sampled_from(_operators(column, negatable)))
     if op == "bare":
         return name
     if op.startswith("is "):
@@ -140,14 +220,13 @@ def leaf_text(draw: st.DrawFn, table: str, negatable: bool, small: bool = False)
 
     def one() -> str:
         if kind in ("text", "map", "property_key"):
-            value = _like_safe(OPERATOR_JSON.get(op, ""), draw(SMALL_TEXT if small else BROAD_TEXT))
+            json_op = OPERATOR_JSON.get(op, "equals" if op == "in" else "not-equals")
+            value = family_value(draw, field, kind == "map", json_op, small)
             if negatable and kind == "text" and value in (NULL_MAGIC, EMPTY_MAGIC):
-                value = "v"  # Helicone's magic strings have no exact opposite
-            if negatable and op in ("contains", "not contains") and value == NULL_MAGIC:
-                value = "v"
+                value = "v" if field.family != "uuid" else UUIDS[1]  # no exact opposite
             return quote(value, draw(st.booleans()))
         if kind == "number":
-            return repr(draw(SMALL_NUMBER if small else BROAD_NUMBER))
+            return repr(family_value(draw, field, False, "equals", small))
         if kind == "timestamp":
             if small:
                 return quote(format_timestamp(draw(st.sampled_from(SMALL_TIMES))))
@@ -203,11 +282,10 @@ def any_filter_text(draw: st.DrawFn, negatable: bool = False, small: bool = Fals
 
 
 @st.composite
-def json_value(draw: st.DrawFn, kind: str, small: bool) -> Any:
-    if kind in ("text", "map", "property_key"):
-        return draw(SMALL_TEXT if small else BROAD_TEXT)
-    if kind == "number":
-        return draw(SMALL_NUMBER if small else BROAD_NUMBER)
+def json_value(draw: st.DrawFn, field: Field, json_op: str, small: bool) -> Any:
+    kind = field.kind
+    if kind in ("text", "map", "property_key", "number"):
+        return family_value(draw, field, kind == "map", json_op, small)
     if kind == "timestamp":
         if small:
             moment = draw(st.sampled_from(SMALL_TIMES))
@@ -229,23 +307,35 @@ def json_leaf(draw: st.DrawFn, table: str, small: bool, several: bool) -> Any:
     )
     columns: dict[str, Any] = {}
     for column in names:
-        kind = FIELDS[column].kind
+        field = FIELDS[column]
+        kind = field.kind
         op_kind = "text" if kind == "map" else kind
         ops = draw(
             st.lists(
-                st.sampled_from(JSON_OPERATORS[op_kind]),
+                st.sampled_from(json_operators(column, op_kind)),
                 min_size=1,
                 max_size=2 if several else 1,
                 unique=True,
             )
         )
-        operators = {op: _like_safe(op, draw(json_value(kind, small))) for op in ops}
+        operators = {op: draw(json_value(field, op, small)) for op in ops}
         if kind == "map":
             key = draw(st.sampled_from(SMALL_KEYS) if small else KEYS)
             columns[column] = {key: operators}
         else:
             columns[column] = operators
     return {table: columns}
+
+
+def json_operators(column: str, kind: str) -> list[str]:
+    """The JSON operators Helicone runs on `column` (of kind `kind`)."""
+    text_ops = FIELD_OPERATORS[column]
+    runs = {OPERATOR_JSON[op] for op in text_ops if op in OPERATOR_JSON}
+    if {"in", "is null", "is empty"} & set(text_ops):
+        runs.add("equals")
+    if {"not in", "is not null"} & set(text_ops):
+        runs.add("not-equals")
+    return [op for op in JSON_OPERATORS[kind] if op in runs or kind == "boolean"]
 
 
 def tree(leaf: st.SearchStrategy[Any], max_leaves: int) -> st.SearchStrategy[Any]:
@@ -289,7 +379,7 @@ def row(draw: st.DrawFn, nulls: bool = True) -> dict[str, Any]:
     """A row keyed by bare column name, values from the small pools; None is NULL."""
     out: dict[str, Any] = {}
     for name, f in FIELDS.items():
-        if f.kind == "property_key":
+        if f.kind == "property_key" or f.column is None or f.family == "scores_column":
             continue
         if nulls and draw(st.integers(0, 5)) == 0:
             out[name] = None
@@ -300,7 +390,12 @@ def row(draw: st.DrawFn, nulls: bool = True) -> dict[str, Any]:
                 if not nulls
                 else draw(st.lists(st.sampled_from(SMALL_KEYS), unique=True))
             )
-            out[name] = {k: draw(SMALL_TEXT) for k in keys}
+            values = st.sampled_from([0, 1, -1, 5]) if f.family == "scores" else SMALL_TEXT
+            out[name] = {k: draw(values) for k in keys}
+        elif f.family == "uuid":
+            out[name] = draw(st.sampled_from(UUIDS))
+        elif f.family == "cost":
+            out[name] = draw(st.sampled_from([0, 0.5, 1.001, 1.000999999, 0.705032704]))
         elif f.kind == "text":
             out[name] = draw(SMALL_TEXT)
         elif f.kind == "number":

@@ -52,7 +52,8 @@ CASES: list[tuple[str, str, Any, str]] = [
         leaf(R, "request_created_at", "not-equals", "2025-01-01T00:00:00Z"),
         '$.request_response_rmt.request_created_at["not-equals"]',
     ),
-    ("wrong-value-type", "error", leaf(U, "user_cost", "gt", "5"), "$.users_view.user_cost.gt"),
+    ("wrong-value-type", "error", leaf(U, "user_cost", "gt", "5x"), "$.users_view.user_cost.gt"),
+    ("converted-value", "warning", leaf(U, "user_cost", "gt", "5"), "$.users_view.user_cost.gt"),
     (
         "wrong-value-type",
         "error",
@@ -68,8 +69,33 @@ CASES: list[tuple[str, str, Any, str]] = [
     (
         "wrong-value-type",
         "error",
-        leaf(R, "cached", "equals", "true"),
+        leaf(R, "cached", "equals", "yes"),
         "$.request_response_rmt.cached.equals",
+    ),
+    (
+        "converted-value",
+        "warning",
+        leaf(R, "cached", "equals", "TRUE"),
+        "$.request_response_rmt.cached.equals",
+    ),
+    (
+        "converted-value",
+        "warning",
+        leaf(R, "request_created_at", "gt", 2024),
+        "$.request_response_rmt.request_created_at.gt",
+    ),
+    (
+        "null-value",
+        "error",
+        leaf(R, "threat", "equals", None),
+        "$.request_response_rmt.threat.equals",
+    ),
+    ("array-value", "error", leaf(U, "user_cost", "gt", [5]), "$.users_view.user_cost.gt"),
+    (
+        "array-value",
+        "error",
+        leaf(R, "request_created_at", "gt", ["2024-01-01"]),
+        "$.request_response_rmt.request_created_at.gt",
     ),
     ("wrong-value-type", "error", leaf(U, "user_cost", "gt", True), "$.users_view.user_cost.gt"),
     (
@@ -80,7 +106,13 @@ CASES: list[tuple[str, str, Any, str]] = [
     ),
     ("not-an-object", "error", {U: 5}, "$.users_view"),
     ("not-an-object", "error", {U: {"user_cost": [5]}}, "$.users_view.user_cost"),
-    ("empty-leaf", "error", branch({}, "and", COST), "$.left"),
+    ("empty-leaf", "warning", branch({}, "and", COST), "$.left"),
+    (
+        "several-tables",
+        "warning",
+        {U: {"user_cost": {"gt": 5}}, R: {"cached": {"equals": True}}},
+        "$",
+    ),
     ("empty-table", "error", {U: {}}, "$.users_view"),
     ("empty-column", "error", {U: {"user_cost": {}}}, "$.users_view.user_cost"),
     ("empty-column", "error", {R: {"properties": {}}}, "$.request_response_rmt.properties"),
@@ -128,9 +160,85 @@ CASES: list[tuple[str, str, Any, str]] = [
     (
         "number-out-of-range",
         "error",
-        leaf(U, "user_cost", "gt", 2**53),
+        leaf(U, "user_cost", "gt", "1e999"),
         "$.users_view.user_cost.gt",
     ),
+    (
+        "rounded-integer",
+        "warning",
+        leaf(U, "user_cost", "gt", 2**53 + 1),
+        "$.users_view.user_cost.gt",
+    ),
+    ("number-fails", "error", leaf(U, "user_cost", "gt", 1e21), "$.users_view.user_cost.gt"),
+    ("number-fails", "error", leaf(R, "cost", "gt", 1e12), "$.request_response_rmt.cost.gt"),
+    ("no-column", "error", leaf(R, "node_id", "equals", "x"), "$.request_response_rmt.node_id"),
+    (
+        "no-column",
+        "error",
+        {R: {"search_properties": {"k": {"equals": "x"}}}},
+        "$.request_response_rmt.search_properties",
+    ),
+    (
+        "proto-key",
+        "error",
+        {R: {"properties": {"__proto__": {"equals": "x"}}}},
+        "$.request_response_rmt.properties.__proto__",
+    ),
+    (
+        "uuid-operator",
+        "error",
+        leaf(R, "request_id", "contains", "0f8f"),
+        "$.request_response_rmt.request_id.contains",
+    ),
+    (
+        "invalid-uuid",
+        "error",
+        leaf(R, "organization_id", "equals", "org-1"),
+        "$.request_response_rmt.organization_id.equals",
+    ),
+    (
+        "scores-operator",
+        "error",
+        {R: {"scores": {"k": {"like": "1%"}}}},
+        "$.request_response_rmt.scores.k.like",
+    ),
+    (
+        "invalid-score",
+        "error",
+        {R: {"scores": {"k": {"equals": "1.5"}}}},
+        "$.request_response_rmt.scores.k.equals",
+    ),
+    (
+        "int64-overflow",
+        "warning",
+        {R: {"scores": {"k": {"equals": "9223372036854775808"}}}},
+        "$.request_response_rmt.scores.k.equals",
+    ),
+    (
+        "scores-column",
+        "error",
+        leaf(R, "scores_column", "equals", "{'k': '1'}"),
+        "$.request_response_rmt.scores_column.equals",
+    ),
+    (
+        "invalid-date",
+        "error",
+        leaf(R, "request_created_at", "gt", "2024-W01-1"),
+        "$.request_response_rmt.request_created_at.gt",
+    ),
+    (
+        "timestamp-spelling",
+        "warning",
+        leaf(R, "request_created_at", "gt", "2024-01"),
+        "$.request_response_rmt.request_created_at.gt",
+    ),
+    (
+        "milliseconds-dropped",
+        "warning",
+        leaf(R, "request_created_at", "gt", "2024-01-01T00:00:00.250Z"),
+        "$.request_response_rmt.request_created_at.gt",
+    ),
+    ("too-deep-for-helicone", "error", "DEEP", "$"),
     (
         "invalid-timestamp",
         "error",
@@ -153,12 +261,18 @@ CASES: list[tuple[str, str, Any, str]] = [
     (
         "null-magic",
         "warning",
+        leaf(R, "model", "like", "null"),
+        "$.request_response_rmt.model.like",
+    ),
+    (
+        "null-contains",
+        "error",
         leaf(R, "model", "contains", "null"),
         "$.request_response_rmt.model.contains",
     ),
     (
         "empty-magic",
-        "warning",
+        "error",
         leaf(R, "model", "not-equals", "__empty__"),
         '$.request_response_rmt.model["not-equals"]',
     ),
@@ -196,10 +310,19 @@ CASES: list[tuple[str, str, Any, str]] = [
 ]
 
 
+def _right_nested(n: int) -> Any:
+    node: Any = leaf(R, "status", "equals", 0)
+    for i in range(n):
+        node = branch(leaf(R, "status", "equals", i), "and", node)
+    return node
+
+
 @pytest.mark.parametrize(
     ("code", "severity", "node", "path"), CASES, ids=[f"{c[0]}:{c[3]}" for c in CASES]
 )
 def test_problem(code: str, severity: str, node: Any, path: str) -> None:
+    if node == "DEEP":
+        node = _right_nested(401)
     found = [(p.code, p.severity, p.path) for p in check(node)]
     assert (code, severity, path) in found
     problem = next(p for p in check(node) if p.code == code)
@@ -226,6 +349,7 @@ def test_every_code_in_the_checker_has_a_case() -> None:
     codes = set(
         re.findall(r'(?:self\.add\(|wrong_type|\(\n\s+)\s*"([a-z0-9]+(?:-[a-z0-9]+)+)",', source)
     )
+    codes |= set(re.findall(r'Quirk\(\s*[^,()]*,\s*"([a-z0-9]+(?:-[a-z0-9]+)+)"', source))
     codes.add("wrong-value-type")  # reported through wrong_type()
     assert codes == {c[0] for c in CASES}
 
@@ -256,19 +380,21 @@ def _deep_chain(n: int, op: str = "and") -> Any:
 
 def test_trees_deeper_than_the_recursion_limit() -> None:
     deep = _deep_chain(5_000)
-    assert check(deep) == []
-    normal = normalize(deep)
-    assert normal["operator"] == "and"
+    assert [p.code for p in check(deep)] == ["too-deep-for-helicone"]  # Helicone fails on it
+    normal = normalize(deep)  # balanced: Helicone runs it
+    assert normal["operator"] == "and" and check(normal) == []
     text = to_text(deep)
     assert text.startswith("status = 0 and status = 1 and ")
-    assert matches(deep, {"status": 5}) is False
-    assert matches(_deep_chain(5_000, "or"), {"status": 4_999}) is True
+    with pytest.raises(FilterValidationError):
+        matches(deep, {"status": 5})
+    assert matches(normal, {"status": 5}) is False
+    assert matches(normalize(_deep_chain(5_000, "or")), {"status": 4_999}) is True
     broken = _deep_chain(3_000)
     node = broken
     for _ in range(2_000):
         node = node["right"]
     node["right"] = {"users_view": {}}
-    assert [p.code for p in check(broken)] == ["empty-table"]
+    assert [p.code for p in check(broken)] == ["empty-table", "too-deep-for-helicone"]
 
 
 def test_normalize_splits_and_simplifies() -> None:
@@ -292,8 +418,10 @@ def test_normalize_splits_and_simplifies() -> None:
     assert normalize({U: {"user_cost": {"gt": 5}}, R: {"model": {"equals": "gpt-4o"}}}) == branch(
         COST, "and", MODEL
     )
+    # What Helicone's validator converts is converted
+    assert normalize(leaf(U, "user_cost", "gt", "5")) == leaf(U, "user_cost", "gt", 5)
     with pytest.raises(FilterValidationError):
-        normalize(leaf(U, "user_cost", "gt", "5"))  # types are not converted
+        normalize(leaf(U, "user_cost", "gt", "5x"))
 
 
 def test_right_nesting_on_request() -> None:

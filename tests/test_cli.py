@@ -253,10 +253,15 @@ def test_check_text_and_json(
     code, out, _ = run(["check", 'modle = "x"'], capsys, monkeypatch)
     assert code == 1 and out.startswith("line 1, column 1: unknown field 'modle'")
     code, out, _ = run(
-        ["check"], capsys, monkeypatch, stdin='{"users_view": {"user_cost": {"gt": "5"}}}'
+        ["check"], capsys, monkeypatch, stdin='{"users_view": {"user_cost": {"gt": "5x"}}}'
     )
     assert code == 1
     assert out.startswith("$.users_view.user_cost.gt: user_cost takes a number, not a string")
+    code, out, _ = run(
+        ["check"], capsys, monkeypatch, stdin='{"users_view": {"user_cost": {"gt": "5"}}}'
+    )
+    assert code == 0
+    assert out.startswith("warning: $.users_view.user_cost.gt: user_cost takes a number; Helicone")
 
 
 def test_check_json_output(

@@ -23,7 +23,7 @@ from helicone_filter import compile_with_spans
 from helicone_filter.cli import SUBCOMMANDS, Exit
 from helicone_filter.models import UserMetricsQueryParams
 from helicone_filter.query import QueryError, parse_sort, parse_time, query_body
-from helicone_filter.schema import ALLOWED_OPERATORS, FIELDS, SORT_KEYS
+from helicone_filter.schema import FIELD_NOTES, FIELD_OPERATORS, FIELDS, SORT_KEYS
 
 SPEC = yaml.safe_load(
     (Path(__file__).parent / "spec" / "user-metrics-query.openapi.yaml").read_text("utf-8")
@@ -149,7 +149,8 @@ def test_fields_json(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mon
     assert [r["field"] for r in rows] == list(FIELDS)
     for r in rows:
         f = FIELDS[r["field"]]
-        assert (r["table"], r["operators"]) == (f.table, list(ALLOWED_OPERATORS[f.kind]))
+        assert (r["table"], r["operators"]) == (f.table, list(FIELD_OPERATORS[f.name]))
+        assert (r["helicone"] != "") is (f.name in FIELD_NOTES)
 
 
 def test_explain(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ import pytest
 from conftest import NOW, json_depth
 
 import helicone_filter
-from helicone_filter import FilterSyntaxError
+from helicone_filter import FilterSyntaxError, FilterValidationError
 
 
 def _mixed_chain(n: int) -> str:
@@ -23,7 +23,7 @@ def _mixed_chain(n: int) -> str:
                 f'user_id = "u{i}"',
                 f"latency > {i}",
                 f'request_created_at >= "2024-01-0{1 + i % 9}T00:00:00Z"',
-                f'(model = "m{i}" or cost < {i}.5)',
+                f'(model = "m{i}" or latency < {i}.5)',
             ][i % 4]
         )
     return " and ".join(terms)
@@ -57,13 +57,23 @@ def test_ten_thousand_mixed_terms() -> None:
 
 
 def test_right_nesting_of_a_long_chain_is_as_deep_as_asked() -> None:
-    ids = ", ".join(f"{i}" for i in range(2_000))
+    ids = ", ".join(f"{i}" for i in range(401))
     result = helicone_filter.compile(f"status in [{ids}]", nesting="right")
     depth, node = 0, result
     while isinstance(node, dict) and "operator" in node:
         assert node["left"] == {"request_response_rmt": {"status": {"equals": depth}}}
         node, depth = node["right"], depth + 1
-    assert depth == 1_999
+    assert depth == 400
+
+
+def test_right_nesting_never_makes_a_tree_too_deep_for_helicone() -> None:
+    ids = ", ".join(f"{i}" for i in range(2_000))
+    with pytest.raises(FilterValidationError) as info:
+        helicone_filter.compile(f"status in [{ids}]", nesting="right")
+    assert [p.code for p in info.value.problems] == ["too-deep-for-helicone"]
+    assert "balanced" in info.value.problems[0].hint
+    # The default, balanced, nesting of the same chain is 11 levels deep.
+    assert helicone_filter.compile(f"status in [{ids}]")["operator"] == "or"
 
 
 def test_too_long() -> None:

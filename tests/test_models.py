@@ -120,7 +120,7 @@ def test_compiled_filters_validate_as_models() -> None:
 @pytest.mark.parametrize(
     "node",
     [
-        {"users_view": {"user_cost": {"gt": "5"}}},
+        {"users_view": {"user_cost": {"gt": "5x"}}},
         {"users_view": {"user_cost": {"gt": None}}},
         {"users_view": {"model": {"equals": "x"}}},
         {"request_response_rmt": {"model": {"gt": "x"}}},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -11,11 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 from lark import Lark
+from strategies import UUIDS, family_value
 
 import helicone_filter
 from helicone_filter import FilterError
 from helicone_filter.parser import grammar_text
-from helicone_filter.schema import FIELDS, TABLES
+from helicone_filter.schema import FIELD_OPERATORS, FIELDS, TABLES
 
 
 def _compile_or_our_error(text: str) -> Any:
@@ -119,13 +121,16 @@ def test_deterministic_for_a_fixed_now(tokens: list[str]) -> None:
 # -- valid filters, generated from the schema table -------------------------------------------
 
 _VALUES = {
-    "text": st.text(max_size=8).map(json.dumps),
+    # Helicone's magic strings are no values here ("null" would be pasted into its SQL).
+    "text": st.text(max_size=8).filter(lambda t: t not in ("null", "__empty__")).map(json.dumps),
     "number": st.one_of(
         st.integers(-(2**53) + 1, 2**53 - 1).map(str),
         st.floats(allow_nan=False, allow_infinity=False).map(repr),
     ),
     "timestamp": st.one_of(
-        st.datetimes().map(lambda d: json.dumps(d.isoformat(sep=" ", timespec="milliseconds"))),
+        st.datetimes(min_value=datetime(1000, 1, 1)).map(
+            lambda d: json.dumps(d.isoformat(sep=" ", timespec="milliseconds"))
+        ),
         st.integers(0, 10_000).map(lambda n: f"now - {n}h"),
     ),
     "boolean": st.sampled_from(["true", "false"]),
@@ -140,17 +145,32 @@ _NEGATABLE = {
 
 
 @st.composite
+def _value(draw: st.DrawFn, name: str) -> str:
+    """A value Helicone runs on the field (its UUIDs, the 32-bit bind of whole numbers...)."""
+    field = FIELDS[name]
+    if field.kind == "text" and field.family != "string":
+        value = family_value(draw, field, False, "equals", False)
+        if value in ("null", "__empty__"):  # Helicone's magic strings have no exact opposite
+            value = "{}" if field.family == "scores_column" else UUIDS[1]
+        return json.dumps(value)
+    if field.kind == "number":
+        return repr(family_value(draw, field, False, "equals", False))
+    return draw(_VALUES[field.kind])
+
+
+@st.composite
 def _leaf(draw: st.DrawFn, table: str) -> str:
-    names = [n for n, f in FIELDS.items() if f.table == table and f.kind in _VALUES]
+    names = [n for n, f in FIELDS.items() if f.table == table and f.kind in _VALUES and f.column]
     name = draw(st.sampled_from(names))
     kind = FIELDS[name].kind
-    op = draw(st.sampled_from(_NEGATABLE[kind]))
+    ops = [op for op in _NEGATABLE[kind] if op in FIELD_OPERATORS[name]]
+    op = draw(st.sampled_from(ops))
     if op.startswith("is"):
         return f"{name} {op}"
     if kind in ("text", "number") and draw(st.booleans()):
-        values = draw(st.lists(_VALUES[kind], min_size=1, max_size=3))
+        values = draw(st.lists(_value(name), min_size=1, max_size=3))
         return f"{name} {draw(st.sampled_from(['in', 'not in']))} [{', '.join(values)}]"
-    return f"{name} {op} {draw(_VALUES[kind])}"
+    return f"{name} {op} {draw(_value(name))}"
 
 
 def _tree(table: str) -> st.SearchStrategy[str]:

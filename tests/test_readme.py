@@ -14,7 +14,7 @@ import pytest
 from conftest import NOW
 
 import helicone_filter
-from helicone_filter.schema import ALLOWED_OPERATORS, FIELDS
+from helicone_filter.schema import FIELD_NOTES, FIELD_OPERATORS, FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -40,12 +40,16 @@ def test_worked_examples_compile_to_the_json_shown() -> None:
 
 
 def test_field_table_is_the_schema_table() -> None:
-    rows = re.findall(r"^\| (`.*?) \| (\w+) \| (\w+) \| (.*?) \|$", _section("### Fields"), re.M)
+    rows = re.findall(
+        r"^\| (`.*?) \| (\w+) \| (\w+) \| (.*?) \| (.*?) \|$", _section("### Fields"), re.M
+    )
     table = {}
-    for names, tbl, kind, ops in rows:
+    for names, tbl, kind, ops, note in rows:
         name = re.match(r"`([\w-]+)", names).group(1)  # type: ignore[union-attr]
-        table[name] = (tbl, kind, tuple(re.findall(r"`(.*?)`", ops)))
-    expected = {n: (f.table, f.kind, ALLOWED_OPERATORS[f.kind]) for n, f in FIELDS.items()}
+        table[name] = (tbl, kind, tuple(re.findall(r"`(.*?)`", ops)), note)
+    expected = {
+        n: (f.table, f.kind, FIELD_OPERATORS[n], FIELD_NOTES.get(n, "")) for n, f in FIELDS.items()
+    }
     assert table == expected
 
 

@@ -100,12 +100,32 @@ for table, ref in (
 
 TS = "2024-03-05T06:07:08.000Z"
 
+# Helicone's table (HELICONE.md): the fields whose SQL names no column it has, the UUID
+# columns, and the two that compare the whole scores map or request cost in nano-dollars.
+NO_COLUMN = {"node_id", "job_id", "total_tokens", "assets", "search_properties"}
+UUID_COLUMNS = {"request_id", "organization_id", "cache_reference_id"}
+U = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
 # Every column: its `=` (the first operator of its kind) and the bare/qualified spellings.
 for column, kind in KIND.items():
     table = TABLE_OF[column]
-    if kind == "text":
+    if column in NO_COLUMN:
+        written = f"{column}.k" if kind == "map" else column
+        value = '"v"' if kind in ("text", "map") else "3"
+        err_at(f"{written} = {value}", "no-column", written)
+        err_at(f"{table}.{written} != {value}", "no-column", f"{table}.{written}")
+    elif column in UUID_COLUMNS:
+        ok(f'{column} = "{U}"', leaf(column, "equals", U))
+        ok(f'{table}.{column} != "{U.upper()}"', leaf(column, "not-equals", U.upper()))
+    elif column == "scores_column":
+        ok(f'{column} = "{{}}"', leaf(column, "equals", "{}"))
+        ok(f"{table}.{column} != \"{{'k': 1}}\"", leaf(column, "not-equals", "{'k': 1}"))
+    elif kind == "text":
         ok(f'{column} = "v"', leaf(column, "equals", "v"))
         ok(f'{table}.{column} != "v"', leaf(column, "not-equals", "v"))
+    elif column == "cost":  # bound in nano-dollars as a 32-bit integer: under $2.147483648
+        ok(f"{column} = 2", leaf(column, "equals", 2))
+        ok(f"{table}.{column} >= 0.5", leaf(column, "gte", 0.5))
     elif kind == "number":
         ok(f"{column} = 3", leaf(column, "equals", 3))
         ok(f"{table}.{column} >= 2.5", leaf(column, "gte", 2.5))
@@ -115,6 +135,12 @@ for column, kind in KIND.items():
     elif kind == "boolean":
         ok(f"{column}", leaf(column, "equals", True))
         ok(f"{table}.{column} = false", leaf(column, "equals", False))
+    elif column == "scores":  # whole numbers: equality only
+        ok(f'{column}.environment = "1"', leaf(column, "equals", "1", key="environment"))
+        ok(
+            f'{table}.{column}["Session Id"] != "-2"',
+            leaf(column, "not-equals", "-2", key="Session Id"),
+        )
     elif kind == "map":
         ok(f'{column}.environment = "prod"', leaf(column, "equals", "prod", key="environment"))
         ok(
@@ -175,16 +201,21 @@ for column in ("cached", "threat", "helicone-score-feedback"):
     err_at(f'{column} = "true"', "wrong-value-type", '"true"')
     err_at(f"{column} > true", "operator-not-allowed", f"{column} > true")
 for column in ("properties", "search_properties", "scores"):
-    ok(f'{column}.app-name != "x"', leaf(column, "not-equals", "x", key="app-name"))
-    ok(f'{column}["a.b"] like "%x"', leaf(column, "like", "%x", key="a.b"))
-    ok(f'{column}["ключ"] ilike "y"', leaf(column, "ilike", "y", key="ключ"))
-    ok(f'{column}.k not contains "z"', leaf(column, "not-contains", "z", key="k"))
-    ok(
-        f'{column}.k in ["a", "b"]',
-        OR(leaf(column, "equals", "a", key="k"), leaf(column, "equals", "b", key="k")),
-    )
     err_at(f"{column}.k is null", "operator-not-allowed", f"{column}.k is null")
     err_at(f'{column} = "x"', "missing-map-key", column)
+column = "properties"
+ok(f'{column}.app-name != "x"', leaf(column, "not-equals", "x", key="app-name"))
+ok(f'{column}["a.b"] like "%x"', leaf(column, "like", "%x", key="a.b"))
+ok(f'{column}["ключ"] ilike "y"', leaf(column, "ilike", "y", key="ключ"))
+ok(f'{column}.k not contains "z"', leaf(column, "not-contains", "z", key="k"))
+ok(
+    f'{column}.k in ["a", "b"]',
+    OR(leaf(column, "equals", "a", key="k"), leaf(column, "equals", "b", key="k")),
+)
+ok(
+    'scores.k in ["1", "+2"]',
+    OR(leaf("scores", "equals", "1", key="k"), leaf("scores", "equals", "+2", key="k")),
+)
 ok('property_key == "environment"', leaf("property_key", "equals", "environment"))
 err_at('property_key != "environment"', "operator-not-allowed", 'property_key != "environment"')
 err_at("property_key = 5", "wrong-value-type", "5")
@@ -210,8 +241,8 @@ err_at("users_view > 1", "unknown-field", "users_view")
 ok("user_cost > 5.0", leaf("user_cost", "gt", 5.0))
 ok("user_cost > 1e3", leaf("user_cost", "gt", 1000.0))
 ok("user_cost > -0.25E-2", leaf("user_cost", "gt", -0.0025))
-ok("user_cost > 9007199254740991", leaf("user_cost", "gt", 9007199254740991))
-ok("user_cost > -9007199254740991", leaf("user_cost", "gt", -9007199254740991))
+err_at("user_cost > 9007199254740991", "int32-overflow", "9007199254740991")
+ok("user_cost > 4503599627370495.5", leaf("user_cost", "gt", 4503599627370495.5))
 err_at("user_cost > 9007199254740992", "number-out-of-range", "9007199254740992")
 err_at("user_cost > 1e400", "number-out-of-range", "1e400")
 ok("model = 'it\\'s'", leaf("model", "equals", "it's"))
@@ -356,7 +387,7 @@ err_at('not model ilike "x%"', "not-negatable", 'model ilike "x%"')
 err_at("not model is empty", "not-negatable", "model is empty")
 err_at('not model in ["a", "__empty__"]', "not-negatable", 'model in ["a", "__empty__"]')
 err_at('not model != "__empty__"', "not-negatable", 'model != "__empty__"')
-ok('model != "__empty__"', leaf("model", "not-equals", "__empty__"))
+err_at('model != "__empty__"', "empty-magic", '"__empty__"')
 err_at('not property_key = "k"', "not-negatable", 'property_key = "k"')
 err_at("not all", "not-negatable", "all")
 err_at(
@@ -415,6 +446,68 @@ err_at("user_cost > $5", "unexpected-character", "$")
 err_at("model = null", "unexpected-token", "null")
 err_at("cached and or threat", "unexpected-token", "or")
 err_at('model in "x"', "unexpected-token", '"x"')
+
+# -- Helicone's own limits (HELICONE.md): what it refuses, fails on, or reads otherwise ---------
+err_at(f'request_id like "{U[:4]}%"', "uuid-operator", f'request_id like "{U[:4]}%"')
+err_at('organization_id != "v"', "invalid-uuid", '"v"')
+err_at(f'cache_reference_id in ["{U}", "x"]', "invalid-uuid", '"x"')
+ok(f'request_id = "{U.replace("-", "")}"', leaf("request_id", "equals", U.replace("-", "")))
+ok("cache_reference_id is empty", leaf("cache_reference_id", "equals", "__empty__"))
+ok("request_id is null", leaf("request_id", "equals", "null"))
+err_at('scores.k contains "1"', "scores-operator", 'scores.k contains "1"')
+err_at('scores.k like "1%"', "scores-operator", 'scores.k like "1%"')
+err_at('scores.k = "1.5"', "invalid-score", '"1.5"')
+err_at('scores.k != "x"', "invalid-score", '"x"')
+err_at('scores.k = "99999999999999999999"', "int64-overflow", '"99999999999999999999"')
+err_at('scores_column = "x"', "scores-column", '"x"')
+err_at('scores_column contains "{}"', "scores-column", 'scores_column contains "{}"')
+ok("scores_column is empty", leaf("scores_column", "equals", "__empty__"))
+err_at('model contains "null"', "null-contains", '"null"')
+err_at('model not contains "null"', "null-contains", '"null"')
+err_at('model like "__empty__"', "empty-magic", '"__empty__"')
+err_at('model contains "__empty__"', "empty-magic", '"__empty__"')
+err_at('properties["__proto__"] = "x"', "proto-key", 'properties["__proto__"]')
+err_at("latency > 2147483648", "int32-overflow", "2147483648")
+err_at("latency < -2147483649", "int32-overflow", "-2147483649")
+err_at("user_total_requests = 5000000000", "int32-overflow", "5000000000")
+err_at("user_cost > 5000000000.0", "int32-overflow", "5000000000.0")
+ok("latency > 2147483647", leaf("latency", "gt", 2147483647))
+ok("latency > 5000000000.5", leaf("latency", "gt", 5000000000.5))
+err_at("status > 1e21", "number-fails", "1e21")
+err_at("user_cost < 1e300", "number-fails", "1e300")
+err_at("cost > 2.147483648", "cost-overflow", "2.147483648")
+err_at("cost < 5", "cost-overflow", "5")
+err_at("cost > -2.147483649", "cost-overflow", "-2.147483649")
+err_at("cost > 1e12", "number-fails", "1e12")
+ok("cost > 2.147483647", leaf("cost", "gt", 2.147483647))
+ok("cost >= -2.147483648", leaf("cost", "gte", -2.147483648))
+err_at('request_created_at > "0050-01-01"', "invalid-timestamp", '"0050-01-01"')
+err_at('request_created_at > "２０２４-01-01"', "invalid-timestamp", '"２０２４-01-01"')
+err_at("request_created_at > now - 999999d", "invalid-timestamp", "now - 999999d")
+ok(
+    'request_created_at > "1900-01-01"',
+    leaf("request_created_at", "gt", "1900-01-01T00:00:00.000Z"),
+)
+chain_402 = " and ".join(f"status = {i}" for i in range(402))
+cases.append(
+    {
+        "text": chain_402,
+        "nesting": "right",
+        "errors": [{"code": "too-deep-for-helicone", "start": 0, "end": len(chain_402)}],
+    }
+)
+ok(
+    " and ".join(f"status = {i}" for i in range(401)),
+    right("and", *(leaf("status", "equals", i) for i in range(401))),
+    nesting="right",
+)
+# Each level opens a group as the first of four: the balanced chain puts it two branches
+# down the left, so 98 levels nest 196 branches down the left side, past ClickHouse's parser.
+deep = "status = 0"
+for i in range(98):
+    op = "or" if i % 2 else "and"
+    deep = f"({deep}) {op} status = 1 {op} status = 2 {op} status = 3"
+err(deep, "too-deep-for-helicone", 0, len(deep))
 
 # -- several problems at once ------------------------------------------------------------------
 err_at(
