@@ -415,7 +415,10 @@ def read_condition(
         family = "scores" if field.name == "scores" else "map"
     check = _CHECKS.get(family or "")
     if check is not None:
-        quirks += check(field, op, value, text)
+        found = check(field, op, value, text)
+        if any(q.code == "int64-overflow" for q in found):
+            value = str(_wrap(int(value), 64))  # what ClickHouse reads
+        quirks += found
     # Strings, and Helicone's magic strings on the other text columns (UUIDs, the scores map)
     if (
         isinstance(value, str)

@@ -435,3 +435,51 @@ ANY_JSON = st.recursive(
     ),
     max_leaves=20,
 )
+
+
+# -- what Helicone's validator converts ----------------------------------------------------------
+
+
+def _respell(draw: st.DrawFn, field: Field | None, value: Any) -> Any:
+    """`value` in another spelling that Helicone reads as the same value (or a whole number
+    that its 32-bit bind wraps to the same), or `value` itself."""
+    if field is None or draw(st.integers(0, 2)) == 0:
+        return value
+    if isinstance(value, bool):
+        return draw(st.sampled_from(["true" if value else "false", "TRUE" if value else "False"]))
+    if isinstance(value, (int, float)):
+        if field.family in ("int", "float") and isinstance(value, int) and draw(st.booleans()):
+            return value + draw(st.sampled_from([2**32, -(2**32)]))  # wraps to itself
+        return json.dumps(value)
+    if field.kind == "timestamp" and isinstance(value, str):
+        if value.endswith("Z"):
+            return value[:-1] + draw(st.sampled_from(["+0000", "z", "+00:00"]))
+        if value[-6:-5] in "+-" and value[-3:-2] == ":":
+            return value[:-3] + value[-2:]  # +02:00 as +0200
+    return value
+
+
+@st.composite
+def respelled(draw: st.DrawFn, node: Any) -> Any:
+    """A FilterNode with values respelled as Helicone's validator converts them, and `{}`
+    (true) joined to some leaves with `and`: the same filter to Helicone."""
+    if isinstance(node, dict) and "operator" in node:
+        return {
+            "left": draw(respelled(node["left"])),
+            "operator": node["operator"],
+            "right": draw(respelled(node["right"])),
+        }
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for table, columns in node.items():
+        out[table] = {}
+        for column, inner in columns.items():
+            field = FIELDS.get(column)
+            if field is not None and field.kind == "map":
+                out[table][column] = inner
+                continue
+            out[table][column] = {op: _respell(draw, field, v) for op, v in inner.items()}
+    if draw(st.integers(0, 4)) == 0:
+        return {"left": {}, "operator": "and", "right": out}
+    return out

@@ -7,7 +7,7 @@ from typing import Any
 from conftest import NOW
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import ANY_JSON, any_filter_text, any_json_filter, filter_text, row
+from strategies import ANY_JSON, any_filter_text, any_json_filter, filter_text, respelled, row
 
 import helicone_filter
 from helicone_filter import check, matches, normalize, parse, to_text, validate
@@ -38,6 +38,23 @@ def test_json_from_elsewhere_prints_to_its_normal_form(j: Any) -> None:
     assert _errors(j) == []
     assert validate(j) is j
     assert helicone_filter.compile(to_text(j), now=NOW) == normalize(j)
+
+
+@_SLOW
+@given(st.data(), st.lists(row(), min_size=1, max_size=5))
+def test_what_helicone_converts_is_the_same_filter(
+    data: st.DataObject, rows: list[dict[str, Any]]
+) -> None:
+    """Values Helicone's validator converts ("5", "TRUE", "+0000", a whole number that its
+    32-bit bind wraps to the same) and `{}` operands: accepted with warnings, normalized to
+    the filter Helicone runs, which selects the same rows."""
+    j = data.draw(any_json_filter(small=True))
+    spelled = data.draw(respelled(j))
+    assert _errors(spelled) == []
+    assert normalize(spelled) == normalize(j)
+    assert helicone_filter.compile(to_text(spelled), now=NOW) == normalize(spelled)
+    for r in rows:
+        assert matches(spelled, r) == matches(j, r)
 
 
 @_SLOW
