@@ -31,7 +31,6 @@ reads it on its own table (HELICONE.md; `semantics.compared` gives the bound):
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -39,7 +38,7 @@ from typing import Any, TypeVar
 
 from .checker import ROOT, SPLITTABLE, Condition, _Checker, _kept_column, normalized_ir
 from .schema import EMPTY_MAGIC, FIELDS, NULL_MAGIC, Field
-from .semantics import COST_SCALE, compared
+from .semantics import COST_SCALE, compared, uuid_number
 from .timestamps import parse_timestamp
 
 Row = dict[str, Any]
@@ -94,7 +93,7 @@ def _compare(op: str, a: Any, b: Any) -> bool:
 
 
 def _uuid(value: Any) -> int:
-    return uuid.UUID(str(value)).int
+    return uuid_number(str(value))
 
 
 def row_value(field: Field, row: Row) -> Any:

@@ -13,7 +13,6 @@ import calendar
 import math
 import re
 from datetime import date
-from decimal import Decimal
 from typing import Literal
 
 __all__ = [
@@ -45,10 +44,12 @@ def js_number_text(x: float) -> str:
         return "-" + js_number_text(-x)
     if x == 0 or math.isinf(x):
         return "0" if x == 0 else "Infinity"  # -0 is "0" too
-    _, digit_tuple, exponent = Decimal(repr(x)).normalize().as_tuple()
-    assert isinstance(exponent, int)
-    digits = "".join(map(str, digit_tuple))
-    k, n = len(digits), len(digits) + exponent  # x == 0.<digits> * 10**n
+    mantissa, _, power = repr(x).partition("e")  # repr is the shortest round-trip form
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction).lstrip("0")
+    n = len(whole) + int(power or 0) - (len(whole + fraction) - len(digits))
+    digits = digits.rstrip("0")
+    k = len(digits)  # x == 0.<digits> * 10**n
     if k <= n <= 21:
         return digits + "0" * (n - k)
     if 0 < n <= 21:
@@ -65,7 +66,10 @@ def js_string(v: object) -> str:
     if v is None or isinstance(v, bool):
         return "null" if v is None else str(v).lower()
     if isinstance(v, (int, float)):  # integer literals become the nearest double (or Infinity)
-        return js_number_text(float(Decimal(v)))
+        try:
+            return js_number_text(float(v))
+        except OverflowError:
+            return "Infinity" if v > 0 else "-Infinity"
     if isinstance(v, (list, tuple)):  # arrays join their items with ","; null items are ""
         return ",".join("" if item is None else js_string(item) for item in v)
     if isinstance(v, dict):

@@ -14,13 +14,10 @@ from __future__ import annotations
 
 import math
 import re
-import uuid
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 from ._record import Record
-from .jsdate import helicone_timestamp, is_local_time, js_number_text, js_string
 from .schema import EMPTY_MAGIC, NULL_MAGIC, Field
 from .timestamps import canonical_timestamp, format_timestamp
 
@@ -130,6 +127,10 @@ def _wrap(n: int, bits: int) -> int:
 def int32_bind(x: float) -> int | None:
     """The integer ClickHouse reads from Helicone's Int32 parameter for the whole number `x`,
     or None when JavaScript writes `x` in exponent form (1e21 and up), which fails the query."""
+    if INT32[0] <= x <= INT32[1]:
+        return int(x)
+    from .jsdate import js_number_text  # JavaScript's and Python's digits differ past 2^53
+
     text = js_number_text(x)
     if "e" in text:
         return None
@@ -225,6 +226,8 @@ def _read_number(field: Field, raw: Any) -> tuple[Any, list[Quirk]]:
                 )
             ]
         return raw, []
+    from .jsdate import js_string
+
     text = js_string(raw)
     if not _looks_float(text):
         hint = "write a number, e.g. 5 or 0.25"
@@ -266,6 +269,8 @@ def _read_boolean(field: Field, raw: Any) -> tuple[Any, list[Quirk]]:
                 "write false (or true)",
             )
         ]
+    from .jsdate import js_string
+
     text = js_string(raw).lower() if isinstance(raw, (str, list)) else ""
     if text in ("true", "false"):
         value = text == "true"
@@ -283,6 +288,8 @@ def _read_boolean(field: Field, raw: Any) -> tuple[Any, list[Quirk]]:
 
 
 def _read_timestamp(field: Field, raw: Any) -> tuple[Any, list[Quirk]]:
+    from .jsdate import helicone_timestamp, is_local_time  # JSON and rare text only
+
     status, millis = helicone_timestamp(raw)
     if status == "refused":
         if isinstance(raw, str):
@@ -306,7 +313,18 @@ def _read_timestamp(field: Field, raw: Any) -> tuple[Any, list[Quirk]]:
                 'write ISO 8601, e.g. "2025-01-31T12:00:00.000Z"',
             )
         ]
-    moment = datetime.fromtimestamp(millis / 1000, UTC)
+    try:
+        moment = DATETIME_MIN + timedelta(milliseconds=millis)
+    except OverflowError:  # a year past 9999 (or before 1)
+        return raw, [
+            Quirk(
+                "error",
+                "invalid-timestamp",
+                f"JavaScript reads {_js_json(raw)} as a year before 1 or after 9999, which "
+                "Helicone writes in a form ClickHouse cannot read: the query fails",
+                'write a time between 1970 and 2106, e.g. "2025-01-31T12:00:00.000Z"',
+            )
+        ]
     canonical = format_timestamp(moment)
     if isinstance(raw, list):
         return raw, [_array(field, raw, canonical)]
@@ -352,6 +370,11 @@ _NO_COLUMN: Final = {
     "search_properties": "Helicone writes search_properties as a bare column `key`, which its "
     "table does not have",
 }
+
+
+def uuid_number(text: str) -> int:
+    """A UUID (36 characters with dashes or 32 hex digits, any case) as its 128-bit number."""
+    return int(text.replace("-", ""), 16)
 
 
 def is_uuid(text: str) -> bool:
@@ -656,6 +679,8 @@ def _number_quirks(field: Field, op: str, value: Any, text: bool) -> tuple[Any, 
     if INT32[0] <= bound <= INT32[1]:
         return value, []
     read = int32_bind(bound)
+    from .jsdate import js_number_text
+
     written = js_number_text(float(bound))
     if read is None:
         what = f"{value} × 10^9" if cost else str(value)
@@ -670,7 +695,7 @@ def _number_quirks(field: Field, op: str, value: Any, text: bool) -> tuple[Any, 
                 else "write a smaller number",
             )
         ]
-    if read == int(Decimal(written)):
+    if read == int(written):
         return value, []
     if cost:
         dollars = _cost_dollars(read)
@@ -685,7 +710,7 @@ def _number_quirks(field: Field, op: str, value: Any, text: bool) -> tuple[Any, 
                 "dollars; for larger amounts filter on user_cost",
             )
         ]
-    equivalent = _int32_equivalent(field, op, int(Decimal(written)))
+    equivalent = _int32_equivalent(field, op, int(written))
     hint = (
         f"write {field.name} {equivalent}: a bound that is not whole is bound exactly"
         if equivalent
@@ -879,7 +904,7 @@ def compared(field: Field, key: str | None, value: Any) -> Any:
         seconds = math.floor(moment.timestamp())
         return min(max(seconds, _DATETIME_SECONDS[0]), _DATETIME_SECONDS[1])
     if family == "uuid" and value not in (NULL_MAGIC, EMPTY_MAGIC):
-        return uuid.UUID(value).int
+        return uuid_number(value)
     if family == "scores_column":
         return map_literal(value)
     return value

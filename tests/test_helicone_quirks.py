@@ -413,6 +413,13 @@ CASES: list[Case] = [
         None,
     ),
     (
+        "timestamp: a year past 9999 is written so ClickHouse cannot read it",
+        leaf("request_created_at", "gt", "+275712T00:00Z"),
+        {"invalid-timestamp"},
+        [],
+        None,
+    ),
+    (
         "timestamp: milliseconds are dropped",
         leaf("request_created_at", "gte", "2025-01-01T00:00:00.900Z"),
         {"milliseconds-dropped"},
