@@ -52,7 +52,9 @@ class Term:
     value: Any
 
 
-NUM_FIELDS = ("latency", "cost", "status", "prompt_tokens", "total_tokens")
+# Whole numbers up to 10,000: not request cost, which Helicone binds in nano-dollars as a 32-bit
+# integer (every bound from $2.147483648 on is refused), nor total_tokens (no such column).
+NUM_FIELDS = ("latency", "time_to_first_token", "status", "prompt_tokens", "completion_tokens")
 STR_FIELDS = ("model", "provider", "user_id", "country_code")
 TS_FIELDS = ("request_created_at", "response_created_at")
 
