@@ -26,6 +26,7 @@ from .schema import (
     USERS_VIEW,
     Field,
 )
+from .semantics import describe as _describe
 from .semantics import read_condition, tree_limits
 
 _ALL_JSON_OPERATORS = sorted({op for ops in JSON_OPERATORS.values() for op in ops})
@@ -75,20 +76,6 @@ def _problem(
     code: str, message: str, path: JsonPath, hint: str = "", severity: Severity = "error"
 ) -> Problem:
     return Problem(code, message, 0, 0, 0, 0, hint, severity, str(path))
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
 
 
 class Condition(Record):

@@ -88,7 +88,8 @@ class Reading(Record):
         return not any(q.severity == "error" for q in self.quirks)
 
 
-def _describe(value: Any) -> str:
+def describe(value: Any) -> str:
+    """A JSON value's type in words: "a number", "an array", "null"..."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -158,7 +159,7 @@ _TEXT_KINDS: Final = frozenset({"text", "map", "property_key"})
 
 def _wrong_type(field: Field, wanted: str, value: Any, hint: str = "") -> Quirk:
     return Quirk(
-        "error", "wrong-value-type", f"{field.name} takes {wanted}, not {_describe(value)}", hint
+        "error", "wrong-value-type", f"{field.name} takes {wanted}, not {describe(value)}", hint
     )
 
 
