@@ -81,21 +81,11 @@ def _problem(
 class Condition(Record):
     """One condition of a leaf: `{table: {column: {operator: value}}}`, or a map key's."""
 
-    __slots__ = ("field", "key", "operator", "value", "path")
     field: Field
     key: str | None
     operator: str
     value: Any
     path: JsonPath
-
-    def __init__(
-        self, field: Field, key: str | None, operator: str, value: Any, path: JsonPath
-    ) -> None:
-        self.field = field
-        self.key = key
-        self.operator = operator
-        self.value = value
-        self.path = path
 
     def json(self) -> JSON:
         inner: JSON = {self.operator: self.value}

@@ -112,23 +112,10 @@ class UserMetricsPage(Record):
         data: the `data` object exactly as Helicone sent it, for printing as JSON.
     """
 
-    __slots__ = ("users", "count", "has_users", "data")
     users: list[dict[str, Any]]
     count: int | float
     has_users: bool
     data: dict[str, Any]
-
-    def __init__(
-        self,
-        users: list[dict[str, Any]],
-        count: int | float,
-        has_users: bool,
-        data: dict[str, Any],
-    ) -> None:
-        self.users = users
-        self.count = count
-        self.has_users = has_users
-        self.data = data
 
 
 def endpoint_url(base_url: str | None = None, *, eu: bool = False) -> str:

@@ -27,29 +27,12 @@ class Completion(Record):
     operator's meaning).
     """
 
-    __slots__ = ("label", "kind", "insert_text", "replace_start", "replace_end", "detail")
     label: str
     kind: CompletionKind
     insert_text: str
     replace_start: int
     replace_end: int
     detail: str
-
-    def __init__(
-        self,
-        label: str,
-        kind: CompletionKind,
-        insert_text: str,
-        replace_start: int,
-        replace_end: int,
-        detail: str,
-    ) -> None:
-        self.label = label
-        self.kind = kind
-        self.insert_text = insert_text
-        self.replace_start = replace_start
-        self.replace_end = replace_end
-        self.detail = detail
 
 
 # Each operator of the language: the terminals it starts with, and what it means.

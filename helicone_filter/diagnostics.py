@@ -31,21 +31,11 @@ class Edit(Record):
     """Replace `text[start:end]` with `new_text` (offsets in code points; `*_utf16` the same
     in UTF-16 code units)."""
 
-    __slots__ = ("start", "end", "new_text", "start_utf16", "end_utf16")
     start: int
     end: int
     new_text: str
     start_utf16: int
     end_utf16: int
-
-    def __init__(
-        self, start: int, end: int, new_text: str, start_utf16: int, end_utf16: int
-    ) -> None:
-        self.start = start
-        self.end = end
-        self.new_text = new_text
-        self.start_utf16 = start_utf16
-        self.end_utf16 = end_utf16
 
 
 class Diagnostic(Record):
@@ -54,17 +44,6 @@ class Diagnostic(Record):
     `fixes` holds fix-its, each a list of edits to apply together (non-overlapping, in order).
     """
 
-    __slots__ = (
-        "severity",
-        "code",
-        "message",
-        "hint",
-        "start",
-        "end",
-        "start_utf16",
-        "end_utf16",
-        "fixes",
-    )
     severity: str
     code: str
     message: str
@@ -74,28 +53,6 @@ class Diagnostic(Record):
     start_utf16: int
     end_utf16: int
     fixes: tuple[tuple[Edit, ...], ...]
-
-    def __init__(
-        self,
-        severity: str,
-        code: str,
-        message: str,
-        hint: str,
-        start: int,
-        end: int,
-        start_utf16: int,
-        end_utf16: int,
-        fixes: tuple[tuple[Edit, ...], ...],
-    ) -> None:
-        self.severity = severity
-        self.code = code
-        self.message = message
-        self.hint = hint
-        self.start = start
-        self.end = end
-        self.start_utf16 = start_utf16
-        self.end_utf16 = end_utf16
-        self.fixes = fixes
 
 
 def apply_fix(text: str, fix: tuple[Edit, ...]) -> str:

@@ -30,38 +30,15 @@ class Problem(Record):
         path: for JSON input, the JSON path of the offending value (`$.left.users_view`).
     """
 
-    __slots__ = ("code", "message", "start", "end", "line", "column", "hint", "severity", "path")
     code: str
     message: str
     start: int
     end: int
     line: int
     column: int
-    hint: str
-    severity: Severity
-    path: str | None
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        start: int,
-        end: int,
-        line: int,
-        column: int,
-        hint: str = "",
-        severity: Severity = "error",
-        path: str | None = None,
-    ) -> None:
-        self.code = code
-        self.message = message
-        self.start = start
-        self.end = end
-        self.line = line
-        self.column = column
-        self.hint = hint
-        self.severity = severity
-        self.path = path
+    hint: str = ""
+    severity: Severity = "error"
+    path: str | None = None
 
 
 def make_problem(

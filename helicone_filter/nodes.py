@@ -26,36 +26,20 @@ class FieldRef(Record):
     Which part is a table, a column or a key is decided against the schema.
     """
 
-    __slots__ = ("parts", "key", "start", "end")
     parts: tuple[str, ...]
     key: str | None
     start: int
     end: int
-
-    def __init__(self, parts: tuple[str, ...], key: str | None, start: int, end: int) -> None:
-        self.parts = parts
-        self.key = key
-        self.start = start
-        self.end = end
 
 
 class Value(Record):
     """A literal. For kind `now` the value is the duration before now as written: `"7d"` for
     `now - 7d`, `""` for `now` itself."""
 
-    __slots__ = ("kind", "value", "start", "end")
     kind: ValueKind
     value: str | int | float | bool
     start: int
     end: int
-
-    def __init__(
-        self, kind: ValueKind, value: str | int | float | bool, start: int, end: int
-    ) -> None:
-        self.kind = kind
-        self.value = value
-        self.start = start
-        self.end = end
 
 
 class Comparison(Record):
@@ -67,94 +51,50 @@ class Comparison(Record):
     span is the field's.
     """
 
-    __slots__ = ("field", "op", "value", "start", "end")
     field: FieldRef
     op: str
     value: Value | tuple[Value, ...] | None
     start: int
     end: int
 
-    def __init__(
-        self,
-        field: FieldRef,
-        op: str,
-        value: Value | tuple[Value, ...] | None,
-        start: int,
-        end: int,
-    ) -> None:
-        self.field = field
-        self.op = op
-        self.value = value
-        self.start = start
-        self.end = end
-
 
 class Not(Record):
     """`not x` or `!x`."""
 
-    __slots__ = ("operand", "start", "end")
     operand: Node
     start: int
     end: int
 
-    def __init__(self, operand: Node, start: int, end: int) -> None:
-        self.operand = operand
-        self.start = start
-        self.end = end
 
+class Chain(Record):
+    """Two or more operands joined by one operator: `And` or `Or`."""
 
-class And(Record):
-    """A chain `a and b and ...` with two or more operands."""
-
-    __slots__ = ("operands", "start", "end")
     operands: tuple[Node, ...]
     start: int
     end: int
 
-    def __init__(self, operands: tuple[Node, ...], start: int, end: int) -> None:
-        self.operands = operands
-        self.start = start
-        self.end = end
+
+class And(Chain):
+    """A chain `a and b and ...`."""
 
 
-class Or(Record):
-    """A chain `a or b or ...` with two or more operands."""
-
-    __slots__ = ("operands", "start", "end")
-    operands: tuple[Node, ...]
-    start: int
-    end: int
-
-    def __init__(self, operands: tuple[Node, ...], start: int, end: int) -> None:
-        self.operands = operands
-        self.start = start
-        self.end = end
+class Or(Chain):
+    """A chain `a or b or ...`."""
 
 
 class Group(Record):
     """A parenthesised expression."""
 
-    __slots__ = ("inner", "start", "end")
     inner: Node
     start: int
     end: int
-
-    def __init__(self, inner: Node, start: int, end: int) -> None:
-        self.inner = inner
-        self.start = start
-        self.end = end
 
 
 class All(Record):
     """`all`, or the empty filter (whose span is the whole, blank, text)."""
 
-    __slots__ = ("start", "end")
     start: int
     end: int
-
-    def __init__(self, start: int, end: int) -> None:
-        self.start = start
-        self.end = end
 
 
 Node: TypeAlias = Comparison | Not | And | Or | Group | All

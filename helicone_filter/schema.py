@@ -20,19 +20,11 @@ class Field(Record):
     """One column of the endpoint's filter: its table, its name, its kind, and the ClickHouse
     type of what Helicone compares it with (`column`; None where its SQL names no column)."""
 
-    __slots__ = ("table", "name", "kind", "column", "family")
     table: str
     name: str
     kind: Kind
-    column: str | None
-    family: Family | None  # how Helicone's column compares values; None: it has no column
-
-    def __init__(self, table: str, name: str, kind: Kind, column: str | None = None) -> None:
-        self.table = table
-        self.name = name
-        self.kind = kind
-        self.column = column
-        self.family = _FAMILIES.get(name) or _family(column)
+    column: str | None = None
+    family: Family | None = None  # how Helicone's column compares values; None: no column
 
     @property
     def kind_label(self) -> str:
@@ -238,7 +230,13 @@ def _family(column: str | None) -> Family | None:
 
 
 FIELDS: Final[dict[str, Field]] = {
-    name: Field(table, name, kind, HELICONE_COLUMNS[name])
+    name: Field(
+        table,
+        name,
+        kind,
+        HELICONE_COLUMNS[name],
+        _FAMILIES.get(name) or _family(HELICONE_COLUMNS[name]),
+    )
     for table, kinds in _COLUMNS.items()
     for kind, names in kinds.items()
     for name in names

@@ -53,34 +53,19 @@ class Quirk(Record):
     (it runs, but not as written). `where` says what it is about: "value", "operator",
     "field" (the field with its key), "column" (the field without its key) or "tree"."""
 
-    __slots__ = ("severity", "code", "message", "hint", "where")
     severity: Severity
     code: str
     message: str
-    hint: str
-    where: str
-
-    def __init__(
-        self, severity: Severity, code: str, message: str, hint: str = "", where: str = "value"
-    ) -> None:
-        self.severity = severity
-        self.code = code
-        self.message = message
-        self.hint = hint
-        self.where = where
+    hint: str = ""
+    where: str = "value"
 
 
 class Reading(Record):
     """What Helicone does with a condition: the value it runs with (JSON form, canonical for
     timestamps) and the quirks it meets; `value` is meaningless when a quirk is an error."""
 
-    __slots__ = ("value", "quirks")
     value: Any
     quirks: list[Quirk]
-
-    def __init__(self, value: Any, quirks: list[Quirk]) -> None:
-        self.value = value
-        self.quirks = quirks
 
     @property
     def ok(self) -> bool:
