@@ -9,25 +9,23 @@ with an explicit stack, so any depth is fine.
 from __future__ import annotations
 
 import re
-from collections import deque
-from collections.abc import Iterator
 from typing import Any
 
 from ._record import Record
 from .errors import FilterValidationError, Problem, Severity, closest
-from .lower import JSON, Nesting, build_chain
+from .helicone_json import JSON, Nesting, to_json, too_deep
+from .ir import ALL, Condition, Filter, join, join2
 from .schema import (
     FIELDS,
     FIELDS_BY_TABLE,
     JSON_OPERATORS,
     REQUEST_RESPONSE_RMT,
-    TABLE_BITS,
     TABLES,
     USERS_VIEW,
     Field,
 )
 from .semantics import describe as _describe
-from .semantics import read_condition, tree_limits
+from .semantics import or_across_tables, read_condition, tree_limits
 
 _ALL_JSON_OPERATORS = sorted({op for ops in JSON_OPERATORS.values() for op in ops})
 _BRANCH_KEYS = ("left", "operator", "right")
@@ -78,35 +76,6 @@ def _problem(
     return Problem(code, message, 0, 0, 0, 0, hint, severity, str(path))
 
 
-class Condition(Record):
-    """One condition of a leaf: `{table: {column: {operator: value}}}`, or a map key's."""
-
-    field: Field
-    key: str | None
-    operator: str
-    value: Any
-    path: JsonPath
-
-    def json(self) -> JSON:
-        inner: JSON = {self.operator: self.value}
-        if self.key is not None:
-            inner = {self.key: inner}
-        return {self.field.table: {self.field.name: inner}}
-
-
-class _Chain:
-    """An and/or chain being flattened; its operands are Conditions or chains of the other op."""
-
-    __slots__ = ("items", "op")
-
-    def __init__(self, op: str, items: deque[Any]) -> None:
-        self.op = op
-        self.items = items
-
-
-_ALL = "all"
-
-
 class _Checker:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
@@ -118,13 +87,15 @@ class _Checker:
 
     # -- the tree ------------------------------------------------------------------------------
 
-    def run(self, root: Any) -> Any:
-        """Check the whole tree; return its IR: "all", a Condition list, a _Chain, or None."""
+    def run(self, root: Any) -> Filter | None:
+        """Check the whole tree; return its validated form, or None where it has errors
+        (reported)."""
         # Frames: (node, path, children done, branch well formed, depth in branches above,
-        # the run of branches above that are each the left side of the next). Results: (ir,
-        # tables mask, whether an or-across-tables problem was reported below).
+        # the run of branches above that are each the left side of the next). Results: (the
+        # validated piece or None, a condition on each table below, whether an
+        # or-across-tables problem was reported below).
         todo: list[tuple[Any, JsonPath, bool, bool, int, int]] = [(root, ROOT, False, True, 0, 0)]
-        out: list[tuple[Any, int, bool]] = []
+        out: list[tuple[Filter | None, Condition | None, Condition | None, bool]] = []
         depth = run = 0
         while todo:
             node, path, done, shaped, above, left = todo.pop()
@@ -149,40 +120,31 @@ class _Checker:
                     continue
                 results = [out.pop() for _ in sides]
                 if not shaped:
-                    out.append((None, 0, False))
+                    out.append((None, None, None, False))
                     continue
-                (right, rmask, rbad), (left_ir, lmask, lbad) = results
+                (right, r_users, r_rmt, r_bad), (left_ir, l_users, l_rmt, l_bad) = results
                 op = node["operator"]
-                mask, bad = lmask | rmask, lbad or rbad
-                if op == "or" and mask == 3 and not bad:
+                users, rmt, bad = l_users or r_users, l_rmt or r_rmt, l_bad or r_bad
+                if op == "or" and users and rmt and not bad:
                     bad = True
-                    self.add(
-                        "or-across-tables",
-                        f"'or' joins {USERS_VIEW} and {REQUEST_RESPONSE_RMT} conditions; "
-                        "Helicone answers such a filter with every user",
-                        path,
-                        "user conditions are applied after requests are grouped by user, so "
-                        "they cannot be or-ed with request conditions: use 'and', or two queries",
-                    )
-                out.append((_combine(op, left_ir, right), mask, bad))
+                    message, hint = or_across_tables(str(users.path), str(rmt.path))
+                    self.add("or-across-tables", message, path, hint)
+                joined = None if left_ir is None or right is None else join2(op, left_ir, right)
+                out.append((joined, users, rmt, bad))
             elif node == "all":
-                out.append((_ALL, 0, False))
+                out.append((ALL, None, None, False))
             elif isinstance(node, dict):
                 conditions = self.leaf(node, path, root=path is ROOT)
-                mask = 0
-                for c in conditions or ():
-                    mask |= TABLE_BITS[c.field.table]
-                ir: Any = conditions
-                if conditions == []:
-                    ir = _ALL  # `{}`, which Helicone reads as true
-                elif conditions is not None and len(conditions) > 1:
-                    ir = _Chain("and", deque(conditions))
-                elif conditions is not None:
-                    ir = conditions[0]
-                out.append((ir, mask, False))
+                if conditions is None:
+                    out.append((None, None, None, False))
+                    continue
+                users = next((c for c in conditions if c.field.table == USERS_VIEW), None)
+                rmt = next((c for c in conditions if c.field.table != USERS_VIEW), None)
+                # `{}` is ALL, which Helicone reads as true.
+                out.append((join("and", conditions), users, rmt, False))
             else:
                 self.not_a_filter(node, path)
-                out.append((None, 0, False))
+                out.append((None, None, None, False))
         limit = tree_limits(depth, run)
         if limit is not None:
             self.add(limit.code, limit.message, ROOT, limit.hint)
@@ -311,7 +273,15 @@ class _Checker:
                     ok = False
                 else:
                     conditions += found
-        return conditions if ok else None
+        if not ok:
+            return None
+        if len(conditions) > len(node):  # several conditions for a table: Helicone keeps one
+            first = {
+                id(next(c for c in conditions if c.field.name == _kept_column(t, list(cs))))
+                for t, cs in node.items()
+            }
+            conditions = [c if id(c) in first else c.replace(kept=False) for c in conditions]
+        return conditions
 
     def column(
         self, table: str, column: str, operators: Any, path: JsonPath
@@ -413,7 +383,7 @@ class _Checker:
             if not reading.ok:
                 ok = False
                 continue
-            conditions.append(Condition(field, key, op, reading.value, opath))
+            conditions.append(Condition(field, key, op, reading.value, path=opath))
         return conditions if ok else None
 
 
@@ -428,60 +398,7 @@ def _kept_column(table: str, columns: list[str]) -> str:
     return columns[0]
 
 
-def _combine(op: str, left: Any, right: Any) -> Any:
-    """Join two IR pieces with `op`, flattening same-op chains and simplifying `all`."""
-    if left is None or right is None:
-        return None
-    parts = []
-    for x in (left, right):
-        if x is _ALL:
-            if op == "or":
-                return _ALL
-            continue
-        parts.append(x)
-    if not parts:
-        return _ALL
-    if len(parts) == 1:
-        return parts[0]
-    a, b = parts
-    a_same = isinstance(a, _Chain) and a.op == op
-    b_same = isinstance(b, _Chain) and b.op == op
-    # Reuse the longer deque, so that a right- or left-nested chain is linear to flatten.
-    if a_same and (not b_same or len(a.items) >= len(b.items)):
-        if b_same:
-            a.items.extend(b.items)
-        else:
-            a.items.append(b)
-        return a
-    if b_same:
-        if a_same:
-            b.items.extendleft(reversed(a.items))
-        else:
-            b.items.appendleft(a)
-        return b
-    return _Chain(op, deque((a, b)))
-
-
-def build_ir(ir: Any, nesting: Nesting = "balanced") -> JSON:
-    """The JSON of an IR piece, chains in the canonical shape; without recursion."""
-    todo: list[tuple[Any, bool]] = [(ir, False)]
-    out: list[JSON] = []
-    while todo:
-        x, done = todo.pop()
-        if not isinstance(x, _Chain):
-            out.append(x.json() if isinstance(x, Condition) else x)
-        elif not done:
-            todo.append((x, True))
-            todo.extend((item, False) for item in reversed(x.items))
-        else:
-            n = len(x.items)
-            operands = out[-n:]
-            del out[-n:]
-            out.append(build_chain(operands, x.op, nesting))
-    return out[0]
-
-
-def _split_ir(obj: Any) -> tuple[Any, list[Problem]]:
+def _split_ir(obj: Any) -> tuple[Filter | None, list[Problem]]:
     checker = _Checker()
     ir = checker.run(obj)
     return ir, checker.problems
@@ -541,54 +458,36 @@ def normalize(obj: Any, *, nesting: Nesting = "balanced") -> JSON:
         >>> normalize({"users_view": {"user_cost": {"gt": 5, "lt": 10}}})["operator"]
         'and'
     """
-    result = build_ir(normalized_ir(obj), nesting)
-    if nesting == "right":
-        from .lower import tree_shape  # a right-nested chain can be too deep
-
-        limit = tree_limits(*tree_shape(result))
-        if limit is not None:
-            raise FilterValidationError([_problem(limit.code, limit.message, ROOT, limit.hint)])
+    node = normalized_ir(obj)
+    result = to_json(node, nesting)
+    limit = too_deep(node, result, nesting)  # right-nested, or and/or alternating deeply
+    if limit is not None:
+        raise FilterValidationError([_problem(limit.code, limit.message, ROOT, limit.hint)])
     return result
 
 
-def normalized_ir(obj: Any, tolerated: frozenset[str] = REPAIRABLE) -> Any:
-    """The IR of a FilterNode for printers and evaluators, or FilterValidationError when it
+class Checked(Record):
+    """A FilterNode read once: its validated form, and every problem `check` finds."""
+
+    filter: Filter
+    problems: list[Problem]
+
+
+def read_json(obj: Any, tolerated: frozenset[str] = REPAIRABLE) -> Checked:
+    """A FilterNode in its validated form, with its problems, or FilterValidationError when it
     has errors other than `tolerated` ones (by default those `normalize` repairs: leaves with
-    several conditions, which the IR splits, and a tree too deep for Helicone)."""
+    several conditions, which the form splits, and a tree too deep for Helicone)."""
     ir, problems = _split_ir(obj)
     fatal = [p for p in problems if p.severity == "error" and p.code not in tolerated]
     if fatal:
         raise FilterValidationError(fatal)
-    return ir
+    assert ir is not None  # the errors that leave a filter readable are all tolerated
+    return Checked(ir, problems)
 
 
-def iter_ir(ir: Any) -> Iterator[tuple[str, Any]]:
-    """Events over an IR piece without recursion: ("leaf", c), ("open", chain), ("close", chain)."""
-    todo: list[tuple[Any, bool]] = [(ir, False)]
-    while todo:
-        x, done = todo.pop()
-        if not isinstance(x, _Chain):
-            yield "leaf", x
-        elif done:
-            yield "close", x
-        else:
-            yield "open", x
-            todo.append((x, True))
-            todo.extend((item, False) for item in reversed(x.items))
+def normalized_ir(obj: Any, tolerated: frozenset[str] = REPAIRABLE) -> Filter:
+    """`read_json(obj, tolerated).filter`: the validated form of a FilterNode."""
+    return read_json(obj, tolerated).filter
 
 
-__all__ = [
-    "Condition",
-    "build_ir",
-    "check",
-    "iter_ir",
-    "normalize",
-    "normalized_ir",
-    "validate",
-]
-
-
-def is_json_text(text: str) -> bool:
-    """Whether input is FilterNode JSON rather than filter text: filter text never starts with
-    `{`, `[` or `"`, and FilterNode JSON always does."""
-    return text.lstrip()[:1] in ("{", "[", '"')
+__all__ = ["Checked", "check", "normalize", "normalized_ir", "read_json", "validate"]

@@ -482,7 +482,7 @@ def _error_object(message: str, problems: list[dict[str, Any]]) -> dict[str, Any
 
 
 def _compile(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from . import compile as compile_filter
+    from .compiler import compile as compile_filter
 
     result = compile_filter(text, now=now, nesting=args.nesting)
     print(_dump(result, _pretty(args)))
@@ -495,27 +495,27 @@ def _fmt(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 
 
 def _fmt_one(as_written: bool, text: str, now: datetime | None) -> str:
-    from . import compile as compile_filter
-    from . import parse, to_text
-    from .checker import is_json_text
+    from .compiler import checked_now, is_json_text
+    from .formatter import filter_text, to_text
+    from .lower import lower
+    from .parser import parse
 
     if is_json_text(text):
         return to_text(_load_json(text))
-    if as_written:
-        compile_filter(text, now=now)  # only valid filters are formatted
-        return to_text(parse(text))
-    return to_text(compile_filter(text, now=now))
+    root = parse(text)
+    node = lower(root, text, now=checked_now(now))  # only valid filters are formatted
+    return to_text(root) if as_written else filter_text(node)
 
 
 def _problems(text: str, now: datetime | None) -> list[Any]:
-    from . import check, check_text
-    from .checker import is_json_text
+    from .checker import check
+    from .compiler import check_text, is_json_text
 
     return check(_load_json(text)) if is_json_text(text) else check_text(text, now=now)
 
 
 def _check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from .checker import is_json_text
+    from .compiler import is_json_text
     from .errors import render_problem
 
     problems = _problems(text, now)
@@ -531,7 +531,7 @@ def _check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 
 
 def _query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from .checker import is_json_text
+    from .compiler import is_json_text
     from .query import QueryError, query_body
 
     source: Any = _load_json(text) if is_json_text(text) else text
@@ -570,8 +570,8 @@ def _query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 
 
 def _sql(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from .checker import is_json_text
-    from .clickhouse import column_names, to_clickhouse
+    from .clickhouse import column_names, sql_of
+    from .compiler import is_json_text, lower_text
 
     table_map: dict[str, str] = {}
     for item in args.table_map:
@@ -583,15 +583,17 @@ def _sql(args: argparse.Namespace, text: str, now: datetime | None) -> int:
         column_names(table_map)
     except ValueError as e:
         raise _UsageError(f"{PROG} sql: error: {e}") from None
-    source: Any = _load_json(text) if is_json_text(text) else text
-    sql, params = to_clickhouse(source, table_map=table_map, now=now)
-    if not isinstance(source, str):
-        from .checker import SPLITTABLE, check
+    if is_json_text(text):
+        from .checker import SPLITTABLE, read_json
 
+        node = read_json(_load_json(text), SPLITTABLE)
         # Helicone keeps one condition of such a leaf, and so does the SQL: say so.
-        for p in check(source):
+        for p in node.problems:
             if p.code in SPLITTABLE:
                 print(f"{PROG}: warning: {p.path}: {p.message}", file=sys.stderr)
+        sql, params = sql_of(node.filter, table_map=table_map)
+    else:
+        sql, params = sql_of(lower_text(text, now=now), table_map=table_map)
     print(_dump({"sql": sql, "params": params}, _pretty(args)))
     return Exit.OK
 
@@ -695,13 +697,14 @@ def _fields(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 
 
 def _explain(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from . import compile_with_spans, to_text
+    from .compiler import compile_with_sources
+    from .formatter import condition_text
 
-    result, spans = compile_with_spans(text, now=now)
+    result, sources = compile_with_sources(text, now=now)
     if result == "all":
         print("all  (matches every user)")
         return Exit.OK
-    source = {path: " ".join(text[start:end].split()) for path, start, end in spans}
+    leaves = {path: c for path, c in sources}
     rows: list[tuple[str, str]] = []
     todo: list[tuple[Any, tuple[str, ...], str, str]] = [(result, (), "", "")]
     while todo:
@@ -711,7 +714,8 @@ def _explain(args: argparse.Namespace, text: str, now: datetime | None) -> int:
             todo.append((node["right"], (*path, "right"), child_lead + "└─ ", child_lead + "   "))
             todo.append((node["left"], (*path, "left"), child_lead + "├─ ", child_lead + "│  "))
         else:
-            rows.append((lead + to_text(node), source[path]))
+            c = leaves[path]
+            rows.append((lead + condition_text(c), " ".join(text[c.start : c.end].split())))
     width = min(max(len(left) for left, _ in rows), 60)
     for left, written in rows:
         print(f"{left.ljust(width)}  ← {written}" if written else left)
@@ -754,7 +758,7 @@ class _LineJob:
 
     def one(self, text: str) -> tuple[Any, bool]:
         if self.command == "compile":
-            from . import compile as compile_filter
+            from .compiler import compile as compile_filter
 
             return compile_filter(text, now=self.now, nesting=self.nesting), False  # type: ignore[arg-type]
         if self.command == "fmt":

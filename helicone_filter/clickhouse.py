@@ -30,26 +30,24 @@ from __future__ import annotations
 
 import json
 import math
-from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
-from .checker import Condition
-from .evaluate import Row, fold_as_helicone
-from .schema import EMPTY_MAGIC, FIELDS, NULL_MAGIC, TABLES, USERS_VIEW, Field
+from .evaluate import Row
+from .ir import Chain, Condition, Filter, fold
+from .schema import EMPTY_MAGIC, FIELDS, JSON_OPERATOR, NULL_MAGIC, TABLES, USERS_VIEW, Field
 from .semantics import COST_SCALE, ZERO_UUID, compared
 from .timestamps import parse_timestamp
 
 Params = dict[str, Any]
 Target = Literal["rows", "helicone-where", "helicone-having"]
 
-# A compound piece of SQL: the operator joining it, and its parts (already SQL).
-_Piece = tuple[str, deque[str]]
+# A piece of SQL, and the operator joining it at its top ("" for one test).
+_Piece = tuple[str, str]
 
 _DATETIME = "DateTime('UTC')"
-_COMPARE = {"equals": "=", "not-equals": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -184,12 +182,11 @@ class _Writer:
 
     def text_test(self, column: str, op: str, value: str) -> str:
         """`column op value` for the text operators (no magic strings here)."""
-        if op in ("equals", "not-equals"):
-            return f"{column} {_COMPARE[op]} {self.bind(value, 'String')}"
-        if op in ("like", "ilike"):
-            return f"{column} {op.upper()} {self.bind(value, 'String')}"
-        pattern = f"concat('%', {self.bind(value, 'String')}, '%')"
-        return f"{column} {'ILIKE' if op == 'contains' else 'NOT ILIKE'} {pattern}"
+        operator = JSON_OPERATOR[op]
+        bound = self.bind(value, "String")
+        if operator.wrapped:  # contains: '%' || v || '%', its wildcards live, as Helicone's
+            bound = f"concat('%', {bound}, '%')"
+        return f"{column} {operator.sql} {bound}"
 
     def condition(self, c: Condition) -> list[str]:
         """The SQL of one condition, as the tests that must all hold."""
@@ -197,7 +194,7 @@ class _Writer:
         if self.target != "rows" and (f.table == USERS_VIEW) != (self.target == "helicone-having"):
             return []  # read as true in this part of Helicone's query
         column = self.columns[f.name]
-        op, value = c.operator, c.value
+        op, value = c.op, c.value
         family = f.family
         if family == "property_key":
             return [f"has({column}, {self.bind(value, 'String')})"]
@@ -205,7 +202,7 @@ class _Writer:
             key = self.bind(c.key, "String")
             if f.name == "scores":
                 bound = self.bind(compared(f, c.key, value), "Int64")
-                return [f"has({column}, {key})", f"{column}[{key}] {_COMPARE[op]} {bound}"]
+                return [f"has({column}, {key})", f"{column}[{key}] {JSON_OPERATOR[op].sql} {bound}"]
             return [self.text_test(f"{column}[{key}]", op, value)]  # unguarded, as Helicone
         if f.kind == "text":
             if value == NULL_MAGIC:
@@ -218,19 +215,22 @@ class _Writer:
         if family == "string":
             return [self.text_test(column, op, value)]
         if family == "uuid":
-            return [f"{column} {_COMPARE[op]} {self.bind(_uuid_text(value), 'UUID')}"]
+            return [f"{column} {JSON_OPERATOR[op].sql} {self.bind(_uuid_text(value), 'UUID')}"]
         if family == "scores_column":
-            return [f"{column} {_COMPARE[op]} {self.bind(value, 'String')}"]
+            return [f"{column} {JSON_OPERATOR[op].sql} {self.bind(value, 'String')}"]
         if family in ("int", "float", "cost"):
             bound = compared(f, None, value)
             type_name = "Float64" if isinstance(bound, float) else "Int64"
             if family == "cost" and self.target == "rows":
                 column = f"round({column} * {COST_SCALE})"
-            return [f"{column} {_COMPARE[op]} {self.bind(bound, type_name)}"]
+            return [f"{column} {JSON_OPERATOR[op].sql} {self.bind(bound, type_name)}"]
         if family in ("datetime", "datetime64"):
-            seconds = compared(f, None, value)
-            text = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S")
-            return [f"{column} {_COMPARE[op]} {self.bind(text, _DATETIME)}"]
+            if "1970" <= value[:4] <= "2105":  # canonical: whole seconds are its first 19
+                text = f"{value[:10]} {value[11:19]}"
+            else:
+                seconds = compared(f, None, value)  # clamped as DateTime clamps it
+                text = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S")
+            return [f"{column} {JSON_OPERATOR[op].sql} {self.bind(text, _DATETIME)}"]
         if family == "cached":
             zero = f"toUUID('{ZERO_UUID}')"
             if self.target != "rows":
@@ -250,14 +250,6 @@ def _uuid_text(value: str) -> str:
     import uuid
 
     return str(uuid.UUID(value))
-
-
-def _wrap(piece: str | _Piece) -> str:
-    """A piece as an operand of a chain."""
-    if isinstance(piece, str):
-        return piece
-    op, parts = piece
-    return "(" + f" {op.upper()} ".join(parts) + ")"
 
 
 def to_clickhouse(
@@ -299,42 +291,42 @@ def to_clickhouse(
         raise ValueError(
             f"target must be 'rows', 'helicone-where' or 'helicone-having', not {target!r}"
         )
+    from .compiler import read_filter
+
+    return sql_of(read_filter(filter, now=now), table_map=table_map, target=target)
+
+
+def sql_of(
+    node: Filter, *, table_map: Mapping[str, str] | None = None, target: Target = "rows"
+) -> tuple[str, Params]:
+    """`to_clickhouse` of a filter in its validated form."""
+    if target not in ("rows", "helicone-where", "helicone-having"):
+        raise ValueError(
+            f"target must be 'rows', 'helicone-where' or 'helicone-having', not {target!r}"
+        )
     writer = _Writer(column_names(table_map, target), target)
-    node = filter
-    compiled = isinstance(node, str)
-    if compiled:
-        from . import compile as compile_text
 
-        node = compile_text(node, now=now)
+    def leaf(c: Condition) -> _Piece | None:
+        # None: true here (a condition Helicone drops, or one of the other part of its query)
+        tests = writer.condition(c) if c.kept else []
+        if not tests:
+            return None
+        return (tests[0], "") if len(tests) == 1 else (" AND ".join(tests), "and")
 
-    def leaf(kept: list[Condition]) -> str | _Piece:
-        # One test is SQL as it stands; several are an and-chain.
-        parts = [sql for c in kept for sql in writer.condition(c)]
-        if not parts:
-            return "true"
-        return parts[0] if len(parts) == 1 else ("and", deque(parts))
+    def chain(c: Chain, pieces: list[_Piece | None]) -> _Piece | None:
+        if c.op == "or" and None in pieces:
+            return None  # true or x
+        found = [p for p in pieces if p is not None]
+        if len(found) <= 1:
+            return found[0] if found else None
+        # A chain is flat, so only a piece joined by the other operator needs parentheses.
+        sql = f" {c.op.upper()} ".join(
+            sql if top in ("", c.op) else f"({sql})" for sql, top in found
+        )
+        return sql, c.op
 
-    def branch(op: str, left: str | _Piece, right: str | _Piece) -> str | _Piece:
-        # Same-operator chains are flattened, so a long chain is one level of SQL, not
-        # thousands (ClickHouse limits the depth of what it parses).
-        if not isinstance(left, str) and left[0] == op:
-            if not isinstance(right, str) and right[0] == op:
-                if len(left[1]) >= len(right[1]):
-                    left[1].extend(right[1])
-                    return left
-                right[1].extendleft(reversed(left[1]))
-                return right
-            left[1].append(_wrap(right))
-            return left
-        if not isinstance(right, str) and right[0] == op:
-            right[1].appendleft(_wrap(left))
-            return right
-        return op, deque((_wrap(left), _wrap(right)))
-
-    everything: str | _Piece = "true"
-    piece = fold_as_helicone(node, leaf, everything, branch, checked=compiled)
-    sql = piece if isinstance(piece, str) else f" {piece[0].upper()} ".join(piece[1])
-    return sql, writer.params
+    piece = fold(node, leaf, chain, None)
+    return ("true" if piece is None else piece[0]), writer.params
 
 
 def param_text(value: Any) -> str:

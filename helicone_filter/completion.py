@@ -14,7 +14,7 @@ from typing import Literal
 
 from ._record import Record
 from .engine import ParseFailure
-from .schema import FIELD_OPERATORS, FIELDS, FIELDS_BY_TABLE, TABLES, Field, Kind
+from .schema import FIELD_OPERATORS, FIELDS, FIELDS_BY_TABLE, OPERATORS, TABLES, Field, Kind
 
 CompletionKind = Literal["field", "operator", "value", "keyword", "punctuation"]
 
@@ -35,24 +35,8 @@ class Completion(Record):
     detail: str
 
 
-# Each operator of the language: the terminals it starts with, and what it means.
-_OPERATORS: dict[str, tuple[str, str]] = {
-    "=": ("CMP", "equals"),
-    "!=": ("CMP", "does not equal"),
-    ">": ("CMP", "greater than"),
-    ">=": ("CMP", "greater than or equal to"),
-    "<": ("CMP", "less than"),
-    "<=": ("CMP", "less than or equal to"),
-    "like": ("LIKE", "matches a pattern: % any run, _ one character (case-sensitive)"),
-    "ilike": ("ILIKE", "matches a pattern, ignoring case"),
-    "contains": ("CONTAINS", "holds the text, ignoring case"),
-    "not contains": ("NOT", "does not hold the text, ignoring case"),
-    "in": ("IN", "equals one of a list"),
-    "not in": ("NOT", "equals none of a list"),
-    "is null": ("IS", "has no value"),
-    "is not null": ("IS", "has a value"),
-    "is empty": ("IS", "is the empty string"),
-}
+# Each operator of the language: the terminal it starts with, and what it means.
+_OPERATORS: dict[str, tuple[str, str]] = {op.text: (op.terminal, op.means) for op in OPERATORS}
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _OPERATOR_CHARS = frozenset("=<>!")
 # The field (with table, dots and a bracketed key) at the end of some text.

@@ -76,10 +76,10 @@ def diagnose(text: str, *, now: datetime | None = None) -> list[Diagnostic]:
     """
     if not isinstance(text, str):
         return []
-    from . import _checked_now, _text_problems
+    from .compiler import checked_now, text_problems
 
-    now = _checked_now(now)  # one clock for every piece
-    found_problems, syntax = _text_problems(text, now)
+    now = checked_now(now)  # one clock for every piece
+    found_problems, syntax = text_problems(text, now)
     problems = list(found_problems)
     if syntax:
         first = problems[0]
@@ -93,7 +93,7 @@ def diagnose(text: str, *, now: datetime | None = None) -> list[Diagnostic]:
             inner = piece[lead : len(piece) - trail]
             if not inner:
                 continue
-            for p in _text_problems(inner, now)[0]:
+            for p in text_problems(inner, now)[0]:
                 if p.code in ("or-across-tables", "all-combined", "empty-filter"):
                     continue
                 key = (p.code, p.start + start + lead, p.end + start + lead)

@@ -31,13 +31,12 @@ reads it on its own table (HELICONE.md; `semantics.compared` gives the bound):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from .checker import ROOT, SPLITTABLE, Condition, _Checker, _kept_column, normalized_ir
-from .schema import EMPTY_MAGIC, FIELDS, NULL_MAGIC, Field
+from .ir import Chain, Condition, Filter, fold
+from .schema import EMPTY_MAGIC, JSON_OPERATOR, NULL_MAGIC, Field
 from .semantics import COST_SCALE, compared, uuid_number
 from .timestamps import parse_timestamp
 
@@ -79,17 +78,9 @@ def _instant(value: Any) -> datetime | None:
 
 
 def _compare(op: str, a: Any, b: Any) -> bool:
-    if op == "equals":
-        return bool(a == b)
-    if op == "not-equals":
-        return bool(a != b)
-    if op == "gt":
-        return bool(a > b)
-    if op == "gte":
-        return bool(a >= b)
-    if op == "lt":
-        return bool(a < b)
-    return bool(a <= b)  # lte
+    compare = JSON_OPERATOR[op].compare
+    assert compare is not None  # =, !=, <, ...: not a pattern
+    return bool(compare(a, b))
 
 
 def _uuid(value: Any) -> int:
@@ -128,17 +119,17 @@ def row_value(field: Field, row: Row) -> Any:
 
 
 def _text_matches(op: str, text: str, value: str) -> bool:
-    if op in ("like", "ilike"):
-        return like_pattern(value, op == "ilike").fullmatch(text) is not None
-    if op in ("contains", "not-contains"):
-        found = like_pattern(f"%{value}%", True).fullmatch(text) is not None
-        return found if op == "contains" else not found
-    return _compare(op, text, value)
+    operator = JSON_OPERATOR[op]
+    if not operator.pattern:
+        return _compare(op, text, value)
+    pattern = f"%{value}%" if operator.wrapped else value  # contains: live wildcards, too
+    found = like_pattern(pattern, operator.case_insensitive).fullmatch(text) is not None
+    return found is not operator.negates
 
 
 def condition_matches(c: Condition, row: Row) -> bool:
     """One condition on one row, as Helicone's SQL would answer it."""
-    field, op, value = c.field, c.operator, c.value
+    field, op, value = c.field, c.op, c.value
     family = field.family
     if family == "property_key":
         props = row.get("properties")
@@ -178,77 +169,17 @@ def condition_matches(c: Condition, row: Row) -> bool:
     return _compare(op, got, compared(field, None, value))
 
 
-def helicone_conditions(leaf: dict[str, Any]) -> list[Condition]:
-    """The conditions of a checked leaf that Helicone keeps: one per table."""
-    checker = _Checker()
-    kept: list[Condition] = []
-    for table, columns in leaf.items():
-        column = _kept_column(table, list(columns))
-        operators = columns[column]
-        found = checker.column(table, column, operators, ROOT)
-        if found:
-            first = found[0]
-            if first.key is not None:  # the first key, and its first operator
-                first = next(c for c in found if c.key == next(iter(operators)))
-            kept.append(first)
-    return kept
+def filter_matches(node: Filter, row: Row) -> bool:
+    """Whether Helicone's SQL selects `row` with a filter in its validated form (a condition
+    Helicone drops counts as true)."""
 
+    def leaf(c: Condition) -> bool:
+        return not c.kept or condition_matches(c, row)
 
-def _compiled_condition(leaf: dict[str, Any]) -> list[Condition]:
-    """The one condition of a leaf the compiler made: one table, column (key) and operator,
-    the value already in canonical form."""
-    ((_, columns),) = leaf.items()
-    ((column, inner),) = columns.items()
-    field = FIELDS[column]
-    key = None
-    if field.kind == "map":
-        ((key, inner),) = inner.items()
-    ((op, value),) = inner.items()
-    return [Condition(field, key, op, value, ROOT)]
+    def chain(c: Chain, results: list[bool]) -> bool:
+        return all(results) if c.op == "and" else any(results)
 
-
-def fold_as_helicone(
-    obj: Any,
-    leaf: Callable[[list[Condition]], T],
-    everything: T,
-    branch: Callable[[str, T, T], T],
-    *,
-    checked: bool = False,
-) -> T:
-    """Fold a FilterNode the way Helicone reads it: `leaf` gets the conditions Helicone keeps
-    of each leaf (several when it names several tables, which Helicone ands), `everything`
-    stands for "all" and `{}`, `branch(op, left, right)` joins two sides.
-
-    The peers `matches` and `to_clickhouse` are two folds; the walk is a post-order with an
-    explicit stack, so any depth is fine. `checked` is for JSON the compiler has just made:
-    it is not validated again, and each leaf is one condition.
-
-    Raises:
-        FilterValidationError: `obj` is not a valid FilterNode (leaves with several
-            conditions are fine: only the one Helicone keeps counts).
-    """
-    if not checked:
-        normalized_ir(obj, SPLITTABLE)  # raises on errors but for leaves Helicone runs in part
-    conditions = _compiled_condition if checked else helicone_conditions
-    todo: list[tuple[Any, bool]] = [(obj, False)]
-    out: list[T] = []
-    while todo:
-        node, done = todo.pop()
-        if node == "all" or node == {}:
-            out.append(everything)
-        elif "operator" in node:
-            if not done:
-                todo += [(node, True), (node["right"], False), (node["left"], False)]
-                continue
-            right, left = out.pop(), out.pop()
-            out.append(branch(node["operator"], left, right))
-        else:
-            out.append(leaf(conditions(node)))
-    return out[0]
-
-
-def _both(op: str, left: bool, right: bool) -> bool:
-    return left and right if op == "and" else left or right
+    return fold(node, leaf, chain, True)
 
 
 def matches(obj: Any, row: Row) -> bool:
@@ -266,6 +197,6 @@ def matches(obj: Any, row: Row) -> bool:
         >>> matches({"request_response_rmt": {"model": {"contains": "GPT"}}}, {"model": "gpt-4o"})
         True
     """
-    return fold_as_helicone(
-        obj, lambda kept: all(condition_matches(c, row) for c in kept), True, _both
-    )
+    from .checker import SPLITTABLE, normalized_ir
+
+    return filter_matches(normalized_ir(obj, SPLITTABLE), row)

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from .checker import Condition, iter_ir, normalized_ir
+from .ir import ALL, Condition, Filter, events
 from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
 from .schema import (
     EMPTY_MAGIC,
@@ -48,16 +48,21 @@ def _condition_text(c: Condition) -> tuple[str, tuple[Any, ...] | None, str]:
     name = c.field.name + (key_text(c.key) if c.key is not None else "")
     kind = c.field.kind
     if kind == "text" and c.value in (NULL_MAGIC, EMPTY_MAGIC):
-        if c.operator == "equals":
+        if c.op == "equals":
             return f"{name} is {'null' if c.value == NULL_MAGIC else 'empty'}", None, ""
-        if c.operator == "not-equals" and c.value == NULL_MAGIC:
+        if c.op == "not-equals" and c.value == NULL_MAGIC:
             return f"{name} is not null", None, ""
     shown = value_text(c.value)
-    text = f"{name} {JSON_OPERATOR_TEXT[c.operator]} {shown}"
+    text = f"{name} {JSON_OPERATOR_TEXT[c.op]} {shown}"
     run = None
-    if c.operator in ("equals", "not-equals") and (c.key is not None or kind in ("text", "number")):
-        run = (c.operator, c.field.name, c.key)
+    if c.op in ("equals", "not-equals") and (c.key is not None or kind in ("text", "number")):
+        run = (c.op, c.field.name, c.key)
     return text, run, shown
+
+
+def condition_text(c: Condition) -> str:
+    """One condition as canonical text."""
+    return _condition_text(c)[0]
 
 
 def _join(op: str, items: list[tuple[str, Any, str, bool]]) -> tuple[str, bool]:
@@ -88,13 +93,13 @@ def _join(op: str, items: list[tuple[str, Any, str, bool]]) -> tuple[str, bool]:
     return f" {op} ".join(parts), single_term
 
 
-def _json_text(obj: Any) -> str:
-    ir = normalized_ir(obj)
-    if ir == "all":
+def filter_text(node: Filter) -> str:
+    """The canonical text of a filter in its validated form."""
+    if node == ALL:
         return "all"
     # Each open chain collects (text, run key, value text, needs parentheses) items.
     stack: list[list[tuple[str, Any, str, bool]]] = [[]]
-    for event, x in iter_ir(ir):
+    for event, x in events(node):
         if event == "leaf":
             text, run, shown = _condition_text(x)
             stack[-1].append((text, run, shown, False))
@@ -183,4 +188,6 @@ def to_text(obj: Any) -> str:
     """
     if isinstance(obj, (Comparison, Not, And, Or, Group, All)):
         return _ast_text(obj)
-    return _json_text(obj)
+    from .checker import normalized_ir
+
+    return filter_text(normalized_ir(obj))

@@ -1,17 +1,19 @@
-"""AST to Helicone FilterNode JSON: checks every leaf, pushes `not` down, builds the chains.
+"""AST to the validated form (ir.py): checks every condition, pushes `not` down, joins the
+chains.
 
-One pass over the tree, without recursion, collects every problem before it gives up. The
-output shape is LANGUAGE.md section 1: each maximal run of one operator is flattened and
-rebuilt balanced (or right-nested on request).
+One pass over the tree, without recursion, collects every problem before it gives up. Each
+maximal run of one operator becomes one chain (LANGUAGE.md section 1); its JSON shape is
+helicone_json's business.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from .errors import FilterValidationError, Problem, closest, make_problem, quoted
+from .ir import ALL, Condition, Filter, join
 from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
 from .schema import (
     ALLOWED_OPERATORS,
@@ -21,91 +23,34 @@ from .schema import (
     NEGATED_OPERATOR,
     NULL_MAGIC,
     OPERATOR_JSON,
-    REQUEST_RESPONSE_RMT,
     TABLE_BITS,
     TABLES,
-    USERS_VIEW,
     Field,
     Kind,
 )
-from .semantics import (
-    HELICONE_MAX_LEFT_RUN,
-    ZERO_UUID,
-    Quirk,
-    plain_text_value,
-    read_condition,
-    tree_limits,
-)
+from .semantics import ZERO_UUID, Quirk, or_across_tables, plain_text_value, read_condition
 from .timestamps import canonical_timestamp, format_timestamp, relative
 
-Nesting = Literal["balanced", "right"]
 Span = tuple[int, int]
 JSON = Any
 
 _MAPS = tuple(name for name, f in FIELDS.items() if f.kind == "map")
 
 
-def tree_shape(node: JSON) -> tuple[int, int]:
-    """The depth of a FilterNode in branches from the root to its deepest leaf, and its longest
-    run of branches each the left side of the one above (what ClickHouse's parser counts in
-    Helicone's SQL). Without recursion."""
-    depth = run = 0
-    todo: list[tuple[JSON, int, int]] = [(node, 0, 0)]
-    while todo:
-        x, above, left = todo.pop()
-        if isinstance(x, dict) and "left" in x and "right" in x:
-            depth, run = max(depth, above + 1), max(run, left + 1)
-            todo.append((x["left"], above + 1, left + 1))
-            todo.append((x["right"], above + 1, 0))
-    return depth, run
-
-
-def build_chain(operands: list[JSON], op: str, nesting: Nesting = "balanced") -> JSON:
-    """Join two or more operands with `op` in the canonical shape.
-
-    Balanced: `build(xs)` splits at `len(xs) // 2`, so three operands give `{a, {b, c}}` as
-    Helicone's own builder does, and 10,000 give a tree about 14 levels deep. The recursion
-    is over that depth, log2 of the length, never over the length. Right: `{a, {b, {c, d}}}`.
-    """
-    if nesting == "right":
-        node = operands[-1]
-        for x in reversed(operands[:-1]):
-            node = {"left": x, "operator": op, "right": node}
-        return node
-
-    def build(lo: int, hi: int) -> JSON:  # two or more operands
-        n = hi - lo
-        if n == 2:
-            return {"left": operands[lo], "operator": op, "right": operands[lo + 1]}
-        if n == 3:
-            right = {"left": operands[lo + 1], "operator": op, "right": operands[lo + 2]}
-            return {"left": operands[lo], "operator": op, "right": right}
-        mid = lo + n // 2
-        return {"left": build(lo, mid), "operator": op, "right": build(mid, hi)}
-
-    return build(0, len(operands)) if len(operands) > 1 else operands[0]
-
-
-# A lowered piece of the tree, as a plain tuple (one per condition, so it must be cheap):
-# (kind, JSON of a leaf or the operands of an open chain, the tables below as TABLE_BITS, one
-# condition on each table for messages, whether an or-across-tables problem was reported below).
-# kind is "leaf", "and", "or", "all", or "bad" for a leaf that failed.
-Item = tuple[str, Any, int, tuple[Comparison | None, Comparison | None], bool]
+# A lowered piece of the tree, as a plain tuple (one per condition, so it must be cheap): the
+# piece (None where it failed), one condition on each table below it for messages, and whether
+# an or-across-tables problem was reported below.
+Item = tuple[Filter | None, Condition | None, Condition | None, bool]
 
 
 class _Lowerer:
-    def __init__(self, text: str, now: datetime, nesting: Nesting) -> None:
+    def __init__(self, text: str, now: datetime) -> None:
         self.text = text
         # Helicone compares whole seconds, so `now` means the current second.
         self.now = now.replace(microsecond=0)
-        self.nesting = nesting
         self.problems: list[Problem] = []
         # (code, message, start, end, hint) of each warning, when they are wanted.
         self.warnings: list[tuple[str, str, int, int, str]] | None = None
-        # The span of the condition each leaf came from, by the leaf's id, when wanted.
-        self.spans: dict[int, Span] | None = None
-        self.leaves = 0  # how many leaves were made
-        self.nested = 0  # how many chains are operands of another
 
     def problem(self, code: str, message: str, start: int, end: int, hint: str = "") -> None:
         self.problems.append(make_problem(self.text, code, message, start, end, hint))
@@ -116,7 +61,7 @@ class _Lowerer:
 
     # -- the walk ------------------------------------------------------------------------------
 
-    def run(self, root: Node) -> JSON:
+    def run(self, root: Node) -> Filter:
         # Frames: (node, negated, inside a chain, where its lowered operands start on `out` (-1:
         # not yet lowered), and the span of the outermost `not` or parentheses wrapping the
         # node: a chain's problems point there, so that the `not` which turned an `and` into an
@@ -141,7 +86,6 @@ class _Lowerer:
                     op = "and" if (type(node) is And) != neg else "or"
                     out.append(self.chain(op, items, *(wrap or (node.start, node.end))))
                 else:
-                    self.nested += in_chain
                     todo.append((node, neg, in_chain, len(out), wrap))
                     todo.extend(
                         [
@@ -156,19 +100,11 @@ class _Lowerer:
                 todo.append((node.operand, not neg, in_chain, -1, wrap or (node.start, node.end)))
             else:
                 out.append(self.all(node, neg, in_chain))
-        if not self.problems:
-            result = self.close(out[0])
-            # A balanced chain of n is log2(n) deep; each chain inside another, and an `in`
-            # list or a timestamp `!=` under it, adds at most as much. Only a tree that may
-            # pass Helicone's limits is measured.
-            levels = (self.nested + 3) * max(self.leaves, 2).bit_length()
-            if self.nesting == "right" or levels > HELICONE_MAX_LEFT_RUN:
-                limit = tree_limits(*tree_shape(result))
-                if limit is not None:
-                    self.problem(limit.code, limit.message, 0, len(self.text), limit.hint)
         if self.problems:
             self.problems.sort(key=lambda p: (p.start, p.end))
             raise FilterValidationError(self.problems, self.text)
+        result = out[0][0]
+        assert result is not None
         return result
 
     def all(self, node: All, neg: bool, in_chain: bool) -> Item:
@@ -191,46 +127,25 @@ class _Lowerer:
         return _ALL_ITEM
 
     def chain(self, op: str, items: list[Item], start: int, end: int) -> Item:
-        operands: list[JSON] = []
-        mask = 0
-        ex_users, ex_rmt = None, None
-        reported = False
-        for kind, payload, bits, (users, rmt), below in items:
-            if kind == "leaf":
-                operands.append(payload)
-            elif kind == op:
-                operands.extend(payload)
-            elif kind == "bad":
-                operands.append(None)
+        nodes: list[Filter] = []
+        ex_users: Condition | None = None
+        ex_rmt: Condition | None = None
+        reported = bad = False
+        for node, users, rmt, below in items:
+            if node is None:
+                bad = True
             else:
-                operands.append(self.close((kind, payload, bits, (users, rmt), below)))
-            mask |= bits
-            if ex_users is None:
-                ex_users = users
-            if ex_rmt is None:
-                ex_rmt = rmt
+                nodes.append(node)
+            ex_users = ex_users or users
+            ex_rmt = ex_rmt or rmt
             reported = reported or below
-        if op == "or" and mask == 3 and not reported and ex_users and ex_rmt:
+        if op == "or" and ex_users and ex_rmt and not reported:
             reported = True
-            self.problem(
-                "or-across-tables",
-                f"'or' joins a {USERS_VIEW} condition "
-                f"({self.source(ex_users.start, ex_users.end)}) with a {REQUEST_RESPONSE_RMT} "
-                f"condition ({self.source(ex_rmt.start, ex_rmt.end)}); "
-                "Helicone answers such a filter with every user",
-                start,
-                end,
-                "user conditions are applied after requests are grouped by user, so they "
-                "cannot be or-ed with request conditions: join them with 'and', or run two "
-                "queries",
+            message, hint = or_across_tables(
+                self.source(ex_users.start, ex_users.end), self.source(ex_rmt.start, ex_rmt.end)
             )
-        return (op, operands, mask, (ex_users, ex_rmt), reported)
-
-    def close(self, item: Item) -> JSON:
-        kind, payload = item[0], item[1]
-        if kind == "and" or kind == "or":
-            return build_chain(payload, kind, self.nesting)
-        return payload
+            self.problem("or-across-tables", message, start, end, hint)
+        return (None if bad else join(op, nodes), ex_users, ex_rmt, reported)
 
     # -- one condition -------------------------------------------------------------------------
 
@@ -244,7 +159,7 @@ class _Lowerer:
             if len(_RESOLVED) > 10_000:  # map keys are the user's: keep the cache bounded
                 _RESOLVED.clear()
             resolved = _RESOLVED[(ref.parts, ref.key)] = _resolved(*found)
-        field, key, kind, table_bit, plain = resolved
+        field, key, kind, _, plain = resolved
         op = node.op
         raw = node.value
         if not neg and type(raw) is Value:
@@ -338,9 +253,8 @@ class _Lowerer:
             ]
             if _BAD_ITEM in items:
                 return _BAD_ITEM
-            examples = (node, None) if table_bit == 1 else (None, node)
-            leaves = [item[1] for item in items]
-            return ("or" if op == "in" else "and", leaves, table_bit, examples, False)
+            joined = join("or" if op == "in" else "and", [item[0] for item in items])  # type: ignore[misc]
+            return (joined, *items[0][1:3], False)
         return self.make_leaf(resolved, OPERATOR_JSON[op], values[0], node, written[0])
 
     def make_leaf(
@@ -360,18 +274,8 @@ class _Lowerer:
             reading = read_condition(field, key, json_op, value, text=True)
             if reading.quirks and self.quirks(reading.quirks, node, written, quiet):
                 return _BAD_ITEM
-        self.leaves += 1
-        inner: JSON = {json_op: value}
-        if key is not None:
-            inner = {key: inner}
-        leaf = {field.table: {field.name: inner}}
-        if self.spans is not None:
-            self.spans[id(leaf)] = (node.start, node.end)
-        return (
-            ("leaf", leaf, 1, (node, None), False)
-            if table_bit == 1
-            else ("leaf", leaf, 2, (None, node), False)
-        )
+        c = Condition(field, key, json_op, value, node.start, node.end)
+        return (c, c, None, False) if table_bit == 1 else (c, None, c, False)
 
     def quirks(
         self, quirks: list[Quirk], node: Comparison, written: Value | None, quiet: bool
@@ -594,8 +498,8 @@ class _Lowerer:
 
 
 _BAD: Any = object()
-_BAD_ITEM: Item = ("bad", None, 0, (None, None), False)
-_ALL_ITEM: Item = ("all", "all", 0, (None, None), False)
+_BAD_ITEM: Item = (None, None, None, False)
+_ALL_ITEM: Item = (ALL, None, None, False)
 _TEXT_KINDS = frozenset({"text", "map", "property_key"})
 
 # A resolved field reference: the column, the map key, the kind of what is compared ("map"
@@ -640,20 +544,18 @@ def _is_number(s: str) -> bool:
     return True
 
 
-def lower(root: Node, text: str, *, now: datetime, nesting: Nesting = "balanced") -> JSON:
-    """Lower a parsed filter to Helicone FilterNode JSON.
+def lower(root: Node, text: str, *, now: datetime) -> Filter:
+    """Lower a parsed filter to its validated form.
 
     Raises:
         FilterValidationError: with every problem found, sorted by position.
     """
-    return _Lowerer(text, now, nesting).run(root)
+    return _Lowerer(text, now).run(root)
 
 
-def lower_with_warnings(
-    root: Node, text: str, *, now: datetime, nesting: Nesting = "balanced"
-) -> tuple[JSON, list[Problem]]:
+def lower_with_warnings(root: Node, text: str, *, now: datetime) -> tuple[Filter, list[Problem]]:
     """`lower`, and the warnings about what Helicone will do unexpectedly with the result."""
-    lowerer = _Lowerer(text, now, nesting)
+    lowerer = _Lowerer(text, now)
     lowerer.warnings = []
     result = lowerer.run(root)
     warnings = [
@@ -661,31 +563,3 @@ def lower_with_warnings(
         for code, message, start, end, hint in lowerer.warnings
     ]
     return result, warnings
-
-
-# A leaf of the output and where it came from: its path in the JSON ("left"/"right" steps from
-# the root) and the span of the condition in the text.
-LeafSpan = tuple[tuple[str, ...], int, int]
-
-
-def lower_with_spans(
-    root: Node, text: str, *, now: datetime, nesting: Nesting = "balanced"
-) -> tuple[JSON, list[LeafSpan]]:
-    """`lower`, and for each leaf of the result, in order, the span of text it came from.
-
-    One condition can give several leaves (`in`, `!=` on a timestamp), each with its span.
-    """
-    lowerer = _Lowerer(text, now, nesting)
-    lowerer.spans = {}
-    result = lowerer.run(root)
-    spans: list[LeafSpan] = []
-    todo: list[tuple[JSON, tuple[str, ...]]] = [(result, ())]
-    while todo:
-        node, path = todo.pop()
-        if isinstance(node, dict) and "operator" in node:
-            todo.append((node["right"], (*path, "right")))
-            todo.append((node["left"], (*path, "left")))
-        elif isinstance(node, dict):
-            start, end = lowerer.spans[id(node)]
-            spans.append((path, start, end))
-    return result, spans

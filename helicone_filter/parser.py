@@ -11,7 +11,7 @@ from typing import Any, cast
 from .engine import Engine, ParseFailure, Tok, load_tables
 from .errors import FilterSyntaxError, Problem, closest, make_problem, quoted
 from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
-from .schema import KEYWORDS, OPERATOR_SYNONYMS
+from .schema import KEYWORDS, OPERATOR_SYNONYMS, OPERATORS
 
 DEFAULT_MAX_LENGTH = 1_000_000
 DEFAULT_MAX_DEPTH = 100
@@ -29,9 +29,10 @@ _SIMPLE_ESCAPES = {
 }
 _ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|u|([\s\S]))")
 _CONTROL = re.compile(r"[\x00-\x1f\ud800-\udfff]")
+# Each spelling of an operator that the grammar reads as one token, and the canonical one.
 _CANONICAL_OPERATOR = {
-    op: OPERATOR_SYNONYMS.get(op, op)
-    for op in ("==", "=", "!=", "<>", ">=", "<=", ">", "<", "like", "ilike", "contains")
+    **{op.text: op.text for op in OPERATORS if " " not in op.text},
+    **OPERATOR_SYNONYMS,
 }
 _SMART_QUOTES = "\u201c\u201d\u2018\u2019\u201e\u201f\u00ab\u00bb"
 
@@ -371,6 +372,10 @@ def _check_depth(text: str, root: Node, max_depth: int) -> None:
 
 _VALUE_TERMINALS = frozenset({"STRING", "NUMBER", "TRUE", "FALSE", "NOW"})
 _OPERATOR_TERMINALS = frozenset({"CMP", "LIKE", "ILIKE", "CONTAINS", "IN", "IS"})
+# The operators as a list for messages: each first word once (`in`, `is`, not `is null`).
+_OPERATOR_LIST = ", ".join(
+    dict.fromkeys(op.text.split()[0] for op in OPERATORS if not op.text.startswith("not "))
+)
 _WORDS = {
     "NAME": "a field name",
     "STRING": "a string",
@@ -438,7 +443,7 @@ _SWAPPED = {"=>": ">=", "=<": "<=", "=!": "!=", "><": "!="}
 
 def _describe_expected(expected: set[str]) -> str:
     if expected & _OPERATOR_TERMINALS and "CMP" in expected:
-        return "an operator (=, !=, >, >=, <, <=, like, ilike, contains, in, is)"
+        return f"an operator ({_OPERATOR_LIST})"
     if {"STRING", "NUMBER"} <= expected:
         return 'a value: a number, a "quoted string", true, false or now - 7d'
     if {"NAME", "LPAR"} <= expected:

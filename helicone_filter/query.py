@@ -133,7 +133,7 @@ def query_body(
     if now is None:
         now = datetime.now(UTC).replace(microsecond=0)  # whole unix seconds in the window
     if isinstance(filter, str):
-        from . import compile as compile_filter
+        from .compiler import compile as compile_filter
 
         node: Any = compile_filter(filter, now=now)
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from typing import Any, Final, Literal
 
 from ._record import Record
@@ -36,15 +38,6 @@ class Field(Record):
         """Whether Helicone's column can hold NULL."""
         return self.column is not None and self.column.startswith("Nullable(")
 
-
-KIND_LABELS: Final[dict[Kind, str]] = {
-    "text": "text",
-    "number": "number",
-    "timestamp": "timestamp",
-    "boolean": "boolean",
-    "map": "map of text",
-    "property_key": "property key",
-}
 
 _COLUMNS: Final[dict[str, dict[Kind, tuple[str, ...]]]] = {
     USERS_VIEW: {
@@ -247,79 +240,166 @@ FIELDS_BY_TABLE: Final[dict[str, dict[str, Field]]] = {
     table: {name: f for name, f in FIELDS.items() if f.table == table} for table in TABLES
 }
 
-# The JSON operators Helicone accepts for each kind of column (OpenAPI: Partial_*Operators_).
-JSON_OPERATORS: Final[dict[Kind, tuple[str, ...]]] = {
-    "text": ("equals", "not-equals", "like", "ilike", "contains", "not-contains"),
-    "number": ("equals", "not-equals", "gt", "gte", "lt", "lte"),
-    "timestamp": ("equals", "gt", "gte", "lt", "lte"),
-    "boolean": ("equals",),
-    "map": ("equals", "not-equals", "like", "ilike", "contains", "not-contains"),
-    "property_key": ("equals",),
-}
 
-# Text operators of the language. Each maps to the JSON operator it writes for a plain leaf;
-# sugar (`in`, `is null`, `!=` on booleans and timestamps) is lowered in lower.py.
-OPERATOR_JSON: Final[dict[str, str]] = {
-    "=": "equals",
-    "!=": "not-equals",
-    ">": "gt",
-    ">=": "gte",
-    "<": "lt",
-    "<=": "lte",
-    "like": "like",
-    "ilike": "ilike",
-    "contains": "contains",
-    "not contains": "not-contains",
-}
-JSON_OPERATOR_TEXT: Final[dict[str, str]] = {v: k for k, v in OPERATOR_JSON.items()}
+class Operator(Record):
+    """One operator of the language, and everything the modules know of it.
 
-# Synonyms that the lexer accepts for the canonical spelling.
-OPERATOR_SYNONYMS: Final[dict[str, str]] = {"==": "=", "<>": "!="}
+    `text` is its canonical spelling and `synonyms` the others the lexer takes; `json` the
+    FilterNode operator it writes (None for sugar that lowering turns into others: `in` is an
+    or-chain of equals, `is null` equals "null"); `negated` its dual under `not` (None where
+    Helicone has none). For the backends: `sql`, the ClickHouse operator between column and
+    value, `pattern` (a LIKE pattern: `%` and `_` are wildcards), `wrapped` (the value goes
+    between `%`s: contains), `case_insensitive`, `negates` (true when it does not hold), and
+    `compare`, Python's comparison for the others. For completion and messages: the grammar
+    `terminal` it starts with, and what it `means`.
+    """
 
-_TEXT_OPS: Final = (
-    "=",
-    "!=",
-    "like",
-    "ilike",
-    "contains",
-    "not contains",
-    "in",
-    "not in",
-    "is null",
-    "is not null",
-    "is empty",
+    text: str
+    json: str | None
+    negated: str | None
+    terminal: str
+    means: str
+    synonyms: tuple[str, ...] = ()
+    sql: str = ""
+    compare: Callable[[Any, Any], bool] | None = None
+    pattern: bool = False
+    wrapped: bool = False
+    case_insensitive: bool = False
+    negates: bool = False
+
+
+OPERATORS: Final[tuple[Operator, ...]] = (
+    Operator("=", "equals", "!=", "CMP", "equals", ("==",), "=", operator.eq),
+    Operator("!=", "not-equals", "=", "CMP", "does not equal", ("<>",), "!=", operator.ne),
+    Operator(">", "gt", "<=", "CMP", "greater than", (), ">", operator.gt),
+    Operator(">=", "gte", "<", "CMP", "greater than or equal to", (), ">=", operator.ge),
+    Operator("<", "lt", ">=", "CMP", "less than", (), "<", operator.lt),
+    Operator("<=", "lte", ">", "CMP", "less than or equal to", (), "<=", operator.le),
+    Operator(
+        "like",
+        "like",
+        None,
+        "LIKE",
+        "matches a pattern: % any run, _ one character (case-sensitive)",
+        sql="LIKE",
+        pattern=True,
+    ),
+    Operator(
+        "ilike",
+        "ilike",
+        None,
+        "ILIKE",
+        "matches a pattern, ignoring case",
+        sql="ILIKE",
+        pattern=True,
+        case_insensitive=True,
+    ),
+    Operator(
+        "contains",
+        "contains",
+        "not contains",
+        "CONTAINS",
+        "holds the text, ignoring case",
+        sql="ILIKE",
+        pattern=True,
+        wrapped=True,
+        case_insensitive=True,
+    ),
+    Operator(
+        "not contains",
+        "not-contains",
+        "contains",
+        "NOT",
+        "does not hold the text, ignoring case",
+        sql="NOT ILIKE",
+        pattern=True,
+        wrapped=True,
+        case_insensitive=True,
+        negates=True,
+    ),
+    Operator("in", None, "not in", "IN", "equals one of a list"),
+    Operator("not in", None, "in", "NOT", "equals none of a list"),
+    Operator("is null", None, "is not null", "IS", "has no value"),
+    Operator("is not null", None, "is null", "IS", "has a value"),
+    Operator("is empty", None, None, "IS", "is the empty string"),
 )
-_ORDER_OPS: Final = (">", ">=", "<", "<=")
-_EQUALITY_OPS: Final = ("=", "!=", "in", "not in")
-_MAGIC_OPS: Final = ("is null", "is not null", "is empty")
-# Inside maps Helicone's magic strings are literal, so `is null` / `is empty` do not apply.
-_MAP_KEY_OPS: Final = tuple(op for op in _TEXT_OPS if op not in _MAGIC_OPS)
+"""Every operator of the language, in the order completion offers them."""
 
-# Which text operators each kind of column allows (LANGUAGE.md section 3): what the API's
-# schema takes. Some fields run fewer in Helicone's SQL: FIELD_OPERATORS.
+OPERATOR: Final[dict[str, Operator]] = {op.text: op for op in OPERATORS}
+"""The operators by their canonical spelling."""
+JSON_OPERATOR: Final[dict[str, Operator]] = {op.json: op for op in OPERATORS if op.json}
+"""The operators by the FilterNode operator they write."""
+OPERATOR_JSON: Final[dict[str, str]] = {op.text: op.json for op in OPERATORS if op.json}
+JSON_OPERATOR_TEXT: Final[dict[str, str]] = {json: text for text, json in OPERATOR_JSON.items()}
+OPERATOR_SYNONYMS: Final[dict[str, str]] = {s: op.text for op in OPERATORS for s in op.synonyms}
+NEGATED_OPERATOR: Final[dict[str, str]] = {op.text: op.negated for op in OPERATORS if op.negated}
+"""What `not` turns each operator into, where a single dual exists (booleans and timestamps
+are lowered otherwise; the others are refused)."""
+PATTERN_OPERATORS: Final = frozenset(op.json for op in OPERATORS if op.pattern and op.json)
+
+
+class KindFacts(Record):
+    """What a kind of column takes: the words for it, the operators of the language (what
+    the API's schema takes), the FilterNode operators (OpenAPI: `Partial_*Operators_`), and a
+    value in words."""
+
+    label: str
+    operators: tuple[str, ...]
+    json_operators: tuple[str, ...]
+    value: str
+
+
+_ORDERED: Final = (">", ">=", "<", "<=")
+_TEXT_OPS: Final = tuple(op.text for op in OPERATORS if op.text not in _ORDERED)
+_MAGIC_OPS: Final = ("is null", "is not null", "is empty")
+_EQUALITY_OPS: Final = ("=", "!=", "in", "not in")
+_TEXT_JSON: Final = ("equals", "not-equals", "like", "ilike", "contains", "not-contains")
+_ORDER_JSON: Final = ("gt", "gte", "lt", "lte")
+
+KINDS: Final[dict[Kind, KindFacts]] = {
+    "text": KindFacts("text", _TEXT_OPS, _TEXT_JSON, "a string"),
+    "number": KindFacts(
+        "number",
+        ("=", "!=", *_ORDERED, "in", "not in"),
+        ("equals", "not-equals", *_ORDER_JSON),
+        "a number",
+    ),
+    "timestamp": KindFacts(
+        "timestamp", ("=", "!=", *_ORDERED), ("equals", *_ORDER_JSON), "an ISO 8601 string"
+    ),
+    "boolean": KindFacts("boolean", ("=", "!="), ("equals",), "true or false"),
+    # Inside maps Helicone's magic strings are literal, so `is null` / `is empty` do not apply.
+    "map": KindFacts(
+        "map of text", tuple(op for op in _TEXT_OPS if op not in _MAGIC_OPS), _TEXT_JSON, "a string"
+    ),
+    "property_key": KindFacts("property key", ("=",), ("equals",), "a string"),
+}
+"""The per-kind table: every module reads what a kind takes from here."""
+
+KIND_LABELS: Final[dict[Kind, str]] = {kind: facts.label for kind, facts in KINDS.items()}
 ALLOWED_OPERATORS: Final[dict[Kind, tuple[str, ...]]] = {
-    "text": _TEXT_OPS,
-    "number": ("=", "!=", *_ORDER_OPS, "in", "not in"),
-    "timestamp": ("=", "!=", *_ORDER_OPS),
-    "boolean": ("=", "!="),
-    "map": _MAP_KEY_OPS,
-    "property_key": ("=",),
+    kind: facts.operators for kind, facts in KINDS.items()
+}
+"""Which operators of the language each kind of column allows (LANGUAGE.md section 3): what
+the API's schema takes. Some fields run fewer in Helicone's SQL: FIELD_OPERATORS."""
+JSON_OPERATORS: Final[dict[Kind, tuple[str, ...]]] = {
+    kind: facts.json_operators for kind, facts in KINDS.items()
 }
 
 # The operators Helicone's SQL runs, by how its column compares (Field.family): UUID columns
 # take no patterns, the Int64 scores no patterns either, the whole scores map only (in)equality.
 _FAMILY_OPERATORS: Final[dict[Family, tuple[str, ...]]] = {
-    "string": _TEXT_OPS,
+    "string": KINDS["text"].operators,
     "uuid": (*_EQUALITY_OPS, *_MAGIC_OPS),
-    "int": ALLOWED_OPERATORS["number"],
-    "float": ALLOWED_OPERATORS["number"],
-    "cost": ALLOWED_OPERATORS["number"],
-    "datetime": ALLOWED_OPERATORS["timestamp"],
-    "datetime64": ALLOWED_OPERATORS["timestamp"],
+    "int": KINDS["number"].operators,
+    "float": KINDS["number"].operators,
+    "cost": KINDS["number"].operators,
+    "datetime": KINDS["timestamp"].operators,
+    "datetime64": KINDS["timestamp"].operators,
     "bool": ("=", "!="),
     "cached": ("=", "!="),
     "feedback": ("=", "!="),
-    "map": _MAP_KEY_OPS,  # of a key
+    "map": KINDS["map"].operators,  # of a key
     "scores": _EQUALITY_OPS,  # of a key
     "scores_column": ("=", "!="),
     "property_key": ("=",),
@@ -331,28 +411,6 @@ FIELD_OPERATORS: Final[dict[str, tuple[str, ...]]] = {
 """The operators of the language that Helicone runs on each field (on a key, for a map); empty
 for a field whose SQL always fails."""
 
-
-def operators_of(field: Field) -> tuple[str, ...]:
-    """The operators Helicone runs on `field` (on one of its keys, for a map)."""
-    return FIELD_OPERATORS[field.name]
-
-
-# What `not` turns each operator into, where a single dual exists. Booleans, timestamps and
-# the operators missing here are handled (or refused) in lower.py.
-NEGATED_OPERATOR: Final[dict[str, str]] = {
-    "=": "!=",
-    "!=": "=",
-    ">": "<=",
-    "<=": ">",
-    ">=": "<",
-    "<": ">=",
-    "contains": "not contains",
-    "not contains": "contains",
-    "in": "not in",
-    "not in": "in",
-    "is null": "is not null",
-    "is not null": "is null",
-}
 
 # Helicone's magic strings: under equals / not-equals on a text column they become SQL tests.
 NULL_MAGIC: Final = "null"

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 from ._record import Record
-from .schema import EMPTY_MAGIC, NULL_MAGIC, Field
+from .schema import EMPTY_MAGIC, JSON_OPERATOR_TEXT, NULL_MAGIC, PATTERN_OPERATORS, Field
 from .timestamps import canonical_timestamp, format_timestamp
 
 INT32: Final = (-(2**31), 2**31 - 1)
@@ -347,7 +347,7 @@ def _read_timestamp(field: Field, raw: Any) -> tuple[Any, list[Quirk]]:
 
 # -- the condition -------------------------------------------------------------------------------
 
-_PATTERN_OPS: Final = frozenset({"like", "ilike", "contains", "not-contains"})
+_PATTERN_OPS: Final = PATTERN_OPERATORS
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _UUID_PLAIN = re.compile(r"[0-9a-fA-F]{32}")
 _INT64_TEXT = re.compile(r"[+-]?[0-9]+")
@@ -691,7 +691,7 @@ def _number_quirks(field: Field, op: str, value: Any, text: bool) -> tuple[Any, 
                 "cost-overflow",
                 f"Helicone multiplies request cost by 10^9 and binds it as a 32-bit integer, "
                 f"which {value} overflows: it compares with {dollars} instead "
-                f"({field.name} {_OP_TEXT[op]} {dollars})",
+                f"({field.name} {JSON_OPERATOR_TEXT[op]} {dollars})",
                 "Helicone can only filter request cost between -2.147483648 and 2.147483647 "
                 "dollars; for larger amounts filter on user_cost",
             )
@@ -707,20 +707,10 @@ def _number_quirks(field: Field, op: str, value: Any, text: bool) -> tuple[Any, 
             "error" if text else "warning",
             "int32-overflow",
             f"Helicone binds whole numbers as 32-bit integers, which {value} overflows: it "
-            f"compares with {read} instead ({field.name} {_OP_TEXT[op]} {read})",
+            f"compares with {read} instead ({field.name} {JSON_OPERATOR_TEXT[op]} {read})",
             hint,
         )
     ]
-
-
-_OP_TEXT: Final = {
-    "equals": "=",
-    "not-equals": "!=",
-    "gt": ">",
-    "gte": ">=",
-    "lt": "<",
-    "lte": "<=",
-}
 
 
 def _int32_equivalent(field: Field, op: str, n: int) -> str:
@@ -897,6 +887,17 @@ def compared(field: Field, key: str | None, value: Any) -> Any:
 
 
 # -- the shape of the tree -----------------------------------------------------------------------
+
+
+def or_across_tables(users: str, requests: str) -> tuple[str, str]:
+    """The message and hint for `or` across the two tables, given one condition on each (as
+    written, or where it is)."""
+    return (
+        f"'or' joins a users_view condition ({users}) with a request_response_rmt condition "
+        f"({requests}); Helicone answers such a filter with every user",
+        "user conditions are applied after requests are grouped by user, so they cannot be "
+        "or-ed with request conditions: join them with 'and', or run two queries",
+    )
 
 
 def tree_limits(depth: int, left_run: int) -> Quirk | None:

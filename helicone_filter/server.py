@@ -106,7 +106,7 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def _compile(body: dict[str, Any]) -> dict[str, Any]:
-    from . import compile_with_spans
+    from .compiler import compile_with_spans
 
     nesting = _field(body, "nesting", str, "balanced")
     if nesting not in ("balanced", "right"):
@@ -121,7 +121,7 @@ def _compile(body: dict[str, Any]) -> dict[str, Any]:
 def _filter(body: dict[str, Any]) -> tuple[str | None, Any]:
     """The body's "input": (filter text, None), or (None, FilterNode JSON), which may come as
     an object or as a JSON string."""
-    from .checker import is_json_text
+    from .compiler import is_json_text
 
     value = _input(body)
     if isinstance(value, str) and is_json_text(value):
@@ -130,15 +130,18 @@ def _filter(body: dict[str, Any]) -> tuple[str | None, Any]:
 
 
 def _format(body: dict[str, Any]) -> dict[str, Any]:
-    from . import compile as compile_filter
-    from . import to_text
+    from .compiler import lower_text
+    from .formatter import filter_text, to_text
 
     text, node = _filter(body)
-    return {"text": to_text(node if text is None else compile_filter(text, now=_now(body)))}
+    if text is None:
+        return {"text": to_text(node)}
+    return {"text": filter_text(lower_text(text, now=_now(body)))}
 
 
 def _check(body: dict[str, Any]) -> dict[str, Any]:
-    from . import check, check_text
+    from .checker import check
+    from .compiler import check_text
 
     text, node = _filter(body)
     problems = check(node) if text is None else check_text(text, now=_now(body))

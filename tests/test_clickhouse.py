@@ -168,7 +168,7 @@ def test_a_long_chain_is_flat_sql() -> None:
     for i in range(400):  # as deep as Helicone runs
         deep = {"left": {R: {"status": {"equals": i}}}, "operator": "and", "right": deep}
     sql, params = to_clickhouse(deep)
-    assert sql.count(" AND ") == 400 and "(" not in sql  # the innermost "all" is `true`
+    assert sql.count(" AND ") == 399 and "(" not in sql  # the innermost "all" drops out
     deeper = {"left": {R: {"status": {"equals": 0}}}, "operator": "and", "right": deep}
     with pytest.raises(FilterValidationError, match="too deep for Helicone"):
         to_clickhouse(deeper)

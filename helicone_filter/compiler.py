@@ -1,0 +1,202 @@
+"""The ways into the validated form, and compile: filter text through the parser and lowering,
+FilterNode JSON through the checker, each read once and handed to the backends.
+
+The package's public functions (`compile`, `check_text`...) live here; `__init__` only
+re-exports them, so modules below the faces never import the package itself.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from .errors import FilterSyntaxError, FilterValidationError, Problem, make_problem
+from .helicone_json import JSON, Nesting, leaf_paths, to_json, too_deep
+from .ir import Condition, Filter, conditions
+from .lower import lower, lower_with_warnings
+from .parser import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LENGTH, parse
+
+# A leaf of the output and where it came from: its path in the JSON ("left"/"right" steps from
+# the root) and the span of the condition in the text.
+LeafSpan = tuple[tuple[str, ...], int, int]
+
+
+def checked_now(now: datetime | None, nesting: str = "balanced") -> datetime:
+    """`now`, or the current time; ValueError for a naive datetime or an unknown nesting."""
+    if nesting not in ("balanced", "right"):
+        raise ValueError(f"nesting must be 'balanced' or 'right', not {nesting!r}")
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime, e.g. datetime.now(timezone.utc)")
+    return now
+
+
+def lower_text(
+    text: str,
+    *,
+    now: datetime | None = None,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> Filter:
+    """Filter text in its validated form.
+
+    Raises:
+        FilterSyntaxError, FilterValidationError: the text is not a valid filter.
+    """
+    root = parse(text, max_length=max_length, max_depth=max_depth)
+    return lower(root, text, now=checked_now(now))
+
+
+def read_filter(obj: Any, *, now: datetime | None = None) -> Filter:
+    """A filter given as text or as FilterNode JSON (already loaded), in its validated form,
+    read as Helicone reads it: a JSON leaf with several conditions is kept (Helicone keeps one
+    of them, and so do `matches` and the SQL), anything Helicone fails on is refused.
+
+    Raises:
+        FilterSyntaxError, FilterValidationError: the filter is not valid.
+    """
+    if isinstance(obj, str):
+        return lower_text(obj, now=now)
+    from .checker import SPLITTABLE, normalized_ir  # JSON only: not for a one-shot compile
+
+    return normalized_ir(obj, SPLITTABLE)
+
+
+def is_json_text(text: str) -> bool:
+    """Whether input is FilterNode JSON rather than filter text: filter text never starts with
+    `{`, `[` or `"`, and FilterNode JSON always does."""
+    return text.lstrip()[:1] in ("{", "[", '"')
+
+
+def to_helicone(node: Filter, text: str, nesting: Nesting = "balanced") -> JSON:
+    """The FilterNode of a filter from text, refused where it is too deep for Helicone.
+
+    Raises:
+        FilterValidationError: the tree passes Helicone's limits (`nesting="right"` on a long
+            chain, or groups nested down left sides).
+    """
+    result = to_json(node, nesting)
+    limit = too_deep(node, result, nesting)
+    if limit is not None:
+        problem = make_problem(text, limit.code, limit.message, 0, len(text), limit.hint)
+        raise FilterValidationError([problem], text)
+    return result
+
+
+def compile(  # noqa: A001 - the verb users look for, like re.compile
+    text: str,
+    *,
+    now: datetime | None = None,
+    nesting: Nesting = "balanced",
+    max_length: int = DEFAULT_MAX_LENGTH,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> dict[str, Any] | str:
+    """Compile filter text into the FilterNode JSON that POST /v1/user/metrics/query takes.
+
+    Args:
+        text: the filter, e.g. `user_cost > 5 and request_created_at >= now - 7d`.
+        now: the aware datetime that relative times count back from (default: now).
+        nesting: "balanced" (the default, shallow for long chains) or "right" (the shape
+            Helicone's own builder makes).
+        max_length: the longest text accepted, in characters.
+        max_depth: the deepest nesting of parentheses and `not` accepted.
+
+    Returns:
+        Plain JSON-ready data: a dict, or the string "all" for an empty filter or `all`.
+
+    Raises:
+        FilterSyntaxError: the text is not a filter.
+        FilterValidationError: the filter asks for something Helicone does not allow; it
+            carries every problem found.
+
+    Example:
+        >>> compile("cached")
+        {'request_response_rmt': {'cached': {'equals': True}}}
+    """
+    checked_now(now, nesting)
+    node = lower_text(text, now=now, max_length=max_length, max_depth=max_depth)
+    result: dict[str, Any] | str = to_helicone(node, text, nesting)
+    return result
+
+
+def compile_with_sources(
+    text: str,
+    *,
+    now: datetime | None = None,
+    nesting: Nesting = "balanced",
+    max_length: int = DEFAULT_MAX_LENGTH,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> tuple[dict[str, Any] | str, list[tuple[tuple[str, ...], Condition]]]:
+    """`compile`, and each leaf's path in the JSON with the condition it was made from."""
+    checked_now(now, nesting)
+    node = lower_text(text, now=now, max_length=max_length, max_depth=max_depth)
+    result = to_helicone(node, text, nesting)
+    written = list(conditions(node))
+    # The backend writes one leaf per condition, in order.
+    leaves = leaf_paths(result)
+    return result, [(path, c) for (path, _), c in zip(leaves, written, strict=True)]
+
+
+def compile_with_spans(
+    text: str,
+    *,
+    now: datetime | None = None,
+    nesting: Nesting = "balanced",
+    max_length: int = DEFAULT_MAX_LENGTH,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> tuple[dict[str, Any] | str, list[LeafSpan]]:
+    """`compile`, and a source map: for each leaf of the JSON, where in the text it came from.
+
+    Each entry is `(path, start, end)`: the leaf's path from the root as "left"/"right" steps,
+    and the offsets of the condition it came from (`text[start:end]`). A condition can give
+    several leaves: `x in [1, 2]` gives two, each with the span of the whole condition.
+
+    Example:
+        >>> compile_with_spans("cost > 1 and cached")[1]
+        [(('left',), 0, 8), (('right',), 13, 19)]
+    """
+    result, sources = compile_with_sources(
+        text, now=now, nesting=nesting, max_length=max_length, max_depth=max_depth
+    )
+    return result, [(path, c.start, c.end) for path, c in sources]
+
+
+def check_text(
+    text: str,
+    *,
+    now: datetime | None = None,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> list[Problem]:
+    """Every problem with filter text: its errors, or, when it compiles, its warnings.
+
+    Warnings say what Helicone will do unexpectedly with the compiled filter (`contains` with
+    wildcards, "null" under an operator that pastes it as SQL null, a timestamp's milliseconds
+    that it drops...). Each problem has its span in the text. Never raises FilterError.
+
+    Example:
+        >>> [p.code for p in check_text('model contains "gpt_4"')]
+        ['contains-wildcard']
+    """
+    return text_problems(text, now, max_length, max_depth)[0]
+
+
+def text_problems(
+    text: str,
+    now: datetime | None = None,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> tuple[list[Problem], bool]:
+    """`check_text`'s problems, and whether they are syntax errors (which hide the rest)."""
+    now = checked_now(now)
+    try:
+        root = parse(text, max_length=max_length, max_depth=max_depth)
+    except FilterSyntaxError as e:
+        return e.problems, True
+    try:
+        node, warnings = lower_with_warnings(root, text, now=now)
+        to_helicone(node, text)
+        return warnings, False
+    except FilterValidationError as e:
+        return e.problems, False
