@@ -16,7 +16,6 @@ from .errors import FilterValidationError, Problem, Severity, closest
 from .helicone_json import JSON, Nesting, to_json, too_deep
 from .ir import ALL, Condition, Filter, join, join2
 from .schema import (
-    FIELDS,
     FIELDS_BY_TABLE,
     JSON_OPERATORS,
     REQUEST_RESPONSE_RMT,
@@ -25,7 +24,14 @@ from .schema import (
     Field,
 )
 from .semantics import describe as _describe
-from .semantics import or_across_tables, read_condition, tree_limits
+from .semantics import (
+    operator_not_allowed,
+    or_across_tables,
+    read_condition,
+    tree_limits,
+    unknown_column,
+    unknown_table,
+)
 
 _ALL_JSON_OPERATORS = sorted({op for ops in JSON_OPERATORS.values() for op in ops})
 _BRANCH_KEYS = ("left", "operator", "right")
@@ -234,15 +240,8 @@ class _Checker:
         for table, columns in node.items():
             tpath = path.child(table)
             if table not in TABLES:
-                near = closest(table, TABLES)
-                self.add(
-                    "unknown-table",
-                    f"unknown table {table!r}",
-                    tpath,
-                    f"did you mean '{near[0]}'?"
-                    if near
-                    else f"the tables are {' and '.join(TABLES)}",
-                )
+                message, hint = unknown_table(table)
+                self.add("unknown-table", message, tpath, hint)
                 ok = False
                 continue
             if not isinstance(columns, dict):
@@ -288,12 +287,8 @@ class _Checker:
     ) -> list[Condition] | None:
         field = FIELDS_BY_TABLE[table].get(column)
         if field is None:
-            if column in FIELDS:
-                hint = f"{column} is a column of {FIELDS[column].table}"
-            else:
-                near = closest(column, FIELDS_BY_TABLE[table])
-                hint = f"did you mean '{near[0]}'?" if near else ""
-            self.add("unknown-field", f"{table} has no column {column!r}", path, hint)
+            message, hint = unknown_column(column, table)
+            self.add("unknown-field", message, path, hint)
             return None
         if not isinstance(operators, dict):
             self.add("not-an-object", f"{column} holds {_describe(operators)}, not operators", path)
@@ -357,13 +352,8 @@ class _Checker:
             if op not in allowed:
                 ok = False
                 if op in _ALL_JSON_OPERATORS:
-                    self.add(
-                        "operator-not-allowed",
-                        f"{op!r} does not apply to {name} "
-                        f"({field.kind_label if key is None else 'text'})",
-                        opath,
-                        f"it takes {', '.join(allowed)}",
-                    )
+                    message, hint = operator_not_allowed(field, key, op, ", ".join(allowed))
+                    self.add("operator-not-allowed", message, opath, hint)
                 else:
                     near = closest(op, allowed)
                     self.add(

@@ -12,7 +12,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from .errors import FilterValidationError, Problem, closest, make_problem, quoted
+from .errors import FilterValidationError, Problem, make_problem, quoted
 from .ir import ALL, Condition, Filter, join
 from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
 from .schema import (
@@ -28,7 +28,17 @@ from .schema import (
     Field,
     Kind,
 )
-from .semantics import ZERO_UUID, Quirk, or_across_tables, plain_text_value, read_condition
+from .semantics import (
+    ZERO_UUID,
+    Quirk,
+    operator_not_allowed,
+    or_across_tables,
+    plain_text_value,
+    read_condition,
+    unknown_column,
+    unknown_table,
+    wrong_type,
+)
 from .timestamps import canonical_timestamp, format_timestamp, relative
 
 Span = tuple[int, int]
@@ -308,24 +318,9 @@ class _Lowerer:
         return _BAD_ITEM
 
     def operator_not_allowed(self, node: Comparison, field: Field, key: str | None) -> None:
-        name = self.source(node.field.start, node.field.end)
-        kind = "map" if key is not None else field.kind
-        allowed = ", ".join(ALLOWED_OPERATORS[kind])
-        label = "a map key (text)" if key is not None else f"a {field.kind_label} field"
-        hint = f"{label} takes {allowed}"
-        if node.op in ("is null", "is not null", "is empty") and key is not None:
-            hint = "inside maps Helicone compares the strings literally; " + hint
-        elif kind == "timestamp" and node.op in ("in", "not in"):
-            hint = "for a time range write >= and <=; " + hint
-        elif kind == "map" and key is None:
-            hint = f'a map needs a key: {field.name}.environment or {field.name}["my key"]'
-        self.problem(
-            "operator-not-allowed",
-            f"'{node.op}' does not apply to {name}, {label}",
-            node.start,
-            node.end,
-            hint,
-        )
+        allowed = ", ".join(ALLOWED_OPERATORS["map" if key is not None else field.kind])
+        message, hint = operator_not_allowed(field, key, node.op, allowed)
+        self.problem("operator-not-allowed", message, node.start, node.end, hint)
 
     # -- names ---------------------------------------------------------------------------------
 
@@ -379,36 +374,13 @@ class _Lowerer:
 
     def unknown_field(self, ref: FieldRef, table: str | None, name: str) -> None:
         start, end = ref.start, ref.end
-        written = self.source(start, end)
-        if table is not None and name in FIELDS:
-            other = FIELDS[name].table
-            self.problem(
-                "unknown-field",
-                f"{table} has no column {name}; {name} is in {other}",
-                start,
-                end,
-                f"write {other}.{name}, or just {name}",
-            )
-            return
         if table is None and len(ref.parts) >= 2 and ref.parts[1] in FIELDS:
-            near = closest(ref.parts[0], TABLES)
-            self.problem(
-                "unknown-table",
-                f"unknown table '{ref.parts[0]}'",
-                start,
-                end,
-                f"did you mean '{near[0]}'?" if near else f"the tables are {' and '.join(TABLES)}",
-            )
+            message, hint = unknown_table(ref.parts[0])
+            self.problem("unknown-table", message, start, end, hint)
             return
-        pool = FIELDS if table is None else [n for n, f in FIELDS.items() if f.table == table]
-        near = closest(name, pool)
-        if name in TABLES:
-            hint = f"name a column of the table, e.g. {name}.{next(iter(_columns(name)))}"
-        elif near:
-            hint = f"did you mean '{near[0]}'?"
-        else:
-            hint = "fields are named as in Helicone's schema: user_cost, model, properties.k, ..."
-        self.problem("unknown-field", f"unknown field '{written}'", start, end, hint)
+        written = name if table is not None else self.source(start, end)
+        message, hint = unknown_column(written, table)
+        self.problem("unknown-field", message, start, end, hint)
 
     # -- values --------------------------------------------------------------------------------
 
@@ -418,7 +390,7 @@ class _Lowerer:
             if v.kind == "string":
                 return v.value
             name, written = self.source(ref.start, ref.end), self.text[v.start : v.end]
-            return self.wrong_type(v, name, "text", f"quote it: {name} {op} {quoted(written)}")
+            return self.wrong_type(v, name, kind, f"quote it: {name} {op} {quoted(written)}")
         if kind == "number":
             if v.kind == "number":
                 num = v.value
@@ -433,7 +405,7 @@ class _Lowerer:
                 hint = f"write the number without quotes: {name} {op} {v.value}"
             else:
                 hint = f"write a number, e.g. {name} {op} 5 or {name} {op} 0.25"
-            return self.wrong_type(v, name, "a number", hint)
+            return self.wrong_type(v, name, kind, hint)
         if kind == "timestamp":
             if v.kind == "string":
                 canonical = canonical_timestamp(str(v.value))
@@ -465,7 +437,7 @@ class _Lowerer:
             return self.wrong_type(
                 v,
                 name,
-                "a timestamp",
+                kind,
                 f'write {name} {op} "2024-01-31T00:00:00Z" or {name} {op} now - 7d '
                 "(Helicone refuses unix numbers)",
             )
@@ -473,17 +445,12 @@ class _Lowerer:
         if v.kind == "boolean":
             return v.value
         name = self.source(ref.start, ref.end)
-        return self.wrong_type(v, name, "true or false", f"write {name} = true or {name} = false")
+        return self.wrong_type(v, name, kind, f"write {name} = true or {name} = false")
 
-    def wrong_type(self, v: Value, name: str, wanted: str, hint: str) -> JSON:
+    def wrong_type(self, v: Value, name: str, kind: str, hint: str) -> JSON:
         what = {"string": "a string", "number": "a number", "boolean": "a boolean", "now": "a time"}
-        self.problem(
-            "wrong-value-type",
-            f"{name} takes {wanted}, not {what[v.kind]}",
-            v.start,
-            v.end,
-            hint,
-        )
+        q = wrong_type(name, kind, what[v.kind], hint)
+        self.problem(q.code, q.message, v.start, v.end, q.hint)
         return _BAD
 
     def out_of_range(self, v: Value, why: str) -> JSON:

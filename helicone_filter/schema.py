@@ -365,7 +365,7 @@ KINDS: Final[dict[Kind, KindFacts]] = {
         "a number",
     ),
     "timestamp": KindFacts(
-        "timestamp", ("=", "!=", *_ORDERED), ("equals", *_ORDER_JSON), "an ISO 8601 string"
+        "timestamp", ("=", "!=", *_ORDERED), ("equals", *_ORDER_JSON), "a timestamp"
     ),
     "boolean": KindFacts("boolean", ("=", "!="), ("equals",), "true or false"),
     # Inside maps Helicone's magic strings are literal, so `is null` / `is empty` do not apply.

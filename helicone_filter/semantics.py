@@ -18,7 +18,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 from ._record import Record
-from .schema import EMPTY_MAGIC, JSON_OPERATOR_TEXT, NULL_MAGIC, PATTERN_OPERATORS, Field
+from .schema import (
+    EMPTY_MAGIC,
+    FIELDS,
+    FIELDS_BY_TABLE,
+    JSON_OPERATOR_TEXT,
+    KINDS,
+    NULL_MAGIC,
+    PATTERN_OPERATORS,
+    TABLES,
+    Field,
+)
 from .timestamps import canonical_timestamp, format_timestamp
 
 INT32: Final = (-(2**31), 2**31 - 1)
@@ -137,15 +147,69 @@ def _whole(x: float) -> int | float:
     return x
 
 
+# -- names and operators: the messages both paths give -------------------------------------------
+
+
+def unknown_table(written: str) -> tuple[str, str]:
+    """The message and hint for a table that does not exist."""
+    from .errors import closest  # only when a name is wrong
+
+    near = closest(written, TABLES)
+    hint = f"did you mean '{near[0]}'?" if near else f"the tables are {' and '.join(TABLES)}"
+    return f"unknown table '{written}'", hint
+
+
+def unknown_column(written: str, table: str | None = None) -> tuple[str, str]:
+    """The message and hint for a column that is not in `table` (or in no table)."""
+    from .errors import closest  # only when a name is wrong
+
+    if table is not None and written in FIELDS:
+        other = FIELDS[written].table
+        return (
+            f"{table} has no column {written}; {written} is in {other}",
+            f"write {other}.{written}, or just {written}",
+        )
+    pool = FIELDS if table is None else FIELDS_BY_TABLE[table]
+    near = closest(written, pool)
+    if written in TABLES:
+        example = next(iter(FIELDS_BY_TABLE[written]))
+        hint = f"name a column of the table, e.g. {written}.{example}"
+    elif near:
+        hint = f"did you mean '{near[0]}'?"
+    else:
+        hint = "fields are named as in Helicone's schema: user_cost, model, properties.k, ..."
+    where = f"{table} has no column" if table is not None else "unknown field"
+    return f"{where} '{written}'", hint
+
+
+def operator_not_allowed(field: Field, key: str | None, op: str, allowed: str) -> tuple[str, str]:
+    """The message and hint for an operator that the field's kind does not take (`op` and
+    `allowed` as the input spells them: text or JSON operators)."""
+    label = "a map key (text)" if key is not None else f"a {field.kind_label} field"
+    hint = f"{label} takes {allowed}"
+    if op in ("is null", "is not null", "is empty") and key is not None:
+        hint = "inside maps Helicone compares the strings literally; " + hint
+    elif field.kind == "timestamp" and op in ("in", "not in"):
+        hint = "for a time range write >= and <=; " + hint
+    elif field.kind == "map" and key is None:
+        hint = f'a map needs a key: {field.name}.environment or {field.name}["my key"]'
+    name = field.name if key is None else f"{field.name}[{key!r}]"
+    return f"'{op}' does not apply to {name}, {label}", hint
+
+
+def wrong_type(name: str, kind: str, written: str, hint: str = "") -> Quirk:
+    """A value of the wrong type for a field of `kind` (`written`: what it is, in words)."""
+    wanted = KINDS["map" if kind == "map" else kind].value  # type: ignore[index]
+    return Quirk("error", "wrong-value-type", f"{name} takes {wanted}, not {written}", hint)
+
+
 # -- values as Helicone's validator reads them -----------------------------------------------------
 
 _TEXT_KINDS: Final = frozenset({"text", "map", "property_key"})
 
 
-def _wrong_type(field: Field, wanted: str, value: Any, hint: str = "") -> Quirk:
-    return Quirk(
-        "error", "wrong-value-type", f"{field.name} takes {wanted}, not {describe(value)}", hint
-    )
+def _wrong_type(field: Field, kind: str, value: Any, hint: str = "") -> Quirk:
+    return wrong_type(field.name, kind, describe(value), hint)
 
 
 def _read_value(field: Field, kind: str, raw: Any) -> tuple[Any, list[Quirk]]:
@@ -163,7 +227,7 @@ def _read_value(field: Field, kind: str, raw: Any) -> tuple[Any, list[Quirk]]:
                 ]
             return raw, []
         hint = f'write it as a string: "{raw}"' if isinstance(raw, (int, float)) else ""
-        return raw, [_wrong_type(field, "a string", raw, hint)]
+        return raw, [_wrong_type(field, kind, raw, hint)]
     if kind == "number":
         return _read_number(field, raw)
     if kind == "timestamp":
@@ -189,7 +253,7 @@ def _js_json(value: Any) -> str:
 
 def _read_number(field: Field, raw: Any) -> tuple[Any, list[Quirk]]:
     if isinstance(raw, bool) or raw is None or isinstance(raw, dict):
-        return raw, [_wrong_type(field, "a number", raw)]
+        return raw, [_wrong_type(field, "number", raw)]
     if isinstance(raw, (int, float)):
         if isinstance(raw, float) and not math.isfinite(raw):
             return raw, [Quirk("error", "number-out-of-range", f"{raw} is not a finite number", "")]
@@ -217,7 +281,7 @@ def _read_number(field: Field, raw: Any) -> tuple[Any, list[Quirk]]:
     text = js_string(raw)
     if not _looks_float(text):
         hint = "write a number, e.g. 5 or 0.25"
-        return raw, [_wrong_type(field, "a number", raw, hint)]
+        return raw, [_wrong_type(field, "number", raw, hint)]
     x = float(text)
     if isinstance(raw, list):
         return raw, [_array(field, raw, _whole(x))]
@@ -270,7 +334,7 @@ def _read_boolean(field: Field, raw: Any) -> tuple[Any, list[Quirk]]:
                 f"write {text} without quotes",
             )
         ]
-    return raw, [_wrong_type(field, "true or false", raw)]
+    return raw, [_wrong_type(field, "boolean", raw)]
 
 
 def _read_timestamp(field: Field, raw: Any) -> tuple[Any, list[Quirk]]:
@@ -288,7 +352,7 @@ def _read_timestamp(field: Field, raw: Any) -> tuple[Any, list[Quirk]]:
                 )
             ]
         hint = "Helicone refuses unix numbers; write an ISO 8601 string"
-        return raw, [_wrong_type(field, "an ISO 8601 string", raw, hint)]
+        return raw, [_wrong_type(field, "timestamp", raw, hint)]
     if status == "invalid-date" or millis is None:
         return raw, [
             Quirk(

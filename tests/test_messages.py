@@ -60,7 +60,7 @@ MESSAGES = [
     ),
     (
         "user_id = 42",
-        "line 1, column 11: user_id takes text, not a number\n"
+        "line 1, column 11: user_id takes a string, not a number\n"
         "  user_id = 42\n"
         "            ^^\n"
         '  hint: quote it: user_id = "42"',
@@ -218,7 +218,7 @@ MESSAGES = [
         "  ^^^^^\n"
         "  hint: did you mean 'model'?\n"
         "\n"
-        "line 1, column 27: user_id takes text, not a number\n"
+        "line 1, column 27: user_id takes a string, not a number\n"
         '  modle = "x" and user_id = 42\n'
         "                            ^^\n"
         '  hint: quote it: user_id = "42"',
