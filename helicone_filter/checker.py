@@ -240,7 +240,7 @@ class _Checker:
         for table, columns in node.items():
             tpath = path.child(table)
             if table not in TABLES:
-                message, hint = unknown_table(table)
+                message, hint, _ = unknown_table(table)
                 self.add("unknown-table", message, tpath, hint)
                 ok = False
                 continue
@@ -287,7 +287,7 @@ class _Checker:
     ) -> list[Condition] | None:
         field = FIELDS_BY_TABLE[table].get(column)
         if field is None:
-            message, hint = unknown_column(column, table)
+            message, hint, _ = unknown_column(column, table)
             self.add("unknown-field", message, path, hint)
             return None
         if not isinstance(operators, dict):

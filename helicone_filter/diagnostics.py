@@ -16,7 +16,6 @@ from typing import Any
 
 from ._record import Record
 from .errors import Problem
-from .parser import _SMART_QUOTES
 
 # A top-level joint of conditions: `and`, `or`, `&&`, `||`, outside strings.
 _PIECES = re.compile(
@@ -24,7 +23,6 @@ _PIECES = re.compile(
     r"|(?P<joint>(?<![\w.-])(?i:and|or)(?![\w]|-[A-Za-z_])|&&|\|\|)",
     re.S,
 )
-_DID_YOU_MEAN = re.compile(r"did you mean '([^']+)'\?")
 
 
 class Edit(Record):
@@ -112,8 +110,7 @@ def diagnose(text: str, *, now: datetime | None = None) -> list[Diagnostic]:
             units(p.start),
             units(p.end),
             tuple(
-                tuple(Edit(s, e, new, units(s), units(e)) for s, e, new in fix)
-                for fix in _fixes(text, p)
+                tuple(Edit(s, e, new, units(s), units(e)) for s, e, new in fix) for fix in p.fixes
             ),
         )
         for p in problems
@@ -136,37 +133,9 @@ def _pieces(text: str) -> list[tuple[int, int]]:
 def _shift(text: str, p: Problem, offset: int) -> Problem:
     from .errors import make_problem
 
-    moved = make_problem(text, p.code, p.message, p.start + offset, p.end + offset, p.hint)
+    fixes = tuple(tuple((s + offset, e + offset, new) for s, e, new in fix) for fix in p.fixes)
+    moved = make_problem(text, p.code, p.message, p.start + offset, p.end + offset, p.hint, fixes)
     return moved.replace(severity=p.severity)
-
-
-def _fixes(text: str, p: Problem) -> list[list[tuple[int, int, str]]]:
-    """Machine-applicable fixes for a problem: lists of (start, end, new text)."""
-    from .errors import quoted
-
-    written = text[p.start : p.end]
-    if p.code == "smart-quote":
-        close = next((i for i in range(p.end, len(text)) if text[i] in _SMART_QUOTES), None)
-        edits = [(p.start, p.end, '"')]
-        if close is not None:
-            edits.append((close, close + 1, '"'))
-        return [edits]
-    if p.code == "unquoted-string":
-        return [[(p.start, p.end, quoted(written))]]
-    m = _DID_YOU_MEAN.search(p.hint)
-    if m is not None and p.code in ("unknown-field", "unknown-operator"):
-        return [[(p.start, p.end, m.group(1))]]
-    if m is not None and p.code == "unknown-table":
-        table_end = p.start + len(written.split(".")[0])
-        return [[(p.start, table_end, m.group(1))]]
-    if p.code == "like-trailing-escape" and written[-1:] in ("'", '"'):
-        return [[(p.end - 1, p.end - 1, "\\\\")]]  # a second backslash: a literal one
-    if p.code == "wrong-value-type":
-        if p.hint.startswith("quote it: "):
-            return [[(p.start, p.end, quoted(written))]]
-        if p.hint.startswith("write the number without quotes: "):
-            return [[(p.start, p.end, written[1:-1].strip())]]
-    return []
 
 
 class _Utf16:

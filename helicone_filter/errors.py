@@ -10,6 +10,8 @@ from typing import Literal
 from ._record import Record
 
 Severity = Literal["error", "warning"]
+Edit = tuple[int, int, str]  # replace text[start:end] (code points) with the string
+Fix = tuple[Edit, ...]  # edits that mend a problem together
 
 # A line longer than this is shown as a window around the problem.
 _WINDOW = 100
@@ -28,6 +30,8 @@ class Problem(Record):
         hint: how to fix it, or "" when there is nothing more to say.
         severity: "error", or "warning" for something that works but probably not as meant.
         path: for JSON input, the JSON path of the offending value (`$.left.users_view`).
+        fixes: ways to mend it, each a tuple of edits to make together: `(start, end, text)`
+            replaces `text[start:end]` (code points). Filter text only.
     """
 
     code: str
@@ -39,15 +43,22 @@ class Problem(Record):
     hint: str = ""
     severity: Severity = "error"
     path: str | None = None
+    fixes: tuple[Fix, ...] = ()
 
 
 def make_problem(
-    text: str, code: str, message: str, start: int, end: int, hint: str = ""
+    text: str,
+    code: str,
+    message: str,
+    start: int,
+    end: int,
+    hint: str = "",
+    fixes: tuple[Fix, ...] = (),
 ) -> Problem:
     """A Problem about `text[start:end]`, with its line and column worked out."""
     line = text.count("\n", 0, start) + 1
     column = start - (text.rfind("\n", 0, start) + 1) + 1
-    return Problem(code, message, start, end, line, column, hint)
+    return Problem(code, message, start, end, line, column, hint, fixes=fixes)
 
 
 class FilterError(ValueError):
@@ -146,8 +157,3 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A hint `did you mean 'x'?` for the nearest candidate, or ""."""
     found = closest(word, candidates)
     return f"did you mean '{found[0]}'?" if found else ""
-
-
-def quoted(text: str) -> str:
-    """`text` as a double-quoted string literal of the language, for hints."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

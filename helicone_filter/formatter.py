@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 from .ir import ALL, Condition, Filter, events
+from .literals import key_text, quote
 from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
 from .schema import (
     EMPTY_MAGIC,
     FIELDS,
     JSON_OPERATOR_TEXT,
-    KEYWORDS,
-    NAME_PATTERN,
     NULL_MAGIC,
     TABLES,
 )
-
-_NAME = re.compile(NAME_PATTERN)
-
-
-def quote(s: str) -> str:
-    """A string literal: double quotes, JSON escapes, other characters as themselves."""
-    return json.dumps(s, ensure_ascii=False)
-
-
-def key_text(key: str) -> str:
-    """A map key: `.key` for a plain name that is no keyword, else `["..."]`."""
-    if _NAME.fullmatch(key) and key.lower() not in KEYWORDS:
-        return f".{key}"
-    return f"[{quote(key)}]"
 
 
 def value_text(value: Any) -> str:

@@ -12,8 +12,9 @@ import math
 from datetime import datetime
 from typing import Any
 
-from .errors import FilterValidationError, Problem, make_problem, quoted
+from .errors import FilterValidationError, Fix, Problem, make_problem
 from .ir import ALL, Condition, Filter, join
+from .literals import quote
 from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
 from .schema import (
     ALLOWED_OPERATORS,
@@ -62,8 +63,12 @@ class _Lowerer:
         # (code, message, start, end, hint) of each warning, when they are wanted.
         self.warnings: list[tuple[str, str, int, int, str]] | None = None
 
-    def problem(self, code: str, message: str, start: int, end: int, hint: str = "") -> None:
-        self.problems.append(make_problem(self.text, code, message, start, end, hint))
+    def problem(
+        self, code: str, message: str, start: int, end: int, hint: str = "", fix: Fix = ()
+    ) -> None:
+        """Report a problem, with the edits that mend it where they are clear."""
+        fixes = (fix,) if fix else ()
+        self.problems.append(make_problem(self.text, code, message, start, end, hint, fixes))
 
     def source(self, start: int, end: int, limit: int = 40) -> str:
         s = " ".join(self.text[start:end].split())
@@ -301,7 +306,10 @@ class _Lowerer:
                     start, end = written.start, written.end
                 else:
                     start, end = node.start, node.end
-                self.problem(q.code, q.message, start, end, q.hint)
+                fix: Fix = ()
+                if q.code == "like-trailing-escape" and self.text[end - 1 : end] in ("'", '"'):
+                    fix = ((end - 1, end - 1, "\\\\"),)  # a second backslash: a literal one
+                self.problem(q.code, q.message, start, end, q.hint, fix)
             elif self.warnings is not None and not quiet:
                 self.warnings.append((q.code, q.message, node.start, node.end, q.hint))
         return bad
@@ -375,12 +383,16 @@ class _Lowerer:
     def unknown_field(self, ref: FieldRef, table: str | None, name: str) -> None:
         start, end = ref.start, ref.end
         if table is None and len(ref.parts) >= 2 and ref.parts[1] in FIELDS:
-            message, hint = unknown_table(ref.parts[0])
-            self.problem("unknown-table", message, start, end, hint)
+            message, hint, near = unknown_table(ref.parts[0])
+            table_end = start + len(self.text[start:end].split(".")[0].rstrip())
+            fix = ((start, table_end, near),) if near else ()
+            self.problem("unknown-table", message, start, end, hint, fix)
             return
         written = name if table is not None else self.source(start, end)
-        message, hint = unknown_column(written, table)
-        self.problem("unknown-field", message, start, end, hint)
+        message, hint, near = unknown_column(written, table)
+        self.problem(
+            "unknown-field", message, start, end, hint, ((start, end, near),) if near else ()
+        )
 
     # -- values --------------------------------------------------------------------------------
 
@@ -390,7 +402,8 @@ class _Lowerer:
             if v.kind == "string":
                 return v.value
             name, written = self.source(ref.start, ref.end), self.text[v.start : v.end]
-            return self.wrong_type(v, name, kind, f"quote it: {name} {op} {quoted(written)}")
+            quoted = ((v.start, v.end, quote(written)),)
+            return self.wrong_type(v, name, kind, f"quote it: {name} {op} {quote(written)}", quoted)
         if kind == "number":
             if v.kind == "number":
                 num = v.value
@@ -401,11 +414,13 @@ class _Lowerer:
                     return self.out_of_range(v, "too large for a double")
                 return num
             name = self.source(ref.start, ref.end)
+            unquoted: Fix = ()
             if v.kind == "string" and _is_number(str(v.value)):
                 hint = f"write the number without quotes: {name} {op} {v.value}"
+                unquoted = ((v.start, v.end, str(v.value).strip()),)
             else:
                 hint = f"write a number, e.g. {name} {op} 5 or {name} {op} 0.25"
-            return self.wrong_type(v, name, kind, hint)
+            return self.wrong_type(v, name, kind, hint, unquoted)
         if kind == "timestamp":
             if v.kind == "string":
                 canonical = canonical_timestamp(str(v.value))
@@ -447,10 +462,10 @@ class _Lowerer:
         name = self.source(ref.start, ref.end)
         return self.wrong_type(v, name, kind, f"write {name} = true or {name} = false")
 
-    def wrong_type(self, v: Value, name: str, kind: str, hint: str) -> JSON:
+    def wrong_type(self, v: Value, name: str, kind: str, hint: str, fix: Fix = ()) -> JSON:
         what = {"string": "a string", "number": "a number", "boolean": "a boolean", "now": "a time"}
         q = wrong_type(name, kind, what[v.kind], hint)
-        self.problem(q.code, q.message, v.start, v.end, q.hint)
+        self.problem(q.code, q.message, v.start, v.end, q.hint, fix)
         return _BAD
 
     def out_of_range(self, v: Value, why: str) -> JSON:

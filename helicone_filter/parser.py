@@ -9,7 +9,8 @@ from functools import lru_cache
 from typing import Any, cast
 
 from .engine import Engine, ParseFailure, Tok, load_tables
-from .errors import FilterSyntaxError, Problem, closest, make_problem, quoted
+from .errors import FilterSyntaxError, Problem, closest, make_problem
+from .literals import quote
 from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
 from .schema import KEYWORDS, OPERATOR_SYNONYMS, OPERATORS
 
@@ -34,7 +35,7 @@ _CANONICAL_OPERATOR = {
     **{op.text: op.text for op in OPERATORS if " " not in op.text},
     **OPERATOR_SYNONYMS,
 }
-_SMART_QUOTES = "\u201c\u201d\u2018\u2019\u201e\u201f\u00ab\u00bb"
+SMART_QUOTES = "\u201c\u201d\u2018\u2019\u201e\u201f\u00ab\u00bb"
 
 
 class _LexProblem(Exception):
@@ -488,7 +489,9 @@ def _explain(text: str, err: ParseFailure) -> Problem:
     if err.token is None:
         pos = err.pos
         char = text[pos]
-        if char in _SMART_QUOTES:
+        if char in SMART_QUOTES:
+            close = next((i for i in range(pos + 1, len(text)) if text[i] in SMART_QUOTES), None)
+            edits = [(pos, pos + 1, '"')] + ([(close, close + 1, '"')] if close else [])
             return make_problem(
                 text,
                 "smart-quote",
@@ -496,6 +499,7 @@ def _explain(text: str, err: ParseFailure) -> Problem:
                 pos,
                 pos + 1,
                 "use straight quotes: \"...\" or '...'",
+                (tuple(edits),),
             )
         if char in "\"'":
             return make_problem(
@@ -534,7 +538,7 @@ def _explain(text: str, err: ParseFailure) -> Problem:
         if {"STRING", "NUMBER"} <= expected:
             m = re.match(r"\S+", text[pos:])
             word = m.group() if m else char
-            hint = f"quote text values: {quoted(word)}" if word[:1].isalpha() else ""
+            hint = f"quote text values: {quote(word)}" if word[:1].isalpha() else ""
         return make_problem(
             text,
             "unexpected-character",
@@ -550,6 +554,7 @@ def _explain(text: str, err: ParseFailure) -> Problem:
     if at_end:
         start = end = len(text)
     code = "unexpected-end" if at_end else "unexpected-token"
+    fixes: tuple[tuple[int, int, str], ...] = ()
     what = _describe_token(tok)
     message = f"unexpected {what}; expected {_describe_expected(expected)}"
     if at_end:
@@ -582,6 +587,8 @@ def _explain(text: str, err: ParseFailure) -> Problem:
             code = "unknown-operator"
             message = f"unknown operator '{word}'"
             hint = f"did you mean '{suggestion}'?"
+            if '"' not in suggestion:  # an operator, not an example such as like "abc%"
+                fixes = ((start, end, suggestion),)
     elif expected >= _VALUE_TERMINALS and not at_end:
         pair = text[start - 1 : start + 1] if start else ""
         if tok.type in ("CMP", "BANG") and pair in _SWAPPED:
@@ -592,6 +599,7 @@ def _explain(text: str, err: ParseFailure) -> Problem:
                 start - 1,
                 start + 1,
                 f"did you mean '{_SWAPPED[pair]}'?",
+                (((start - 1, start + 1, _SWAPPED[pair]),),),
             )
         bad_number = _BAD_NUMBER.match(text, start)
         if tok.type == "DOT" and bad_number is not None:
@@ -599,7 +607,8 @@ def _explain(text: str, err: ParseFailure) -> Problem:
         if tok.type == "NAME":
             code = "unquoted-string"
             message = f"unquoted text '{tok}' where a value was expected"
-            hint = f"quote text values: {quoted(str(tok))}"
+            hint = f"quote text values: {quote(str(tok))}"
+            fixes = ((start, end, quote(str(tok))),)
         elif tok.type in ("NULL", "EMPTY"):
             word = str(tok).lower()
             hint = f"test for {word} with 'is {word}' (model is {word}), not with an operator"
@@ -617,7 +626,7 @@ def _explain(text: str, err: ParseFailure) -> Problem:
         if opened is not None:
             col = opened - (text.rfind("\n", 0, opened) + 1) + 1
             hint = f"close the '(' at column {col} with ')'"
-    return make_problem(text, code, message, start, end, hint)
+    return make_problem(text, code, message, start, end, hint, (fixes,) if fixes else ())
 
 
 # What a user may have meant as a number: `5.`, `.5`, `05`, `+5`, `1_000`, `1.2.3`, `5abc`.

@@ -150,17 +150,18 @@ def _whole(x: float) -> int | float:
 # -- names and operators: the messages both paths give -------------------------------------------
 
 
-def unknown_table(written: str) -> tuple[str, str]:
-    """The message and hint for a table that does not exist."""
+def unknown_table(written: str) -> tuple[str, str, str | None]:
+    """The message and hint for a table that does not exist, and the table meant (or None)."""
     from .errors import closest  # only when a name is wrong
 
     near = closest(written, TABLES)
     hint = f"did you mean '{near[0]}'?" if near else f"the tables are {' and '.join(TABLES)}"
-    return f"unknown table '{written}'", hint
+    return f"unknown table '{written}'", hint, near[0] if near else None
 
 
-def unknown_column(written: str, table: str | None = None) -> tuple[str, str]:
-    """The message and hint for a column that is not in `table` (or in no table)."""
+def unknown_column(written: str, table: str | None = None) -> tuple[str, str, str | None]:
+    """The message and hint for a column that is not in `table` (or in no table), and the
+    name meant (or None)."""
     from .errors import closest  # only when a name is wrong
 
     if table is not None and written in FIELDS:
@@ -168,6 +169,7 @@ def unknown_column(written: str, table: str | None = None) -> tuple[str, str]:
         return (
             f"{table} has no column {written}; {written} is in {other}",
             f"write {other}.{written}, or just {written}",
+            written,
         )
     pool = FIELDS if table is None else FIELDS_BY_TABLE[table]
     near = closest(written, pool)
@@ -179,7 +181,7 @@ def unknown_column(written: str, table: str | None = None) -> tuple[str, str]:
     else:
         hint = "fields are named as in Helicone's schema: user_cost, model, properties.k, ..."
     where = f"{table} has no column" if table is not None else "unknown field"
-    return f"{where} '{written}'", hint
+    return f"{where} '{written}'", hint, near[0] if near and written not in TABLES else None
 
 
 def operator_not_allowed(field: Field, key: str | None, op: str, allowed: str) -> tuple[str, str]:

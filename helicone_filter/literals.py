@@ -1,0 +1,41 @@
+"""How the language writes strings and map keys: the one writer of them, for the formatter,
+the messages, the fix-its and completion."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Final
+
+from .schema import KEYWORDS, NAME_PATTERN
+
+_NAME: Final = re.compile(NAME_PATTERN)
+
+
+def quote(s: str, mark: str = '"') -> str:
+    """A string literal: JSON's escapes, other characters as themselves, in double quotes (or
+    single ones, `mark="'"`).
+
+    Example:
+        >>> quote('say "hi"'), quote("it's", "'")
+        ('"say \\\\"hi\\\\""', "'it\\\\'s'")
+    """
+    text = json.dumps(s, ensure_ascii=False)
+    if mark == '"':
+        return text
+    return "'" + text[1:-1].replace('\\"', '"').replace("'", "\\'") + "'"
+
+
+def is_plain_key(key: str) -> bool:
+    """Whether a map key can follow a dot: a name that is no keyword."""
+    return _NAME.fullmatch(key) is not None and key.lower() not in KEYWORDS
+
+
+def key_text(key: str) -> str:
+    """A map key as written after the map's name: `.key` for a plain name, else `["..."]`.
+
+    Example:
+        >>> key_text("environment"), key_text("my key")
+        ('.environment', '["my key"]')
+    """
+    return f".{key}" if is_plain_key(key) else f"[{quote(key)}]"
