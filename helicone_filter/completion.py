@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from ._record import Record
-from .engine import ParseFailure
+from .engine import ParseFailure, Tok
+from .literals import is_plain_key, key_text, quote
+from .nodes import FieldRef
 from .schema import FIELD_OPERATORS, FIELDS, FIELDS_BY_TABLE, OPERATORS, TABLES, Field, Kind
 
 CompletionKind = Literal["field", "operator", "value", "keyword", "punctuation"]
@@ -39,15 +41,6 @@ class Completion(Record):
 _OPERATORS: dict[str, tuple[str, str]] = {op.text: (op.terminal, op.means) for op in OPERATORS}
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _OPERATOR_CHARS = frozenset("=<>!")
-# The field (with table, dots and a bracketed key) at the end of some text.
-_FIELD_AT_END = re.compile(
-    r"([A-Za-z_][\w-]*(?:\s*\.\s*[A-Za-z_][\w-]*)*)"
-    r"(?:\s*\[\s*(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')\s*\])?\s*$"
-)
-_OPERATOR_AT_END = re.compile(
-    r"(?:==|!=|<>|>=|<=|=|>|<|(?i:not\s+contains|contains|ilike|like|not\s+in|in))\s*"
-    r"(?:\[(?:[^\]\"']|\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')*)?$"
-)
 _SCAN_STRINGS = re.compile(r"\"(?:[^\"\\]|\\.)*\"?|'(?:[^'\\]|\\.)*'?|[^\"']+", re.S)
 
 
@@ -95,24 +88,24 @@ class _Completer:
         string = _open_string(self.text[: self.cursor])
         if string is not None:
             return self.in_string(string)
-        expected = _expected(before)
-        if expected is not None and self.partial[:1] in _OPERATOR_CHARS and "CMP" not in expected:
+        reading = _reading(before)
+        if reading and self.partial[:1] in _OPERATOR_CHARS and "CMP" not in reading[0]:
             # `!` before a condition negates it: complete after it, not it
             self.start = self.end = self.cursor
             self.partial = ""
             before = self.text[: self.start]
-            expected = _expected(before)
-        if expected is None:  # a syntax error before the cursor: offer a fresh condition
-            expected = {"NAME", "NOT", "LPAR"}
-        field = _field_before(before)  # the field just written, if the cursor follows one
+            reading = _reading(before)
+        # After a syntax error before the cursor: offer a fresh condition.
+        expected, tail = reading or ({"NAME", "NOT", "LPAR"}, [])
+        field = _field_at_end(tail)  # the field just written, if the cursor follows one
         out: list[Completion] = []
         if "NAME" in expected:
-            out += self.names(before)
+            out += self.names(tail)
         if expected & {"CMP", "LIKE", "ILIKE", "CONTAINS", "IN", "IS"}:
             out += self.operators(field, expected)
         if expected & {"STRING", "NUMBER", "TRUE", "FALSE", "NOW"}:
-            out += self.values(before, expected)
-        out += self.keywords(before, field, expected)
+            out += self.values(tail, expected)
+        out += self.keywords(before, tail, field, expected)
         return out
 
     # -- pieces ----------------------------------------------------------------------------
@@ -137,10 +130,10 @@ class _Completer:
         scored = [(rank(c), c) for c in candidates]
         return [c for r, c in sorted(scored, key=lambda rc: rc[0]) if r < 3]
 
-    def names(self, before: str) -> list[Completion]:
-        dotted = re.search(r"([A-Za-z_][\w-]*(?:\s*\.\s*[A-Za-z_][\w-]*)*)\s*\.\s*$", before)
-        if dotted is not None:  # after `table.` or `map.`
-            parts = [p.strip() for p in dotted.group(1).split(".")]
+    def names(self, tail: list[Any]) -> list[Completion]:
+        if tail and isinstance(tail[-1], Tok) and tail[-1].type == "DOT":  # `table.`, `map.`
+            dot = tail[-1]
+            parts = _names_before(tail[:-1])
             if len(parts) == 1 and parts[0] in TABLES:
                 return self.ranked(
                     [self.field_item(f) for f in FIELDS_BY_TABLE[parts[0]].values() if f.column]
@@ -148,9 +141,17 @@ class _Completer:
             found = _resolve(parts)
             field = found[0] if found is not None else None
             if field is not None and field.kind == "map":
+                # A plain key follows the dot; any other goes in brackets, the dot replaced.
                 return self.ranked(
                     [
-                        self.item(k, "value", f"a key of {field.name}", _key_text(k))
+                        Completion(
+                            k,
+                            "value",
+                            key_text(k)[1:] if is_plain_key(k) else key_text(k),
+                            self.start if is_plain_key(k) else dot.start_pos,
+                            self.end,
+                            f"a key of {field.name}",
+                        )
                         for k in self.keys.get(field.name, [])
                     ]
                 )
@@ -180,9 +181,10 @@ class _Completer:
                 out.append(self.item(op, "operator", meaning, op + " "))
         return self.ranked(out)
 
-    def values(self, before: str, expected: set[str]) -> list[Completion]:
-        operator = _OPERATOR_AT_END.search(before)
-        field = _field_before(before[: operator.start()]) if operator else None
+    def values(self, tail: list[Any], expected: set[str]) -> list[Completion]:
+        # The field the value is for: the last one the parser has read whole.
+        ref = next((x for x in reversed(tail) if isinstance(x, FieldRef)), None)
+        field = _field_of(list(ref.parts), ref.key) if ref is not None else None
         kind: Kind | None = None
         if field is not None:
             kind = "map" if field[1] is not None else field[0].kind
@@ -203,7 +205,7 @@ class _Completer:
         return self.ranked([self.item(label, "value", d, ins) for label, ins, d in templates])
 
     def keywords(
-        self, before: str, field: _FieldKey | None, expected: set[str]
+        self, before: str, tail: list[Any], field: _FieldKey | None, expected: set[str]
     ) -> list[Completion]:
         words: list[Completion] = []
         if "NOT" in expected and not expected & {"CMP", "IS"}:
@@ -239,7 +241,8 @@ class _Completer:
             (",", "_COMMA", "another value"),
         ]
         opens_key = field is not None and field[0].kind == "map" and field[1] is None
-        if "LSQB" in expected and not re.search(r"(?i)\bin\s*$", before) and not opens_key:
+        after_in = bool(tail) and isinstance(tail[-1], Tok) and tail[-1].type == "IN"
+        if "LSQB" in expected and not after_in and not opens_key:
             expected = expected - {"LSQB"}  # `[` after a field only opens a map's key
         for label, terminal, detail in punctuation:
             if terminal in expected and not self.partial:
@@ -248,30 +251,38 @@ class _Completer:
 
     def in_string(self, string_start: int) -> list[Completion]:
         """Inside a string: the known keys of a map, in `properties["...`."""
-        m = re.search(r"([A-Za-z_][\w-]*)\s*\[\s*$", self.text[:string_start])
-        if m is None or m.group(1) not in self.keys:
+        reading = _reading(self.text[:string_start])
+        tail = reading[1] if reading else []
+        if not (tail and isinstance(tail[-1], Tok) and tail[-1].type == "LSQB"):
             return []
-        quote = self.text[string_start]
+        found = _resolve(_names_before(tail[:-1]))
+        if found is None or found[0].kind != "map" or found[0].name not in self.keys:
+            return []
+        name = found[0].name
+        mark = self.text[string_start]
         typed = self.text[string_start + 1 : self.cursor]
-        end = self.text.find(quote, self.cursor)
+        end = self.text.find(mark, self.cursor)
         end = len(self.text) if end < 0 else end + 1
         return [
-            Completion(k, "value", _key_text(k, quote), string_start, end, f"a key of {m.group(1)}")
-            for k in self.keys[m.group(1)]
+            Completion(k, "value", quote(k, mark), string_start, end, f"a key of {name}")
+            for k in self.keys[name]
             if k.lower().startswith(typed.lower())
         ]
 
 
-def _expected(before: str) -> set[str] | None:
-    """The terminals that may follow `before`, or None where it has a syntax error."""
-    from .parser import _engine, _LexProblem
+def _reading(before: str) -> tuple[set[str], list[Any]] | None:
+    """What the parser makes of `before`: the terminals that may follow it, and what it holds
+    not yet read whole (the tokens of a field, an operator...); None where it has a syntax
+    error."""
+    from .parser import LexProblem, engine
 
     follow: list[set[str]] = []
+    tail: list[Any] = []
     try:
-        _engine().parse(before, follow=follow)
-    except (ParseFailure, _LexProblem):
+        engine().parse(before, follow=follow, tail=tail)
+    except (ParseFailure, LexProblem):
         return None
-    return follow[0] if follow else None
+    return (follow[0], tail) if follow else None
 
 
 def _open_string(text: str) -> int | None:
@@ -291,14 +302,6 @@ def _in_order(typed: str, label: str) -> bool:
     return all(c in letters for c in typed)
 
 
-def _key_text(key: str, quote: str = "") -> str:
-    """A map key as written after `properties.` (or in brackets, when it is not a name)."""
-    if not quote and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-        return key
-    q = quote or '"'
-    return q + key.replace("\\", "\\\\").replace(q, "\\" + q) + q
-
-
 _FieldKey = tuple[Field, str | None]  # a column and the map key written after it
 
 
@@ -313,22 +316,40 @@ def _resolve(parts: list[str]) -> tuple[Field, list[str]] | None:
     return field, parts[1:]
 
 
-def _field_before(text: str) -> _FieldKey | None:
-    """The field written at the end of `text`, and its map key (None if it has none)."""
-    from .parser import _LexProblem, decode_string
+def _names_before(tail: list[Any]) -> list[str]:
+    """The dotted names at the end of `tail` (the tokens `a . b . c`), in order."""
+    parts: list[str] = []
+    i = len(tail) - 1
+    while i >= 0 and isinstance(tail[i], Tok) and tail[i].type == "NAME":
+        parts.append(str(tail[i]))
+        if i >= 1 and isinstance(tail[i - 1], Tok) and tail[i - 1].type == "DOT":
+            i -= 2
+        else:
+            break
+    return parts[::-1]
 
-    m = _FIELD_AT_END.search(text)
-    if m is None:
-        return None
-    found = _resolve([p.strip() for p in m.group(1).split(".")])
+
+def _field_of(parts: list[str], key: str | None) -> _FieldKey | None:
+    found = _resolve(parts)
     if found is None:
         return None
     field, rest = found
-    if rest:
-        return field, rest[0]
-    if m.group(2) is None:
-        return field, None
-    try:
-        return field, decode_string(m.group(2), 0)
-    except _LexProblem:
-        return field, None
+    return (field, rest[0]) if rest else (field, key)
+
+
+def _field_at_end(tail: list[Any]) -> _FieldKey | None:
+    """The field written at the end of what the parser holds, with its map key (None if it has
+    none): the tokens `name`, `table.name`, `map.key` or `map["key"]`."""
+    from .parser import LexProblem, decode_string
+
+    if not tail or not isinstance(tail[-1], Tok):
+        return None
+    key = None
+    if tail[-1].type == "RSQB" and len(tail) >= 3 and tail[-2].type == "STRING":
+        try:
+            key = decode_string(str(tail[-2]), tail[-2].start_pos)
+        except LexProblem:
+            return None
+        tail = tail[:-3]
+    parts = _names_before(tail)
+    return _field_of(parts, key) if parts else None

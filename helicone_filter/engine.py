@@ -292,14 +292,20 @@ class Engine:
         return compiled.match
 
     def parse(
-        self, text: str, stack: list[int] | None = None, follow: list[set[str]] | None = None
+        self,
+        text: str,
+        stack: list[int] | None = None,
+        follow: list[set[str]] | None = None,
+        tail: list[Any] | None = None,
     ) -> Any:
         """The transformer's result for the whole text, or ParseFailure.
 
         With `stack`, its first item is set to the deepest the parser's stack went: at least
         the nesting depth of the input, so a shallow stack proves a shallow input. With
         `follow`, parsing stops at the end of the text and appends the terminals that could
-        come next there (what completion offers); the result is then None.
+        come next there (what completion offers); the result is then None, and `tail` gets
+        what the parser holds at that point: the tokens and nodes not yet reduced into a
+        whole (the field and operator being written, say).
         """
         actions, reducers = self._actions, self.reducers
         matchers = self._matchers
@@ -320,6 +326,8 @@ class Engine:
             if kind is None:  # only ignored text was left
                 if follow is not None:
                     follow.append(self.accepts(state_stack))
+                    if tail is not None:
+                        tail.extend(values)
                     return None
                 kind = END
                 token = tok(END, "", length, length)

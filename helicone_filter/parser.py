@@ -38,7 +38,7 @@ _CANONICAL_OPERATOR = {
 SMART_QUOTES = "\u201c\u201d\u2018\u2019\u201e\u201f\u00ab\u00bb"
 
 
-class _LexProblem(Exception):
+class LexProblem(Exception):
     """Raised inside the transformer, where the source text is not at hand."""
 
     def __init__(self, code: str, message: str, start: int, end: int, hint: str = "") -> None:
@@ -65,7 +65,7 @@ def grammar_text() -> str:
 
 
 def decode_string(raw: str, start: int) -> str:
-    """The value of a quoted string token (quotes included), or a _LexProblem at the fault."""
+    """The value of a quoted string token (quotes included), or a LexProblem at the fault."""
     body = raw[1:-1]
     if body.isprintable() and "\\" not in body:
         return body  # the common case, checked in C: no escape, no control character
@@ -74,7 +74,7 @@ def decode_string(raw: str, start: int) -> str:
         pos = start + 1 + bad.start()
         char = bad.group()
         if char >= "\ud800":
-            raise _LexProblem(
+            raise LexProblem(
                 "invalid-character",
                 f"lone surrogate U+{ord(char):04X} inside a string is not a character",
                 pos,
@@ -82,7 +82,7 @@ def decode_string(raw: str, start: int) -> str:
                 "remove it; it usually comes from text that was cut in the middle of an emoji",
             )
         name = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char, f"\\u{ord(char):04x}")
-        raise _LexProblem(
+        raise LexProblem(
             "control-character",
             f"raw control character U+{ord(char):04X} inside a string",
             pos,
@@ -117,7 +117,7 @@ def decode_string(raw: str, start: int) -> str:
                 raise _lone_surrogate(pending_high[1])
             out.append(chr(code))
         elif simple is None:
-            raise _LexProblem(
+            raise LexProblem(
                 "invalid-escape",
                 "\\u must be followed by four hex digits",
                 pos,
@@ -129,7 +129,7 @@ def decode_string(raw: str, start: int) -> str:
                 raise _lone_surrogate(pending_high[1])
             decoded = _SIMPLE_ESCAPES.get(simple)
             if decoded is None:
-                raise _LexProblem(
+                raise LexProblem(
                     "invalid-escape",
                     f"unknown escape \\{simple} in a string",
                     pos,
@@ -146,8 +146,8 @@ def decode_string(raw: str, start: int) -> str:
     return "".join(out)
 
 
-def _lone_surrogate(pos: int) -> _LexProblem:
-    return _LexProblem(
+def _lone_surrogate(pos: int) -> LexProblem:
+    return LexProblem(
         "invalid-escape",
         "lone surrogate escape in a string",
         pos,
@@ -265,7 +265,8 @@ class _List:
 
 
 @lru_cache(maxsize=1)
-def _engine() -> Engine:
+def engine() -> Engine:
+    """The parser of the grammar, built once."""
     return Engine(load_tables(grammar_text()), _ToAst())
 
 
@@ -307,8 +308,8 @@ def parse(
         _check_paren_depth(text, max_depth)
     try:
         stack = [0]
-        root = cast(Node | None, _engine().parse(text, stack))
-    except _LexProblem as e:
+        root = cast(Node | None, engine().parse(text, stack))
+    except LexProblem as e:
         raise FilterSyntaxError([make_problem(text, *e.args5)], text) from None
     except ParseFailure as e:
         raise FilterSyntaxError([_explain(text, e)], text) from None

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import any_filter_text
 
+import helicone_filter
 from helicone_filter.completion import Completion, complete
 from helicone_filter.schema import ALLOWED_OPERATORS, FIELDS
 
@@ -112,8 +113,16 @@ def test_replace_range_is_the_word_under_the_cursor() -> None:
     # Mid-word: ranked by what stands before the cursor, replacing the whole word.
     first = complete("user_co > 5", 4)[0]
     assert (first.label, first.replace_start, first.replace_end) == ("user_user_id", 0, 7)
-    (c,) = complete("properties.my", map_keys={"properties": ["my key"]})
-    assert (c.insert_text, c.replace_start, c.replace_end) == ('"my key"', 11, 13)
+    # A key that is no plain name goes in brackets, in place of the dot
+    text = "properties.my"
+    (c,) = complete(text, map_keys={"properties": ["my key"]})
+    assert (c.insert_text, c.replace_start, c.replace_end) == ('["my key"]', 10, 13)
+    done = text[: c.replace_start] + c.insert_text + text[c.replace_end :] + ' = "x"'
+    assert helicone_filter.compile(done) == {
+        "request_response_rmt": {"properties": {"my key": {"equals": "x"}}}
+    }
+    (c,) = complete("properties.envi", map_keys={"properties": ["environment"]})
+    assert (c.insert_text, c.replace_start, c.replace_end) == ("environment", 11, 15)
     (c,) = complete('properties["my', map_keys={"properties": ["my key"]})
     assert (c.insert_text, c.replace_start, c.replace_end) == ('"my key"', 11, 14)
     op = complete("cost >")[0]
