@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._record import Record
 from .errors import FilterValidationError, Problem, Severity, closest
 from .helicone_json import JSON, Nesting, to_json, too_deep
 from .ir import ALL, Condition, Filter, join, join2
+from .record import Record
 from .schema import (
     FIELDS_BY_TABLE,
     JSON_OPERATORS,

@@ -639,15 +639,15 @@ _NUMERIC = frozenset({"total_requests", "active_for", "cost"})
 
 def _users_table(users: list[dict[str, Any]], count: int | float, offset: int) -> str:
     """The users as a plain table, numbers aligned right, then how many match in all."""
-    from .errors import _width
+    from .errors import display_width
 
     rows = [list(_USER_COLUMNS)] + [[_cell(u.get(c), c) for c in _USER_COLUMNS] for u in users]
-    widths = [max(_width(row[i]) for row in rows) for i in range(len(_USER_COLUMNS))]
+    widths = [max(display_width(row[i]) for row in rows) for i in range(len(_USER_COLUMNS))]
     lines = []
     for row in rows:
         cells = []
         for name, cell, width in zip(_USER_COLUMNS, row, widths, strict=True):
-            pad = " " * (width - _width(cell))
+            pad = " " * (width - display_width(cell))
             cells.append(pad + cell if name in _NUMERIC else cell + pad)
         lines.append("  ".join(cells).rstrip())
     shown = f" (showing {offset + 1}-{offset + len(users)})" if users else ""

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ._record import Record
 from .query import DEFAULT_LIMIT, TimeFilter
+from .record import Record
 
 if TYPE_CHECKING:
     import httpx
@@ -85,15 +85,15 @@ class HeliconeAPIError(Exception):
               requestBody.limit: invalid float number (value: "ten")
               hint: ...
         """
-        from .errors import _BOLD, _CYAN, _paint
+        from .errors import BOLD, CYAN, paint
 
-        lines = [_paint(self.message, _BOLD, color)]
+        lines = [paint(self.message, BOLD, color)]
         for d in self.details:
             value = f" (value: {_excerpt(_json(d['value']), 80)})" if "value" in d else ""
             where = f"{d['path']}: " if d["path"] else ""
             lines.append(f"  {where}{d['message']}{value}")
         if self.hint:
-            lines.append(f"  {_paint('hint:', _CYAN, color)} {self.hint}")
+            lines.append(f"  {paint('hint:', CYAN, color)} {self.hint}")
         return "\n".join(lines)
 
     def __str__(self) -> str:

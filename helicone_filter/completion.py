@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from ._record import Record
 from .engine import ParseFailure, Tok
 from .literals import is_plain_key, key_text, quote
 from .nodes import FieldRef
+from .record import Record
 from .schema import FIELD_OPERATORS, FIELDS, FIELDS_BY_TABLE, OPERATORS, TABLES, Field, Kind
 
 CompletionKind = Literal["field", "operator", "value", "keyword", "punctuation"]

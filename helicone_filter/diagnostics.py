@@ -14,8 +14,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from ._record import Record
 from .errors import Problem
+from .record import Record
 
 # A top-level joint of conditions: `and`, `or`, `&&`, `||`, outside strings.
 _PIECES = re.compile(

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from ._record import Record
+from .record import Record
 
 Severity = Literal["error", "warning"]
 Edit = tuple[int, int, str]  # replace text[start:end] (code points) with the string
@@ -86,16 +86,18 @@ class FilterValidationError(FilterError):
     """The filter reads, but asks for something Helicone does not allow."""
 
 
-def _width(s: str) -> int:
+def display_width(s: str) -> int:
     """Columns `s` takes in a terminal: wide East Asian characters take two."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
 
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_RED, _YELLOW, _CYAN, _BOLD = "1;31", "1;33", "36", "1"
+# ANSI styles (select graphic rendition codes) for `paint`.
+RED, YELLOW, CYAN, BOLD = "1;31", "1;33", "36", "1"
 
 
-def _paint(s: str, sgr: str, on: bool) -> str:
+def paint(s: str, sgr: str, on: bool) -> str:
+    """`s` in the ANSI style `sgr` when `on`, else as it is."""
     return f"\x1b[{sgr}m{s}\x1b[0m" if on else s
 
 
@@ -114,10 +116,10 @@ def render_problem(text: str, problem: Problem, *, color: bool = False) -> str:
     where = f"line {problem.line}, column {problem.column}"
     if problem.line == 0 and problem.path is not None:
         where = problem.path  # a problem in JSON: its path, no text to show
-    mark = _YELLOW if problem.severity == "warning" else _RED
-    head = f"{where}: {_paint(problem.message, _BOLD, color)}"
+    mark = YELLOW if problem.severity == "warning" else RED
+    head = f"{where}: {paint(problem.message, BOLD, color)}"
     if problem.severity == "warning":
-        head = f"{_paint('warning:', mark, color)} {head}"
+        head = f"{paint('warning:', mark, color)} {head}"
     out = [head]
     if problem.line > 0:
         line_start = text.rfind("\n", 0, problem.start) + 1
@@ -133,12 +135,12 @@ def render_problem(text: str, problem: Problem, *, color: bool = False) -> str:
         suffix = "…" if hi < line_end else ""
         caret_start = min(problem.start, hi)
         caret_end = min(max(problem.end, problem.start + 1), hi + 1)
-        pad = _width(prefix + text[lo:caret_start].replace("\t", " "))
-        carets = max(1, _width(text[caret_start:caret_end]) if caret_end <= hi else 1)
+        pad = display_width(prefix + text[lo:caret_start].replace("\t", " "))
+        carets = max(1, display_width(text[caret_start:caret_end]) if caret_end <= hi else 1)
         out.append(f"  {prefix}{shown}{suffix}")
-        out.append("  " + " " * pad + _paint("^" * carets, mark, color))
+        out.append("  " + " " * pad + paint("^" * carets, mark, color))
     if problem.hint:
-        out.append(f"  {_paint('hint:', _CYAN, color)} {problem.hint}")
+        out.append(f"  {paint('hint:', CYAN, color)} {problem.hint}")
     # Lone surrogates (undecodable bytes from argv, say) cannot be printed; show U+FFFD.
     return _SURROGATE.sub("\ufffd", "\n".join(out))
 

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, MutableSequence
 from typing import Any, Final, TypeAlias, TypeVar
 
-from ._record import Record
+from .record import Record
 from .schema import Field
 
 ALL: Final = "all"

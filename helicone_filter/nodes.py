@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal, TypeAlias
 
-from ._record import Record
+from .record import Record
 
 ValueKind = Literal["string", "number", "boolean", "now"]
 

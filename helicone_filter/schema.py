@@ -6,7 +6,7 @@ import operator
 from collections.abc import Callable
 from typing import Any, Final, Literal
 
-from ._record import Record
+from .record import Record
 
 Kind = Literal["text", "number", "timestamp", "boolean", "map", "property_key"]
 

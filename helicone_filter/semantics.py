@@ -17,7 +17,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
-from ._record import Record
+from .record import Record
 from .schema import (
     EMPTY_MAGIC,
     FIELDS,
