@@ -1,4 +1,4 @@
-"""The command line: `main(argv) -> int`, one function per subcommand.
+"""The command line: `main(argv) -> int`, driven by one table of subcommands (`COMMANDS`).
 
 Exit codes: 0 ok, 1 bad input (a filter, JSON or bytes that cannot be used), 2 usage, 3 when
 `query --send` gets no users back (Helicone answers with an error, or not at all), 130 on
@@ -9,15 +9,15 @@ by SIGPIPE; neither of the last two prints a traceback.
 from __future__ import annotations
 
 import argparse
-import collections
-import io
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import IntEnum
 from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+from .record import Record
 
 if TYPE_CHECKING:
     from .client import HeliconeAPIError
@@ -46,69 +46,17 @@ class _InputError(Exception):
     """Input that cannot be read as a filter at all (exit 1, like a bad filter)."""
 
 
+_LineResult = tuple[
+    Any, bool
+]  # what --lines makes of a line: its JSON result, and whether it failed
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise _UsageError(f"{self.format_usage()}{self.prog}: error: {message}")
 
 
-_EXAMPLES = {
-    "compile": """\
-examples:
-  helicone-filter compile 'user_cost > 5 and model ilike "gpt%"'
-  helicone-filter 'cached and status >= 500'          (compile is the default)
-  echo 'request_created_at >= now - 7d' | helicone-filter compile
-  helicone-filter compile --now 2025-01-01T00:00:00Z 'user_last_active > now - 30d'
-  helicone-filter compile --lines < saved-filters.txt > filters.ndjson
-""",
-    "fmt": """\
-examples:
-  helicone-filter fmt 'NOT (Cost>1 AND model == "a")'
-  echo '{"users_view": {"user_cost": {"gt": 5}}}' | helicone-filter fmt
-  helicone-filter fmt --as-written 'request_created_at > now-7d and not cached'
-""",
-    "check": """\
-examples:
-  helicone-filter check 'model contains "gpt_4"'
-  helicone-filter check < saved-filter.json
-  helicone-filter check --format json '{"users_view": {"user_cost": {"gt": "5"}}}'
-  helicone-filter check --lines < saved-filters.txt     (exit 1 if any line has an error)
-""",
-    "query": """\
-examples:
-  helicone-filter query 'user_cost > 5' --sort cost:desc --limit 20 --since 7d
-  helicone-filter query 'model = "gpt-4o"' --since 2025-01-01 --until 2025-02-01
-  helicone-filter query 'user_cost > 5' --sort cost:desc --send      (needs HELICONE_API_KEY)
-  helicone-filter query 'model = "gpt-4o"' --since 7d --send --eu --json | jq '.users[].user_id'
-  helicone-filter query 'user_cost > 5' | curl -sS https://api.helicone.ai/v1/user/metrics/query \\
-      -H "Authorization: Bearer $HELICONE_API_KEY" -H 'Content-Type: application/json' -d @-
-""",
-    "sql": """\
-examples:
-  helicone-filter sql 'model ilike "gpt%" and status = 200'
-  helicone-filter sql --table-map request_response_rmt=logs.requests 'cached'
-  helicone-filter sql --now 2025-06-01T00:00:00Z 'request_created_at > now - 7d' --compact
-""",
-    "fields": """\
-examples:
-  helicone-filter fields
-  helicone-filter fields --json | jq -r '.[] | select(.type == "number") | .field'
-""",
-    "explain": """\
-examples:
-  helicone-filter explain 'not (cost > 1 or cached) and model in ["a", "b"]'
-""",
-    "serve": """\
-examples:
-  helicone-filter serve                          (http://127.0.0.1:8765)
-  helicone-filter serve --port 9000 --cors-origin https://builder.example.com
-  curl -s localhost:8765/diagnose -d '{"text": "modle = 1"}'
-""",
-}
-SUBCOMMANDS = ("compile", "fmt", "check", "query", "sql", "fields", "explain", "serve")
-
-
-def _add_input(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("input", nargs="?", default="-", metavar="INPUT", help=what)
+# -- options that several subcommands share -------------------------------------------------
 
 
 def _add_now(p: argparse.ArgumentParser) -> None:
@@ -162,86 +110,165 @@ def _add_errors(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _build_parser() -> _Parser:
-    from . import __version__
+# -- input ------------------------------------------------------------------------------------
 
-    parser = _Parser(
-        prog=PROG,
-        description="Compile filter text into Helicone's filter JSON, and back.",
-        epilog=_EXAMPLES["compile"],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(
-            name,
-            help=summary,
-            description=description,
-            epilog=_EXAMPLES[name],
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+def _read_input(arg: str, stdin: IO[str]) -> str:
+    """The input: `arg` itself, or all of stdin for `-`, which must be UTF-8."""
+    if arg != "-":
+        return arg
+    raw = getattr(stdin, "buffer", None)
+    if raw is None:
+        return stdin.read()
+    data: bytes = raw.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise _InputError(
+            f"the input is not UTF-8: byte {e.start} is 0x{data[e.start]:02x}"
+        ) from None
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise _InputError(f"the input is not valid JSON: {e}") from None
+
+
+def _parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    from .timestamps import parse_timestamp
+
+    parsed = parse_timestamp(value)
+    if parsed is None:
+        raise _UsageError(
+            f"{PROG}: error: --now {value!r} is not an ISO 8601 timestamp "
+            "(e.g. 2025-01-31T12:00:00Z)"
         )
-        _add_errors(p)
-        return p
+    return parsed
 
-    p = command(
-        "compile",
-        "filter text in, Helicone FilterNode JSON out",
-        "Compile filter text into the FilterNode JSON that POST /v1/user/metrics/query takes.",
-    )
-    _add_input(p, "the filter text; '-' or none reads stdin")
-    _add_now(p)
+
+# -- output -----------------------------------------------------------------------------------
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _pretty(args: argparse.Namespace) -> bool:
+    return bool(args.pretty or (not args.compact and sys.stdout.isatty()))
+
+
+def _dump(data: Any, pretty: bool) -> str:
+    if pretty:
+        return json.dumps(data, ensure_ascii=False, indent=2)
+    return _COMPACT.encode(data)
+
+
+def _color(args: argparse.Namespace | None, stream: IO[str]) -> bool:
+    choice = getattr(args, "color", "auto")
+    if choice != "auto":
+        return bool(choice == "always")
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return stream.isatty()
+
+
+def _error_object(message: str, problems: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"error": {"message": message, "problems": problems}}
+
+
+# -- the subcommands: for each, its options, what it does, and what --lines does per line ----
+
+
+def _compile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--nesting",
         choices=("balanced", "right"),
         default="balanced",
         help="chain shape: balanced (default) or right-nested as Helicone's builder makes",
     )
-    _add_lines(p, "one JSON result")
     _add_output(p)
 
-    p = command(
-        "fmt",
-        "filter text or JSON in, canonical text out",
-        'Print a filter as canonical text. JSON input (starting with {, [ or ") is read as '
-        "a FilterNode; text is compiled first, so `not` is pushed down and relative times are "
-        "resolved, unless --as-written.",
-    )
-    _add_input(p, "filter text or FilterNode JSON; '-' or none reads stdin")
-    _add_now(p)
+
+def _compile(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    print(_dump(_compile_one(args, text, now), _pretty(args)))
+    return Exit.OK
+
+
+def _compile_one(args: argparse.Namespace, text: str, now: datetime | None) -> Any:
+    from .compiler import compile as compile_filter
+
+    return compile_filter(text, now=now, nesting=args.nesting)
+
+
+def _fmt_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--as-written",
         action="store_true",
         help="for text: keep not, relative times and grouping as written, in canonical spelling",
     )
-    _add_lines(p, "the canonical text as a JSON string")
 
-    p = command(
-        "check",
-        "filter text or JSON in, its problems out",
-        "List every problem with a filter: errors (exit 1) and warnings about what Helicone "
-        "would do unexpectedly (exit 0).",
-    )
-    _add_input(p, "filter text or FilterNode JSON; '-' or none reads stdin")
-    _add_now(p)
+
+def _fmt(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    print(_fmt_one(args, text, now))
+    return Exit.OK
+
+
+def _fmt_one(args: argparse.Namespace, text: str, now: datetime | None) -> str:
+    from .compiler import checked_now, is_json_text
+    from .formatter import filter_text, to_text
+    from .lower import lower
+    from .parser import parse
+
+    if is_json_text(text):
+        return to_text(_load_json(text))
+    root = parse(text)
+    node = lower(root, text, now=checked_now(now))  # only valid filters are formatted
+    return to_text(root) if args.as_written else filter_text(node)
+
+
+def _check_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--format",
         choices=("text", "json"),
         default="text",
         help="text (default) for people, json for tools",
     )
-    _add_lines(p, '{"line": n, "problems": [...]}')
 
-    p = command(
-        "query",
-        "filter in, the whole request body of POST /v1/user/metrics/query out (or sent)",
-        "Build the UserMetricsQueryParams body: the filter (text, or FilterNode JSON), a page, "
-        "an order and a time window. With --send, POST it to Helicone and print the users "
-        "that match.",
-    )
-    _add_input(p, "filter text or FilterNode JSON; '-' or none reads stdin")
-    _add_now(p)
+
+def _problems(text: str, now: datetime | None) -> list[Any]:
+    from .checker import check
+    from .compiler import check_text, is_json_text
+
+    return check(_load_json(text)) if is_json_text(text) else check_text(text, now=now)
+
+
+def _check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    from .compiler import is_json_text
+    from .errors import render_problem
+
+    problems = _problems(text, now)
+    if args.format == "json":
+        print(json.dumps([p.as_dict() for p in problems], ensure_ascii=False))
+    elif problems:
+        shown = "" if is_json_text(text) else text
+        color = _color(args, sys.stdout)
+        print("\n\n".join(render_problem(shown, p, color=color) for p in problems))
+    else:
+        print("ok: no problems")
+    return Exit.BAD_FILTER if any(p.severity == "error" for p in problems) else Exit.OK
+
+
+def _check_line(
+    args: argparse.Namespace, number: int, text: str, now: datetime | None
+) -> _LineResult:
+    problems = [p.as_dict() for p in _problems(text, now)]
+    failed = any(p["severity"] == "error" for p in problems)
+    return {"line": number, "problems": problems}, failed
+
+
+def _query_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=100, help="users per page (default 100)")
     p.add_argument("--offset", type=int, default=0, help="users to skip (default 0)")
     p.add_argument(
@@ -303,232 +330,6 @@ def _build_parser() -> _Parser:
         help="give up when connecting, sending or waiting for the answer takes longer (default 30)",
     )
 
-    p = command(
-        "sql",
-        "filter in, a ClickHouse WHERE expression and its parameters out",
-        "Write the filter as the ClickHouse SQL Helicone's backend runs, over a table with a "
-        "column per field: a WHERE expression in which every value is a query parameter "
-        "({p0:String}), and the parameters' values. JSON input (starting with {, [ or \") is "
-        "read as a FilterNode.",
-    )
-    _add_input(p, "filter text or FilterNode JSON; '-' or none reads stdin")
-    _add_now(p)
-    p.add_argument(
-        "--table-map",
-        action="append",
-        default=[],
-        metavar="KEY=NAME",
-        help="another name for a table (request_response_rmt=logs.requests qualifies its "
-        "columns) or a column (model=model_name); repeatable",
-    )
-    _add_output(p)
-
-    p = command(
-        "fields",
-        "the fields, their types and operators",
-        "List every field a filter can test: its table, its type and the operators it takes.",
-    )
-    p.add_argument("--json", action="store_true", help="as JSON, for tools")
-    _add_output(p)
-
-    p = command(
-        "explain",
-        "filter text in, the tree it compiles to out",
-        "Show how a filter was read: the compiled tree, indented, each condition beside the "
-        "text it came from (so `not`, `in` and precedence can be seen at work).",
-    )
-    _add_input(p, "the filter text; '-' or none reads stdin")
-    _add_now(p)
-
-    p = command(
-        "serve",
-        "the HTTP service for filter builders",
-        "Serve compile, format, check, complete and diagnose as a JSON API (needs the "
-        "server extra: pip install 'helicone-filter[server]').",
-    )
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
-    p.add_argument(
-        "--cors-origin",
-        action="append",
-        default=[],
-        metavar="ORIGIN",
-        help="an origin allowed to call the service from a browser (repeatable)",
-    )
-    p.add_argument(
-        "--max-body-bytes",
-        type=int,
-        default=64 * 1024,
-        metavar="N",
-        help="the largest request body accepted (default 65536)",
-    )
-    return parser
-
-
-def _sort_keys() -> tuple[str, ...]:
-    from .schema import SORT_KEYS
-
-    return SORT_KEYS
-
-
-# -- input ------------------------------------------------------------------------------------
-
-
-def _read_input(arg: str, stdin: IO[str]) -> str:
-    """The input: `arg` itself, or all of stdin for `-`, which must be UTF-8."""
-    if arg != "-":
-        return arg
-    raw = getattr(stdin, "buffer", None)
-    if raw is None:
-        return stdin.read()
-    data: bytes = raw.read()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise _InputError(
-            f"the input is not UTF-8: byte {e.start} is 0x{data[e.start]:02x}"
-        ) from None
-
-
-def _load_json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise _InputError(f"the input is not valid JSON: {e}") from None
-
-
-def _parse_now(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    from .timestamps import parse_timestamp
-
-    parsed = parse_timestamp(value)
-    if parsed is None:
-        raise _UsageError(
-            f"{PROG}: error: --now {value!r} is not an ISO 8601 timestamp "
-            "(e.g. 2025-01-31T12:00:00Z)"
-        )
-    return parsed
-
-
-Line = tuple[int, str | None]  # a line's number and text (None: not UTF-8)
-
-
-def _line_batches(arg: str) -> Iterator[list[Line]]:
-    """The input's lines, in batches of what has arrived: a file comes in large batches, a
-    slow pipe (`tail -f`) line by line, so output can be flushed once per batch."""
-    if arg != "-":
-        yield list(enumerate(arg.splitlines(), 1))
-        return
-    raw = getattr(sys.stdin, "buffer", None)
-    if raw is None or not hasattr(raw, "read1"):
-        for number, line in enumerate(sys.stdin, 1):
-            yield [(number, line.rstrip("\r\n"))]
-        return
-    number = 0
-    rest = b""
-    while True:
-        chunk = raw.read1(1 << 16)  # what is there, waiting only when nothing is
-        if not chunk:
-            break
-        parts = (rest + chunk).split(b"\n")
-        rest = parts.pop()
-        batch: list[Line] = []
-        for data in parts:
-            number += 1
-            batch.append((number, _decode_line(data, number)))
-        if batch:
-            yield batch
-    if rest:
-        yield [(number + 1, _decode_line(rest, number + 1))]
-
-
-def _decode_line(data: bytes, number: int) -> str | None:
-    try:
-        return data.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r")
-    except UnicodeDecodeError:
-        return None
-
-
-# -- output -----------------------------------------------------------------------------------
-
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def _pretty(args: argparse.Namespace) -> bool:
-    return bool(args.pretty or (not args.compact and sys.stdout.isatty()))
-
-
-def _dump(data: Any, pretty: bool) -> str:
-    if pretty:
-        return json.dumps(data, ensure_ascii=False, indent=2)
-    return _COMPACT.encode(data)
-
-
-def _color(args: argparse.Namespace | None, stream: IO[str]) -> bool:
-    choice = getattr(args, "color", "auto")
-    if choice != "auto":
-        return bool(choice == "always")
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    return stream.isatty()
-
-
-def _error_object(message: str, problems: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"error": {"message": message, "problems": problems}}
-
-
-# -- the subcommands --------------------------------------------------------------------------
-
-
-def _compile(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from .compiler import compile as compile_filter
-
-    result = compile_filter(text, now=now, nesting=args.nesting)
-    print(_dump(result, _pretty(args)))
-    return Exit.OK
-
-
-def _fmt(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    print(_fmt_one(args.as_written, text, now))
-    return Exit.OK
-
-
-def _fmt_one(as_written: bool, text: str, now: datetime | None) -> str:
-    from .compiler import checked_now, is_json_text
-    from .formatter import filter_text, to_text
-    from .lower import lower
-    from .parser import parse
-
-    if is_json_text(text):
-        return to_text(_load_json(text))
-    root = parse(text)
-    node = lower(root, text, now=checked_now(now))  # only valid filters are formatted
-    return to_text(root) if as_written else filter_text(node)
-
-
-def _problems(text: str, now: datetime | None) -> list[Any]:
-    from .checker import check
-    from .compiler import check_text, is_json_text
-
-    return check(_load_json(text)) if is_json_text(text) else check_text(text, now=now)
-
-
-def _check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from .compiler import is_json_text
-    from .errors import render_problem
-
-    problems = _problems(text, now)
-    if args.format == "json":
-        print(json.dumps([p.as_dict() for p in problems], ensure_ascii=False))
-    elif problems:
-        shown = "" if is_json_text(text) else text
-        color = _color(args, sys.stdout)
-        print("\n\n".join(render_problem(shown, p, color=color) for p in problems))
-    else:
-        print("ok: no problems")
-    return Exit.BAD_FILTER if any(p.severity == "error" for p in problems) else Exit.OK
-
 
 def _query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     from .compiler import is_json_text
@@ -567,6 +368,18 @@ def _query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
         )
     print(_dump(body, _pretty(args)))
     return Exit.OK
+
+
+def _sql_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--table-map",
+        action="append",
+        default=[],
+        metavar="KEY=NAME",
+        help="another name for a table (request_response_rmt=logs.requests qualifies its "
+        "columns) or a column (model=model_name); repeatable",
+    )
+    _add_output(p)
 
 
 def _sql(args: argparse.Namespace, text: str, now: datetime | None) -> int:
@@ -671,6 +484,11 @@ def _cell(value: Any, column: str) -> str:
     )
 
 
+def _fields_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="as JSON, for tools")
+    _add_output(p)
+
+
 def _fields(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     from .schema import FIELD_NOTES, FIELD_OPERATORS, FIELDS, field_table
 
@@ -734,151 +552,266 @@ def _serve(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     return Exit.OK
 
 
-_COMMANDS: dict[str, Callable[[argparse.Namespace, str, datetime | None], int]] = {
-    "compile": _compile,
-    "fmt": _fmt,
-    "check": _check,
-    "query": _query,
-    "sql": _sql,
-    "fields": _fields,
-    "explain": _explain,
-    "serve": _serve,
-}
-
-
-class _LineJob:
-    """What `--lines` does to a batch of lines: the NDJSON text of the results, and whether
-    any line failed. Plain data, so that worker processes can run it too."""
-
-    def __init__(self, command: str, nesting: str, as_written: bool, now: datetime | None):
-        self.command = command
-        self.nesting = nesting
-        self.as_written = as_written
-        self.now = now
-
-    def one(self, text: str) -> tuple[Any, bool]:
-        if self.command == "compile":
-            from .compiler import compile as compile_filter
-
-            return compile_filter(text, now=self.now, nesting=self.nesting), False  # type: ignore[arg-type]
-        if self.command == "fmt":
-            return _fmt_one(self.as_written, text, self.now), False
-        problems = [p.as_dict() for p in _problems(text, self.now)]
-        return problems, any(p["severity"] == "error" for p in problems)
-
-    def __call__(self, batch: list[Line]) -> tuple[str, bool]:
-        from .errors import FilterError
-
-        failed = False
-        encode = _COMPACT.encode
-        out: list[str] = []
-        for number, text in batch:
-            if text is not None and (not text.strip() or text.lstrip().startswith("#")):
-                continue
-            try:
-                if text is None:
-                    raise _InputError("the line is not UTF-8")
-                result, bad = self.one(text)
-                if self.command == "check":
-                    result = {"line": number, "problems": result}
-                failed = failed or bad
-            except FilterError as e:
-                failed = True
-                problems = [p.as_dict() for p in e.problems]
-                result = {"line": number, **_error_object(e.problems[0].message, problems)}
-            except _InputError as e:
-                failed = True
-                result = {"line": number, **_error_object(str(e), [])}
-            out.append(encode(result))
-        return ("\n".join(out) + "\n" if out else ""), failed
-
-
-# Batches at least this long go to worker processes, when there are several processors.
-_PARALLEL_BATCH = 256
-_WORKER_JOB: _LineJob | None = None
-
-
-def _worker_start(job: _LineJob) -> None:
-    import signal
-
-    global _WORKER_JOB
-    _WORKER_JOB = job
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-
-
-def _worker_run(batch: list[Line]) -> tuple[str, bool]:
-    assert _WORKER_JOB is not None
-    return _WORKER_JOB(batch)
-
-
-def _input_waiting() -> bool:
-    """Whether stdin has more to read at once (always, for a file)."""
-    import select
-
-    try:
-        return bool(select.select([sys.stdin.fileno()], [], [], 0)[0])
-    except (OSError, ValueError, io.UnsupportedOperation):
-        return True
-
-
-def _lines(args: argparse.Namespace, now: datetime | None) -> int:
-    """`--lines`: NDJSON out, one result per filter line, flushed once per batch of input.
-
-    Large batches (a file, a fast pipe) are shared among `--jobs` worker processes, their
-    results written in input order; whenever the input has nothing more waiting, every result
-    so far is written and flushed first, so a slow pipe (`tail -f`) streams line by line.
-    """
-    job = _LineJob(
-        args.command, getattr(args, "nesting", "balanced"), getattr(args, "as_written", False), now
+def _serve_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="an origin allowed to call the service from a browser (repeatable)",
     )
+    p.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=64 * 1024,
+        metavar="N",
+        help="the largest request body accepted (default 65536)",
+    )
+
+
+# -- the table of subcommands -----------------------------------------------------------------
+
+
+def _no_options(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _each_line(
+    one: Callable[[argparse.Namespace, str, datetime | None], Any],
+) -> Callable[[argparse.Namespace, int, str, datetime | None], _LineResult]:
+    """--lines' work for a subcommand whose result for a line is `one(args, text, now)` and
+    fails only by raising."""
+
+    def line(args: argparse.Namespace, number: int, text: str, now: datetime | None) -> _LineResult:
+        return one(args, text, now), False
+
+    return line
+
+
+class Command(Record):
+    """A subcommand, all in one place: adding one is adding a row to `COMMANDS`.
+
+    Attributes:
+        name: what is typed. summary: its line in `helicone-filter --help`.
+        description, examples: the top and bottom of its own --help.
+        run: `run(args, input_text, now) -> exit code`.
+        options: adds its own options to its argparse parser.
+        reads: what its INPUT argument is; "" for a subcommand that reads no input. Those
+            that read input also take --now.
+        line: what --lines does with one line, `line(args, number, text, now) -> (result,
+            failed)`; None for a subcommand without --lines.
+        line_result: --lines' help: what each output line is.
+    """
+
+    name: str
+    summary: str
+    description: str
+    examples: str
+    run: Callable[[argparse.Namespace, str, datetime | None], int]
+    options: Callable[[argparse.ArgumentParser], None] = _no_options
+    reads: str = ""
+    line: Callable[[argparse.Namespace, int, str, datetime | None], _LineResult] | None = None
+    line_result: str = ""
+
+
+_TEXT = "the filter text; '-' or none reads stdin"
+_TEXT_OR_JSON = "filter text or FilterNode JSON; '-' or none reads stdin"
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "compile",
+        "filter text in, Helicone FilterNode JSON out",
+        "Compile filter text into the FilterNode JSON that POST /v1/user/metrics/query takes.",
+        """\
+  helicone-filter compile 'user_cost > 5 and model ilike "gpt%"'
+  helicone-filter 'cached and status >= 500'          (compile is the default)
+  echo 'request_created_at >= now - 7d' | helicone-filter compile
+  helicone-filter compile --now 2025-01-01T00:00:00Z 'user_last_active > now - 30d'
+  helicone-filter compile --lines < saved-filters.txt > filters.ndjson
+""",
+        _compile,
+        _compile_options,
+        _TEXT,
+        _each_line(_compile_one),
+        "one JSON result",
+    ),
+    Command(
+        "fmt",
+        "filter text or JSON in, canonical text out",
+        'Print a filter as canonical text. JSON input (starting with {, [ or ") is read as '
+        "a FilterNode; text is compiled first, so `not` is pushed down and relative times are "
+        "resolved, unless --as-written.",
+        """\
+  helicone-filter fmt 'NOT (Cost>1 AND model == "a")'
+  echo '{"users_view": {"user_cost": {"gt": 5}}}' | helicone-filter fmt
+  helicone-filter fmt --as-written 'request_created_at > now-7d and not cached'
+""",
+        _fmt,
+        _fmt_options,
+        _TEXT_OR_JSON,
+        _each_line(_fmt_one),
+        "the canonical text as a JSON string",
+    ),
+    Command(
+        "check",
+        "filter text or JSON in, its problems out",
+        "List every problem with a filter: errors (exit 1) and warnings about what Helicone "
+        "would do unexpectedly (exit 0).",
+        """\
+  helicone-filter check 'model contains "gpt_4"'
+  helicone-filter check < saved-filter.json
+  helicone-filter check --format json '{"users_view": {"user_cost": {"gt": "5"}}}'
+  helicone-filter check --lines < saved-filters.txt     (exit 1 if any line has an error)
+""",
+        _check,
+        _check_options,
+        _TEXT_OR_JSON,
+        _check_line,
+        '{"line": n, "problems": [...]}',
+    ),
+    Command(
+        "query",
+        "filter in, the whole request body of POST /v1/user/metrics/query out (or sent)",
+        "Build the UserMetricsQueryParams body: the filter (text, or FilterNode JSON), a page, "
+        "an order and a time window. With --send, POST it to Helicone and print the users "
+        "that match.",
+        """\
+  helicone-filter query 'user_cost > 5' --sort cost:desc --limit 20 --since 7d
+  helicone-filter query 'model = "gpt-4o"' --since 2025-01-01 --until 2025-02-01
+  helicone-filter query 'user_cost > 5' --sort cost:desc --send      (needs HELICONE_API_KEY)
+  helicone-filter query 'model = "gpt-4o"' --since 7d --send --eu --json | jq '.users[].user_id'
+  helicone-filter query 'user_cost > 5' | curl -sS https://api.helicone.ai/v1/user/metrics/query \\
+      -H "Authorization: Bearer $HELICONE_API_KEY" -H 'Content-Type: application/json' -d @-
+""",
+        _query,
+        _query_options,
+        _TEXT_OR_JSON,
+    ),
+    Command(
+        "sql",
+        "filter in, a ClickHouse WHERE expression and its parameters out",
+        "Write the filter as the ClickHouse SQL Helicone's backend runs, over a table with a "
+        "column per field: a WHERE expression in which every value is a query parameter "
+        "({p0:String}), and the parameters' values. JSON input (starting with {, [ or \") is "
+        "read as a FilterNode.",
+        """\
+  helicone-filter sql 'model ilike "gpt%" and status = 200'
+  helicone-filter sql --table-map request_response_rmt=logs.requests 'cached'
+  helicone-filter sql --now 2025-06-01T00:00:00Z 'request_created_at > now - 7d' --compact
+""",
+        _sql,
+        _sql_options,
+        _TEXT_OR_JSON,
+    ),
+    Command(
+        "fields",
+        "the fields, their types and operators",
+        "List every field a filter can test: its table, its type and the operators it takes.",
+        """\
+  helicone-filter fields
+  helicone-filter fields --json | jq -r '.[] | select(.type == "number") | .field'
+""",
+        _fields,
+        _fields_options,
+    ),
+    Command(
+        "explain",
+        "filter text in, the tree it compiles to out",
+        "Show how a filter was read: the compiled tree, indented, each condition beside the "
+        "text it came from (so `not`, `in` and precedence can be seen at work).",
+        """\
+  helicone-filter explain 'not (cost > 1 or cached) and model in ["a", "b"]'
+""",
+        _explain,
+        reads=_TEXT,
+    ),
+    Command(
+        "serve",
+        "the HTTP service for filter builders",
+        "Serve compile, format, check, complete and diagnose as a JSON API (needs the "
+        "server extra: pip install 'helicone-filter[server]').",
+        """\
+  helicone-filter serve                          (http://127.0.0.1:8765)
+  helicone-filter serve --port 9000 --cors-origin https://builder.example.com
+  curl -s localhost:8765/diagnose -d '{"text": "modle = 1"}'
+""",
+        _serve,
+        _serve_options,
+    ),
+)
+SUBCOMMANDS = tuple(c.name for c in COMMANDS)
+_BY_NAME = {c.name: c for c in COMMANDS}
+_DEFAULT = "compile"  # `helicone-filter 'user_cost > 5'`, or a filter on stdin
+
+
+def _build_parser() -> _Parser:
+    from . import __version__
+
+    parser = _Parser(
+        prog=PROG,
+        description="Compile filter text into Helicone's filter JSON, and back.",
+        epilog="examples:\n" + _BY_NAME[_DEFAULT].examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for c in COMMANDS:
+        p = sub.add_parser(
+            c.name,
+            help=c.summary,
+            description=c.description,
+            epilog="examples:\n" + c.examples,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _add_errors(p)
+        if c.reads:
+            p.add_argument("input", nargs="?", default="-", metavar="INPUT", help=c.reads)
+            _add_now(p)
+        c.options(p)
+        if c.line is not None:
+            _add_lines(p, c.line_result)
+    return parser
+
+
+def _sort_keys() -> tuple[str, ...]:
+    from .schema import SORT_KEYS
+
+    return SORT_KEYS
+
+
+# -- --lines ----------------------------------------------------------------------------------
+
+
+def _lines(command: Command, args: argparse.Namespace, now: datetime | None) -> int:
+    """`--lines`: the subcommand's line work on each line, NDJSON out (see bulk.run_lines); a
+    line that fails gives `{"line": n, "error": {...}}` and the rest go on."""
+    from .bulk import run_lines
+    from .errors import FilterError
+
     if args.jobs is not None and args.jobs < 1:
         raise _UsageError(f"{PROG}: error: --jobs must be at least 1, not {args.jobs}")
     jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
-    failed = False
-    write, flush = sys.stdout.write, sys.stdout.flush
-    pool: Any = None
-    pending: collections.deque[Any] = collections.deque()
+    line = command.line
+    assert line is not None
 
-    def emit(done: tuple[str, bool]) -> None:
-        nonlocal failed
-        text, bad = done
-        failed = failed or bad
-        if text:
-            write(text)
+    def work(number: int, text: str | None) -> _LineResult:
+        try:
+            if text is None:
+                raise _InputError("the line is not UTF-8")
+            return line(args, number, text, now)
+        except FilterError as e:
+            problems = [p.as_dict() for p in e.problems]
+            return {"line": number, **_error_object(e.problems[0].message, problems)}, True
+        except _InputError as e:
+            return {"line": number, **_error_object(str(e), [])}, True
 
-    try:
-        for batch in _line_batches(args.input):
-            if pool is None and jobs > 1 and len(batch) >= _PARALLEL_BATCH:
-                pool = _start_pool(job, jobs)
-            if pool is None:
-                emit(job(batch))
-                flush()  # so that `tail -f saved.txt | helicone-filter compile --lines` streams
-                continue
-            pending.append(pool.apply_async(_worker_run, (batch,)))
-            while pending and (len(pending) > 2 * jobs or pending[0].ready()):
-                emit(pending.popleft().get())
-            if not _input_waiting():
-                while pending:
-                    emit(pending.popleft().get())
-                flush()
-        while pending:
-            emit(pending.popleft().get())
-    finally:
-        if pool is not None:
-            pool.terminate()
+    failed = run_lines(work, args.input, jobs, sys.stdin, sys.stdout)
     return Exit.BAD_FILTER if failed else Exit.OK
 
 
-def _start_pool(job: _LineJob, jobs: int) -> Any:
-    """Worker processes forked from this one, or None where that cannot be done."""
-    import multiprocessing
-
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    try:
-        return multiprocessing.get_context("fork").Pool(jobs, _worker_start, (job,))
-    except OSError:
-        return None
+# -- errors and the run -----------------------------------------------------------------------
 
 
 def _report(
@@ -932,15 +865,16 @@ def _run(argv: list[str]) -> int:
         parser.print_help(sys.stderr)
         return Exit.USAGE
     if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help", "--version"):
-        argv.insert(0, "compile")  # `helicone-filter 'user_cost > 5'`, or stdin
+        argv.insert(0, _DEFAULT)
     args: argparse.Namespace | None = None
     try:
         args = parser.parse_args(argv)
-        now = _parse_now(args.now) if hasattr(args, "now") else None
+        command = _BY_NAME[args.command]
+        now = _parse_now(args.now) if command.reads else None
         if getattr(args, "lines", False):
-            return _lines(args, now)
-        text = "" if args.command in ("fields", "serve") else _read_input(args.input, sys.stdin)
-        return _COMMANDS[args.command](args, text, now)
+            return _lines(command, args, now)
+        text = _read_input(args.input, sys.stdin) if command.reads else ""
+        return command.run(args, text, now)
     except _UsageError as e:
         fallback = argparse.Namespace(error_format="json" if _wants_json_errors(argv) else "text")
         _report(args or fallback, str(e))
