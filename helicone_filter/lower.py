@@ -243,7 +243,7 @@ class _Lowerer:
                 )
             if kind == "property_key":
                 return self.not_negatable(node, "property_key takes only '='; drop the 'not'")
-            if op in ("like", "ilike"):
+            if op not in NEGATED_OPERATOR:  # like, ilike
                 name = self.source(ref.start, ref.end)
                 return self.not_negatable(
                     node,

@@ -186,8 +186,8 @@ class _ToAst:
             canonical = text.lower()
         return Comparison(field, canonical, value, field.start, value.end)
 
-    def compare_not(self, field: FieldRef, _not: Tok, _op: Tok, value: Value) -> Comparison:
-        return Comparison(field, "not contains", value, field.start, value.end)
+    def compare_not(self, field: FieldRef, _not: Tok, op: Tok, value: Value) -> Comparison:
+        return Comparison(field, f"not {op[1].lower()}", value, field.start, value.end)
 
     def in_list(self, field: FieldRef, _in: Tok, values: _List) -> Comparison:
         return Comparison(field, "in", values.values, field.start, values.end)
@@ -373,7 +373,8 @@ def _check_depth(text: str, root: Node, max_depth: int) -> None:
 # Syntax errors in a user's words
 
 _VALUE_TERMINALS = frozenset({"STRING", "NUMBER", "TRUE", "FALSE", "NOW"})
-_OPERATOR_TERMINALS = frozenset({"CMP", "LIKE", "ILIKE", "CONTAINS", "IN", "IS"})
+# The terminals an operator starts with (`not` starts other things too).
+_OPERATOR_TERMINALS = frozenset(op.terminal for op in OPERATORS) - {"NOT"}
 # The operators as a list for messages: each first word once (`in`, `is`, not `is null`).
 _OPERATOR_LIST = ", ".join(
     dict.fromkeys(op.text.split()[0] for op in OPERATORS if not op.text.startswith("not "))
@@ -399,46 +400,28 @@ _WORDS = {
     "NOT": "'not'",
     "BANG": "'!'",
     "ALL": "all",
-    "IN": "'in'",
-    "IS": "'is'",
+    **{t: f"'{t.lower()}'" for t in sorted(_OPERATOR_TERMINALS - {"CMP"})},
     "NULL": "null",
     "EMPTY": "empty",
-    "LIKE": "'like'",
-    "ILIKE": "'ilike'",
-    "CONTAINS": "'contains'",
     "CMP": "a comparison operator",
     "$END": "the end of the filter",
 }
 _ORDER = list(_WORDS)
 
-# Words people reach for, mapped to the operator this language spells them with.
+# Words people reach for, mapped to the operator this language spells them with: the
+# operators' first words and JSON names, what other tools call them, and pattern words.
 _OPERATOR_WORDS = {
-    "like": "like",
-    "ilike": "ilike",
-    "contains": "contains",
-    "in": "in",
-    "is": "is",
-    "equals": "=",
-    "eq": "=",
-    "is_equal": "=",
-    "not-equals": "!=",
-    "not_equals": "!=",
-    "ne": "!=",
-    "neq": "!=",
-    "gt": ">",
-    "gte": ">=",
-    "ge": ">=",
-    "lt": "<",
-    "lte": "<=",
-    "le": "<=",
-    "not-contains": "not contains",
-    "not_contains": "not contains",
+    **{
+        op.text.split()[0]: op.text.split()[0]
+        for op in OPERATORS
+        if op.text[0].isalpha() and not op.text.startswith("not ")
+    },
+    **{op.json: op.text for op in OPERATORS if op.json},
+    **{word: op.text for op in OPERATORS for word in op.mistakes},
     "startswith": 'like "abc%"',
     "starts_with": 'like "abc%"',
     "endswith": 'like "%abc"',
     "ends_with": 'like "%abc"',
-    "has": "contains",
-    "includes": "contains",
 }
 _SWAPPED = {"=>": ">=", "=<": "<=", "=!": "!=", "><": "!="}
 

@@ -251,7 +251,8 @@ class Operator(Record):
     value, `pattern` (a LIKE pattern: `%` and `_` are wildcards), `wrapped` (the value goes
     between `%`s: contains), `case_insensitive`, `negates` (true when it does not hold), and
     `compare`, Python's comparison for the others. For completion and messages: the grammar
-    `terminal` it starts with, and what it `means`.
+    `terminal` it starts with, and what it `means`; `mistakes`, words other tools use for it
+    that the language does not take, for which the parser suggests it.
     """
 
     text: str
@@ -266,15 +267,32 @@ class Operator(Record):
     wrapped: bool = False
     case_insensitive: bool = False
     negates: bool = False
+    mistakes: tuple[str, ...] = ()
 
 
 OPERATORS: Final[tuple[Operator, ...]] = (
-    Operator("=", "equals", "!=", "CMP", "equals", ("==",), "=", operator.eq),
-    Operator("!=", "not-equals", "=", "CMP", "does not equal", ("<>",), "!=", operator.ne),
+    Operator(
+        "=", "equals", "!=", "CMP", "equals", ("==",), "=", operator.eq, mistakes=("eq", "is_equal")
+    ),
+    Operator(
+        "!=",
+        "not-equals",
+        "=",
+        "CMP",
+        "does not equal",
+        ("<>",),
+        "!=",
+        operator.ne,
+        mistakes=("not_equals", "ne", "neq"),
+    ),
     Operator(">", "gt", "<=", "CMP", "greater than", (), ">", operator.gt),
-    Operator(">=", "gte", "<", "CMP", "greater than or equal to", (), ">=", operator.ge),
+    Operator(
+        ">=", "gte", "<", "CMP", "greater than or equal to", (), ">=", operator.ge, mistakes=("ge",)
+    ),
     Operator("<", "lt", ">=", "CMP", "less than", (), "<", operator.lt),
-    Operator("<=", "lte", ">", "CMP", "less than or equal to", (), "<=", operator.le),
+    Operator(
+        "<=", "lte", ">", "CMP", "less than or equal to", (), "<=", operator.le, mistakes=("le",)
+    ),
     Operator(
         "like",
         "like",
@@ -304,6 +322,7 @@ OPERATORS: Final[tuple[Operator, ...]] = (
         pattern=True,
         wrapped=True,
         case_insensitive=True,
+        mistakes=("has", "includes"),
     ),
     Operator(
         "not contains",
@@ -316,6 +335,7 @@ OPERATORS: Final[tuple[Operator, ...]] = (
         wrapped=True,
         case_insensitive=True,
         negates=True,
+        mistakes=("not_contains",),
     ),
     Operator("in", None, "not in", "IN", "equals one of a list"),
     Operator("not in", None, "in", "NOT", "equals none of a list"),
