@@ -345,9 +345,10 @@ def _field_at_end(tail: list[Any]) -> _FieldKey | None:
     if not tail or not isinstance(tail[-1], Tok):
         return None
     key = None
-    if tail[-1].type == "RSQB" and len(tail) >= 3 and tail[-2].type == "STRING":
+    inner = tail[-2] if len(tail) >= 3 else None  # a list's last value is no key
+    if tail[-1].type == "RSQB" and isinstance(inner, Tok) and inner.type == "STRING":
         try:
-            key = decode_string(str(tail[-2]), tail[-2].start_pos)
+            key = decode_string(str(inner), inner.start_pos)
         except LexProblem:
             return None
         tail = tail[:-3]
