@@ -16,7 +16,16 @@ from .engine import ParseFailure, Tok
 from .literals import is_plain_key, key_text, quote
 from .nodes import FieldRef
 from .record import Record
-from .schema import FIELD_OPERATORS, FIELDS, FIELDS_BY_TABLE, OPERATORS, TABLES, Field, Kind
+from .schema import (
+    FIELD_OPERATORS,
+    FIELDS,
+    FIELDS_BY_TABLE,
+    KINDS,
+    OPERATORS,
+    TABLES,
+    Field,
+    Kind,
+)
 
 CompletionKind = Literal["field", "operator", "value", "keyword", "punctuation"]
 
@@ -188,21 +197,11 @@ class _Completer:
         kind: Kind | None = None
         if field is not None:
             kind = "map" if field[1] is not None else field[0].kind
-        templates: list[tuple[str, str, str]] = []  # label, insert, detail
-        if kind in (None, "boolean") and "TRUE" in expected:
-            templates += [("true", "true", "a boolean"), ("false", "false", "a boolean")]
-        if kind in (None, "timestamp") and "NOW" in expected:
-            templates += [
-                ("now - 7d", "now - 7d", "a week ago (s, m, h, d, w)"),
-                ("now", "now", "the time of the query"),
-            ]
-        if kind in (None, "timestamp") and "STRING" in expected:
-            templates.append(('"2024-01-31T00:00:00Z"', '"2024-01-31T00:00:00Z"', "ISO 8601"))
-        if kind in (None, "text", "map", "property_key") and "STRING" in expected:
-            templates.append(('"..."', '""', "a string in double quotes"))
-        if kind in (None, "number") and "NUMBER" in expected:
-            templates.append(("0", "0", "a number"))
-        return self.ranked([self.item(label, "value", d, ins) for label, ins, d in templates])
+        # Where the field is not known, every kind's values: booleans, times, strings, numbers.
+        kinds: list[Kind] = ["boolean", "timestamp", "text", "number"] if kind is None else [kind]
+        examples = dict.fromkeys(x for k in kinds for x in KINDS[k].examples)
+        found = [(label, ins, d) for term, label, ins, d in examples if term in expected]
+        return self.ranked([self.item(label, "value", d, ins) for label, ins, d in found])
 
     def keywords(
         self, before: str, tail: list[Any], field: _FieldKey | None, expected: set[str]

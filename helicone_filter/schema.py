@@ -358,15 +358,22 @@ are lowered otherwise; the others are refused)."""
 PATTERN_OPERATORS: Final = frozenset(op.json for op in OPERATORS if op.pattern and op.json)
 
 
+# A value completion offers: the grammar terminal it starts with, its label, the text it
+# inserts, and what it is.
+ValueExample = tuple[str, str, str, str]
+_STRING_EXAMPLE: Final = ("STRING", '"..."', '""', "a string in double quotes")
+
+
 class KindFacts(Record):
     """What a kind of column takes: the words for it, the operators of the language (what
-    the API's schema takes), the FilterNode operators (OpenAPI: `Partial_*Operators_`), and a
-    value in words."""
+    the API's schema takes), the FilterNode operators (OpenAPI: `Partial_*Operators_`), a
+    value in words, and the values completion offers."""
 
     label: str
     operators: tuple[str, ...]
     json_operators: tuple[str, ...]
     value: str
+    examples: tuple[ValueExample, ...]
 
 
 _ORDERED: Final = (">", ">=", "<", "<=")
@@ -377,22 +384,41 @@ _TEXT_JSON: Final = ("equals", "not-equals", "like", "ilike", "contains", "not-c
 _ORDER_JSON: Final = ("gt", "gte", "lt", "lte")
 
 KINDS: Final[dict[Kind, KindFacts]] = {
-    "text": KindFacts("text", _TEXT_OPS, _TEXT_JSON, "a string"),
+    "text": KindFacts("text", _TEXT_OPS, _TEXT_JSON, "a string", (_STRING_EXAMPLE,)),
     "number": KindFacts(
         "number",
         ("=", "!=", *_ORDERED, "in", "not in"),
         ("equals", "not-equals", *_ORDER_JSON),
         "a number",
+        (("NUMBER", "0", "0", "a number"),),
     ),
     "timestamp": KindFacts(
-        "timestamp", ("=", "!=", *_ORDERED), ("equals", *_ORDER_JSON), "a timestamp"
+        "timestamp",
+        ("=", "!=", *_ORDERED),
+        ("equals", *_ORDER_JSON),
+        "a timestamp",
+        (
+            ("NOW", "now - 7d", "now - 7d", "a week ago (s, m, h, d, w)"),
+            ("NOW", "now", "now", "the time of the query"),
+            ("STRING", '"2024-01-31T00:00:00Z"', '"2024-01-31T00:00:00Z"', "ISO 8601"),
+        ),
     ),
-    "boolean": KindFacts("boolean", ("=", "!="), ("equals",), "true or false"),
+    "boolean": KindFacts(
+        "boolean",
+        ("=", "!="),
+        ("equals",),
+        "true or false",
+        (("TRUE", "true", "true", "a boolean"), ("FALSE", "false", "false", "a boolean")),
+    ),
     # Inside maps Helicone's magic strings are literal, so `is null` / `is empty` do not apply.
     "map": KindFacts(
-        "map of text", tuple(op for op in _TEXT_OPS if op not in _MAGIC_OPS), _TEXT_JSON, "a string"
+        "map of text",
+        tuple(op for op in _TEXT_OPS if op not in _MAGIC_OPS),
+        _TEXT_JSON,
+        "a string",
+        (_STRING_EXAMPLE,),
     ),
-    "property_key": KindFacts("property key", ("=",), ("equals",), "a string"),
+    "property_key": KindFacts("property key", ("=",), ("equals",), "a string", (_STRING_EXAMPLE,)),
 }
 """The per-kind table: every module reads what a kind takes from here."""
 
