@@ -8,6 +8,7 @@ Helicone's own builder does, and 10,000 give a tree about 14 levels deep. Right:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sized
 from typing import Any, Literal
 
 from .ir import Chain, Condition, Filter, fold
@@ -19,10 +20,10 @@ JSON = Any
 
 def leaf(c: Condition) -> JSON:
     """The FilterNode leaf of one condition."""
-    inner: JSON = {c.op: c.value}
-    if c.key is not None:
-        inner = {c.key: inner}
-    return {c.field.table: {c.field.name: inner}}
+    field = c.field
+    if c.key is None:
+        return {field.table: {field.name: {c.op: c.value}}}
+    return {field.table: {field.name: {c.key: {c.op: c.value}}}}
 
 
 def build_chain(operands: list[JSON], op: str, nesting: Nesting = "balanced") -> JSON:
@@ -32,7 +33,8 @@ def build_chain(operands: list[JSON], op: str, nesting: Nesting = "balanced") ->
         >>> build_chain(["a", "b", "c"], "and")["right"]
         {'left': 'b', 'operator': 'and', 'right': 'c'}
     """
-    if nesting == "right":
+    n = len(operands)
+    if nesting == "right" or n <= 3:  # small chains (most of them) are the same either way
         node = operands[-1]
         for x in reversed(operands[:-1]):
             node = {"left": x, "operator": op, "right": node}
@@ -48,7 +50,7 @@ def build_chain(operands: list[JSON], op: str, nesting: Nesting = "balanced") ->
         mid = lo + n // 2
         return {"left": build(lo, mid), "operator": op, "right": build(mid, hi)}
 
-    return build(0, len(operands)) if len(operands) > 1 else operands[0]
+    return build(0, n)
 
 
 def to_json(node: Filter, nesting: Nesting = "balanced") -> JSON:
@@ -70,15 +72,28 @@ def too_deep(node: Filter, result: JSON, nesting: Nesting) -> Quirk | None:
 
 def may_be_deep(node: Filter, nesting: Nesting, limit: int) -> bool:
     """Whether the JSON of a filter could be more than `limit` branches deep: a balanced chain
-    of n operands adds at most log2(n) to the depth of its deepest operand."""
-    if nesting == "right":
-        return not isinstance(node, (str, Condition)) and _longest(node) > limit
-    return fold(node, lambda c: 0, lambda c, deep: max(deep) + len(c.items).bit_length(), 0) > limit
+    of n operands adds at most log2(n) to the depth of its deepest operand, a right-nested one
+    n - 1."""
+    return _chain_depth(node, len if nesting == "right" else _bits) > limit
 
 
-def _longest(node: Filter) -> int:
-    """A bound on the right-nested depth: the operands along the longest path."""
-    return fold(node, lambda c: 0, lambda c, deep: max(deep) + len(c.items), 0)
+def _bits(items: Sized) -> int:
+    return len(items).bit_length()
+
+
+def _chain_depth(node: Filter, step: Callable[[Sized], int]) -> int:
+    """The largest sum of `step(chain.items)` down a path of chains; without recursion, and
+    looking at conditions only to pass them by."""
+    if not isinstance(node, Chain):
+        return 0
+    deepest = 0
+    todo = [(node, 0)]
+    while todo:
+        chain, above = todo.pop()
+        depth = above + step(chain.items)
+        deepest = max(deepest, depth)
+        todo.extend([(item, depth) for item in chain.items if type(item) is Chain])
+    return deepest
 
 
 def shape(root: JSON) -> tuple[int, int]:
