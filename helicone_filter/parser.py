@@ -35,6 +35,9 @@ _CANONICAL_OPERATOR = {
     **{op.text: op.text for op in OPERATORS if " " not in op.text},
     **OPERATOR_SYNONYMS,
 }
+# A whole number of more digits is beyond the largest double (1.8e308 has 309), and Python
+# would not even convert one of thousands.
+_MAX_WHOLE_DIGITS = 310
 SMART_QUOTES = "\u201c\u201d\u2018\u2019\u201e\u201f\u00ab\u00bb"
 
 
@@ -237,8 +240,18 @@ class _ToAst:
     def number(self, tok: Tok) -> Value:
         _, text, start, end = tok
         whole = "." not in text and "e" not in text and "E" not in text
-        num: int | float = int(text) if whole else float(text)
-        return Value("number", num, start, end)
+        if whole and len(text) <= _MAX_WHOLE_DIGITS:
+            return Value("number", int(text), start, end)
+        if whole:  # more digits than the largest double has
+            shown = text if len(text) <= 40 else f"{text[:20]}… ({len(text):,} characters)"
+            raise LexProblem(
+                "number-out-of-range",
+                f"{shown} is too large for a double",
+                start,
+                end,
+                "numbers reach about 1.8e308",
+            )
+        return Value("number", float(text), start, end)
 
     def true(self, tok: Tok) -> Value:
         return Value("boolean", True, tok.start_pos, tok.end_pos)
@@ -465,7 +478,22 @@ def _unmatched_paren(text: str, upto: int) -> int | None:
     return opened[-1] if opened else None
 
 
-_WORD_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*)\s*$")
+_WORD_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_WORD_PART = _WORD_START | frozenset("0123456789-")
+
+
+def _word_before(text: str, end: int) -> tuple[int, int] | None:
+    """The span of the name-like word that ends `text[:end]` (white space after it skipped),
+    or None. A walk back from `end`, so a long word costs its length once, never squared."""
+    stop = end
+    while stop > 0 and text[stop - 1].isspace():
+        stop -= 1
+    start = stop
+    while start > 0 and text[start - 1] in _WORD_PART:
+        start -= 1
+    while start < stop and text[start] not in _WORD_START:
+        start += 1
+    return (start, stop) if start < stop else None
 
 
 def _explain(text: str, err: ParseFailure) -> Problem:
@@ -544,21 +572,20 @@ def _explain(text: str, err: ParseFailure) -> Problem:
     if at_end:
         message = f"the filter ends too early; expected {_describe_expected(expected)}"
     hint = ""
-    before = _WORD_BEFORE.search(text, 0, start)
+    before = _word_before(text, start) if "CMP" in expected else None
     if (
-        "CMP" in expected
-        and before is not None
-        and before.group(1).lower() in KEYWORDS
-        and text[before.start() - 1 : before.start()] != "."
+        before is not None
+        and text[before[0] : before[1]].lower() in KEYWORDS
+        and text[before[0] - 1 : before[0]] != "."
     ):
         # `and x = 1`: the keyword was read as a field name because a condition was due.
-        word = before.group(1)
+        word = text[before[0] : before[1]]
         return make_problem(
             text,
             "unexpected-token",
             f"unexpected '{word}'; expected a condition such as user_cost > 5, 'not' or '('",
-            before.start(1),
-            before.end(1),
+            before[0],
+            before[1],
             f"'{word.lower()}' is a keyword; put a condition before it",
         )
     if "CMP" in expected and tok.type == "NAME":
