@@ -1,27 +1,25 @@
-"""The LALR engine: lark's tables for grammar/filter.lark, run by a small loop, cached on disk.
+"""The LALR engine: lark's tables for grammar/filter.lark, made ahead of time, run by a small
+loop.
 
 lark turns the grammar into LALR(1) parse tables, per-state terminal sets (its contextual
-lexer) and rules. Parsing with those tables needs none of lark's machinery, so this module
-extracts them once, stores them in a cache file keyed by the grammar's hash, and drives them
-with one tight loop: a compiled regular expression per parser state built from the grammar's
-own terminal definitions, tuples for the tables, a slotted token, and one callback per rule
-that does what lark's tree builder would (drop filtered tokens, splice `_rule`s, inline a
-`?rule` with one child, call the transformer method named by the rule or its alias). A later
-process loads the tables without importing lark at all.
+lexer) and rules. Parsing with those tables needs none of lark's machinery, so
+`tables_source` extracts them (in an order that does not change from run to run) and writes
+them as a module of plain data, `parse_tables.py`, shipped in the package:
+`grammar/build_tables.py` regenerates it, and a test fails while it is out of date with the
+grammar. Nothing is built, written or read from disk at run time, and lark is not imported.
+The loop: a compiled regular expression per parser state built from the grammar's own
+terminal definitions, tuples for the tables, a slotted token, and one callback per rule that
+does what lark's tree builder would (drop filtered tokens, splice `_rule`s, inline a `?rule`
+with one child, call the transformer method named by the rule or its alias).
 """
 
 from __future__ import annotations
 
-import marshal
-import os
 import re
-import zlib
 from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
-# Bump when the layout of the cached tables changes.
-_FORMAT = 8
 END = "$END"
 
 
@@ -76,7 +74,7 @@ Rule = tuple[str, int, tuple[tuple[int, bool], ...], bool, str | None]
 
 
 class Tables:
-    """Everything the loop needs, as plain data (what is cached on disk)."""
+    """Everything the loop needs, as plain data (what parse_tables.py holds)."""
 
     def __init__(
         self,
@@ -103,8 +101,8 @@ class Tables:
         self.dropped = dropped  # terminals that no rule keeps
 
 
-def _from_lark(grammar: str) -> Tables:
-    """Build the tables with lark (only on a cache miss)."""
+def tables_from_grammar(grammar: str) -> Tables:
+    """Build the tables with lark: the same grammar always gives the same tables."""
     from lark import Lark
 
     lark = Lark(grammar, parser="lalr", lexer="contextual")
@@ -130,13 +128,24 @@ def _from_lark(grammar: str) -> Tables:
         # Names are plain str: lark's are str subclasses with a slow __eq__ (and unpickling
         # them would import lark).
         rules.append((str(rule.origin.name), len(rule.expansion), keep, expand1, callback))
-    states: list[dict[str, tuple[bool, int]]] = []
-    for i in range(len(table.states)):
-        row: dict[str, tuple[bool, int]] = {}
-        for symbol, (action, arg) in table.states[i].items():
+    # lark numbers its states in an order that changes from run to run; number them in the
+    # order a walk from the start state meets them, symbols in sorted order, so that the same
+    # grammar always gives the same tables.
+    number: dict[Any, int] = {}
+    walk = [table.start_states["start"]]
+    for state in walk:  # grows as it goes: a breadth-first walk
+        if state in number:
+            continue
+        number[state] = len(number)
+        for symbol in sorted(table.states[state], key=str):
+            action, arg = table.states[state][symbol]
+            if action.name == "Shift" and arg not in number:
+                walk.append(arg)
+    states: list[dict[str, tuple[bool, int]]] = [{} for _ in number]
+    for state, i in number.items():
+        for symbol, (action, arg) in sorted(table.states[state].items(), key=lambda x: str(x[0])):
             shift = action.name == "Shift"
-            row[str(symbol)] = (True, arg) if shift else (False, rule_index[arg])
-        states.append(row)
+            states[i][str(symbol)] = (True, number[arg]) if shift else (False, rule_index[arg])
 
     ignored = [t.pattern.to_regexp() for t in lark.terminals if t.name in lark.ignore_tokens]
     skip = "(?:" + "|".join(ignored) + ")*+" if ignored else ""
@@ -153,7 +162,8 @@ def _from_lark(grammar: str) -> Tables:
     lexers: list[str] = []
     lexer_ids: dict[str, int] = {}
     lexer_of_state = [0] * len(states)
-    for state, basic in contextual.lexers.items():
+    lexer_by_state = {number[state]: basic for state, basic in contextual.lexers.items()}
+    for state, basic in sorted(lexer_by_state.items()):
         basic._build_scanner()
         if basic.callback:  # pragma: no cover - the grammar uses no embedded keywords
             raise RuntimeError("grammar/filter.lark needs lark's keyword callbacks")
@@ -166,8 +176,8 @@ def _from_lark(grammar: str) -> Tables:
     return Tables(
         states,
         rules,
-        table.start_states["start"],
-        table.end_states["start"],
+        number[table.start_states["start"]],
+        number[table.end_states["start"]],
         lexer_of_state,
         lexers,
         pattern(contextual.root_lexer.terminals),
@@ -179,14 +189,6 @@ def _from_lark(grammar: str) -> Tables:
 
 # A single character class repeated: `\s+`, `[ \t]+`.
 _ONE_CLASS_PLUS = re.compile(r"(?:\\[sS]|\[(?:[^\]\\]|\\.)+\])\+")
-
-
-def _cache_dir() -> str:
-    configured = os.environ.get("HELICONE_FILTER_CACHE_DIR")
-    if configured:
-        return configured
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "helicone-filter")
 
 
 _FIELDS = (
@@ -203,34 +205,47 @@ _FIELDS = (
 )
 
 
-def load_tables(grammar: str) -> Tables:
-    """The tables for `grammar`: from the disk cache, or built with lark and then cached.
+def tables_source(grammar: str) -> str:
+    """The text of `parse_tables.py` for `grammar`: its tables as Python literals, one state,
+    rule or lexer a line, with the grammar's SHA-256 and the lark version that made them."""
+    import hashlib
 
-    The file holds the grammar it was built from and is used only for that very grammar, so a
-    changed grammar never meets stale tables. It is plain data in `marshal` form (no code, and
-    nothing to import to read it). A cache that cannot be read or written is rebuilt in memory.
-    """
-    name = f"tables-{_FORMAT}-{zlib.crc32(grammar.encode()):08x}-{len(grammar)}.marshal"
-    path = os.path.join(_cache_dir(), name)
-    try:
-        with open(path, "rb") as f:
-            data = marshal.load(f)
-        if isinstance(data, tuple) and len(data) == len(_FIELDS) + 1 and data[0] == grammar:
-            return Tables(*data[1:])
-    except (OSError, EOFError, ValueError, TypeError):
-        pass
-    tables = _from_lark(grammar)
-    try:
-        import tempfile  # only when writing the cache
+    import lark
 
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            marshal.dump((grammar, *(getattr(tables, n) for n in _FIELDS)), f)
-        os.replace(tmp, path)  # atomic: a concurrent reader sees all or nothing
-    except OSError:
-        pass
-    return tables
+    tables = tables_from_grammar(grammar)
+    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()
+    out = [
+        '"""The parse tables of grammar/filter.lark, made by lark ahead of time. Generated: do '
+        "not edit.",
+        "",
+        "Run `python grammar/build_tables.py` after changing the grammar; a test fails while "
+        "this file",
+        "is out of date. engine.py says what each table is.",
+        '"""',
+        "",
+        "from typing import Any",
+        "",
+        f"GRAMMAR_SHA256 = {digest!r}",
+        f"LARK_VERSION = {lark.__version__!r}",
+    ]
+    for name in _FIELDS:
+        value = getattr(tables, name)
+        if isinstance(value, frozenset):
+            out.append(f"{name.upper()}: Any = frozenset({sorted(value)!r})")
+        elif isinstance(value, list) and name != "lexer_of_state":
+            out.append(f"{name.upper()}: Any = [")
+            out.extend(f"    {item!r}," for item in value)
+            out.append("]")
+        else:
+            out.append(f"{name.upper()}: Any = {value!r}")
+    return "\n".join(out) + "\n"
+
+
+def load_tables() -> Tables:
+    """The tables of the grammar, from the module generated ahead of time."""
+    from . import parse_tables as t
+
+    return Tables(*(getattr(t, name.upper()) for name in _FIELDS))
 
 
 class Engine:

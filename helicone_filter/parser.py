@@ -280,7 +280,7 @@ class _List:
 @lru_cache(maxsize=1)
 def engine() -> Engine:
     """The parser of the grammar, built once."""
-    return Engine(load_tables(grammar_text()), _ToAst())
+    return Engine(load_tables(), _ToAst())
 
 
 def parse(

@@ -1,10 +1,15 @@
-"""The LALR engine: tables from the grammar, the disk cache, and lark's own parse as reference."""
+"""The LALR engine: the tables made ahead of time from the grammar, nothing read from disk, and
+lark's own parse as reference."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import marshal
 import os
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -13,67 +18,95 @@ from hypothesis import given
 from lark import Lark, Token, Transformer
 from strategies import any_filter_text
 
-from helicone_filter import engine
-from helicone_filter.engine import Engine, load_tables, tok
+from helicone_filter import engine, parse_tables
+from helicone_filter.engine import Engine, load_tables, tables_source, tok
 from helicone_filter.parser import _ToAst, grammar_text
 
-
-def _cache_files(directory: Path) -> list[Path]:
-    return sorted(directory.glob("tables-*.marshal"))
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_tables_are_cached_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HELICONE_FILTER_CACHE_DIR", str(tmp_path))
-    built = load_tables(grammar_text())
-    assert len(_cache_files(tmp_path)) == 1
-    monkeypatch.setattr(engine, "_from_lark", lambda grammar: pytest.fail("rebuilt"))
-    again = load_tables(grammar_text())
-    for name in engine._FIELDS:
-        assert getattr(again, name) == getattr(built, name), name
+def test_the_shipped_tables_are_those_of_the_grammar() -> None:
+    """parse_tables.py is regenerated from grammar/filter.lark (python grammar/build_tables.py)
+    whenever the grammar changes; this fails while it is out of date."""
+    grammar = (ROOT / "grammar" / "filter.lark").read_text(encoding="utf-8")
+    assert hashlib.sha256(grammar.encode()).hexdigest() == parse_tables.GRAMMAR_SHA256, (
+        "grammar/filter.lark changed: run python grammar/build_tables.py"
+    )
+    shipped = (ROOT / "helicone_filter" / "parse_tables.py").read_text(encoding="utf-8")
+    assert tables_source(grammar) == shipped, "run python grammar/build_tables.py"
 
 
-def test_a_damaged_cache_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HELICONE_FILTER_CACHE_DIR", str(tmp_path))
-    load_tables(grammar_text())
-    (path,) = _cache_files(tmp_path)
-    path.write_bytes(b"\x00not marshal")
-    tables = load_tables(grammar_text())
-    assert Engine(tables, _ToAst()).parse("cached") is not None
-
-
-def test_another_grammar_never_meets_these_tables(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HELICONE_FILTER_CACHE_DIR", str(tmp_path))
-    load_tables(grammar_text())
-    other = grammar_text() + "\n// a comment changes the text\n"
-    load_tables(other)
-    assert len(_cache_files(tmp_path)) == 2
-
-
-def test_an_unwritable_cache_directory_is_fine(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("not a directory")
-    monkeypatch.setenv("HELICONE_FILTER_CACHE_DIR", str(blocker / "cache"))
-    tables = load_tables(grammar_text())
-    assert Engine(tables, _ToAst()).parse("cached") is not None
-
-
-def test_a_cached_call_does_not_import_lark(tmp_path: Path) -> None:
-    env = {**os.environ, "HELICONE_FILTER_CACHE_DIR": str(tmp_path)}
+def test_the_same_grammar_always_gives_the_same_tables() -> None:
+    """lark numbers its states differently from run to run (its objects hash by identity);
+    the generated file must not."""
     code = (
-        "import sys, helicone_filter; helicone_filter.compile('cached'); "
-        "print('lark' in sys.modules)"
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "from helicone_filter.engine import tables_source; "
+        "from helicone_filter.parser import grammar_text; "
+        "import hashlib; print(hashlib.sha256(tables_source(grammar_text()).encode()).hexdigest())"
     )
-    first = subprocess.run(
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code, str(ROOT)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(seen) == 1
+
+
+def _old_cache_name(grammar: str) -> str:
+    """Where versions that cached the tables on disk looked for them."""
+    return f"tables-8-{zlib.crc32(grammar.encode()):08x}-{len(grammar)}.marshal"
+
+
+def _planted(tables: engine.Tables, grammar: str) -> bytes:
+    """A cache file as those versions read it, with `and` and `or` swapped in its lexers."""
+    swapped = [
+        lexer.replace("(?P<_AND>", "(?P<_TMP>")
+        .replace("(?P<_OR>", "(?P<_AND>")
+        .replace("(?P<_TMP>", "(?P<_OR>")
+        for lexer in tables.lexers
+    ]
+    fields = [getattr(tables, n) for n in engine._FIELDS]
+    fields[engine._FIELDS.index("lexers")] = swapped
+    return marshal.dumps((grammar, *fields))
+
+
+def test_nothing_on_disk_changes_what_a_filter_means(tmp_path: Path) -> None:
+    """A tables file planted (or damaged) where a cache used to be is never read: `and` stays
+    `and`, and nothing is written."""
+    grammar = grammar_text()
+    planted = _planted(load_tables(), grammar)
+    for directory in ("cache", "xdg/helicone-filter", "home/.cache/helicone-filter"):
+        (tmp_path / directory).mkdir(parents=True)
+        (tmp_path / directory / _old_cache_name(grammar)).write_bytes(planted)
+    flipped = bytearray(planted)
+    flipped[len(flipped) // 2] ^= 0x10
+    (tmp_path / "cache" / "tables-damaged.marshal").write_bytes(bytes(flipped))
+    before = sorted(p for p in tmp_path.rglob("*"))
+    env = {
+        **os.environ,
+        "HELICONE_FILTER_CACHE_DIR": str(tmp_path / "cache"),
+        "XDG_CACHE_HOME": str(tmp_path / "xdg"),
+        "HOME": str(tmp_path / "home"),
+    }
+    code = (
+        "import json, sys, helicone_filter\n"
+        "print(json.dumps([helicone_filter.compile('cached and status = 200'),\n"
+        "                  helicone_filter.to_clickhouse('cached and status = 200')[0],\n"
+        "                  'lark' in sys.modules]))"
+    )
+    done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
-    second = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
-    )
-    assert (first.stdout.strip(), second.stdout.strip()) == ("True", "False")
+    compiled, sql, lark_loaded = json.loads(done.stdout)
+    assert compiled["operator"] == "and" and " AND " in sql
+    assert lark_loaded is False
+    assert sorted(p for p in tmp_path.rglob("*")) == before
 
 
 def _ours(child: Any) -> Any:
@@ -98,7 +131,7 @@ def _lark_reference() -> Lark:
 
 
 REFERENCE = _lark_reference()
-ENGINE = Engine(load_tables(grammar_text()), _ToAst())
+ENGINE = Engine(load_tables(), _ToAst())
 
 
 @given(any_filter_text())
