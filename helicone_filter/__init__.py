@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from .compiler import check_text, compile, compile_with_spans  # noqa: A004 - the API's verb
-from .errors import FilterError, FilterSyntaxError, FilterValidationError, Problem
+from .errors import FilterError, FilterSyntaxError, FilterValidationError, Problem, RowError
 from .helicone_json import build_chain
 from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
 from .parser import parse
@@ -32,6 +32,7 @@ __all__ = [
     "Not",
     "Or",
     "Problem",
+    "RowError",
     "Value",
     "__version__",
     "build_chain",

@@ -58,6 +58,8 @@ class JsonPath:
         self.segment = segment
 
     def child(self, key: Any) -> JsonPath:
+        if isinstance(key, int) and not isinstance(key, bool):  # an array's index
+            return JsonPath(self, f"[{key}]")
         key = str(key)
         if _IDENTIFIER.fullmatch(key):
             return JsonPath(self, f".{key}")
@@ -82,6 +84,119 @@ def _problem(
     return Problem(code, message, 0, 0, 0, 0, hint, severity, str(path))
 
 
+# An int of more bits has more digits than Python will write (4,300), and is far past any
+# double (2^1024) anyway.
+_MAX_INT_BITS = 13_000
+_MAX_NOT_JSON = 100  # problems of this kind reported at most, then one line for the rest
+_JSON_SCALARS = (str, int, float, type(None))  # bool is an int
+_Where = tuple[Any, Any] | None  # a path as links: (parent, key), cheap until spelled out
+
+
+def _spelled(where: _Where) -> JsonPath:
+    keys: list[Any] = []
+    while where is not None:
+        where, key = where
+        keys.append(key)
+    path = ROOT
+    for key in reversed(keys):
+        path = path.child(key)
+    return path
+
+
+def not_json(root: Any) -> list[Problem]:
+    """What makes `root` no JSON data at all, which only Python can hand over: a value of
+    another type (a set, bytes, a Decimal), a key that is not a string, an object or array that
+    contains itself, an integer too long to write. Each container is visited once, without
+    recursion, so a cycle or a deep tree costs no more than its size."""
+    problems: list[Problem] = []
+
+    def add(message: str, where: _Where, hint: str = "") -> None:
+        if len(problems) < _MAX_NOT_JSON:
+            problems.append(_problem("not-json", message, _spelled(where), hint))
+
+    def scalar_problem(value: Any, where: _Where) -> None:
+        if isinstance(value, _JSON_SCALARS):
+            if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+                digits = int(value.bit_length() * 0.30103)
+                add(f"a whole number of about {digits:,} digits is too large for a double", where)
+            return
+        add(
+            f"a {type(value).__name__} is not a JSON value",
+            where,
+            "use strings, numbers, booleans, None, dicts and lists (a list, not a tuple)",
+        )
+
+    if not isinstance(root, (dict, list)):
+        scalar_problem(root, None)
+        return problems
+    inside = {id(root)}  # the containers on the path from the root to where the walk is
+    stack: list[tuple[Any, Any, _Where]] = [(root, _entries(root), None)]
+    while stack:
+        container, entries, where = stack[-1]
+        keyed = isinstance(container, dict)
+        for key, value in entries:
+            if keyed and not isinstance(key, str):
+                add(f"a key of type {type(key).__name__}: JSON keys are strings", where)
+                continue
+            if not isinstance(value, (dict, list)):
+                if type(value) is not str:  # the common case, at once
+                    scalar_problem(value, (where, key))
+                continue
+            if id(value) in inside:
+                add("this value contains itself: JSON cannot hold a cycle", (where, key))
+                continue
+            inside.add(id(value))
+            stack.append((value, _entries(value), (where, key)))
+            break
+        else:
+            stack.pop()
+            inside.discard(id(container))
+    if len(problems) == _MAX_NOT_JSON:
+        problems.append(_problem("not-json", "and maybe more values that are not JSON", ROOT))
+    return problems
+
+
+def is_plain_json(root: Any) -> bool:
+    """Whether `root` is plain JSON data, for sure: string keys, JSON values, no cycle, no
+    integer too long to write. The quick test that `not_json` explains when it fails."""
+    kind = type(root)
+    if kind is not dict and kind is not list:
+        return (
+            kind is str
+            or kind is float
+            or kind is bool
+            or root is None
+            or (kind is int and root.bit_length() <= _MAX_INT_BITS)
+        )
+    inside = {id(root)}
+    stack: list[tuple[Any, Any, bool]] = [(root, _entries(root), kind is dict)]
+    while stack:
+        container, entries, keyed = stack[-1]
+        for key, value in entries:
+            if keyed and type(key) is not str:
+                return False
+            kind = type(value)
+            if kind is str or kind is float or kind is bool or value is None:
+                continue
+            if kind is dict or kind is list:
+                if id(value) in inside:
+                    return False
+                inside.add(id(value))
+                stack.append((value, _entries(value), kind is dict))
+                break
+            if kind is not int or value.bit_length() > _MAX_INT_BITS:
+                return False  # another type, a subclass, or an integer too long
+        else:
+            stack.pop()
+            inside.discard(id(container))
+    return True
+
+
+def _entries(container: Any) -> Any:
+    """A container's (key, value) pairs: a list's keys are its indices."""
+    return iter(container.items()) if isinstance(container, dict) else enumerate(container)
+
+
 class _Checker:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
@@ -96,6 +211,10 @@ class _Checker:
     def run(self, root: Any) -> Filter | None:
         """Check the whole tree; return its validated form, or None where it has errors
         (reported)."""
+        found = [] if is_plain_json(root) else not_json(root)  # subclasses of dict... pass
+        if found:  # then nothing else can be read safely
+            self.problems.extend(found)
+            return None
         # Frames: (node, path, children done, branch well formed, depth in branches above,
         # the run of branches above that are each the left side of the next). Results: (the
         # validated piece or None, a condition on each table below, whether an

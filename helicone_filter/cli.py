@@ -130,10 +130,13 @@ def _read_input(arg: str, stdin: IO[str]) -> str:
 
 
 def _load_json(text: str) -> Any:
+    from .compiler import load_json
+    from .errors import FilterSyntaxError
+
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise _InputError(f"the input is not valid JSON: {e}") from None
+        return load_json(text)
+    except FilterSyntaxError as e:
+        raise _InputError(f"the input is {e.problems[0].message}") from None
 
 
 def _parse_now(value: str | None) -> datetime | None:

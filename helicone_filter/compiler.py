@@ -63,6 +63,38 @@ def read_filter(obj: Any, *, now: datetime | None = None) -> Filter:
     return normalized_ir(obj, SPLITTABLE)
 
 
+def load_json(text: str) -> Any:
+    """JSON text as Python data, for a filter given as JSON text (the command line, the service).
+
+    Raises:
+        FilterSyntaxError: the text is not JSON ("invalid-json", at the offending character), or
+            nests deeper than Python's reader can follow ("json-too-deep"; far deeper than
+            Helicone runs a filter).
+    """
+    import json
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        problem = make_problem(
+            text,
+            "invalid-json",
+            f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}",
+            e.pos,
+            min(e.pos + 1, len(text)),
+        )
+    except RecursionError:
+        problem = make_problem(
+            text,
+            "json-too-deep",
+            "JSON nested too deeply to read",
+            0,
+            len(text),
+            "Helicone runs filters at most 400 branches deep",
+        )
+    raise FilterSyntaxError([problem], text)
+
+
 def is_json_text(text: str) -> bool:
     """Whether input is FilterNode JSON rather than filter text: filter text never starts with
     `{`, `[` or `"`, and FilterNode JSON always does."""

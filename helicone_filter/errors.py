@@ -86,6 +86,10 @@ class FilterValidationError(FilterError):
     """The filter reads, but asks for something Helicone does not allow."""
 
 
+class RowError(ValueError):
+    """A row given to `matches` holds a value its column cannot hold (or is not a dict)."""
+
+
 def display_width(s: str) -> int:
     """Columns `s` takes in a terminal: wide East Asian characters take two."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)

@@ -23,6 +23,8 @@ reads it on its own table (HELICONE.md; `semantics.compared` gives the bound):
   `helicone-score-feedback`: the row's value (true is 1), or else
   `scores['helicone-score-feedback']`, which is 0 when missing.
 - `property_key = k` is true when the row's `properties` has the key k.
+- A value a column cannot hold (a string for a number, a timestamp that does not read, a score
+  that is no whole number) raises RowError: the row, not the filter, is wrong.
 - A leaf with several tables ands them. A leaf with several columns, keys or operators keeps
   only the one Helicone keeps (the first; for request_response_rmt the first of property_key,
   properties, search_properties, scores, cached, cost).
@@ -35,9 +37,10 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
 
+from .errors import RowError
 from .ir import Chain, Condition, Filter, fold
-from .schema import EMPTY_MAGIC, JSON_OPERATOR, NULL_MAGIC, Field
-from .semantics import COST_SCALE, compared, uuid_number
+from .schema import EMPTY_MAGIC, JSON_OPERATOR, NULL_MAGIC, Family, Field
+from .semantics import COST_SCALE, compared, describe, is_uuid, uuid_number
 from .timestamps import parse_timestamp
 
 Row = dict[str, Any]
@@ -87,33 +90,98 @@ def _uuid(value: Any) -> int:
     return uuid_number(str(value))
 
 
+_NUMBER = (int, float)
+# What a row may hold for a column of each family (None, NULL, always), in words for errors.
+_HOLDS: dict[Family, tuple[tuple[type, ...], str]] = {
+    "string": ((str, int, float), "a string"),
+    "uuid": ((str,), "a UUID string"),
+    "int": (_NUMBER, "a number"),
+    "float": (_NUMBER, "a number"),
+    "cost": (_NUMBER, "a number of dollars"),
+    "datetime": ((datetime, str), "a datetime or an ISO 8601 string"),
+    "datetime64": ((datetime, str), "a datetime or an ISO 8601 string"),
+    "bool": ((bool,), "true or false"),
+    "cached": ((bool,), "true or false"),
+    "feedback": ((bool, int, float), "true, false or a number"),
+    "map": ((dict,), "a dict of strings"),
+    "scores": ((dict,), "a dict of whole numbers"),
+    "scores_column": ((dict,), "a dict of whole numbers"),
+}
+
+
+def _shown(value: Any) -> str:
+    """A row's value in an error: its type in words and its start."""
+    if isinstance(value, (str, int, float, list, dict)):
+        kind = describe(value)
+    else:
+        kind = f"a {type(value).__name__}"
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long for Python to write
+        text = "..."
+    return f"{kind} ({text[:40]}{'…' if len(text) > 40 else ''})"
+
+
+def _wrong(column: str, value: Any, wanted: str) -> RowError:
+    return RowError(f"row[{column!r}] is {_shown(value)}, but {column} holds {wanted}")
+
+
+def _held(field: Field, column: str, value: Any) -> Any:
+    """`value` if a row's `column` can hold it (a bool is no number); else RowError."""
+    types, wanted = _HOLDS[field.family or "string"]
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        raise _wrong(column, value, wanted)
+    return value
+
+
+def _score(column: str, key: str, value: Any) -> int:
+    """A score as ClickHouse reads it from Int64: a whole number, or the text of one."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value)
+    raise RowError(f"row[{column!r}][{key!r}] is {_shown(value)}, but scores are whole numbers")
+
+
 def row_value(field: Field, row: Row) -> Any:
     """The value a row holds for a field's column as Helicone's SQL reads it (None is NULL):
     nano-dollars for request cost, milliseconds (request times) or seconds (per-user times)
     since 1970, UUIDs as numbers, `cached` and `helicone-score-feedback` as Helicone derives
     them."""
     family = field.family
-    value = row.get("scores" if family == "scores_column" else field.name)
+    column = "scores" if family == "scores_column" else field.name
+    value = row.get(column)
+    if value is not None:
+        _held(field, column, value)
     if family == "scores_column":
-        return value if isinstance(value, dict) else {}
+        return {k: _score(column, k, v) for k, v in value.items()} if value else {}
     if family == "cached" and value is None:
         reference = row.get("cache_reference_id")
-        return None if reference is None else _uuid(reference) != 0
+        if reference is None:
+            return None
+        if not isinstance(reference, str) or not is_uuid(reference):
+            raise _wrong("cache_reference_id", reference, "a UUID string")
+        return _uuid(reference) != 0
     if family == "feedback":
         if value is None:
             scores = row.get("scores")
-            value = scores.get(field.name, 0) if isinstance(scores, dict) else 0
+            if scores is not None and not isinstance(scores, dict):
+                raise _wrong("scores", scores, "a dict of whole numbers")
+            found = scores.get(field.name, 0) if scores else 0
+            value = None if found is None else _score("scores", field.name, found)
         return None if value is None else int(value)
     if value is None:
         return None
     if family == "cost":
         return round(float(value) * COST_SCALE)
     if family == "uuid":
+        if not is_uuid(value):
+            raise _wrong(column, value, "a UUID string")
         return _uuid(value)
     if family in ("datetime", "datetime64"):
         moment = _instant(value)
         if moment is None:
-            return None
+            raise _wrong(column, value, "a datetime or an ISO 8601 string")
         return (moment - _EPOCH) // (_MILLISECOND if family == "datetime64" else _SECOND)
     return value
 
@@ -133,14 +201,17 @@ def condition_matches(c: Condition, row: Row) -> bool:
     family = field.family
     if family == "property_key":
         props = row.get("properties")
-        return isinstance(props, dict) and value in props
+        if props is not None and not isinstance(props, dict):
+            raise _wrong("properties", props, "a dict of strings")
+        return props is not None and value in props
     if c.key is not None:
         found = row.get(field.name)
-        found = found if isinstance(found, dict) else {}
+        found = {} if found is None else _held(field, field.name, found)
         if field.name == "scores":  # guarded by has(), compared as Int64
             if c.key not in found or found[c.key] is None:
                 return False
-            return _compare(op, int(found[c.key]), compared(field, c.key, value))
+            score = _score(field.name, c.key, found[c.key])
+            return _compare(op, score, compared(field, c.key, value))
         got = found.get(c.key)  # unguarded: a missing key is ''
         return _text_matches(op, "" if got is None else str(got), value)
     got = row_value(field, row)
@@ -158,8 +229,7 @@ def condition_matches(c: Condition, row: Row) -> bool:
     if family == "string":
         return _text_matches(op, got if isinstance(got, str) else str(got), value)
     if family == "scores_column":
-        items = list(got.items()) if isinstance(got, dict) else []
-        return _compare(op, [(k, int(v)) for k, v in items], compared(field, None, value))
+        return _compare(op, list(got.items()), compared(field, None, value))
     if family == "datetime64":
         return _compare(op, got, compared(field, None, value) * 1000)
     if family in ("bool", "cached"):
@@ -192,6 +262,7 @@ def matches(obj: Any, row: Row) -> bool:
     Raises:
         FilterValidationError: `obj` is not a valid FilterNode (leaves with several
             conditions are fine: only the one Helicone keeps counts).
+        RowError: `row` is not a dict, or holds a value its column cannot hold.
 
     Example:
         >>> matches({"request_response_rmt": {"model": {"contains": "GPT"}}}, {"model": "gpt-4o"})
@@ -199,4 +270,7 @@ def matches(obj: Any, row: Row) -> bool:
     """
     from .checker import SPLITTABLE, normalized_ir
 
-    return filter_matches(normalized_ir(obj, SPLITTABLE), row)
+    node = normalized_ir(obj, SPLITTABLE)
+    if not isinstance(row, dict):
+        raise RowError(f"a row is a dict keyed by column name, not {_shown(row)}")
+    return filter_matches(node, row)
