@@ -330,7 +330,8 @@ def _query_options(p: argparse.ArgumentParser) -> None:
         "--timeout",
         type=float,
         metavar="SECONDS",
-        help="give up when connecting, sending or waiting for the answer takes longer (default 30)",
+        help="give up when the whole call (connecting, sending, reading all of the answer) "
+        "takes longer (default 30)",
     )
 
 

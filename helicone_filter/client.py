@@ -6,9 +6,13 @@ when a request is sent, so this module imports without it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
+import socket
+import threading
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -25,9 +29,26 @@ ENDPOINT = "/v1/user/metrics/query"
 DEFAULT_TIMEOUT = 30.0
 API_KEY_ENV = "HELICONE_API_KEY"
 
+# The most of an answer's body that is read, in bytes. A page of 1,000 users (Helicone's
+# largest) is under 1 MiB; past this the answer is refused while it streams in, so that a
+# broken or hostile server cannot fill the memory. A Content-Length above it is refused before
+# the body is read.
+MAX_REPLY_BYTES = 16 * 1024 * 1024
+
 # Where an error shows text from the server, at most this much of it.
 _EXCERPT = 300
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# What text from a server must not bring into a message: C0 and C1 control characters and DEL
+# (a terminal obeys them: ESC sequences move the cursor, set the title, clear the screen), lone
+# surrogates (which cannot be encoded, so printing them fails), and the bidi embeddings,
+# overrides, isolates and marks that make a line show other than it reads.
+_UNSAFE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f"  # C0, DEL, C1
+    r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi marks, embeddings, overrides, isolates
+    r"\ud800-\udfff]"  # surrogates, which in a str are always lone
+)
+# Each step's own timeout in httpx is capped at this many seconds (a day): a larger number does
+# not fit the platform's clocks, and the whole call's deadline still holds.
+_MAX_STEP = 86400.0
 _TAG = re.compile(r"<[^>]*>")
 _KEY_HINT = (
     f"set {API_KEY_ENV} (or api_key) to an API key of your Helicone organisation; "
@@ -89,7 +110,7 @@ class HeliconeAPIError(Exception):
 
         lines = [paint(self.message, BOLD, color)]
         for d in self.details:
-            value = f" (value: {_excerpt(_json(d['value']), 80)})" if "value" in d else ""
+            value = f" (value: {_clean(_json(d['value']), 80)})" if "value" in d else ""
             where = f"{d['path']}: " if d["path"] else ""
             lines.append(f"  {where}{d['message']}{value}")
         if self.hint:
@@ -206,16 +227,19 @@ def query_user_metrics(
         base_url: the API host (default `https://api.helicone.ai`; a trailing slash is
             dropped), for a self-hosted Helicone or a proxy. It wins over `eu`.
         eu: use the EU host, `https://eu.api.helicone.ai`, as EU accounts must.
-        timeout: seconds allowed for each of connecting, sending and waiting for the answer.
+        timeout: seconds allowed for the whole call: connecting, sending, and reading all of
+            the answer, however slowly the server sends it.
         client: an `httpx.Client` of your own (proxies, certificates, connection reuse);
-            by default one is made for the call.
+            by default one is made for the call. Either way the request is made in a thread
+            of its own, so that the timeout holds whatever the server does.
 
     Returns:
         The page: `users` (dicts as Helicone sent them), `count`, `has_users`, `data`.
 
     Raises:
         FilterError: the filter is not valid. QueryError: another body option is not.
-        HeliconeAPIError: anything else, from a missing key to an error answer or no answer.
+        HeliconeAPIError: anything else, from a missing key to an error answer, no answer
+            in time, or an answer larger than MAX_REPLY_BYTES.
 
     Example:
         >>> page = query_user_metrics(  # doctest: +SKIP
@@ -268,7 +292,7 @@ def send_query(
     url = endpoint_url(base_url, eu=eu)
     _check_timeout(timeout)
     try:
-        import httpx
+        import httpx  # noqa: F401 - only to know that it is installed
     except ImportError:
         raise HeliconeAPIError(
             "sending a query needs httpx, which is not installed; nothing was sent",
@@ -279,19 +303,8 @@ def send_query(
         "Authorization": f"Bearer {api_key}",
         "Accept": "application/json",
     }
-    try:
-        if client is not None:
-            response = client.post(url, json=body, headers=headers, timeout=timeout)
-        else:
-            with httpx.Client(timeout=timeout) as own:
-                response = own.post(url, json=body, headers=headers)
-    except httpx.TimeoutException as e:
-        raise _timed_out(e, url, timeout) from None
-    except httpx.TransportError as e:
-        raise _unreachable(e, url) from None
-    except httpx.InvalidURL as e:
-        raise HeliconeAPIError(f"cannot send to {url}: {e}", url=url) from None
-    return _read(response.status_code, response.headers, response.content, url)
+    status, answer_headers, content = _Call(url, timeout).make(client, body, headers)
+    return _read(status, answer_headers, content, url)
 
 
 def _check_timeout(timeout: float) -> None:
@@ -304,19 +317,224 @@ def _check_timeout(timeout: float) -> None:
         raise HeliconeAPIError(f"the timeout is a number of seconds above 0, not {timeout!r}")
 
 
+# -- the call ---------------------------------------------------------------------------------
+
+# The steps of a request as httpcore's `trace` events name them, and the timeout each step's
+# overrun is reported as (`_TIMEOUTS`).
+_STEPS = {
+    "connect_tcp": "ConnectTimeout",
+    "start_tls": "ConnectTimeout",
+    "send_request_headers": "WriteTimeout",
+    "send_request_body": "WriteTimeout",
+    "receive_response_headers": "ReadTimeout",
+}
+
+
+class _Call:
+    """One POST whose `timeout` bounds all of it: connecting, sending, reading the whole answer.
+
+    httpx's timeouts bound each step alone (each connect, write and read), so a server that
+    sends a byte now and then never trips them, and the read timeout of a body is fixed when
+    the body starts, so it cannot shrink as the deadline nears. So the exchange runs in a
+    daemon thread and the caller's thread waits for it until the deadline, no longer. At the
+    deadline the connection's socket, when known (from httpcore's `trace` events for a new
+    connection, from the response's `network_stream` for any), is shut down, which wakes the
+    worker's read at once, and the worker closes what it opened. A transport that shows no
+    socket (a caller's own, or a kept-alive connection still waiting for the headers) is left
+    to end by its own timeouts or at the worker's next chunk, after the call has returned.
+    """
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        # Which step the call is at: a key of `_TIMEOUTS`, or "body" once the headers are in.
+        # Without trace events (a transport of the caller's) it stays at waiting for them.
+        self.step = "ReadTimeout"
+        self.done = threading.Event()
+        self.result: tuple[int, Any, bytes] | None = None
+        self.error: Exception | None = None
+        self._lock = threading.Lock()
+        self._socket: socket.socket | None = None
+        self._cancelled = False
+
+    def make(
+        self, client: httpx.Client | None, body: Any, headers: dict[str, str]
+    ) -> tuple[int, Any, bytes]:
+        """The answer's status, headers and body, read by the deadline.
+
+        Raises:
+            HeliconeAPIError: no answer, or not all of it, by the deadline; no connection; an
+                answer larger than MAX_REPLY_BYTES.
+        """
+        worker = threading.Thread(
+            target=self._work,
+            args=(client, body, headers),
+            name="helicone-filter request",
+            daemon=True,
+        )
+        worker.start()
+        finished = False
+        try:
+            while not finished:
+                left = self.deadline - time.monotonic()
+                finished = self.done.wait(max(0.0, min(left, _MAX_STEP)))
+                if not finished and left <= _MAX_STEP:
+                    break
+        finally:
+            if not finished:  # the deadline, or an interrupt (Ctrl-C) while waiting
+                self._cancel()
+        if not finished:
+            raise _timed_out(self.step, self.url, self.timeout)
+        if self.error is not None:
+            raise self._failed(self.error) from None
+        assert self.result is not None
+        return self.result
+
+    def _work(self, client: httpx.Client | None, body: Any, headers: dict[str, str]) -> None:
+        """The exchange, in the worker thread; its outcome in `result` or `error`."""
+        import httpx
+
+        try:
+            if client is None:
+                with httpx.Client(timeout=min(self.timeout, _MAX_STEP)) as own:
+                    self.result = self._exchange(own, body, headers)
+            else:
+                self.result = self._exchange(client, body, headers)
+        except Exception as e:  # handed to the caller's thread, which raises it as ours
+            self.error = e
+        finally:
+            self.done.set()
+
+    def _exchange(
+        self, client: httpx.Client, body: Any, headers: dict[str, str]
+    ) -> tuple[int, Any, bytes]:
+        """POST, then read the answer in chunks up to MAX_REPLY_BYTES (stopping early if the
+        caller's thread has given up on it)."""
+        request = client.build_request(
+            "POST",
+            self.url,
+            json=body,
+            headers=headers,
+            timeout=min(self.timeout, _MAX_STEP),
+            extensions={"trace": self._trace},
+        )
+        response = client.send(request, stream=True)
+        try:
+            self.step = "body"
+            self._watch(response.extensions.get("network_stream"))
+            status, limit = response.status_code, MAX_REPLY_BYTES
+            declared = response.headers.get("content-length", "").strip()
+            if declared.isascii() and declared.isdigit() and int(declared[:30]) > limit:
+                raise HeliconeAPIError(
+                    f"the answer from {self.url} is {_clean(declared, 40)} bytes long (its "
+                    f"Content-Length), more than the {_size(limit)} this client reads (HTTP "
+                    f"{status}); it was not read",
+                    status=status,
+                    url=self.url,
+                    hint=_TOO_LARGE_HINT,
+                )
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise HeliconeAPIError(
+                        f"the answer from {self.url} is larger than {_size(limit)}, the most "
+                        f"this client reads (HTTP {status}); reading it was stopped there",
+                        status=status,
+                        url=self.url,
+                        hint=_TOO_LARGE_HINT,
+                    )
+                if self._cancelled:
+                    break  # the caller has had its error; stop reading
+                chunks.append(chunk)
+            return status, response.headers, b"".join(chunks)
+        finally:
+            response.close()
+
+    def _trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace callback: the step the call is at, and the socket once connected
+        ("connection.connect_tcp.complete" with the stream as `return_value`)."""
+        step, _, stage = event.rpartition(".")
+        step = step.rpartition(".")[2]
+        if stage == "started" and step in _STEPS:
+            self.step = _STEPS[step]
+        elif stage == "complete" and step in ("connect_tcp", "start_tls"):
+            self._watch(info.get("return_value"))
+
+    def _watch(self, stream: Any) -> None:
+        """Note the socket under `stream`, to shut it down at the deadline (at once if that
+        has passed already)."""
+        try:
+            found = stream.get_extra_info("socket") if stream is not None else None
+        except Exception:  # a stream of another kind: then there is no socket to watch
+            found = None
+        if isinstance(found, socket.socket):
+            with self._lock:
+                self._socket = found
+                if self._cancelled:
+                    _shut(found)
+
+    def _cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            if self._socket is not None:
+                _shut(self._socket)
+
+    def _failed(self, e: Exception) -> Exception:
+        """The worker's exception as the error to raise."""
+        import httpx
+
+        if isinstance(e, HeliconeAPIError):
+            return e
+        if isinstance(e, httpx.TimeoutException):
+            # Every step's timeout is at least the time left, so one that fires means the
+            # deadline has passed too; name it as the deadline would.
+            step = "body" if self.step == "body" else type(e).__name__
+            return _timed_out(step, self.url, self.timeout)
+        if isinstance(e, httpx.RequestError):
+            return _unreachable(e, self.url)
+        if isinstance(e, httpx.InvalidURL):
+            return HeliconeAPIError(f"cannot send to {self.url}: {e}", url=self.url)
+        return e
+
+
+def _shut(sock: socket.socket) -> None:
+    """Shut the socket down for reading and writing, which wakes a thread blocked reading it
+    (closing it would not). The plain socket's own method: an SSLSocket's drops its TLS state
+    too, under the reading thread's feet."""
+    with contextlib.suppress(OSError):  # closed already
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+_TOO_LARGE_HINT = (
+    "a page of users (1,000 at most) is far smaller; is the base URL Helicone's API host? "
+    f"The default is {DEFAULT_BASE_URL}"
+)
+
+
+def _size(n: int) -> str:
+    mib = 1024 * 1024
+    return f"{n // mib} MiB" if n and n % mib == 0 else f"{n:,} bytes"
+
+
 # -- no answer --------------------------------------------------------------------------------
 
-# httpx's timeout classes by name, so that this table needs no import of httpx.
+# Where a call can run out of time: httpx's timeout classes by name (so that this table needs
+# no import of httpx), and "body" for an answer begun but not finished.
 _TIMEOUTS = {
     "ConnectTimeout": "could not connect to {host} within {t} s (connect timeout)",
     "WriteTimeout": "could not send the request to {host} within {t} s (write timeout)",
     "PoolTimeout": "no connection to {host} was free within {t} s (pool timeout)",
     "ReadTimeout": "{host} did not answer within {t} s (read timeout)",
+    "body": "{host} did not finish answering within {t} s (it was still sending the answer)",
 }
 
 
-def _timed_out(e: Exception, url: str, timeout: float) -> HeliconeAPIError:
-    template = _TIMEOUTS.get(type(e).__name__, _TIMEOUTS["ReadTimeout"])
+def _timed_out(step: str, url: str, timeout: float) -> HeliconeAPIError:
+    """The error for a call that ran out of time at `step` (a key of `_TIMEOUTS`)."""
+    template = _TIMEOUTS.get(step, _TIMEOUTS["ReadTimeout"])
     return HeliconeAPIError(
         template.format(host=_host(url), t=f"{timeout:g}") + f", at POST {url}",
         url=url,
@@ -327,7 +545,7 @@ def _timed_out(e: Exception, url: str, timeout: float) -> HeliconeAPIError:
 def _unreachable(e: Exception, url: str) -> HeliconeAPIError:
     import httpx
 
-    reason = _excerpt(str(e) or type(e).__name__, _EXCERPT)
+    reason = _clean(str(e) or type(e).__name__, _EXCERPT)
     if isinstance(e, httpx.ConnectError):
         return HeliconeAPIError(
             f"could not connect to {_host(url)}: {reason}",
@@ -335,6 +553,12 @@ def _unreachable(e: Exception, url: str) -> HeliconeAPIError:
             hint="check the network, and the host: the default is "
             f"{DEFAULT_BASE_URL}, --eu (eu=True) for EU accounts, --base-url (base_url=) "
             "for any other",
+        )
+    if isinstance(e, httpx.DecodingError):
+        return HeliconeAPIError(
+            f"the answer from {url} could not be decoded: {reason}",
+            url=url,
+            hint="is the base URL Helicone's API host? The default is " + DEFAULT_BASE_URL,
         )
     return HeliconeAPIError(
         f"the request to {url} failed: {type(e).__name__}: {reason}",
@@ -353,7 +577,7 @@ def _host(url: str) -> str:
 
 def _read(status: int, headers: Any, content: bytes, url: str) -> UserMetricsPage:
     """The page in a 2xx answer, or the error any other answer means."""
-    kind = headers.get("content-type", "")
+    kind = _clean(headers.get("content-type", ""), 100)
     try:
         body: Any = json.loads(content)
         is_json = True
@@ -390,6 +614,8 @@ def _page(status: int, body: Any, url: str) -> UserMetricsPage:
         problem = "data.users is not a list of objects"
     elif not _is_number(data.get("count")):
         problem = "data.count is not a number"
+    elif not _is_count(data["count"]):
+        problem = f"data.count is not a whole number of users, 0 or more: {_text(data['count'])}"
     elif not isinstance(data.get("hasUsers"), bool):
         problem = "data.hasUsers is not true or false"
     if problem:
@@ -408,6 +634,13 @@ def _page(status: int, body: Any, url: str) -> UserMetricsPage:
 
 def _is_number(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _is_count(x: int | float) -> bool:
+    """A number of users: whole, finite, not below 0 (JSON has NaN and Infinity too)."""
+    if isinstance(x, int):
+        return x >= 0
+    return math.isfinite(x) and x.is_integer() and x >= 0
 
 
 def _refused(status: int, body: Any, said: str, headers: Any, url: str) -> HeliconeAPIError:
@@ -430,12 +663,18 @@ def _refused(status: int, body: Any, said: str, headers: Any, url: str) -> Helic
             "a body from query_body that Helicone refuses means its schema has changed",
         )
     if status == 429:
-        wait = headers.get("retry-after")
+        wait = _clean(headers.get("retry-after", ""), 40)
+        if not wait:
+            after = "try again later"
+        elif wait.isascii() and wait.isdigit():
+            after = f"try again in {wait} s"
+        else:  # an HTTP date
+            after = f"try again after {wait}"
         return HeliconeAPIError(
             f"Helicone is limiting the rate of requests with this key (HTTP 429{said_part})",
             status=status,
             url=url,
-            hint=f"try again in {wait} s" if wait else "try again later",
+            hint=after,
         )
     if status == 404:
         return HeliconeAPIError(
@@ -445,7 +684,7 @@ def _refused(status: int, body: Any, said: str, headers: Any, url: str) -> Helic
             hint=f"the base URL is the API host alone, e.g. {DEFAULT_BASE_URL}",
         )
     if 300 <= status < 400:
-        where = headers.get("location") or "elsewhere"
+        where = _clean(headers.get("location", ""), 200) or "elsewhere"
         return HeliconeAPIError(
             f"{url} redirects to {where} (HTTP {status})",
             status=status,
@@ -484,11 +723,11 @@ def _details(body: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if isinstance(found, dict):
         for path, about in found.items():
-            entry: dict[str, Any] = {"path": _excerpt(str(path), 200)}
+            entry: dict[str, Any] = {"path": _clean(str(path), 200)}
             if isinstance(about, dict):
-                entry["message"] = _excerpt(str(about.get("message", "")), _EXCERPT)
+                entry["message"] = _clean(str(about.get("message", "")), _EXCERPT)
                 if "value" in about:
-                    entry["value"] = about["value"]
+                    entry["value"] = _clean_value(about["value"])
             else:
                 entry["message"] = _text(about)
             out.append(entry)
@@ -501,7 +740,7 @@ def _details(body: Any) -> list[dict[str, Any]]:
 
 def _text(value: Any) -> str:
     """A value from an error body as one printable line: a string as it is, else as JSON."""
-    return _excerpt(value if isinstance(value, str) else _json(value), _EXCERPT)
+    return _clean(value if isinstance(value, str) else _json(value), _EXCERPT)
 
 
 def _said(body: Any) -> str:
@@ -512,27 +751,56 @@ def _said(body: Any) -> str:
             if isinstance(value, dict):
                 value = value.get("message")
             if isinstance(value, str) and value.strip():
-                return _excerpt(value, _EXCERPT)
+                return _clean(value, _EXCERPT)
         if body:
-            return _excerpt(_json(body), _EXCERPT)
+            return _clean(_json(body), _EXCERPT)
         return ""
     if isinstance(body, str):
-        return _excerpt(body, _EXCERPT)
-    return "" if body is None else _excerpt(_json(body), _EXCERPT)
+        return _clean(body, _EXCERPT)
+    return "" if body is None else _clean(_json(body), _EXCERPT)
 
 
 def _text_excerpt(content: bytes) -> str:
     text = content.decode("utf-8", "replace")
     title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
-    return _excerpt(title.group(1) if title else _TAG.sub(" ", text), 200)
+    return _clean(title.group(1) if title else _TAG.sub(" ", text), 200)
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _excerpt(text: str, limit: int) -> str:
-    """`text` on one line, without control characters (so that a server cannot move the
-    terminal's cursor or colour it), cut to `limit` characters."""
-    flat = " ".join(_CONTROL.sub(" ", text).split())
+def _clean(text: str, limit: int) -> str:
+    """`text` from a server as one line fit for a message: each control character, lone
+    surrogate and bidi control (`_UNSAFE`) made a space, so that a server can neither move the
+    terminal's cursor, colour it or set its title, nor make a line show other than it reads,
+    nor make printing the message fail; runs of white space made one space; cut to `limit`
+    characters. Every string from the server goes through this before it is put into a
+    HeliconeAPIError."""
+    flat = " ".join(_UNSAFE.sub(" ", text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _clean_value(value: Any) -> Any:
+    """A JSON value from a server with each string in it, keys too, `_clean`ed (a loop, not
+    recursion: the value may be nested as deep as json reads)."""
+    if isinstance(value, str):
+        return _clean(value, _EXCERPT)
+    if not isinstance(value, dict | list):
+        return value
+    top: Any = {} if isinstance(value, dict) else []
+    todo: list[tuple[Any, Any]] = [(value, top)]
+    while todo:
+        source, copy = todo.pop()
+        pairs = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, item in pairs:
+            if isinstance(item, dict | list):
+                inner: Any = {} if isinstance(item, dict) else []
+                todo.append((item, inner))
+            else:
+                inner = _clean(item, _EXCERPT) if isinstance(item, str) else item
+            if isinstance(copy, dict):
+                copy[_clean(str(key), _EXCERPT)] = inner
+            else:
+                copy.append(inner)
+    return top
