@@ -11,27 +11,61 @@
     GET  /                                                -> the playground page
 
 Every error is a JSON body `{"error": {"message", "problems"}}`: 400 for a body that is not a
-JSON object, 413 past the size limit, 415 for another content type, 422 for a filter that
-does not compile or a field of the wrong type. Needs the `server` extra (Starlette, uvicorn).
+JSON object, 408 for a body that does not arrive in time, 413 past the size limit, 415 for a
+body not sent as application/json (so that a web page cannot post to the service without the
+browser asking it first), 421 for a Host the service does not answer to, 422 for a filter
+that does not compile or a field of the wrong type, 503 for a request that takes longer than
+its time limit, 500 for anything unforeseen. Needs the `server` extra (Starlette, uvicorn).
+
+Hostile clients: the work of a request runs in a worker thread, so that one slow request
+never holds up the others (or /healthz), and is given up after `request_seconds`; a client
+that is slow to send its headers or its body is dropped (`serve`'s `header_seconds`, the
+app's `body_seconds`); a client that goes away is one quiet log line. Bound to a loopback
+address, the service answers only to loopback host names (against DNS rebinding). The
+playground is served with a Content-Security-Policy that allows its own script and style and
+calls to this service, nothing else.
 """
 
 from __future__ import annotations
 
+import base64
+import gc
+import hashlib
+import ipaddress
 import json
+import logging
+import re
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import anyio
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
+
+if TYPE_CHECKING:
+    import uvicorn
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 DEFAULT_MAX_BODY = 64 * 1024
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+DEFAULT_REQUEST_SECONDS = 10.0  # the work of one request, at most
+DEFAULT_BODY_SECONDS = 10.0  # to send the body, from the end of the headers
+DEFAULT_HEADER_SECONDS = 10.0  # to send a request's headers, from its first byte
+DEFAULT_MAX_CONNECTIONS = 200  # open at once; past that, 503
+# Worker threads for requests: enough for two cores, and a bound on work given up on.
+_WORKERS = anyio.CapacityLimiter(8)
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+_SWITCH_SECONDS = 0.0005
+
+log = logging.getLogger("helicone_filter.server")
 
 
 class _BadRequest(Exception):
@@ -46,25 +80,103 @@ def _error(status: int, message: str, problems: Sequence[dict[str, Any]] = ()) -
     return JSONResponse({"error": {"message": message, "problems": list(problems)}}, status)
 
 
-async def _body(request: Request, limit: int) -> dict[str, Any]:
+async def _body_bytes(request: Request, limit: int, seconds: float) -> bytes:
+    """The request's body, refused past `limit` bytes, `seconds`, or as another media type."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _BadRequest(413, f"the body is {int(declared):,} bytes; the limit is {limit:,}")
-    kind = request.headers.get("content-type", "application/json").split(";")[0].strip()
-    if kind not in ("application/json", ""):
-        raise _BadRequest(415, f"send application/json, not {kind}")
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise _BadRequest(
+            415, f"send the body as application/json, not {kind or 'without a Content-Type'}"
+        )
     data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > limit:
-            raise _BadRequest(413, f"the body is over the limit of {limit:,} bytes")
     try:
-        body = json.loads(bytes(data) or b"{}")
-    except (ValueError, UnicodeDecodeError) as e:
-        raise _BadRequest(400, f"the body is not JSON: {e}") from None
+        with anyio.fail_after(seconds):
+            async for chunk in request.stream():
+                data += chunk
+                if len(data) > limit:
+                    raise _BadRequest(413, f"the body is over the limit of {limit:,} bytes")
+    except TimeoutError:
+        raise _BadRequest(408, f"the body did not arrive within {seconds:g} s") from None
+    return bytes(data)
+
+
+def _body(data: bytes) -> dict[str, Any]:
+    """The body as a JSON object."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _BadRequest(400, f"the body is not JSON: byte {e.start} is not UTF-8") from None
+    from .compiler import load_json
+    from .errors import FilterSyntaxError
+
+    try:
+        body = load_json(text or "{}")
+    except FilterSyntaxError as e:
+        raise _BadRequest(400, f"the body is {e.problems[0].message}") from None
     if not isinstance(body, dict):
         raise _BadRequest(400, "the body must be a JSON object")
     return body
+
+
+def _answer(handler: Handler, data: bytes) -> bytes:
+    """The whole work of a request, in a worker thread: the body read, the handler's answer
+    written as JSON; then, where the garbage collector does not run by itself (`serve`), a
+    collection now and then."""
+    try:
+        return _encode(handler(_body(data)))
+    finally:
+        if not gc.isenabled():
+            _Collector.after_request()
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_PIECE = 64  # list items encoded at once
+_DEPTH = 10  # levels of objects walked one by one, below which a subtree is encoded at once
+
+
+def _encode(answer: Any) -> bytes:
+    """An answer as JSON, written a piece at a time: encoding a large answer in one call would
+    hold every thread, the event loop's too, for all of it (40 ms for the 2 MB answer to a
+    60 KB `in` list). An object is walked key by key down to `_DEPTH` levels (a balanced
+    FilterNode of 10,000 leaves is 14 deep), a list `_PIECE` items at a time."""
+    out: list[str] = []
+    todo: list[tuple[Any, int] | str] = [(answer, 0)]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        value, depth = item
+        if isinstance(value, dict) and value and depth < _DEPTH:
+            parts: list[tuple[Any, int] | str] = ["{"]
+            for i, (key, x) in enumerate(value.items()):
+                parts += [("," if i else "") + _dumps(key) + ":", (x, depth + 1)]
+            parts.append("}")
+            todo.extend(reversed(parts))
+        elif isinstance(value, list) and len(value) > _PIECE:
+            pieces = [_dumps(value[i : i + _PIECE])[1:-1] for i in range(0, len(value), _PIECE)]
+            out.append("[" + ",".join(pieces) + "]")
+        else:
+            out.append(_dumps(value))
+    return "".join(out).encode()
+
+
+class _Collector:
+    """Collects garbage between requests: every `EVERY` requests, or sooner when many objects
+    have been made since the last collection and are still alive."""
+
+    EVERY = 200
+    MANY = 100_000
+    since = 0
+
+    @classmethod
+    def after_request(cls) -> None:
+        cls.since += 1  # a lost count under a race only delays a collection
+        if cls.since >= cls.EVERY or gc.get_count()[0] > cls.MANY:
+            cls.since = 0
+            gc.collect()
 
 
 _TYPE_NAMES = {str: "string", int: "integer", dict: "object", list: "array", bool: "boolean"}
@@ -125,7 +237,9 @@ def _filter(body: dict[str, Any]) -> tuple[str | None, Any]:
 
     value = _input(body)
     if isinstance(value, str) and is_json_text(value):
-        value = json.loads(value)
+        from .compiler import load_json
+
+        value = load_json(value)
     return (value, None) if isinstance(value, str) else (None, value)
 
 
@@ -164,21 +278,57 @@ def _diagnose(body: dict[str, Any]) -> dict[str, Any]:
     return {"diagnostics": as_json(diagnose(_field(body, "text", str), now=_now(body)))}
 
 
-def _post(handler: Handler, limit: int) -> Callable[[Request], Awaitable[Response]]:
+class _Limits:
+    """What the app allows one request."""
+
+    def __init__(self, max_body: int, body_seconds: float, request_seconds: float) -> None:
+        self.max_body = max_body
+        self.body_seconds = body_seconds
+        self.request_seconds = request_seconds
+
+
+def _post(handler: Handler, limits: _Limits) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         from .errors import FilterError
 
         try:
-            return JSONResponse(handler(await _body(request, limit)))
+            data = await _body_bytes(request, limits.max_body, limits.body_seconds)
+            with anyio.fail_after(limits.request_seconds):
+                # Reading the body as JSON, the work and writing the answer happen in a worker
+                # thread, so that the event loop (and every other client) goes on. A request
+                # past its time is answered at once; its thread ends on its own.
+                answer = await anyio.to_thread.run_sync(
+                    _answer, handler, data, abandon_on_cancel=True, limiter=_WORKERS
+                )
+            return Response(answer, media_type="application/json")
         except _BadRequest as e:
             return _error(e.status, e.message, e.problems)
         except FilterError as e:
             problems = [p.as_dict() for p in e.problems]
             return _error(422, e.problems[0].message, problems)
-        except json.JSONDecodeError as e:
-            return _error(422, f"'input' is not valid JSON: {e}")
+        except TimeoutError:
+            return _error(
+                503, f"the request took longer than {limits.request_seconds:g} s; it was given up"
+            )
+        except ClientDisconnect:
+            log.info("%s %s: the client went away before its body was in", *_who(request))
+            return Response(status_code=499)  # nobody is left to read it
+        except RecursionError:
+            return _error(400, "the input is nested too deeply to read")
+        except Exception as e:  # a fault of ours: logged, and still a JSON answer
+            return await _unforeseen(request, e)
 
     return endpoint
+
+
+def _who(request: Request) -> tuple[str, str]:
+    client = request.client
+    return (f"{client.host}:{client.port}" if client else "a client", request.url.path)
+
+
+async def _unforeseen(request: Request, exc: Exception) -> Response:
+    log.error("%s %s failed", *_who(request), exc_info=exc)
+    return _error(500, "the service failed on this request (a fault of ours, logged)")
 
 
 async def _fields(request: Request) -> Response:
@@ -187,11 +337,39 @@ async def _fields(request: Request) -> Response:
     return JSONResponse({"fields": field_table()})
 
 
-async def _playground(request: Request) -> Response:
+def _playground_page() -> tuple[str, str]:
+    """The playground's HTML, and the Content-Security-Policy that allows exactly its own
+    inline script and style (by their SHA-256), calls to this service and nothing else."""
     from importlib.resources import files
 
     page = files("helicone_filter").joinpath("playground.html").read_text(encoding="utf-8")
-    return HTMLResponse(page)
+
+    def hashes(tag: str) -> str:
+        found = re.findall(rf"<{tag}>(.*?)</{tag}>", page, re.S)
+        return " ".join(
+            "'sha256-" + base64.b64encode(hashlib.sha256(x.encode()).digest()).decode() + "'"
+            for x in found
+        )
+
+    policy = (
+        f"default-src 'none'; script-src {hashes('script')}; style-src {hashes('style')}; "
+        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    )
+    return page, policy
+
+
+async def _playground(request: Request) -> Response:
+    page, policy = _playground_page()
+    return HTMLResponse(
+        page,
+        headers={
+            "Content-Security-Policy": policy,
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
 
 
 async def _healthz(request: Request) -> Response:
@@ -216,9 +394,10 @@ def openapi_document() -> dict[str, Any]:
                 },
                 "responses": {
                     "200": {"description": "the answer"},
-                    "400": {"$ref": "#/components/responses/Error"},
-                    "413": {"$ref": "#/components/responses/Error"},
-                    "422": {"$ref": "#/components/responses/Error"},
+                    **{
+                        str(status): {"$ref": "#/components/responses/Error"}
+                        for status in (400, 408, 413, 415, 421, 422, 500, 503)
+                    },
                 },
             }
         }
@@ -284,8 +463,56 @@ async def _openapi(request: Request) -> Response:
     return JSONResponse(openapi_document())
 
 
-def create_app(*, cors_origins: Sequence[str] = (), max_body: int = DEFAULT_MAX_BODY) -> Starlette:
-    """The ASGI application. `cors_origins`: origins allowed to call it from a browser."""
+class _HostGuard:
+    """Answers only requests whose Host is one of `names` (any port): a 421 JSON error for
+    the others. Behind a loopback address this defeats DNS rebinding, where a web page's own
+    host name is pointed at 127.0.0.1 to reach the service as a same-origin site."""
+
+    def __init__(self, app: ASGIApp, names: Sequence[str]) -> None:
+        self.app = app
+        self.names = frozenset(n.lower() for n in names)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1").lower()
+            name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+            if name.strip("[]") not in self.names:
+                shown = host[:100] or "no Host header"
+                answer = _error(421, f"this service does not answer to {shown!r}")
+                await answer(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an address or a name to listen on) is this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(
+    *,
+    cors_origins: Sequence[str] = (),
+    max_body: int = DEFAULT_MAX_BODY,
+    allowed_hosts: Sequence[str] | None = None,
+    request_seconds: float = DEFAULT_REQUEST_SECONDS,
+    body_seconds: float = DEFAULT_BODY_SECONDS,
+) -> Starlette:
+    """The ASGI application.
+
+    Args:
+        cors_origins: origins allowed to call it from a browser.
+        max_body: the largest request body, in bytes.
+        allowed_hosts: the host names it answers to (None: any; `serve` on a loopback
+            address passes the loopback names).
+        request_seconds: the most time one request's work may take (then 503).
+        body_seconds: the most time a client may take to send a body (then 408).
+    """
+    limits = _Limits(max_body, body_seconds, request_seconds)
     handlers: dict[str, Handler] = {
         "/compile": _compile,
         "/format": _format,
@@ -293,7 +520,7 @@ def create_app(*, cors_origins: Sequence[str] = (), max_body: int = DEFAULT_MAX_
         "/complete": _complete,
         "/diagnose": _diagnose,
     }
-    routes = [Route(path, _post(h, max_body), methods=["POST"]) for path, h in handlers.items()]
+    routes = [Route(path, _post(h, limits), methods=["POST"]) for path, h in handlers.items()]
     routes += [
         Route("/fields", _fields, methods=["GET"]),
         Route("/healthz", _healthz, methods=["GET"]),
@@ -301,6 +528,8 @@ def create_app(*, cors_origins: Sequence[str] = (), max_body: int = DEFAULT_MAX_
         Route("/openapi.json", _openapi, methods=["GET"]),
     ]
     middleware = []
+    if allowed_hosts is not None:
+        middleware.append(Middleware(_HostGuard, names=allowed_hosts))
     if cors_origins:
         middleware.append(
             Middleware(
@@ -320,8 +549,72 @@ def create_app(*, cors_origins: Sequence[str] = (), max_body: int = DEFAULT_MAX_
     return Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers={404: not_found, 405: not_allowed},
+        exception_handlers={404: not_found, 405: not_allowed, Exception: _unforeseen},
     )
+
+
+def server_config(
+    app: Any,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    *,
+    header_seconds: float = DEFAULT_HEADER_SECONDS,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+) -> uvicorn.Config:
+    """uvicorn's settings for the service: a client that has not sent a request's headers
+    `header_seconds` after its first byte (or after connecting) is dropped, and past
+    `max_connections` open at once new requests get 503."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        http=_guarded_http(header_seconds),
+        limit_concurrency=max_connections,
+    )
+
+
+def _guarded_http(seconds: float) -> type:
+    """uvicorn's h11 protocol, with a deadline for each request's headers (uvicorn has none:
+    a client sending a byte now and then would hold its connection forever)."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class GuardedH11(H11Protocol):
+        _deadline: Any = None
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._await_headers()
+
+        def data_received(self, data: bytes) -> None:
+            if self.cycle is None or self.cycle.response_complete:
+                self._await_headers()  # the first bytes of a new request
+            super().data_received(data)
+            if self.cycle is not None and not self.cycle.response_complete:
+                self._headers_in()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._headers_in()
+            super().connection_lost(exc)
+
+        def _await_headers(self) -> None:
+            if self._deadline is None:
+                self._deadline = self.loop.call_later(seconds, self._too_slow)
+
+        def _headers_in(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _too_slow(self) -> None:
+            self._deadline = None
+            if not self.transport.is_closing():
+                log.info("dropped a client that sent no whole request in %g s", seconds)
+                self.transport.close()
+
+    return GuardedH11
 
 
 def serve(
@@ -331,12 +624,23 @@ def serve(
     cors_origins: Sequence[str] = (),
     max_body: int = DEFAULT_MAX_BODY,
 ) -> None:
-    """Run the service with uvicorn until interrupted."""
+    """Run the service with uvicorn until interrupted. On a loopback address it answers only
+    to loopback host names."""
     import uvicorn
 
-    uvicorn.run(
-        create_app(cors_origins=cors_origins, max_body=max_body),
-        host=host,
-        port=port,
-        log_level="warning",
+    app = create_app(
+        cors_origins=cors_origins,
+        max_body=max_body,
+        allowed_hosts=_LOOPBACK_NAMES if is_loopback(host) else None,
     )
+    # Requests' work runs in threads; switch between threads more often than every 5 ms, so
+    # that the event loop answers the other clients (and /healthz) while one works.
+    sys.setswitchinterval(_SWITCH_SECONDS)
+    # A collection of the garbage collector holds every thread, the event loop's too, for as
+    # long as it walks the heap, and one that falls while a large request's objects are alive
+    # stalls every client for 100 ms and more. So in its own process the service collects
+    # between requests instead (`_answer`), when their objects are gone, and never walks what
+    # was there at start.
+    gc.freeze()
+    gc.disable()
+    uvicorn.Server(server_config(app, host, port)).run()

@@ -72,7 +72,7 @@ def test_fields_healthz_openapi(base: str) -> None:
 @pytest.mark.parametrize(
     ("content", "headers", "status", "needle"),
     [
-        (b"{not json", {"content-type": "application/json"}, 400, "not JSON"),
+        (b"{not json", {"content-type": "application/json"}, 400, "not valid JSON"),
         (b"[1, 2]", {"content-type": "application/json"}, 400, "a JSON object"),
         (b"\xff\xfe", {"content-type": "application/json"}, 400, "not JSON"),
         (b'{"text": "x"}', {"content-type": "text/plain"}, 415, "application/json"),
