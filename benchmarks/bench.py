@@ -7,7 +7,8 @@ of 1, 10, 100, 1,000 and 10,000 comparison terms (numbers, strings, timestamps, 
 parentheses, `in` lists) and renders each in every peer's own syntax. It prints median
 microseconds per parse and per term, the ratio of each to `json.loads` of the very JSON we
 produce (measured in the same run), the scaling exponent from 100 to 10,000 terms, peak memory
-at 1,000 terms, the one-shot CLI start-up against `python -c pass`, and `--lines` throughput.
+at 1,000 terms, the one-shot CLI start-up against `python -c pass`, `--lines` throughput, and
+the time the worst inputs we know take at 10,000, 100,000 and 1,000,000 characters.
 Nothing here is a test: it reports, it does not assert.
 """
 
@@ -420,6 +421,50 @@ def lines_throughput(n: int, jobs: int | None = None) -> float:
         return n / (time.perf_counter() - t0)
 
 
+# The inputs that once took quadratic time, or that make the most work per character: each a
+# function of the length wanted. (They are all refused or compiled; what is timed is how long
+# that takes.)
+WORST: dict[str, Callable[[int], str]] = {
+    "a long word, then a dot": lambda n: "a" * (n - 1) + ".",
+    "a long run of x_": lambda n: "model " + "x_" * ((n - 13) // 2) + " < 1000",
+    "an unclosed string": lambda n: 'model = "' + "a" * (n - 9),
+    "deep parentheses": lambda n: "(" * n,
+    "dots": lambda n: "a." * (n // 2),
+    "an `in` list": lambda n: "model in [" + '"a",' * ((n - 14) // 4) + '"b"]',
+    "! before a condition": lambda n: "!" * (n - 6) + "cached",
+}
+WORST_SIZES = (10_000, 100_000, 1_000_000)
+
+
+def worst_inputs() -> dict[str, dict[int, float]]:
+    """For each worst input and size, the seconds of the slowest of compile, check_text,
+    diagnose and complete (cursor at the end) on it: the best of a few runs."""
+    from helicone_filter import FilterError
+
+    calls: list[Callable[[str], Any]] = [
+        partial(helicone_filter.compile, now=NOW),
+        partial(helicone_filter.check_text, now=NOW),
+        partial(helicone_filter.diagnose, now=NOW),
+        helicone_filter.complete,
+    ]
+    out: dict[str, dict[int, float]] = {}
+    for name, make in WORST.items():
+        out[name] = {}
+        for n in WORST_SIZES:
+            text = make(n)
+            slowest = 0.0
+            for call in calls:
+                best = math.inf
+                for _ in range(3 if n < 1_000_000 else 1):
+                    start = time.perf_counter()
+                    with contextlib.suppress(FilterError):
+                        call(text)
+                    best = min(best, time.perf_counter() - start)
+                slowest = max(slowest, best)
+            out[name][n] = slowest
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="helicone_filter against its peers and the floor.")
     ap.add_argument("--budget", type=float, default=3.0, help="seconds per size (default 3)")
@@ -527,6 +572,26 @@ def main(argv: list[str] | None = None) -> int:
             f"({timed['text'] / timed['compile']:.2f}× compile), {timed['json'] * 1e3:.1f} "
             "µs/term from FilterNode JSON (validated first)"
         )
+
+    worst = worst_inputs()
+    lo, hi = WORST_SIZES[0], WORST_SIZES[-1]
+    print(
+        "\nthe worst inputs we know: ms for the slowest of compile, check_text, diagnose and "
+        f"complete;\nexponent: scaling from {lo:,} to {hi:,} characters (1.0 is linear)\n"
+    )
+    _print_table(
+        ["input", *[f"{n:,} chars" for n in WORST_SIZES], "exponent"],
+        [
+            [
+                name,
+                *[f"{by_n[n] * 1e3:,.1f}" for n in WORST_SIZES],
+                f"{math.log(by_n[hi] / by_n[lo]) / math.log(hi / lo):.2f}",
+            ]
+            for name, by_n in worst.items()
+        ],
+        args.markdown,
+    )
+    print()
 
     builder = builder_timings()
     print(

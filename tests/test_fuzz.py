@@ -1,0 +1,30 @@
+"""The fuzzer of benchmarks/fuzz.py, briefly: a few thousand calls of every entry point on
+generated, mutated and hostile input, each returning or raising our own errors, none slow.
+`python benchmarks/fuzz.py` runs a million."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+CALLS = 5_000 if os.environ.get("CI") else 1_500
+
+
+def _fuzz() -> ModuleType:
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "fuzz.py"
+    spec = importlib.util.spec_from_file_location("fuzz", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_every_entry_point_returns_or_raises_ours(seed: int) -> None:
+    found = _fuzz().run(CALLS // 2, seed, slow=5.0)
+    assert found["failures"] == []
+    assert len(found["counts"]) == 12  # every kind of call ran
