@@ -37,21 +37,28 @@ def line_batches(arg: str, stdin: IO[str]) -> Iterator[list[Line]]:
             yield [(number, line.rstrip("\r\n"))]
         return
     number = 0
-    rest = b""
+    # The line begun but not ended yet, grown in place as its pieces come: a long line costs
+    # its length, not its length times the number of pieces it came in.
+    begun = bytearray()
     while True:
         chunk = raw.read1(1 << 16)  # what is there, waiting only when nothing is
         if not chunk:
             break
-        parts = (rest + chunk).split(b"\n")
-        rest = parts.pop()
+        parts = chunk.split(b"\n")
+        if len(parts) == 1:
+            begun += chunk
+            continue
+        if begun:
+            begun += parts[0]
+            parts[0] = bytes(begun)
+        begun = bytearray(parts.pop())
         batch: list[Line] = []
         for data in parts:
             number += 1
             batch.append((number, _decode_line(data, number)))
-        if batch:
-            yield batch
-    if rest:
-        yield [(number + 1, _decode_line(rest, number + 1))]
+        yield batch
+    if begun:
+        yield [(number + 1, _decode_line(bytes(begun), number + 1))]
 
 
 def _decode_line(data: bytes, number: int) -> str | None:

@@ -1,21 +1,23 @@
 """The command line: `main(argv) -> int`, driven by one table of subcommands (`COMMANDS`).
 
 Exit codes: 0 ok, 1 bad input (a filter, JSON or bytes that cannot be used), 2 usage, 3 when
-`query --send` gets no users back (Helicone answers with an error, or not at all), 130 on
-Ctrl-C, 141 when the reader of our output goes away (`| head -1`), as for any Unix tool killed
-by SIGPIPE; neither of the last two prints a traceback.
+`query --send` gets no users back (Helicone answers with an error, or not at all), 74 when the
+output cannot be written (standard output closed, a full disk: one line on stderr says why), 130
+on Ctrl-C, 141 when the reader of our output goes away (`| head -1`), as for any Unix tool
+killed by SIGPIPE; none of the last three prints a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import IntEnum
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from .record import Record
 
@@ -27,13 +29,15 @@ _API_KEY_ENV = "HELICONE_API_KEY"  # client.API_KEY_ENV, without importing the c
 
 
 class Exit(IntEnum):
-    """Exit codes: 0 ok, 1 bad input, 2 usage, 3 request failed, 130 interrupted, 141 output
-    closed."""
+    """Exit codes: 0 ok, 1 bad input, 2 usage, 3 request failed, 74 the output could not be
+    written (EX_IOERR: standard output closed, a full disk), 130 interrupted, 141 output closed
+    by its reader (SIGPIPE)."""
 
     OK = 0
     BAD_FILTER = 1
     USAGE = 2
     REQUEST_FAILED = 3
+    OUTPUT_FAILED = 74
     INTERRUPTED = 130
     BROKEN_PIPE = 141
 
@@ -44,6 +48,79 @@ class _UsageError(Exception):
 
 class _InputError(Exception):
     """Input that cannot be read as a filter at all (exit 1, like a bad filter)."""
+
+
+class _OutputError(Exception):
+    """The output cannot be written: standard output is closed, or writing to it failed (a full
+    disk); the message says why (exit 74)."""
+
+
+class _Output:
+    """Standard output for one run: a write or flush that fails raises `_OutputError` with the
+    system's reason, so that the run ends with one line on stderr instead of a traceback. A
+    reader that went away (BrokenPipeError) is not a failure of ours and passes as it is.
+
+    Without a standard output (the process was started with it closed, and Python made
+    `sys.stdout` None) the first write fails; a run that writes nothing (`serve`) is not
+    disturbed.
+    """
+
+    stream: TextIO | None = None  # (a class default: __getattr__ must not look for it)
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        if self.stream is None:
+            raise _OutputError("standard output is closed; send it to a file or a pipe")
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise _OutputError(_failure(e)) from None
+
+    def flush(self) -> None:
+        if self.stream is None:
+            return  # nothing was written: writing is what fails
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise _OutputError(_failure(e)) from None
+
+    def isatty(self) -> bool:
+        return self.stream is not None and self.stream.isatty()
+
+    def fileno(self) -> int:
+        if self.stream is None:
+            raise io.UnsupportedOperation("standard output is closed")
+        return self.stream.fileno()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def _failure(error: OSError) -> str:
+    """What the system says went wrong with a write, e.g. "No space left on device"."""
+    return f"{error.strerror or error}; the output is incomplete"
+
+
+def _discard_output(stream: TextIO | None) -> None:
+    """Point standard output at the null device, so that what is still buffered is not written
+    again at exit, failing there with Python's own message."""
+    if stream is None:
+        return
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):
+        return  # not a file (a caller's buffer in this process): nothing is flushed at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 _LineResult = tuple[
@@ -113,10 +190,15 @@ def _add_errors(p: argparse.ArgumentParser) -> None:
 # -- input ------------------------------------------------------------------------------------
 
 
-def _read_input(arg: str, stdin: IO[str]) -> str:
+_NO_STDIN = "standard input is closed: give the filter as an argument, or send it on stdin"
+
+
+def _read_input(arg: str, stdin: IO[str] | None) -> str:
     """The input: `arg` itself, or all of stdin for `-`, which must be UTF-8."""
     if arg != "-":
         return arg
+    if stdin is None:  # started with its stdin closed (`<&-`)
+        raise _InputError(_NO_STDIN)
     raw = getattr(stdin, "buffer", None)
     if raw is None:
         return stdin.read()
@@ -811,6 +893,8 @@ def _lines(command: Command, args: argparse.Namespace, now: datetime | None) -> 
         except _InputError as e:
             return {"line": number, **_error_object(str(e), [])}, True
 
+    if args.input == "-" and sys.stdin is None:
+        raise _InputError(_NO_STDIN)
     failed = run_lines(work, args.input, jobs, sys.stdin, sys.stdout)
     return Exit.BAD_FILTER if failed else Exit.OK
 
@@ -861,11 +945,16 @@ def _wants_json_errors(argv: list[str]) -> bool:
     return False
 
 
+def _fallback_args(argv: list[str]) -> argparse.Namespace:
+    """What `_report` needs when the arguments were not parsed: the error format asked for."""
+    return argparse.Namespace(error_format="json" if _wants_json_errors(argv) else "text")
+
+
 def _run(argv: list[str]) -> int:
     from .errors import FilterError
 
     parser = _build_parser()
-    if not argv and sys.stdin.isatty():
+    if not argv and (sys.stdin is None or sys.stdin.isatty()):
         parser.print_help(sys.stderr)
         return Exit.USAGE
     if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help", "--version"):
@@ -880,8 +969,7 @@ def _run(argv: list[str]) -> int:
         text = _read_input(args.input, sys.stdin) if command.reads else ""
         return command.run(args, text, now)
     except _UsageError as e:
-        fallback = argparse.Namespace(error_format="json" if _wants_json_errors(argv) else "text")
-        _report(args or fallback, str(e))
+        _report(args or _fallback_args(argv), str(e))
         return Exit.USAGE
     except SystemExit as e:  # --help and --version
         return int(e.code or 0)
@@ -895,15 +983,23 @@ def _run(argv: list[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with `argv` (default: sys.argv[1:]); return the exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    stdout = sys.stdout  # None when the process was started with it closed
+    sys.stdout = cast(TextIO, _Output(stdout))
     try:
-        code = _run(list(sys.argv[1:] if argv is None else argv))
-        sys.stdout.flush()
+        code = _run(arguments)
+        sys.stdout.flush()  # a full disk often fails only here
         return code
     except KeyboardInterrupt:
         return Exit.INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (`| head -1`). Point stdout at /dev/null so that the flush at
-        # exit does not fail again, and end as quietly as a tool killed by SIGPIPE would.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        # The reader went away (`| head -1`): end as quietly as a tool killed by SIGPIPE would.
+        _discard_output(stdout)
         return Exit.BROKEN_PIPE
+    except _OutputError as e:
+        _discard_output(stdout)
+        sys.stdout = stdout  # so that nothing below writes through the failed output again
+        _report(_fallback_args(arguments), f"cannot write the output: {e}")
+        return Exit.OUTPUT_FAILED
+    finally:
+        sys.stdout = stdout
