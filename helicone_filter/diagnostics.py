@@ -98,7 +98,7 @@ def diagnose(text: str, *, now: datetime | None = None) -> list[Diagnostic]:
                 if key not in found:
                     found.add(key)
                     problems.append(_shift(text, p, start + lead))
-    units = _Utf16(text)
+    units = Utf16(text)
     out = [
         Diagnostic(
             p.severity,
@@ -138,14 +138,30 @@ def _shift(text: str, p: Problem, offset: int) -> Problem:
     return moved.replace(severity=p.severity)
 
 
-class _Utf16:
-    """Code point offsets to UTF-16 code unit offsets, for text with astral characters."""
+class Utf16:
+    """Offsets into one text in code points (Python's) and in UTF-16 code units (a browser's,
+    JavaScript's), one to the other: they differ after each character beyond U+FFFF."""
 
     def __init__(self, text: str) -> None:
         self.astral = [i for i, c in enumerate(text) if ord(c) > 0xFFFF]
 
     def __call__(self, offset: int) -> int:
+        """The code point offset `offset` in UTF-16 code units."""
         return offset + bisect.bisect_left(self.astral, offset)
+
+    def code_points(self, units: int) -> int:
+        """The UTF-16 offset `units` in code points (inside a surrogate pair: the character's
+        start)."""
+        lo, hi = 0, len(self.astral)
+        while lo < hi:  # the astral characters wholly before `units`
+            mid = (lo + hi) // 2
+            if self.astral[mid] + mid + 2 <= units:
+                lo = mid + 1
+            else:
+                hi = mid
+        return (
+            units - lo - (1 if lo < len(self.astral) and self.astral[lo] + lo + 1 == units else 0)
+        )
 
 
 def as_json(diagnostics: list[Diagnostic]) -> list[dict[str, Any]]:

@@ -5,6 +5,9 @@
     POST /check     {"input": text or FilterNode JSON}    -> {"problems"}
     POST /complete  {"text", "cursor"?, "map_keys"?}      -> {"completions"}
     POST /diagnose  {"text", "now"?}                      -> {"diagnostics"}
+    POST /sql       {"input", "now"?, "table_map"?, "target"?} -> {"sql", "params", "warnings"}
+    POST /query     {"input", "limit"?, "offset"?, "sort"?, "since"?, "until"?, "tz_offset"?,
+                     "now"?}                              -> {"body"}: Helicone's request body
     GET  /fields                                          -> {"fields"}
     GET  /healthz                                         -> {"ok": true}
     GET  /openapi.json                                    -> this service's OpenAPI document
@@ -29,6 +32,7 @@ calls to this service, nothing else.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gc
 import hashlib
 import ipaddress
@@ -36,7 +40,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -223,10 +227,24 @@ def _compile(body: dict[str, Any]) -> dict[str, Any]:
     nesting = _field(body, "nesting", str, "balanced")
     if nesting not in ("balanced", "right"):
         raise _BadRequest(422, "'nesting' is balanced or right")
-    result, spans = compile_with_spans(_field(body, "text", str), now=_now(body), nesting=nesting)
+    from .diagnostics import Utf16
+
+    text = _field(body, "text", str)
+    with _text_errors(text):
+        result, spans = compile_with_spans(text, now=_now(body), nesting=nesting)
+    units = Utf16(text)
     return {
         "json": result,
-        "spans": [{"path": list(path), "start": s, "end": e} for path, s, e in spans],
+        "spans": [
+            {
+                "path": list(path),
+                "start": s,
+                "end": e,
+                "start_utf16": units(s),
+                "end_utf16": units(e),
+            }
+            for path, s, e in spans
+        ],
     }
 
 
@@ -250,7 +268,8 @@ def _format(body: dict[str, Any]) -> dict[str, Any]:
     text, node = _filter(body)
     if text is None:
         return {"text": to_text(node)}
-    return {"text": filter_text(lower_text(text, now=_now(body)))}
+    with _text_errors(text):
+        return {"text": filter_text(lower_text(text, now=_now(body)))}
 
 
 def _check(body: dict[str, Any]) -> dict[str, Any]:
@@ -259,23 +278,129 @@ def _check(body: dict[str, Any]) -> dict[str, Any]:
 
     text, node = _filter(body)
     problems = check(node) if text is None else check_text(text, now=_now(body))
-    return {"problems": [p.as_dict() for p in problems]}
+    return {"problems": _with_utf16(text or "", [p.as_dict() for p in problems])}
+
+
+def _with_utf16(text: str, problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Problems with their offsets in UTF-16 code units too (`start_utf16`, `end_utf16`), and
+    their fix-its' edits as objects, as /diagnose gives them."""
+    from .diagnostics import Utf16
+
+    units = Utf16(text)
+    for p in problems:
+        p["start_utf16"], p["end_utf16"] = units(p["start"]), units(p["end"])
+        p["fixes"] = [
+            [
+                {
+                    "start": s,
+                    "end": e,
+                    "new_text": new,
+                    "start_utf16": units(s),
+                    "end_utf16": units(e),
+                }
+                for s, e, new in fix
+            ]
+            for fix in p["fixes"]
+        ]
+    return problems
 
 
 def _complete(body: dict[str, Any]) -> dict[str, Any]:
     from .completion import complete
+    from .diagnostics import Utf16
 
     text = _field(body, "text", str)
+    units = Utf16(text)
     cursor = _field(body, "cursor", int, None)
+    cursor_utf16 = _field(body, "cursor_utf16", int, None)
+    if cursor is not None and cursor_utf16 is not None:
+        raise _BadRequest(422, "give 'cursor' (code points) or 'cursor_utf16', not both")
+    if cursor_utf16 is not None:  # clamped to the text, as `cursor` is
+        cursor = units.code_points(min(max(cursor_utf16, 0), units(len(text))))
     keys = _field(body, "map_keys", dict, {})
     clean = {str(k): [str(x) for x in v] for k, v in keys.items() if isinstance(v, list)}
-    return {"completions": [c.as_dict() for c in complete(text, cursor, map_keys=clean)]}
+    return {
+        "completions": [
+            {
+                **c.as_dict(),
+                "replace_start_utf16": units(c.replace_start),
+                "replace_end_utf16": units(c.replace_end),
+            }
+            for c in complete(text, cursor, map_keys=clean)
+        ]
+    }
 
 
 def _diagnose(body: dict[str, Any]) -> dict[str, Any]:
     from .diagnostics import as_json, diagnose
 
     return {"diagnostics": as_json(diagnose(_field(body, "text", str), now=_now(body)))}
+
+
+def _sql(body: dict[str, Any]) -> dict[str, Any]:
+    from .clickhouse import column_names, sql_of
+    from .compiler import lower_text
+
+    table_map = _field(body, "table_map", dict, {})
+    if not all(isinstance(v, str) for v in table_map.values()):
+        raise _BadRequest(422, "'table_map' maps names to names (strings)")
+    target = _field(body, "target", str, "rows")
+    if target not in ("rows", "helicone-where", "helicone-having"):
+        raise _BadRequest(422, "'target' is rows, helicone-where or helicone-having")
+    try:
+        column_names(table_map, target)
+    except ValueError as e:
+        raise _BadRequest(422, str(e)) from None
+    text, node = _filter(body)
+    warnings: list[dict[str, Any]] = []
+    if text is None:
+        from .checker import SPLITTABLE, read_json
+
+        checked = read_json(node, SPLITTABLE)
+        # Helicone keeps one condition of such a leaf, and so does the SQL: say so.
+        warnings = [
+            {**p.as_dict(), "severity": "warning"} for p in checked.problems if p.code in SPLITTABLE
+        ]
+        sql, params = sql_of(checked.filter, table_map=table_map, target=target)
+    else:
+        with _text_errors(text):
+            filter_ = lower_text(text, now=_now(body))
+        sql, params = sql_of(filter_, table_map=table_map, target=target)
+    return {"sql": sql, "params": params, "warnings": _with_utf16("", warnings)}
+
+
+def _query(body: dict[str, Any]) -> dict[str, Any]:
+    from .query import QueryError, query_body
+
+    text, node = _filter(body)
+    try:
+        with _text_errors(text or ""):
+            answer = query_body(
+                node if text is None else text,
+                limit=_field(body, "limit", int, 100),
+                offset=_field(body, "offset", int, 0),
+                sort=_field(body, "sort", (str, dict), None),
+                since=_field(body, "since", str, None),
+                until=_field(body, "until", str, None),
+                tz_offset=_field(body, "tz_offset", int, None),
+                now=_now(body),
+            )
+    except QueryError as e:
+        raise _BadRequest(422, str(e)) from None
+    return {"body": answer}
+
+
+@contextlib.contextmanager
+def _text_errors(text: str) -> Iterator[None]:
+    """Around reading filter text: a FilterError becomes a 422 whose problems carry their
+    offsets in UTF-16 code units too."""
+    from .errors import FilterError
+
+    try:
+        yield
+    except FilterError as e:
+        problems = _with_utf16(text, [p.as_dict() for p in e.problems])
+        raise _BadRequest(422, e.problems[0].message, problems) from None
 
 
 class _Limits:
@@ -519,6 +644,8 @@ def create_app(
         "/check": _check,
         "/complete": _complete,
         "/diagnose": _diagnose,
+        "/sql": _sql,
+        "/query": _query,
     }
     routes = [Route(path, _post(h, limits), methods=["POST"]) for path, h in handlers.items()]
     routes += [

@@ -11,6 +11,7 @@ import pytest
 from conftest import NOW
 
 import helicone_filter
+from helicone_filter.query import query_body
 from helicone_filter.schema import FIELDS
 from helicone_filter.server import openapi_document
 
@@ -27,10 +28,80 @@ def test_compile(base: str) -> None:
     assert r.json() == {
         "json": helicone_filter.compile("user_cost > 5 and cached", now=NOW),
         "spans": [
-            {"path": ["left"], "start": 0, "end": 13},
-            {"path": ["right"], "start": 18, "end": 24},
+            {"path": ["left"], "start": 0, "end": 13, "start_utf16": 0, "end_utf16": 13},
+            {"path": ["right"], "start": 18, "end": 24, "start_utf16": 18, "end_utf16": 24},
         ],
     }
+
+
+# An astral character counts once in code points and twice in UTF-16 code units (a browser's
+# offsets): every span the service gives has both.
+ASTRAL = 'model = "😀" and modle = 1'
+
+
+def test_every_span_has_utf16_offsets(base: str) -> None:
+    spans = post(base, "/compile", {"text": 'model = "😀" and cached'}).json()["spans"]
+    assert [(s["start"], s["end"], s["start_utf16"], s["end_utf16"]) for s in spans] == [
+        (0, 11, 0, 12),
+        (16, 22, 17, 23),
+    ]
+    [problem] = post(base, "/compile", {"text": ASTRAL}).json()["error"]["problems"]
+    assert (problem["start"], problem["start_utf16"], problem["end_utf16"]) == (16, 17, 22)
+    assert problem["fixes"] == [
+        [{"start": 16, "end": 21, "new_text": "model", "start_utf16": 17, "end_utf16": 22}]
+    ]
+    [checked] = post(base, "/check", {"input": ASTRAL}).json()["problems"]
+    assert checked == problem
+    [diagnostic] = post(base, "/diagnose", {"text": ASTRAL}).json()["diagnostics"]
+    assert (diagnostic["start_utf16"], diagnostic["end_utf16"]) == (17, 22)
+    for body in ({"text": "😀 mod", "cursor_utf16": 6}, {"text": "😀 mod", "cursor": 5}):
+        [c] = post(base, "/complete", body).json()["completions"]
+        assert (c["label"], c["replace_start"], c["replace_start_utf16"]) == ("model", 2, 3)
+        assert c["replace_end_utf16"] == 6
+    both = post(base, "/complete", {"text": "x", "cursor": 1, "cursor_utf16": 1})
+    assert both.status_code == 422
+
+
+def test_sql(base: str) -> None:
+    r = post(base, "/sql", {"input": 'model = "a" and status >= 500'})
+    assert r.status_code == 200
+    assert r.json() == {
+        "sql": "`model` = {p0:String} AND `status` >= {p1:Int64}",
+        "params": {"p0": "a", "p1": 500},
+        "warnings": [],
+    }
+    split = post(
+        base,
+        "/sql",
+        {"input": {"users_view": {"user_cost": {"gt": 1, "lt": 5}}}, "target": "helicone-having"},
+    ).json()
+    assert [w["code"] for w in split["warnings"]] == ["multiple-operators"]
+    assert split["warnings"][0]["severity"] == "warning"
+    mapped = post(base, "/sql", {"input": "cached", "table_map": {"request_response_rmt": "t"}})
+    assert "`t`." in mapped.json()["sql"]
+    assert post(base, "/sql", {"input": "cached", "target": "x"}).status_code == 422
+    assert post(base, "/sql", {"input": "modle = 1"}).status_code == 422
+
+
+def test_query(base: str) -> None:
+    r = post(
+        base,
+        "/query",
+        {
+            "input": "user_cost > 5",
+            "limit": 10,
+            "sort": "cost:desc",
+            "since": "7d",
+            "now": NOW_TEXT,
+        },
+    )
+    assert r.status_code == 200
+    assert r.json() == {
+        "body": query_body("user_cost > 5", limit=10, sort="cost:desc", since="7d", now=NOW)
+    }
+    refused = post(base, "/query", {"input": "user_cost > 5", "limit": 0})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["message"] == "limit must be a whole number of at least 1, not 0"
 
 
 def test_compile_error_is_422_with_problems(base: str) -> None:
