@@ -29,7 +29,8 @@ _API_KEY_ENV = "HELICONE_API_KEY"  # client.API_KEY_ENV, without importing the c
 
 
 class Exit(IntEnum):
-    """Exit codes: 0 ok, 1 bad input, 2 usage, 3 request failed, 74 the output could not be
+    """Exit codes: 0 ok, 1 bad input, 2 usage, 3 request failed, 69 `serve` cannot listen
+    (EX_UNAVAILABLE: the port is in use or not ours to take), 74 the output could not be
     written (EX_IOERR: standard output closed, a full disk), 130 interrupted, 141 output closed
     by its reader (SIGPIPE)."""
 
@@ -37,6 +38,7 @@ class Exit(IntEnum):
     BAD_FILTER = 1
     USAGE = 2
     REQUEST_FAILED = 3
+    CANNOT_LISTEN = 69
     OUTPUT_FAILED = 74
     INTERRUPTED = 130
     BROKEN_PIPE = 141
@@ -634,13 +636,38 @@ def _serve(args: argparse.Namespace, text: str, now: datetime | None) -> int:
             f"serve needs the server extra ({e.name} is missing): "
             "pip install 'helicone-filter[server]'"
         ) from None
-    serve(args.host, args.port, cors_origins=args.cors_origin, max_body=args.max_body_bytes)
+    from .server import ListenError
+
+    def announce(line: str) -> None:
+        print(f"{PROG}: {line}", file=sys.stderr, flush=True)
+
+    try:
+        serve(
+            args.host,
+            args.port,
+            cors_origins=args.cors_origin,
+            max_body=args.max_body_bytes,
+            announce=announce,
+        )
+    except ListenError as e:
+        print(f"{PROG} serve: error: {e}", file=sys.stderr)
+        return Exit.CANNOT_LISTEN
     return Exit.OK
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give 0 to 65535")
+    return port
 
 
 def _serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--port", type=_port, default=8765, help="port (default 8765; 0: any free port)")
     p.add_argument(
         "--cors-origin",
         action="append",
@@ -821,7 +848,8 @@ COMMANDS: tuple[Command, ...] = (
         """\
   helicone-filter serve                          (http://127.0.0.1:8765)
   helicone-filter serve --port 9000 --cors-origin https://builder.example.com
-  curl -s localhost:8765/diagnose -d '{"text": "modle = 1"}'
+  curl -s localhost:8765/diagnose -H 'content-type: application/json' \\
+       -d '{"text": "modle = 1"}'
 """,
         _serve,
         _serve_options,

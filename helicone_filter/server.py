@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import gc
 import hashlib
 import ipaddress
 import json
 import logging
 import re
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import datetime
@@ -744,17 +746,74 @@ def _guarded_http(seconds: float) -> type:
     return GuardedH11
 
 
+class ListenError(Exception):
+    """The service cannot listen where it was asked to: the port is taken, not ours to take,
+    or the address is not this machine's. The message says which, and what to do."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on `host`:`port` (port 0: any free port).
+
+    Raises:
+        ListenError: the address is in use, not allowed, or unknown.
+    """
+    if not 0 <= port <= 65535:
+        raise ListenError(f"port {port} is not a port: give 0 to 65535 (0: any free port)")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as e:
+        raise ListenError(
+            f"cannot listen on {host!r}: it is not an address of this machine ({e})"
+        ) from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as e:
+        sock.close()
+        where = f"{host}:{port}"
+        if e.errno == errno.EADDRINUSE:
+            raise ListenError(
+                f"{where} is in use by another program: stop it, or choose another port "
+                "(--port; 0 picks a free one)"
+            ) from None
+        if e.errno in (errno.EACCES, errno.EPERM):
+            raise ListenError(
+                f"not allowed to listen on {where} (ports below 1024 need privileges): "
+                "choose a port from 1024 up"
+            ) from None
+        if e.errno == errno.EADDRNOTAVAIL:
+            raise ListenError(f"{host} is not an address of this machine") from None
+        raise ListenError(f"cannot listen on {where}: {e.strerror or e}") from None
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    """The base URL of a listening socket."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
 def serve(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     *,
     cors_origins: Sequence[str] = (),
     max_body: int = DEFAULT_MAX_BODY,
+    announce: Callable[[str], None] | None = None,
 ) -> None:
     """Run the service with uvicorn until interrupted. On a loopback address it answers only
-    to loopback host names."""
+    to loopback host names. `announce` is told, in a line each, where it listens once it does,
+    and that it stopped.
+
+    Raises:
+        ListenError: it cannot listen on `host`:`port`.
+    """
     import uvicorn
 
+    sock = listen(host, port)
     app = create_app(
         cors_origins=cors_origins,
         max_body=max_body,
@@ -770,4 +829,15 @@ def serve(
     # was there at start.
     gc.freeze()
     gc.disable()
-    uvicorn.Server(server_config(app, host, port)).run()
+    url = url_of(sock)
+    if announce is not None:
+        announce(
+            f"serving on {url} (the playground: {url}/, the API: {url}/openapi.json); "
+            "Ctrl-C stops it"
+        )
+    try:
+        uvicorn.Server(server_config(app, host, sock.getsockname()[1])).run(sockets=[sock])
+    finally:
+        sock.close()
+        if announce is not None:
+            announce(f"stopped serving on {url}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -199,35 +200,92 @@ def test_cors(base: str) -> None:
 
 
 def test_serve_from_the_command_line() -> None:
-    import socket
+    import signal
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     script = str(Path(sys.executable).parent / "helicone-filter")
     proc = subprocess.Popen(
-        [script, "serve", "--port", str(port), "--max-body-bytes", "100"],
+        [script, "serve", "--port", "0", "--max-body-bytes", "100"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
-                time.sleep(0.1)
+        assert proc.stderr is not None
+        first = proc.stderr.readline()  # the start line, once it listens: where
+        assert first.startswith("helicone-filter: serving on http://127.0.0.1:"), first
+        base = first.split()[3]
+        assert "Ctrl-C stops it" in first and f"{base}/openapi.json" in first
+        r = httpx.get(base + "/healthz", timeout=5)
         assert r.json() == {"ok": True}
-        big = httpx.post(f"http://127.0.0.1:{port}/compile", json={"text": "x" * 200})
+        big = httpx.post(base + "/compile", json={"text": "x" * 200})
         assert big.status_code == 413
-        page = httpx.get(f"http://127.0.0.1:{port}/")
+        page = httpx.get(base + "/")
         assert page.status_code == 200 and "helicone-filter playground" in page.text
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130  # Ctrl-C, as for every command
+    assert err.strip().splitlines()[-1] == f"helicone-filter: stopped serving on {base}"
+    assert out == ""
+
+
+def _serve_error(*args: str) -> tuple[int, str]:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = str(Path(sys.executable).parent / "helicone-filter")
+    done = subprocess.run(
+        [script, "serve", *args], capture_output=True, text=True, timeout=30, check=False
+    )
+    return done.returncode, done.stderr
+
+
+def test_serve_says_in_one_line_why_it_cannot_listen() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, err = _serve_error("--port", str(port))
+    assert code == 69  # not 3, which says that no users came back
+    assert err == (
+        f"helicone-filter serve: error: 127.0.0.1:{port} is in use by another program: stop "
+        "it, or choose another port (--port; 0 picks a free one)\n"
+    )
+    code, err = _serve_error("--port", "99999")
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        "helicone-filter serve: error: argument --port: '99999' is not a port: give 0 to 65535"
+    )
+    assert "Traceback" not in err
+    code, err = _serve_error("--host", "no-such-host.invalid")
+    assert code == 69 and len(err.splitlines()) == 1
+    assert "'no-such-host.invalid': it is not an address of this machine" in err
+
+
+def test_the_curl_example_in_serve_help_works(base: str) -> None:
+    import shlex
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = str(Path(sys.executable).parent / "helicone-filter")
+    help_text = subprocess.run(
+        [script, "serve", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    start = help_text.index("curl ")
+    command = help_text[start : help_text.index("}'", start) + 2].replace("\\\n", " ")
+    argv = shlex.split(command)
+    assert argv[0] == "curl"
+    # Run what it says with httpx, against this test's server: the same headers and body.
+    headers = dict(h.split(": ", 1) for flag, h in itertools.pairwise(argv) if flag == "-H")
+    body = argv[argv.index("-d") + 1]
+    url = argv[2].replace("localhost:8765", base)
+    r = httpx.post(url, content=body.encode(), headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["diagnostics"][0]["code"] == "unknown-field"
