@@ -272,6 +272,28 @@ def test_the_share_link_restores_a_filter(base: str, browser: WebDriver) -> None
     _wait(browser, lambda d: '"env"' in _value(d, "json"), "its JSON")
 
 
+def test_typing_is_debounced_and_copy_buttons_say_what_they_did(
+    base: str, browser: WebDriver
+) -> None:
+    box = _open(browser, base + "/")
+    count = """return performance.getEntriesByType("resource")
+        .filter(e => e.name.endsWith("/diagnose")).length"""
+    _type(browser, box, "")
+    before = browser.execute_script(count)
+    box.send_keys("user_cost > 5 and status >= 500 and cached")  # 42 keystrokes
+    _wait(browser, lambda d: '"cached"' in _value(d, "json"), "the JSON")
+    assert browser.execute_script(count) - before <= 5  # not one call a keystroke
+
+    box.send_keys(Keys.ESCAPE)
+    copied = browser.find_element(By.ID, "copied")
+    browser.find_element(By.ID, "copy-curl").click()
+    _wait(browser, lambda d: copied.text == "Copied the curl command", "copied")
+    box.send_keys(" and modle = 1", Keys.ESCAPE)
+    _wait(browser, lambda d: _value(d, "json") == "", "no JSON for a wrong filter")
+    browser.find_element(By.ID, "copy-json").click()
+    _wait(browser, lambda d: copied.text == "Nothing to copy: the filter has errors", "refused")
+
+
 def test_editing_the_json_updates_the_text(base: str, browser: WebDriver) -> None:
     _open(browser, base + "/")
     json_box = browser.find_element(By.ID, "json")
