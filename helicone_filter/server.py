@@ -259,7 +259,8 @@ def _filter(body: dict[str, Any]) -> tuple[str | None, Any]:
     if isinstance(value, str) and is_json_text(value):
         from .compiler import load_json
 
-        value = load_json(value)
+        with _text_errors(value):
+            value = load_json(value)
     return (value, None) if isinstance(value, str) else (None, value)
 
 
@@ -430,8 +431,8 @@ def _post(handler: Handler, limits: _Limits) -> Callable[[Request], Awaitable[Re
             return Response(answer, media_type="application/json")
         except _BadRequest as e:
             return _error(e.status, e.message, e.problems)
-        except FilterError as e:
-            problems = [p.as_dict() for p in e.problems]
+        except FilterError as e:  # about FilterNode JSON, not text: no offsets to convert
+            problems = _with_utf16("", [p.as_dict() for p in e.problems])
             return _error(422, e.problems[0].message, problems)
         except TimeoutError:
             return _error(
@@ -504,86 +505,11 @@ async def _healthz(request: Request) -> Response:
 
 
 def openapi_document() -> dict[str, Any]:
-    """This service's own OpenAPI 3.0 document."""
+    """This service's OpenAPI 3.1 document, made from the models of `service_models`."""
     from . import __version__
+    from .service_models import openapi_document as document
 
-    def post(summary: str, required: list[str], props: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "post": {
-                "summary": summary,
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {"type": "object", "required": required, "properties": props}
-                        }
-                    },
-                },
-                "responses": {
-                    "200": {"description": "the answer"},
-                    **{
-                        str(status): {"$ref": "#/components/responses/Error"}
-                        for status in (400, 408, 413, 415, 421, 422, 500, 503)
-                    },
-                },
-            }
-        }
-
-    text = {"type": "string", "description": "filter text"}
-    node = {"description": "filter text, or FilterNode JSON"}
-    now = {"type": "string", "format": "date-time", "description": "relative times count back"}
-    return {
-        "openapi": "3.0.3",
-        "info": {"title": "helicone-filter", "version": __version__},
-        "paths": {
-            "/compile": post(
-                "filter text to FilterNode JSON, with the span of text each leaf came from",
-                ["text"],
-                {"text": text, "now": now, "nesting": {"enum": ["balanced", "right"]}},
-            ),
-            "/format": post("canonical text", ["input"], {"input": node, "now": now}),
-            "/check": post("every problem, errors and warnings", ["input"], {"input": node}),
-            "/complete": post(
-                "what may stand at the cursor",
-                ["text"],
-                {
-                    "text": text,
-                    "cursor": {"type": "integer"},
-                    "map_keys": {"type": "object", "additionalProperties": {"type": "array"}},
-                },
-            ),
-            "/diagnose": post(
-                "problems with ranges and fix-its", ["text"], {"text": text, "now": now}
-            ),
-            "/fields": {
-                "get": {"summary": "the fields", "responses": {"200": {"description": "ok"}}}
-            },
-            "/healthz": {"get": {"summary": "alive", "responses": {"200": {"description": "ok"}}}},
-        },
-        "components": {
-            "responses": {
-                "Error": {
-                    "description": "what went wrong",
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {
-                                    "error": {
-                                        "type": "object",
-                                        "properties": {
-                                            "message": {"type": "string"},
-                                            "problems": {"type": "array"},
-                                        },
-                                    }
-                                },
-                            }
-                        }
-                    },
-                }
-            }
-        },
-    }
+    return document(__version__)
 
 
 async def _openapi(request: Request) -> Response:

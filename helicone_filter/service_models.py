@@ -1,0 +1,510 @@
+"""pydantic models of the HTTP service's JSON, and its OpenAPI document made from them.
+
+Every request body, every 200 answer and the error body is a model here; `openapi_document`
+writes them into `components/schemas` (OpenAPI 3.1, whose schemas are JSON Schema 2020-12, as
+pydantic writes them) and refers to them from each operation. Filters are typed with the
+FilterNode models of `models.py`. A field's docstring is its description in the document.
+The server imports this module only to answer GET /openapi.json.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
+from typing_extensions import TypeAliasType
+
+from .models import FilterNode as _FilterNode
+from .models import SortLeafUsers, Timestamp, UserMetricsQueryParams
+
+# A name of its own in components/schemas, so that every use refers to one FilterNode.
+FilterNode = TypeAliasType("FilterNode", _FilterNode)
+FilterInput = TypeAliasType("FilterInput", StrictStr | FilterNode)
+
+# An optional field of a request: absent by default, and null is refused (as the service does).
+_ABSENT: Any = None
+Severity = Literal["error", "warning"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+# -- the shapes the answers share -------------------------------------------------------------
+
+
+class Edit(_Model):
+    """Replace `text[start:end]` with `new_text`: one edit of a fix-it."""
+
+    start: StrictInt
+    """Where the replaced text starts, in code points."""
+    end: StrictInt
+    """Where it ends (exclusive), in code points."""
+    new_text: StrictStr
+    """The text to put there."""
+    start_utf16: StrictInt
+    """`start` in UTF-16 code units (a browser's offsets)."""
+    end_utf16: StrictInt
+    """`end` in UTF-16 code units."""
+
+
+class Problem(_Model):
+    """One thing wrong with a filter, or worth a warning."""
+
+    code: StrictStr
+    """A stable kebab-case identifier, e.g. `unknown-field`."""
+    message: StrictStr
+    """What is wrong, in a user's words."""
+    start: StrictInt
+    """Where the offending text starts, in code points (0 for JSON input)."""
+    end: StrictInt
+    """Where it ends (exclusive), in code points; equal to `start` at the end of the text."""
+    line: StrictInt
+    """The 1-based line of `start` (0 for JSON input)."""
+    column: StrictInt
+    """The 1-based column of `start`, in code points (0 for JSON input)."""
+    hint: StrictStr
+    """How to fix it, or "" when there is nothing more to say."""
+    severity: Severity
+    """`error`, or `warning` for something that works but probably not as meant."""
+    path: StrictStr | None
+    """For JSON input, the JSON path of the offending value (`$.left.users_view`); else null."""
+    fixes: list[list[Edit]]
+    """Ways to mend it (filter text only): each a list of edits to make together."""
+    start_utf16: StrictInt
+    """`start` in UTF-16 code units."""
+    end_utf16: StrictInt
+    """`end` in UTF-16 code units."""
+
+
+class ErrorDetail(_Model):
+    """What went wrong."""
+
+    message: StrictStr
+    """One line: the first problem's message, or why the request was refused."""
+    problems: list[Problem]
+    """Every problem of a filter that does not compile (422); empty for other errors."""
+
+
+class Error(_Model):
+    """The body of every error answer."""
+
+    error: ErrorDetail
+    """What went wrong."""
+
+
+# -- requests ---------------------------------------------------------------------------------
+
+
+class CompileRequest(_Model):
+    """Filter text to compile."""
+
+    text: StrictStr
+    """The filter text."""
+    now: Timestamp = Field(_ABSENT)
+    """The moment relative times (`now - 7d`) count back from, ISO 8601; default: now."""
+    nesting: Literal["balanced", "right"] = Field(_ABSENT)
+    """How a chain of `and`s or `or`s is nested in the JSON; default `balanced`."""
+
+
+class FormatRequest(_Model):
+    """A filter to write as canonical text."""
+
+    input: FilterInput
+    """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
+    now: Timestamp = Field(_ABSENT)
+    """The moment relative times in filter text count back from; default: now."""
+
+
+class CheckRequest(_Model):
+    """A filter to check."""
+
+    input: FilterInput
+    """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
+    now: Timestamp = Field(_ABSENT)
+    """The moment relative times in filter text count back from; default: now."""
+
+
+class CompleteRequest(_Model):
+    """Filter text being typed, and where the cursor is (give `cursor` or `cursor_utf16`)."""
+
+    text: StrictStr
+    """The filter as typed so far."""
+    cursor: StrictInt = Field(_ABSENT)
+    """The cursor, in code points, clamped to the text; default: the end."""
+    cursor_utf16: StrictInt = Field(_ABSENT)
+    """The cursor in UTF-16 code units (a browser's `selectionStart`), clamped to the text."""
+    map_keys: dict[str, list[StrictStr]] = Field(_ABSENT)
+    """Keys to offer after a map field, by field (`{"properties": ["env", "team"]}`)."""
+
+
+class DiagnoseRequest(_Model):
+    """Filter text to diagnose."""
+
+    text: StrictStr
+    """The filter text."""
+    now: Timestamp = Field(_ABSENT)
+    """The moment relative times count back from; default: now."""
+
+
+class SqlRequest(_Model):
+    """A filter to write as ClickHouse SQL."""
+
+    input: FilterInput
+    """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
+    now: Timestamp = Field(_ABSENT)
+    """The moment relative times in filter text count back from; default: now."""
+    table_map: dict[str, StrictStr] = Field(_ABSENT)
+    """The name to write for each of Helicone's tables (`{"request_response_rmt": "t"}`)."""
+    target: Literal["rows", "helicone-where", "helicone-having"] = Field(_ABSENT)
+    """`rows` (default): one WHERE for the rows of both tables; `helicone-where` and
+    `helicone-having`: the parts of Helicone's own user-metrics query."""
+
+
+class QueryRequest(_Model):
+    """A filter and the options of Helicone's POST /v1/user/metrics/query."""
+
+    input: FilterInput
+    """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
+    limit: StrictInt = Field(_ABSENT, ge=1)
+    """Users per page; default 100."""
+    offset: StrictInt = Field(_ABSENT, ge=0)
+    """Users to skip; default 0."""
+    sort: StrictStr | SortLeafUsers = Field(_ABSENT)  # type: ignore[valid-type]
+    """`FIELD`, `FIELD:asc`, `FIELD:desc`, `none` (no order), or a SortLeafUsers object;
+    default: Helicone's own (`last_active desc`)."""
+    since: StrictStr = Field(_ABSENT)
+    """The window's start: ISO 8601, `now`, `now - 7d`, `7d` (ago) or unix seconds."""
+    until: StrictStr = Field(_ABSENT)
+    """The window's end, written as `since` is; default: now when `since` is given."""
+    tz_offset: StrictInt = Field(_ABSENT)
+    """Minutes, sent as `timeZoneDifferenceMinutes`."""
+    now: Timestamp = Field(_ABSENT)
+    """The moment relative times count back from; default: now."""
+
+
+# -- answers ----------------------------------------------------------------------------------
+
+
+class LeafSpan(_Model):
+    """Where in the text one leaf of the compiled JSON came from."""
+
+    path: list[Literal["left", "right"]]
+    """The leaf's path from the root of the JSON, as `left`/`right` steps."""
+    start: StrictInt
+    """Where its condition starts in the text, in code points."""
+    end: StrictInt
+    """Where its condition ends (exclusive), in code points."""
+    start_utf16: StrictInt
+    """`start` in UTF-16 code units."""
+    end_utf16: StrictInt
+    """`end` in UTF-16 code units."""
+
+
+class CompileResponse(_Model):
+    """The compiled filter and its source map."""
+
+    json_: FilterNode = Field(alias="json")
+    """The FilterNode JSON of Helicone's POST /v1/user/metrics/query."""
+    spans: list[LeafSpan]
+    """For each leaf of `json`, the text it came from (a condition can give several)."""
+
+
+class FormatResponse(_Model):
+    """The canonical text of a filter."""
+
+    text: StrictStr
+    """The filter, written canonically."""
+
+
+class CheckResponse(_Model):
+    """Every problem of a filter."""
+
+    problems: list[Problem]
+    """Errors and warnings; empty for a filter without either."""
+
+
+class Completion(_Model):
+    """One thing that may stand at the cursor."""
+
+    label: StrictStr
+    """What to show in the list."""
+    kind: Literal["field", "operator", "value", "keyword", "punctuation"]
+    """What it is."""
+    insert_text: StrictStr
+    """The text that replaces `text[replace_start:replace_end]`."""
+    replace_start: StrictInt
+    """Where the replaced range starts (the word under the cursor), in code points."""
+    replace_end: StrictInt
+    """Where it ends (exclusive), in code points."""
+    detail: StrictStr
+    """A field's type and table, an operator's meaning."""
+    replace_start_utf16: StrictInt
+    """`replace_start` in UTF-16 code units."""
+    replace_end_utf16: StrictInt
+    """`replace_end` in UTF-16 code units."""
+
+
+class CompleteResponse(_Model):
+    """What may stand at the cursor, best first."""
+
+    completions: list[Completion]
+    """The candidates, best first."""
+
+
+class Diagnostic(_Model):
+    """One problem as an editor shows it: a squiggle over the range, a message, fixes."""
+
+    severity: Severity
+    """`error` or `warning`."""
+    code: StrictStr
+    """A stable kebab-case identifier, e.g. `unknown-field`."""
+    message: StrictStr
+    """What is wrong, in a user's words."""
+    hint: StrictStr
+    """How to fix it, or ""."""
+    start: StrictInt
+    """Where the range starts, in code points."""
+    end: StrictInt
+    """Where it ends (exclusive), in code points."""
+    start_utf16: StrictInt
+    """`start` in UTF-16 code units."""
+    end_utf16: StrictInt
+    """`end` in UTF-16 code units."""
+    fixes: list[list[Edit]]
+    """Fix-its, each a list of edits to apply together (non-overlapping, in order)."""
+
+
+class DiagnoseResponse(_Model):
+    """Every problem of filter text, by position."""
+
+    diagnostics: list[Diagnostic]
+    """Errors and warnings, ordered by range."""
+
+
+class SqlResponse(_Model):
+    """A filter as a ClickHouse expression whose values are typed query parameters."""
+
+    sql: StrictStr
+    """The boolean expression (`true` for a filter that keeps every row)."""
+    params: dict[str, StrictStr | StrictInt | StrictFloat | StrictBool]
+    """The value of each parameter (`{p0:String}` is `params["p0"]`)."""
+    warnings: list[Problem]
+    """For FilterNode JSON: a leaf with several operators, of which Helicone (and the SQL)
+    keep one."""
+
+
+class QueryResponse(_Model):
+    """Helicone's request body."""
+
+    body: UserMetricsQueryParams
+    """The body to POST to /v1/user/metrics/query."""
+
+
+class FieldInfo(_Model):
+    """One field of the language."""
+
+    field: StrictStr
+    """Its name in filter text."""
+    table: Literal["users_view", "request_response_rmt"]
+    """The table of Helicone's it belongs to."""
+    type: StrictStr
+    """Its type, in the words of the docs: `text`, `number`, `timestamp`, `boolean`..."""
+    operators: list[StrictStr]
+    """The operators filter text may use on it."""
+    json_operators: list[StrictStr]
+    """The operators of its FilterNode JSON (none for a field Helicone cannot filter on)."""
+    helicone: StrictStr
+    """What Helicone does with it that may surprise, or ""."""
+
+
+class FieldsResponse(_Model):
+    """Every field."""
+
+    fields: list[FieldInfo]
+    """The fields, in the order of the docs."""
+
+
+class Health(_Model):
+    """The service is up."""
+
+    ok: Literal[True]
+    """Always true."""
+
+
+# -- the OpenAPI document ---------------------------------------------------------------------
+
+
+class _Schemas(GenerateJsonSchema):
+    """pydantic's JSON Schema without `default` keywords or per-property titles.
+
+    openapi-typescript types a property that has a default as always present, which is not
+    true of a request's optional fields nor of FilterNode's (absent unless given); the
+    defaults are said in the descriptions instead.
+    """
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+
+# path: (operationId, summary, request model, answer model); GET when there is no request.
+_OPERATIONS: dict[str, tuple[str, str, type[BaseModel] | None, type[BaseModel]]] = {
+    "/compile": (
+        "compile",
+        "Filter text to FilterNode JSON, with the span of text each leaf came from",
+        CompileRequest,
+        CompileResponse,
+    ),
+    "/format": ("format", "A filter as canonical text", FormatRequest, FormatResponse),
+    "/check": (
+        "check",
+        "Every problem of a filter, errors and warnings",
+        CheckRequest,
+        CheckResponse,
+    ),
+    "/complete": ("complete", "What may stand at the cursor", CompleteRequest, CompleteResponse),
+    "/diagnose": (
+        "diagnose",
+        "Every problem of filter text with its range and fix-its",
+        DiagnoseRequest,
+        DiagnoseResponse,
+    ),
+    "/sql": ("sql", "A filter as ClickHouse SQL with typed parameters", SqlRequest, SqlResponse),
+    "/query": (
+        "query",
+        "Helicone's request body for POST /v1/user/metrics/query",
+        QueryRequest,
+        QueryResponse,
+    ),
+    "/fields": ("fields", "The fields and their operators", None, FieldsResponse),
+    "/healthz": ("healthz", "Whether the service is up", None, Health),
+}
+
+# Every error a POST can get, and what each means; a GET gets only the last two.
+_POST_ERRORS = {
+    400: "The body is not a JSON object (or not UTF-8, or nested too deeply to read).",
+    408: "The body did not arrive in time.",
+    413: "The body is over the size limit.",
+    415: "The body was not sent as application/json.",
+    422: (
+        "The filter does not compile (`problems` says what and where), or a field of the body "
+        "is missing or of the wrong type or value."
+    ),
+    503: (
+        "The request took longer than its time limit and was given up. (Past `serve`'s limit of "
+        "open connections, the HTTP server itself answers 503 in plain text.)"
+    ),
+}
+_ANY_ERRORS = {
+    421: "The Host header names a host the service does not answer to (against DNS rebinding).",
+    500: "A fault of the service, logged.",
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _operation(
+    operation_id: str, summary: str, request: type[BaseModel] | None, answer: type[BaseModel]
+) -> dict[str, Any]:
+    errors = {**_ANY_ERRORS, **(_POST_ERRORS if request is not None else {})}
+    responses: dict[str, Any] = {
+        "200": {"description": answer.__doc__ or "", "content": _json(_ref(answer.__name__))}
+    }
+    for status in sorted(errors):
+        responses[str(status)] = {"description": errors[status], "content": _json(_ref("Error"))}
+        if status == 503:
+            responses["503"]["content"]["text/plain"] = {"schema": {"type": "string"}}
+    operation: dict[str, Any] = {"operationId": operation_id, "summary": summary}
+    if request is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "description": request.__doc__ or "",
+            "content": _json(_ref(request.__name__)),
+        }
+    operation["responses"] = responses
+    return {"post" if request is not None else "get": operation}
+
+
+@cache
+def _document_text(version: str) -> str:
+    models: list[type[BaseModel]] = [Error]
+    for _, _, request, answer in _OPERATIONS.values():
+        models += [answer] if request is None else [request, answer]
+    _, definitions = models_json_schema(
+        [(m, "validation") for m in models],
+        by_alias=True,
+        ref_template="#/components/schemas/{model}",
+        schema_generator=_Schemas,
+    )
+    paths: dict[str, Any] = {path: _operation(*row) for path, row in _OPERATIONS.items()}
+    paths["/openapi.json"] = {
+        "get": {
+            "operationId": "openapi",
+            "summary": "This document",
+            "responses": {
+                "200": {
+                    "description": "The service's OpenAPI document.",
+                    "content": _json({"type": "object"}),
+                }
+            },
+        }
+    }
+    paths["/"] = {
+        "get": {
+            "operationId": "playground",
+            "summary": "The playground page",
+            "responses": {
+                "200": {
+                    "description": "A page to try filters in.",
+                    "content": {"text/html": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    }
+    document = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "helicone-filter",
+            "version": version,
+            "description": (
+                "Filter text compiled into Helicone's FilterNode JSON, and the tools of a "
+                "filter builder: formatting, checking, completion, diagnostics, SQL and "
+                "Helicone's request body. Offsets are given in code points and, as `*_utf16`, "
+                "in UTF-16 code units. Every error is an `Error` body."
+            ),
+        },
+        "paths": paths,
+        "components": {"schemas": dict(sorted(definitions["$defs"].items()))},
+    }
+    return json.dumps(document, ensure_ascii=False)
+
+
+def openapi_document(version: str) -> dict[str, Any]:
+    """The service's OpenAPI 3.1 document, its schemas made from the models of this module.
+
+    Args:
+        version: the package's version, for `info.version`.
+
+    Returns:
+        A new copy of the document as plain JSON data.
+
+    Example:
+        >>> doc = openapi_document("0.1.0")
+        >>> doc["paths"]["/compile"]["post"]["responses"]["200"]["content"]["application/json"]
+        {'schema': {'$ref': '#/components/schemas/CompileResponse'}}
+    """
+    document: dict[str, Any] = json.loads(_document_text(version))
+    return document
