@@ -1,6 +1,6 @@
 """FilterNode JSON from elsewhere: every problem with its JSON path, and the canonical form.
 
-`check` judges any JSON value the way Helicone's backend would treat it (HELICONE.md): what it
+`check` judges any JSON value the way Helicone's backend would treat it (docs/helicone.md): what it
 refuses, what it silently drops, and what works but probably not as meant (warnings).
 `normalize` rebuilds a valid FilterNode in the compiler's canonical shape. Both walk the tree
 with an explicit stack, so any depth is fine.

@@ -1,8 +1,8 @@
 """A second backend: a filter as a ClickHouse WHERE expression, every value a bound parameter.
 
 Helicone runs every filter on ClickHouse. `to_clickhouse` writes SQL that selects exactly the
-rows Helicone's own SQL selects (HELICONE.md), so that the same filter runs on exported logs, on
-a self-hosted ClickHouse or on a cluster, and agrees with `matches`. Two targets:
+rows Helicone's own SQL selects (docs/helicone.md), so that the same filter runs on exported
+logs, on a self-hosted ClickHouse or on a cluster, and agrees with `matches`. Two targets:
 
 - `"rows"` (the default): one table with a column per field, named as the fields, request cost
   in dollars, as `matches` takes rows and `create_table` makes them: Helicone's column types,

@@ -1,6 +1,6 @@
 """Sends POST /v1/user/metrics/query to Helicone and reads the page of users it answers with.
 
-Needs httpx, the `client` extra (`pip install 'helicone-filter[client]'`); it is imported only
+Needs httpx, the `client` extra (from a clone: `pip install -e '.[client]'`); it is imported only
 when a request is sent, so this module imports without it.
 """
 

@@ -4,7 +4,7 @@ A row is a dict keyed by bare column name; map columns are dicts; timestamps are
 strings or datetimes; request `cost` is in dollars; None, or a missing column, is SQL NULL. As
 in SQL a comparison with NULL is false, and only equals/not-equals "null" (is null / is not
 null) and equals "__empty__" (is empty) look at it. Each condition is read as Helicone's SQL
-reads it on its own table (HELICONE.md; `semantics.compared` gives the bound):
+reads it on its own table (docs/helicone.md; `semantics.compared` gives the bound):
 
 - equals / not-equals: `=` / `!=`, case-sensitive; on text columns "null" means IS NULL /
   IS NOT NULL and equals "__empty__" means empty (the empty string, the all-zero UUID).

@@ -1,4 +1,4 @@
-"""Canonical text (LANGUAGE.md section 7) from FilterNode JSON or from the AST."""
+"""Canonical text (docs/language.md, "Canonical form") from FilterNode JSON or from the AST."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Helicone's FilterNode JSON from the validated form: a leaf per condition, each chain rebuilt
-in the canonical shape (LANGUAGE.md section 1), and that shape's depth.
+in the canonical shape (docs/language.md, "Chains"), and that shape's depth.
 
 Balanced: `build(xs)` splits at `len(xs) // 2`, so three operands give `{a, {b, c}}` as
 Helicone's own builder does, and 10,000 give a tree about 14 levels deep. Right:

@@ -2,7 +2,7 @@
 chains.
 
 One pass over the tree, without recursion, collects every problem before it gives up. Each
-maximal run of one operator becomes one chain (LANGUAGE.md section 1); its JSON shape is
+maximal run of one operator becomes one chain (docs/language.md, "Chains"); its JSON shape is
 helicone_json's business.
 """
 

@@ -153,7 +153,8 @@ HELICONE_COLUMNS: Final[dict[str, str | None]] = {
     "property_key": "Map(LowCardinality(String), String)",  # has(properties, k)
 }
 
-# What a user of each field should know about Helicone's reading of it (README, `fields`).
+# What a user of each field should know about Helicone's reading of it (the field table of
+# docs/language.md, `helicone-filter fields`).
 FIELD_NOTES: Final[dict[str, str]] = {
     "node_id": "refused: Helicone's table has no node_id column, so its query fails",
     "job_id": "refused: Helicone's table has no job_id column, so its query fails",
@@ -426,7 +427,7 @@ KIND_LABELS: Final[dict[Kind, str]] = {kind: facts.label for kind, facts in KIND
 ALLOWED_OPERATORS: Final[dict[Kind, tuple[str, ...]]] = {
     kind: facts.operators for kind, facts in KINDS.items()
 }
-"""Which operators of the language each kind of column allows (LANGUAGE.md section 3): what
+"""Which operators of the language each kind of column allows (docs/language.md, "Operators"): what
 the API's schema takes. Some fields run fewer in Helicone's SQL: FIELD_OPERATORS."""
 JSON_OPERATORS: Final[dict[Kind, tuple[str, ...]]] = {
     kind: facts.json_operators for kind, facts in KINDS.items()

@@ -3,7 +3,7 @@ checker consult, and the values Helicone's SQL compares that `matches` and `to_c
 
 Helicone's API server validates the request body (tsoa, with `bodyCoercion`), converting some
 values on the way; its filter builder then writes SQL that runs on ClickHouse with each value
-bound as a typed parameter (HELICONE.md). `read_condition` follows a condition through both
+bound as a typed parameter (docs/helicone.md). `read_condition` follows a condition through both
 steps and says what comes out: an error where Helicone answers 422 or its SQL fails, a warning
 where it runs the condition otherwise than written, and the value it runs with. `compared` gives
 that value as Helicone's SQL compares it (the 32-bit integer bind, the cost floor, whole

@@ -1,6 +1,6 @@
 """Helicone's own table in chdb, for the tests: request_response_rmt with the column types of
-Helicone's ClickHouse migrations (HELICONE.md, "Helicone's table"), rows stored as Helicone
-stores them, and the per-user aggregates of its user-metrics query.
+Helicone's ClickHouse migrations (docs/helicone.md; `HELICONE_COLUMNS` in schema.py), rows
+stored as Helicone stores them, and the per-user aggregates of its user-metrics query.
 
 Written from those facts, not from the library: `to_native` / `from_native` move a row between
 Helicone's storage (cost in nano-dollars, `cached` as `cache_reference_id`, feedback as a

@@ -1,5 +1,5 @@
 """The golden table of Helicone's behaviour: for each quirk, filters with the verdict Helicone
-gives them and the rows its SQL selects, written from HELICONE.md's facts (and from Helicone's
+gives them and the rows its SQL selects, written from docs/helicone.md's facts (and from Helicone's
 own validator and filter builder, where we ran them). A regression names the quirk it broke.
 
 Each case runs through `check` (JSON) or `compile` (text), and where Helicone runs the filter,

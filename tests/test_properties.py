@@ -135,7 +135,7 @@ _VALUES = {
     ),
     "boolean": st.sampled_from(["true", "false"]),
 }
-# Operators that `not` can cross (LANGUAGE.md section 5), so that any nesting is valid.
+# Operators that `not` can cross (docs/language.md, "not"), so that any nesting is valid.
 _NEGATABLE = {
     "text": ["=", "!=", "contains", "not contains", "is null", "is not null"],
     "number": ["=", "!=", ">", ">=", "<", "<="],

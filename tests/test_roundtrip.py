@@ -1,4 +1,5 @@
-"""Text and JSON convert both ways without loss (LANGUAGE.md sections 7 to 9), by property."""
+"""Text and JSON convert both ways without loss (docs/language.md, "Canonical form"), by
+property."""
 
 from __future__ import annotations
 

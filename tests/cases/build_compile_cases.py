@@ -1,7 +1,7 @@
 """Writes compile.json, the golden table of the compiler, from expectations stated here.
 
 The expected JSON is written out by hand (through the small helpers below), following
-LANGUAGE.md; the field/operator matrix is read from the OpenAPI file, not from the library.
+docs/language.md; the field/operator matrix is read from the OpenAPI file, not from the library.
 Run it after changing a case: `python tests/cases/build_compile_cases.py`.
 All relative times are resolved against NOW.
 """
@@ -51,7 +51,7 @@ def leaf(column: str, op: str, value: J, table: str | None = None, key: str | No
 
 
 def chain(op: str, *xs: J) -> J:
-    """LANGUAGE.md section 1: split at len // 2, recursively."""
+    """docs/language.md, "Chains": split at len // 2, recursively."""
     if len(xs) == 1:
         return xs[0]
     mid = len(xs) // 2
@@ -100,7 +100,7 @@ for table, ref in (
 
 TS = "2024-03-05T06:07:08.000Z"
 
-# Helicone's table (HELICONE.md): the fields whose SQL names no column it has, the UUID
+# Helicone's table (docs/helicone.md): the fields whose SQL names no column it has, the UUID
 # columns, and the two that compare the whole scores map or request cost in nano-dollars.
 NO_COLUMN = {"node_id", "job_id", "total_tokens", "assets", "search_properties"}
 UUID_COLUMNS = {"request_id", "organization_id", "cache_reference_id"}
@@ -447,7 +447,7 @@ err_at("model = null", "unexpected-token", "null")
 err_at("cached and or threat", "unexpected-token", "or")
 err_at('model in "x"', "unexpected-token", '"x"')
 
-# -- Helicone's own limits (HELICONE.md): what it refuses, fails on, or reads otherwise ---------
+# -- Helicone's own limits (docs/helicone.md): what it refuses, fails on, or reads otherwise ----
 err_at(f'request_id like "{U[:4]}%"', "uuid-operator", f'request_id like "{U[:4]}%"')
 err_at('organization_id != "v"', "invalid-uuid", '"v"')
 err_at(f'cache_reference_id in ["{U}", "x"]', "invalid-uuid", '"x"')
