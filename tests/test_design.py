@@ -146,7 +146,7 @@ def test_the_spy_sees_the_checker() -> None:
 # -- layering ---------------------------------------------------------------------------------
 
 PACKAGE = Path(helicone_filter.__file__).parent
-FACES = {"__init__.py", "__main__.py", "cli.py", "server.py", "client.py"}
+FACES = {"__init__.py", "__main__.py", "cli.py", "server.py", "client.py", "repl.py"}
 
 
 def _imports(path: Path) -> Iterator[tuple[int, str, str]]:

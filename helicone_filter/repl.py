@@ -1,0 +1,699 @@
+"""`helicone-filter repl`: an interactive prompt for exploring filters (prompt_toolkit).
+
+Completion as you type comes from `complete()`, the mistakes are underlined as you type from
+`diagnose()` (errors red, warnings yellow) with the first one's message in the bottom toolbar,
+and Enter on a whole filter prints its JSON. Commands (`:sql`, `:body`, `:explain`,
+`:json`, `:fields`, `:help`, `:quit`) show the other forms of the current filter, or of one written
+after them. A filter left unfinished (an open bracket, or `and`/`or`/`not` at its end) goes
+on on the next line; Alt-Enter (Esc Enter) always starts a new line.
+
+prompt_toolkit is imported only when the prompt starts (the `repl` extra); without it `run`
+says how to install it. When standard input is no terminal, the lines read from it are run
+one after the other, as if typed.
+
+Example:
+    >>> unfinished('(cost > 1 and'), unfinished('cost > 1'), unfinished('model in ["a",')
+    (True, False, True)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import io
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prompt_toolkit.completion import Completer
+    from prompt_toolkit.formatted_text import StyleAndTextTuples
+    from prompt_toolkit.history import History
+    from prompt_toolkit.input import Input
+    from prompt_toolkit.lexers import Lexer
+    from prompt_toolkit.output import Output
+    from prompt_toolkit.styles import Style
+
+    from .diagnostics import Diagnostic
+
+PROG = "helicone-filter repl"
+INSTALL = (
+    f"{PROG}: error: the repl needs prompt_toolkit, in the 'repl' extra: "
+    "pip install 'helicone-filter[repl]' (from a clone: pip install -e '.[repl]')"
+)
+
+# The commands: name -> (what follows it, what it does). Aliases below.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "sql": ("[FILTER]", "the ClickHouse WHERE expression and its parameters"),
+    "body": ("[FILTER]", "the request body of POST /v1/user/metrics/query (query_body)"),
+    "explain": ("[FILTER]", "the tree the filter compiles to, each condition beside its text"),
+    "json": ("[FILTER]", "the FilterNode JSON (what Enter on a filter prints)"),
+    "fields": ("", "every field: its table, type and operators"),
+    "help": ("", "this help"),
+    "quit": ("", "leave (Ctrl-D on an empty line does too)"),
+}
+_ALIASES = {"q": "quit", "exit": "quit", "h": "help", "?": "help"}
+_TAKES_FILTER = frozenset(name for name, (arg, _) in COMMANDS.items() if arg)
+_COMMAND = re.compile(r"\s*:([\w?-]*)\s*")
+
+HELP = (
+    """\
+Type a filter and press Enter: its FilterNode JSON is printed, or every problem with it.
+  user_cost > 5 and model ilike "gpt%"    cached and status >= 500
+  request_created_at > now - 7d           properties.environment = "prod"
+
+Commands (a FILTER after one is used and becomes the current filter; without one, the
+current filter is the last one entered):
+"""
+    + "\n".join(
+        f"  :{f'{name} {arg}'.strip():<20} {what}" for name, (arg, what) in COMMANDS.items()
+    )
+    + """
+
+Keys:
+  Tab, Shift-Tab        complete (the list also opens as you type); Enter takes the one chosen
+  Enter                 run it; an unfinished filter (an open ( or [, or ending with and, or,
+                        not) goes on on the next line; Enter on an empty line runs it as it is
+  Alt-Enter, Esc Enter  a new line, always
+  Up, Down              earlier filters (the history); Ctrl-R searches them
+  Ctrl-C                clear the line
+  Ctrl-D                leave (on an empty line)"""
+)
+
+# Problems that only say the filter is not finished yet: while typing they are shown as what
+# comes next, not underlined as mistakes.
+_UNFINISHED_CODES = frozenset({"unexpected-end", "unterminated-string"})
+
+# The tokens `unfinished` needs: strings (closed or not), brackets, joints and words.
+_TOKENS = re.compile(
+    r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|(?P<open>[\"'])|[()\[\]]|&&|\|\||[\w.-]+|\S",
+    re.S,
+)
+_CLOSES = {")": "(", "]": "["}
+_JOINTS = frozenset({"and", "or", "not", "&&", "||", "!"})
+
+
+# -- what a line is ----------------------------------------------------------------------------
+
+
+def split_command(text: str) -> tuple[str | None, int]:
+    """The command a line starts with (`":sql cost > 1"` -> "sql", its name as typed when it
+    is no command), and where the filter after it starts; `(None, 0)` for a filter.
+
+    Example:
+        >>> split_command(":sql cost > 1"), split_command("cost > 1")
+        (('sql', 5), (None, 0))
+    """
+    m = _COMMAND.match(text)
+    if m is None or not text.lstrip().startswith(":"):
+        return None, 0
+    name = m.group(1).lower()
+    return _ALIASES.get(name, name), m.end()
+
+
+def unfinished(text: str) -> bool:
+    """Whether Enter should go on to a new line: a bracket is left open, or the text ends
+    with `and`, `or`, `not` (`&&`, `||`, `!`). A string left open does not go on (a string
+    cannot hold a line break: the next line would only make another mistake of it), nor does
+    a bracket that closes nothing: they are mistakes to show, not something to wait for."""
+    opened: list[str] = []
+    last = ""
+    for m in _TOKENS.finditer(text):
+        if m.group("open"):
+            return False  # a string never closed: a line break cannot go on with it
+        token = m.group()
+        if token in ("(", "["):
+            opened.append(token)
+        elif token in _CLOSES:
+            if not opened or opened[-1] != _CLOSES[token]:
+                return False
+            opened.pop()
+        last = token
+    return bool(opened) or last.lower() in _JOINTS
+
+
+def goes_on(text: str) -> bool:
+    """What Enter does with the line `text` (a filter, or a command and its filter): True
+    for a new line, when the filter is `unfinished`, unless the last line is empty (Enter on
+    an empty line runs the text as it is).
+
+    Example:
+        >>> goes_on(":sql (cost > 1 and"), goes_on("(cost > 1 and\\n"), goes_on(":fields (")
+        (True, False, False)
+    """
+    if "\n" in text and not text.rsplit("\n", 1)[1].strip():
+        return False
+    name, at = split_command(text)
+    if name is not None and name not in _TAKES_FILTER:
+        return False
+    return unfinished(text[at:])
+
+
+def history_file(environ: dict[str, str] | None = None) -> Path:
+    """Where `--history` without a FILE keeps the history: `$XDG_STATE_HOME/helicone-filter/
+    history`, or `~/.local/state/helicone-filter/history` (XDG_STATE_HOME unset, empty or
+    not absolute, as the XDG Base Directory specification says)."""
+    env = os.environ if environ is None else environ
+    state = env.get("XDG_STATE_HOME", "")
+    base = Path(state) if state and os.path.isabs(state) else Path.home() / ".local" / "state"
+    return base / "helicone-filter" / "history"
+
+
+# -- what is shown while typing ----------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=16)
+def _diagnostics(text: str, now: datetime | None) -> tuple[Diagnostic, ...]:
+    """diagnose(), once per text: the lexer and the toolbar both ask on each keystroke."""
+    from .diagnostics import diagnose
+
+    return tuple(diagnose(text, now=now))
+
+
+def _in_progress(d: Diagnostic, text: str) -> bool:
+    return d.code in _UNFINISHED_CODES and d.end >= len(text.rstrip())
+
+
+def underlines(text: str, now: datetime | None = None) -> list[tuple[int, int, str]]:
+    """The ranges to mark in a line as typed: `(start, end, style)`, style
+    `class:diagnostic.error` or `class:diagnostic.warning`; the filter after a command is
+    diagnosed at its place. The end of a filter not yet finished is no mistake.
+
+    Example:
+        >>> underlines('modle = "x" and cost > "1"')
+        [(0, 5, 'class:diagnostic.error'), (23, 26, 'class:diagnostic.error')]
+        >>> underlines(':sql modle = "x"'), underlines('cost > 1 and')
+        ([(5, 10, 'class:diagnostic.error')], [])
+    """
+    name, at = split_command(text)
+    if name is not None and name not in _TAKES_FILTER:
+        return []
+    part = text[at:]
+    if not part.strip():
+        return []
+    return [
+        (d.start + at, d.end + at, f"class:diagnostic.{d.severity}")
+        for d in _diagnostics(part, now)
+        if d.end > d.start and not _in_progress(d, part)
+    ]
+
+
+def status(text: str, now: datetime | None = None) -> StyleAndTextTuples:
+    """The bottom toolbar for a line as typed: the first problem (and how many more), what
+    comes next in an unfinished filter, or what Enter will do."""
+    keys = " · Tab complete · Alt-Enter new line · :help · Ctrl-D quit"
+    name, at = split_command(text)
+    if name is not None:
+        if name not in COMMANDS:
+            return [("class:toolbar.error", f" unknown command ':{name}'; :help lists them")]
+        if name not in _TAKES_FILTER or not text[at:].strip():
+            return [("class:toolbar", f" :{name}: {COMMANDS[name][1]}")]
+    part = text[at:]
+    if not part.strip():
+        return [("class:toolbar", " type a filter" + keys)]
+    found = _diagnostics(part, now)
+    if not found:
+        return [("class:toolbar.ok", " ✓ a whole filter: Enter prints its JSON")]
+    first = next((d for d in found if d.severity == "error"), found[0])
+    if _in_progress(first, part):
+        return [("class:toolbar", f" … {first.message}")]
+    start = first.start + at  # where it is in the line as typed, command and all
+    line = text.count("\n", 0, start) + 1
+    column = start - (text.rfind("\n", 0, start) + 1) + 1
+    more = f"  (+{len(found) - 1} more)" if len(found) > 1 else ""
+    hint = f" ({first.hint})" if first.hint else ""
+    mark = "✗" if first.severity == "error" else "⚠ warning:"
+    return [
+        (
+            f"class:toolbar.{first.severity}",
+            f" {mark} {line}:{column} {first.message}{hint}{more}",
+        )
+    ]
+
+
+def command_completions(text: str) -> list[tuple[str, int, str]]:
+    """`(name, start, meaning)` of the commands that complete a line `text` that is a command
+    word being typed, e.g. `:s`; start is where the name begins."""
+    m = _COMMAND.match(text)
+    if m is None or not text.lstrip().startswith(":") or m.end(1) < len(text):
+        return []
+    typed = m.group(1).lower()
+    return [
+        (name, m.start(1), what) for name, (_, what) in COMMANDS.items() if name.startswith(typed)
+    ]
+
+
+# -- what Enter does ---------------------------------------------------------------------------
+
+
+class Runner:
+    """What a line does once entered, prompt_toolkit aside: the current filter, and the
+    output (JSON, SQL, problems...) written to `out`."""
+
+    def __init__(self, out: IO[str], *, now: datetime | None = None, color: bool = False) -> None:
+        self.out = out
+        self.now = now
+        self.color = color
+        self.current: str | None = None  # the last filter entered
+
+    def write(self, text: str) -> None:
+        self.out.write(text if text.endswith("\n") else text + "\n")
+        self.out.flush()
+
+    def enter(self, text: str) -> bool:
+        """Run one line (filter or command); False when it asks to leave. Never raises,
+        except KeyboardInterrupt."""
+        try:
+            return self._enter(text)
+        except KeyboardInterrupt:
+            raise
+        except Exception as e:  # a fault of ours: said, and the prompt goes on
+            self.write(f"error: {type(e).__name__}: {e} (this is a bug; the prompt goes on)")
+            return True
+
+    def _enter(self, text: str) -> bool:
+        if not text.strip():
+            return True
+        name, at = split_command(text)
+        if name is None:
+            self.current = text
+            self.show("json", text)
+            return True
+        rest = text[at:]
+        if name == "quit":
+            return False
+        if name not in COMMANDS:
+            self.write(f"unknown command ':{name}'; :help lists the commands")
+        elif name not in _TAKES_FILTER:
+            if rest.strip():
+                self.write(f":{name} takes no filter")
+            elif name == "help":
+                self.write(HELP)
+            else:
+                self.cli(["fields"])
+        elif rest.strip():
+            self.current = rest
+            self.show(name, rest)
+        elif self.current is None:
+            self.write(
+                f"no filter yet: type one first, or give it after the command (:{name} cost > 1)"
+            )
+        else:
+            self.show(name, self.current)
+        return True
+
+    def show(self, what: str, text: str) -> None:
+        """The filter's problems, if it has errors; else its warnings and the form asked for."""
+        from .diagnostics import diagnose
+
+        found = diagnose(text, now=self.now)
+        errors = [d for d in found if d.severity == "error"]
+        if errors or what == "json":
+            self.problems(text, found)
+        if errors:
+            return
+        if what == "json":
+            from .compiler import compile as compile_filter
+
+            self.write(json.dumps(compile_filter(text, now=self.now), indent=2, ensure_ascii=False))
+        elif what == "sql":
+            from .clickhouse import sql_of
+            from .compiler import lower_text
+
+            sql, params = sql_of(lower_text(text, now=self.now))
+            self.write(f"{sql}\nparams: {json.dumps(params, ensure_ascii=False)}")
+        elif what == "body":
+            from .query import query_body
+
+            body = query_body(text, now=self.now)
+            self.write(json.dumps(body, indent=2, ensure_ascii=False))
+        else:
+            self.cli(["explain", "--", text])
+
+    def problems(self, text: str, found: Sequence[Diagnostic]) -> None:
+        """Every problem, as the command line shows them: position, line, carets, hint."""
+        if not found:
+            return
+        from .errors import make_problem, render_problem
+
+        rendered = [
+            render_problem(
+                text,
+                make_problem(text, d.code, d.message, d.start, d.end, d.hint).replace(
+                    severity=d.severity
+                ),
+                color=self.color,
+            )
+            for d in found
+        ]
+        errors = sum(d.severity == "error" for d in found)
+        if errors:
+            rendered.append(f"{errors} error{'s' * (errors > 1)}: not compiled")
+        self.write("\n\n".join(rendered))
+
+    def cli(self, argv: list[str]) -> None:
+        """A subcommand of the command line, its output here: `explain` and `fields` print
+        exactly as there."""
+        from .cli import main
+
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            if self.now is not None and argv[0] != "fields":
+                from .timestamps import format_timestamp
+
+                argv = [argv[0], "--now", format_timestamp(self.now), *argv[1:]]
+            main(argv)
+        for text in (out.getvalue(), err.getvalue()):
+            if text:
+                self.write(text)
+
+
+# -- the prompt ---------------------------------------------------------------------------------
+
+
+def make_completer(now: datetime | None = None) -> Completer:
+    """A prompt_toolkit Completer of filters (`complete()`) and of the commands."""
+    from prompt_toolkit.completion import CompleteEvent, Completer, Completion
+    from prompt_toolkit.document import Document
+
+    from .completion import complete
+
+    class FilterCompleter(Completer):
+        def get_completions(
+            self, document: Document, complete_event: CompleteEvent
+        ) -> Iterable[Completion]:
+            text, cursor = document.text, document.cursor_position
+            for command, start, what in command_completions(text[:cursor]):
+                yield Completion(
+                    command,
+                    start - cursor,
+                    display=f":{command}",
+                    display_meta=what,
+                    style="class:completion.command",
+                )
+            name, at = split_command(text)
+            if name is not None and (
+                name not in _TAKES_FILTER or cursor < at or not text[:at][-1:].isspace()
+            ):
+                return  # a command word, or one that takes no filter
+            part = text[at:]
+            for c in complete(part, cursor - at):
+                insert = c.insert_text
+                # prompt_toolkit replaces only what is before the cursor: a word's rest after
+                # it is kept, so it is not inserted again.
+                after = part[cursor - at : c.replace_end]
+                if after and insert.rstrip().endswith(after):
+                    insert = insert.rstrip()[: -len(after)]
+                yield Completion(
+                    insert,
+                    c.replace_start - (cursor - at),
+                    display=c.label,
+                    display_meta=c.detail,
+                    style=f"class:completion.{c.kind}",
+                )
+
+    return FilterCompleter()
+
+
+def make_lexer(now: datetime | None = None) -> Lexer:
+    """A prompt_toolkit Lexer that underlines `underlines()`' ranges and marks a command."""
+    from prompt_toolkit.document import Document
+    from prompt_toolkit.lexers import Lexer
+
+    class DiagnosticLexer(Lexer):
+        def lex_document(self, document: Document) -> Callable[[int], StyleAndTextTuples]:
+            text = document.text
+            styles = [""] * len(text)
+            name, at = split_command(text)
+            if name is not None:
+                styles[: len(text[:at].rstrip())] = ["class:command"] * len(text[:at].rstrip())
+            for start, end, style in underlines(text, now):
+                styles[start:end] = [style] * (min(end, len(text)) - start)
+            starts = [0]
+            for line in document.lines[:-1]:
+                starts.append(starts[-1] + len(line) + 1)
+
+            def get_line(number: int) -> StyleAndTextTuples:
+                if not 0 <= number < len(starts):
+                    return []
+                line = document.lines[number]
+                out: StyleAndTextTuples = []
+                for i, char in enumerate(line):
+                    style = styles[starts[number] + i]
+                    if out and out[-1][0] == style:
+                        out[-1] = (style, out[-1][1] + char)
+                    else:
+                        out.append((style, char))
+                return out
+
+            return get_line
+
+    return DiagnosticLexer()
+
+
+def _history(choice: str | bool | None, err: IO[str]) -> History:
+    """In memory (None); in a file (a path, or True for `history_file()`). A file that cannot
+    be used is said once and the history is kept in memory."""
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    if choice is None or choice is False:
+        return InMemoryHistory()
+    path = history_file() if choice is True else Path(str(choice)).expanduser()
+
+    class SafeFileHistory(FileHistory):
+        failed = False
+
+        def store_string(self, string: str) -> None:
+            if self.failed:
+                return
+            try:
+                super().store_string(string)
+            except OSError as e:  # said once; the history goes on in memory
+                self.failed = True
+                err.write(
+                    f"{PROG}: cannot write the history to {path}: {e.strerror or e}; "
+                    "it is kept in memory from now on\n"
+                )
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with path.open("ab"):
+            pass
+        history = SafeFileHistory(str(path))
+        list(history.load_history_strings())  # read now: a bad file is said here, not later
+    except (OSError, UnicodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else e
+        err.write(f"{PROG}: cannot use the history file {path}: {reason}; it is kept in memory\n")
+        return InMemoryHistory()
+    return history
+
+
+def _style() -> Style:
+    from prompt_toolkit.styles import Style
+
+    return Style.from_dict(
+        {
+            "diagnostic.error": "fg:ansired underline",
+            "diagnostic.warning": "fg:ansiyellow underline",
+            "command": "fg:ansicyan bold",
+            "prompt": "fg:ansigreen",
+            "continuation": "fg:ansibrightblack",
+            "bottom-toolbar": "noreverse bg:#303030 fg:#d0d0d0",
+            "toolbar.error": "fg:ansibrightred bold",
+            "toolbar.warning": "fg:ansiyellow",
+            "toolbar.ok": "fg:ansigreen",
+            "completion.command": "fg:ansicyan",
+        }
+    )
+
+
+def _color(stream: IO[str]) -> bool:
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def run(
+    history: str | bool | None = None,
+    *,
+    now: datetime | None = None,
+    color: bool | None = None,
+    input: Input | None = None,  # noqa: A002 - prompt_toolkit's own name
+    output: Output | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+) -> int:
+    """Run the prompt until `:quit` or Ctrl-D; the exit code (0; 1 without prompt_toolkit).
+
+    Args:
+        history: None keeps it in memory; a path keeps it in that file; True in
+            `history_file()`.
+        now: the moment relative times count back from (default: the time of each line).
+        color: colour the problems printed (default: when `stdout` is a terminal and
+            NO_COLOR is not set).
+        input, output: prompt_toolkit's terminal input and output (default: the terminal;
+            tests give a pipe input and a DummyOutput).
+        stdout, stderr: where results and messages go (default: sys.stdout, sys.stderr).
+    """
+    out = sys.stdout if stdout is None else stdout
+    err = sys.stderr if stderr is None else stderr
+    try:
+        import prompt_toolkit  # noqa: F401
+    except ImportError:
+        err.write(INSTALL + "\n")
+        return 1
+    runner = Runner(out, now=now, color=_color(out) if color is None else color)
+    try:
+        if input is None and not _is_terminal(sys.stdin):
+            return _run_lines(runner, sys.stdin, err)
+        return _prompt_loop(runner, history, now, input, output, err)
+    except OSError as e:  # the output is closed or full: nothing more can be shown
+        err.write(f"{PROG}: error: cannot write the output: {e.strerror or e}\n")
+        return 74
+
+
+def _is_terminal(stream: IO[str] | None) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+def _run_lines(runner: Runner, stdin: IO[str] | None, err: IO[str]) -> int:
+    """Standard input is no terminal: each line is run as if typed (no prompt, no
+    completion; colour as for the command line, when the output is a terminal)."""
+    if stdin is None:
+        err.write(f"{PROG}: error: standard input is closed\n")
+        return 1
+    pending: str | None = None
+    for line in stdin:
+        line = line.rstrip("\r\n")
+        pending = line if pending is None else f"{pending}\n{line}"
+        if not goes_on(pending):
+            if not runner.enter(pending):
+                return 0
+            pending = None
+    if pending is not None:
+        runner.enter(pending)
+    return 0
+
+
+def _prompt_loop(
+    runner: Runner,
+    history: str | bool | None,
+    now: datetime | None,
+    input: Input | None,  # noqa: A002
+    output: Output | None,
+    err: IO[str],
+) -> int:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.enums import DEFAULT_BUFFER
+    from prompt_toolkit.filters import has_focus
+    from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+    from prompt_toolkit.shortcuts import CompleteStyle
+
+    keys = KeyBindings()
+
+    @keys.add("enter", filter=has_focus(DEFAULT_BUFFER))
+    def _enter(event: KeyPressEvent) -> None:
+        buffer = event.current_buffer
+        state = buffer.complete_state
+        if state is not None and state.current_completion is not None:
+            buffer.complete_state = None  # Enter takes the chosen completion
+        elif goes_on(buffer.text):
+            buffer.insert_text("\n")
+        else:
+            buffer.validate_and_handle()
+
+    @keys.add("escape", "enter", filter=has_focus(DEFAULT_BUFFER))
+    def _newline(event: KeyPressEvent) -> None:
+        event.current_buffer.insert_text("\n")
+
+    session: PromptSession[str] = PromptSession(
+        [("class:prompt", "filter> ")],
+        multiline=True,
+        prompt_continuation=lambda width, line, wrap: [
+            ("class:continuation", "...> ".rjust(width))
+        ],
+        completer=make_completer(now),
+        complete_while_typing=True,
+        complete_style=CompleteStyle.COLUMN,
+        lexer=make_lexer(now),
+        bottom_toolbar=lambda: status(session.default_buffer.text, now),
+        history=_history(history, err),
+        key_bindings=keys,
+        style=_style(),
+        input=input,
+        output=output,
+        reserve_space_for_menu=6,
+    )
+    runner.write("helicone-filter repl: a filter and Enter prints its JSON; :help, Ctrl-D leaves")
+    failures = 0
+    while True:
+        try:
+            text = session.prompt()
+            failures = 0
+        except KeyboardInterrupt:
+            continue  # Ctrl-C clears the line
+        except EOFError:
+            return 0
+        except Exception as e:  # the terminal failed us: say so, try again, give up at last
+            failures += 1
+            err.write(f"{PROG}: error: {type(e).__name__}: {e}\n")
+            if failures >= 3:
+                return 1
+            continue
+        try:
+            if not runner.enter(text):
+                return 0
+        except KeyboardInterrupt:
+            runner.write("interrupted")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m helicone_filter.repl [--history [FILE]] [--now TIMESTAMP]`."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="An interactive prompt for exploring filters."
+    )
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    now = None
+    if args.now is not None:
+        from .timestamps import parse_timestamp
+
+        now = parse_timestamp(args.now)
+        if now is None:
+            parser.error(f"--now {args.now!r} is not an ISO 8601 timestamp")
+    try:
+        return run(args.history, now=now)
+    except KeyboardInterrupt:
+        return 130
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The repl's options: `--history [FILE]` and `--now TIMESTAMP`."""
+    parser.add_argument(
+        "--history",
+        nargs="?",
+        const=True,
+        metavar="FILE",
+        help="keep the history of filters in FILE (without FILE: "
+        "$XDG_STATE_HOME/helicone-filter/history, by default "
+        "~/.local/state/helicone-filter/history); without --history it lasts the session",
+    )
+    parser.add_argument(
+        "--now",
+        metavar="TIMESTAMP",
+        help="the time relative times count back from (ISO 8601; default: the current time)",
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
