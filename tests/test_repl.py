@@ -1,0 +1,459 @@
+"""`helicone-filter repl`: keystrokes through prompt_toolkit's pipe input, what is printed, the
+completer, the lexer and the history; and once in a real terminal (tmux)."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from conftest import NOW
+
+pytest.importorskip("prompt_toolkit")
+
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.data_structures import Size
+from prompt_toolkit.document import Document
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+from prompt_toolkit.output.vt100 import Vt100_Output
+
+from helicone_filter import repl
+
+UP, ALT_ENTER, CTRL_C, CTRL_D, TAB = "\x1b[A", "\x1b\r", "\x03", "\x04", "\t"
+COST_1 = '{\n  "request_response_rmt": {\n    "cost": {\n      "gt": 1\n    }\n  }\n}'
+
+
+def session(keys: str, **options: object) -> tuple[int, str]:
+    """Run the repl on `keys`, all typed at once; its exit code and what it printed."""
+    out = io.StringIO()
+    with create_pipe_input() as pipe:
+        pipe.send_text(keys)
+        code = repl.run(input=pipe, output=DummyOutput(), stdout=out, now=NOW, **options)  # type: ignore[arg-type]
+    return code, out.getvalue()
+
+
+def until(found: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not found():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout} s for {what}")
+        time.sleep(0.01)
+
+
+class Driver:
+    """The repl in a thread, keys sent one step at a time, waiting for what it shows: for what
+    happens after a prompt is drawn (the history is loaded then, completions come a moment
+    after a key)."""
+
+    def __init__(self, **options: object) -> None:
+        self.out = io.StringIO()
+        self.screen = io.StringIO()  # what prompt_toolkit draws, escape codes and all
+        self.pipe_context = create_pipe_input()
+        self.pipe = self.pipe_context.__enter__()
+        output = Vt100_Output(
+            self.screen,  # type: ignore[arg-type]
+            lambda: Size(rows=24, columns=100),
+            term="xterm",
+            enable_cpr=False,
+        )
+        self.code: int | None = None
+
+        def work() -> None:
+            self.code = repl.run(
+                input=self.pipe, output=output, stdout=self.out, now=NOW, **options
+            )  # type: ignore[arg-type]
+
+        self.thread = threading.Thread(target=work, daemon=True)
+        self.thread.start()
+        self.prompts(1)
+
+    def prompts(self, n: int) -> None:
+        """Wait until the prompt has been drawn n times (the drawing of a prompt writes it
+        once; redrawing while typing moves the cursor and leaves it)."""
+        until(lambda: self.screen.getvalue().count("filter> ") >= n, f"prompt {n}")
+
+    def send(self, keys: str) -> None:
+        self.pipe.send_text(keys)
+
+    def printed(self, text: str) -> None:
+        until(lambda: text in self.out.getvalue(), repr(text))
+
+    def drawn(self, pattern: str) -> None:
+        until(lambda: re.search(pattern, self.screen.getvalue()) is not None, repr(pattern))
+
+    def close(self, keys: str = CTRL_D) -> int | None:
+        self.send(keys)
+        self.thread.join(5)
+        self.pipe_context.__exit__(None, None, None)
+        assert not self.thread.is_alive()
+        return self.code
+
+
+# -- Enter, commands, lines --------------------------------------------------------------------
+
+
+def test_a_filter_prints_its_json() -> None:
+    code, out = session("cost > 1\r:quit\r")
+    assert code == 0
+    assert COST_1 in out
+
+
+def test_every_problem_is_shown_and_the_loop_goes_on() -> None:
+    code, out = session('modle = "x" and cost > "1"\rcost > 1\r' + CTRL_D)
+    assert code == 0
+    assert "line 1, column 1: unknown field 'modle'" in out
+    assert "hint: did you mean 'model'?" in out
+    assert "line 1, column 24: cost takes a number, not a string" in out
+    assert "2 errors: not compiled" in out
+    assert out.index("2 errors") < out.index(COST_1)  # and then the next filter ran
+
+
+def test_warnings_come_with_the_json() -> None:
+    _, out = session('model contains "gpt_4"\r:q\r')
+    assert "warning:" in out
+    assert '"contains": "gpt_4"' in out
+
+
+def test_sql_of_the_current_filter_or_of_one_given() -> None:
+    _, out = session('model ilike "gpt%"\r:sql\r:sql status = 200\r:q\r')
+    assert '`model` ILIKE {p0:String}\nparams: {"p0": "gpt%"}' in out
+    assert '`status` = {p0:Int64}\nparams: {"p0": 200}' in out
+
+
+def test_body_explain_and_a_filter_given_becomes_current() -> None:
+    _, out = session(":body cached\r:explain\r:q\r")
+    assert '"filter": {\n    "request_response_rmt": {\n      "cached"' in out
+    assert '"limit": 100' in out
+    assert "cached = true  ← cached" in out
+
+
+def test_explain_prints_as_the_command_line_does(capsys: pytest.CaptureFixture[str]) -> None:
+    from helicone_filter.cli import main
+
+    text = 'not (cost > 1 or cached) and model in ["a", "b"]'
+    assert main(["explain", text]) == 0
+    expected = capsys.readouterr().out
+    _, out = session(f":explain {text}\r:q\r")
+    assert expected in out and "├─" in expected
+
+
+def test_fields_and_help() -> None:
+    _, out = session(":fields\r:help\r:fields cost\r:q\r")
+    assert re.search(r"^user_cost +users_view +number", out, re.M)
+    assert "what Helicone does with some of them:" in out
+    for name in repl.COMMANDS:
+        assert f":{name}" in out
+    assert "Alt-Enter" in out
+    assert ":fields takes no filter" in out
+
+
+def test_commands_without_a_filter_or_unknown() -> None:
+    _, out = session(":sql\r:frobnicate\r:q\r")
+    assert "no filter yet" in out
+    assert "unknown command ':frobnicate'" in out
+
+
+def test_an_unfinished_filter_goes_on_on_the_next_line() -> None:
+    _, out = session("(cost > 1 and\rcached)\r:q\r")
+    assert '"operator": "and"' in out and '"cached": {\n' in out
+    assert "error" not in out
+
+
+def test_alt_enter_always_starts_a_new_line() -> None:
+    _, out = session(f"cost > 1{ALT_ENTER}or cached\r:q\r")
+    assert '"operator": "or"' in out
+
+
+def test_enter_on_an_empty_line_runs_it_as_it_is() -> None:
+    _, out = session("(cost > 1 and\r\r:q\r")
+    assert "line 2, column 1: the filter ends too early" in out
+
+
+def test_an_open_string_is_shown_not_continued() -> None:
+    _, out = session('model = "gpt\r:q\r')
+    assert "line 1, column 9: this string is never closed" in out
+
+
+def test_ctrl_c_clears_the_line() -> None:
+    _, out = session(f"cost > 1{CTRL_C}cached\r:q\r")
+    assert '"cached"' in out and '"cost"' not in out
+
+
+@pytest.mark.parametrize("keys", [":quit\r", ":q\r", ":exit\r", CTRL_D, f"cost > 1\r{CTRL_D}"])
+def test_quit_and_ctrl_d_end_with_0(keys: str) -> None:
+    assert session(keys)[0] == 0
+
+
+def test_a_fault_inside_the_loop_is_said_and_the_loop_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("helicone_filter.query.query_body", broken)
+    _, out = session(":body cached\rcost > 1\r:q\r")
+    assert "error: RuntimeError: boom" in out
+    assert COST_1 in out
+
+
+# -- the pieces: what Enter does, the completer, the lexer, the toolbar --------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "goes_on"),
+    [
+        ("(cost > 1 and", True),
+        ("cost > 1 or", True),
+        ("cached and not", True),
+        ("cost > 1 &&", True),
+        ('model in ["a",', True),
+        ("(cost > 1)", False),
+        ("cost > 1)", False),  # closes nothing: a mistake to show
+        ("(cost > 1]", False),
+        ('model = "a and', False),  # a string cannot go on to the next line
+        ('model = "(" and cost > 1', False),
+        ("brand = 1", False),
+        (":sql (cost > 1 and", True),
+        (":fields (", False),
+        ("(cost > 1 and\n", False),  # Enter on an empty line
+        ("(cost > 1 and\n  ", False),
+        ("(cost > 1 and\ncached and", True),
+    ],
+)
+def test_what_enter_does(text: str, goes_on: bool) -> None:
+    assert repl.goes_on(text) is goes_on
+
+
+def test_the_completer_maps_complete() -> None:
+    completer = repl.make_completer()
+
+    def found(text: str, cursor: int | None = None) -> list[tuple[str, int, str, str]]:
+        document = Document(text, len(text) if cursor is None else cursor)
+        return [
+            (c.text, c.start_position, c.display_text, c.display_meta_text)
+            for c in completer.get_completions(document, CompleteEvent(completion_requested=True))
+        ]
+
+    assert found("mod")[0] == ("model ", -3, "model", "text · request_response_rmt")
+    assert ("= ", 0, "=", "equals") in [(t, s, d, m[:6]) for t, s, d, m in found("cached ")]
+    # inside a word: what is before the cursor is replaced, the rest of it kept
+    assert found("modxyz", 3)[0][:2] == ("model ", -3)
+    assert found("model", 2)[0][:2] == ("mo", -2)
+    # commands, and the filter after one
+    assert [c[2] for c in found(":s")] == [":sql"]
+    assert found(":sql mod")[0][:2] == ("model ", -3)
+    assert found(":sql") == [("sql", -3, ":sql", COMMANDS_SQL)]
+    assert found(":fields ") == []
+
+
+COMMANDS_SQL = repl.COMMANDS["sql"][1]
+
+
+def test_the_lexer_underlines_the_mistakes() -> None:
+    lexer = repl.make_lexer(NOW)
+    text = 'modle = "x" and\ncost > "1" and cached'
+    lines = lexer.lex_document(Document(text))
+    first, second = lines(0), lines(1)
+    assert "".join(t for _, t in first) == 'modle = "x" and'
+    assert first == [("class:diagnostic.error", "modle"), ("", ' = "x" and')]
+    assert second == [("", "cost > "), ("class:diagnostic.error", '"1"'), ("", " and cached")]
+    assert lines(2) == []
+    # warnings (given when there is no error)
+    warned = lexer.lex_document(Document('cached and\nmodel contains "a_b"'))(1)
+    assert warned == [("class:diagnostic.warning", 'model contains "a_b"')]
+
+
+def test_the_lexer_leaves_what_is_only_unfinished() -> None:
+    lexer = repl.make_lexer()
+    for text in ("cost > 1 and", 'model = "gp', "(cached"):
+        styles = {style for style, _ in lexer.lex_document(Document(text))(0)}
+        assert styles == {""}, text
+    command = lexer.lex_document(Document(":sql modle = 1"))(0)
+    assert command[0] == ("class:command", ":sql")
+    assert ("class:diagnostic.error", "modle") in command
+
+
+def test_the_toolbar_says_the_first_problem() -> None:
+    def said(text: str) -> str:
+        return "".join(t for _, t in repl.status(text, NOW))
+
+    assert said('modle = "x" and cost > "1"').startswith(" ✗ 1:1 unknown field 'modle'")
+    assert "(+1 more)" in said('modle = "x" and cost > "1"')
+    assert said("cost > 1 and").startswith(" … the filter ends too early")
+    assert "Enter prints its JSON" in said("cost > 1")
+    assert "warning" in said('model contains "a_b"')
+    assert "unknown command" in said(":nope")
+    assert said(":sql cost > 1 and\n modle = 1").startswith(" ✗ 2:2 unknown field 'modle'")
+    assert "ClickHouse" in said(":sql")
+
+
+def test_history_file_follows_xdg(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    assert repl.history_file({"XDG_STATE_HOME": str(state)}) == (
+        state / "helicone-filter" / "history"
+    )
+    home = Path.home() / ".local" / "state" / "helicone-filter" / "history"
+    assert repl.history_file({}) == home
+    assert repl.history_file({"XDG_STATE_HOME": "relative"}) == home
+
+
+# -- in a session: Tab, history -------------------------------------------------------------------
+
+
+def test_tab_applies_a_completion() -> None:
+    driver = Driver()
+    driver.send("cach")
+    driver.drawn(r"cache_reference_id")  # the list opened as we typed
+    driver.send(TAB)  # the first: cache_reference_id; again: the next
+    driver.send(TAB + TAB)
+    driver.drawn(r"cached")
+    driver.send("\r")  # takes it
+    driver.send("\r")  # runs the filter
+    driver.printed('"cached": {')
+    assert driver.close() == 0
+
+
+def test_up_recalls_the_history(tmp_path: Path) -> None:
+    file = tmp_path / "deep" / "history"
+    driver = Driver(history=str(file))
+    driver.send("cost > 1\r")
+    driver.printed(COST_1)
+    driver.prompts(2)
+    driver.send(UP + "\r")
+    until(lambda: driver.out.getvalue().count(COST_1) == 2, "the filter run again")
+    assert driver.close() == 0
+    assert "+cost > 1" in file.read_text()
+    # a new session reads it back
+    again = Driver(history=str(file))
+    again.send(UP + "\r")
+    again.printed(COST_1)
+    assert again.close() == 0
+
+
+def test_a_history_file_that_cannot_be_used_is_said(tmp_path: Path) -> None:
+    err = io.StringIO()
+    with create_pipe_input() as pipe:
+        pipe.send_text("cost > 1\r:q\r")
+        code = repl.run(
+            history=str(tmp_path),
+            input=pipe,
+            output=DummyOutput(),
+            stdout=io.StringIO(),
+            stderr=err,
+        )
+    assert code == 0
+    assert f"cannot use the history file {tmp_path}" in err.getvalue()
+    assert "kept in memory" in err.getvalue()
+
+
+def test_a_history_write_that_fails_is_said_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prompt_toolkit.history import FileHistory
+
+    def full(self: object, string: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(FileHistory, "store_string", full)
+    err, out = io.StringIO(), io.StringIO()
+    with create_pipe_input() as pipe:
+        pipe.send_text("cost > 1\rcached\r:q\r")
+        code = repl.run(
+            history=str(tmp_path / "history"),
+            input=pipe,
+            output=DummyOutput(),
+            stdout=out,
+            stderr=err,
+        )
+    assert code == 0 and '"cached"' in out.getvalue()
+    assert err.getvalue().count("cannot write the history") == 1
+    assert "No space left on device; it is kept in memory from now on" in err.getvalue()
+
+
+def test_lines_from_a_pipe_run_as_if_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("(cost > 1 and\ncached)\n:sql\n:q\nstatus\n"))
+    out = io.StringIO()
+    assert repl.run(stdout=out, now=NOW) == 0
+    assert '"operator": "and"' in out.getvalue()
+    assert "round(`cost` * 1000000000) > {p0:Int64} AND coalesce(`cached`" in out.getvalue()
+    assert "status takes" not in out.getvalue()  # after :q
+
+
+def test_an_output_that_cannot_be_written_ends_with_74() -> None:
+    class Full(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(28, "No space left on device")
+
+    err = io.StringIO()
+    with create_pipe_input() as pipe:
+        pipe.send_text("cost > 1\r:q\r")
+        code = repl.run(input=pipe, output=DummyOutput(), stdout=Full(), stderr=err)
+    assert code == 74
+    assert (
+        err.getvalue() == f"{repl.PROG}: error: cannot write the output: No space left on device\n"
+    )
+
+
+def test_without_prompt_toolkit_one_line_says_how_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "prompt_toolkit", None)
+    err = io.StringIO()
+    assert repl.run(stdout=io.StringIO(), stderr=err) == 1
+    assert err.getvalue().count("\n") == 1
+    assert "pip install -e '.[repl]'" in err.getvalue()
+
+
+# -- in a real terminal ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tmux() -> Iterator[Callable[..., str]]:
+    """tmux on a socket of its own; `tmux(*args)` runs a tmux command, its output back."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    socket = f"helicone-repl-{uuid.uuid4().hex[:8]}"
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            ["tmux", "-L", socket, *args], capture_output=True, text=True, timeout=10
+        )
+        return done.stdout
+
+    yield run
+    run("kill-server")
+
+
+def test_in_tmux(tmux: Callable[..., str], tmp_path: Path) -> None:
+    command = (
+        f"{sys.executable} -m helicone_filter.repl --now 2025-06-01T00:00:00Z; "
+        "echo EXIT=$?; sleep 30"
+    )
+    tmux("new-session", "-d", "-s", "repl", "-x", "100", "-y", "30", command)
+
+    def screen() -> str:
+        return tmux("capture-pane", "-p", "-t", "repl")
+
+    until(lambda: "filter>" in screen(), "the prompt", 10)  # (trailing blanks are not captured)
+    tmux("send-keys", "-t", "repl", "-l", "cost > 1")
+    tmux("send-keys", "-t", "repl", "Enter")
+    until(lambda: '"gt": 1' in screen(), "the JSON")
+    # Keys are sent once a prompt is up: between two, the terminal is in its own line mode,
+    # where Ctrl-C and Ctrl-D are signals and ends of input, not keys.
+    until(lambda: screen().count("filter>") == 2, "the next prompt")
+    tmux("send-keys", "-t", "repl", "-l", "mod")
+    until(lambda: "text · request_response_rmt" in screen(), "the completion menu")
+    assert re.search(r"model +text · request_response_rmt", screen())
+    tmux("send-keys", "-t", "repl", "C-c")
+    until(lambda: screen().count("filter>") == 3, "a new prompt after Ctrl-C")
+    tmux("send-keys", "-t", "repl", "C-d")
+    until(lambda: "EXIT=0" in screen(), "exit 0")
