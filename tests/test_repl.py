@@ -8,9 +8,9 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -418,22 +418,26 @@ def test_without_prompt_toolkit_one_line_says_how_to_install(
 
 @pytest.fixture
 def tmux() -> Iterator[Callable[..., str]]:
-    """tmux on a socket of its own; `tmux(*args)` runs a tmux command, its output back."""
+    """A tmux server of our own, its socket in a directory that goes with it; `tmux(*args)`
+    runs a tmux command and gives its output back."""
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed")
-    socket = f"helicone-repl-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory(prefix="repl-tmux-") as directory:
+        socket = str(Path(directory) / "socket")
 
-    def run(*args: str) -> str:
-        done = subprocess.run(
-            ["tmux", "-L", socket, *args], capture_output=True, text=True, timeout=10
-        )
-        return done.stdout
+        def run(*args: str) -> str:
+            done = subprocess.run(
+                ["tmux", "-S", socket, *args], capture_output=True, text=True, timeout=10
+            )
+            return done.stdout
 
-    yield run
-    run("kill-server")
+        try:
+            yield run
+        finally:
+            run("kill-server")
 
 
-def test_in_tmux(tmux: Callable[..., str], tmp_path: Path) -> None:
+def test_in_tmux(tmux: Callable[..., str]) -> None:
     command = (
         f"{sys.executable} -m helicone_filter.repl --now 2025-06-01T00:00:00Z; "
         "echo EXIT=$?; sleep 30"
