@@ -152,6 +152,26 @@ def compile(  # noqa: A001 - the verb users look for, like re.compile
     return result
 
 
+def compile_with_warnings(
+    text: str,
+    *,
+    now: datetime | None = None,
+    nesting: Nesting = "balanced",
+) -> tuple[dict[str, Any] | str, list[Problem]]:
+    """`compile`, and the warnings `check_text` gives for the same text (what Helicone will do
+    unexpectedly with the result), in one reading of the text.
+
+    Example:
+        >>> [p.code for p in compile_with_warnings('model contains "50%"')[1]]
+        ['contains-wildcard']
+    """
+    now = checked_now(now, nesting)
+    root = parse(text)
+    node, warnings = lower_with_warnings(root, text, now=now)
+    result: dict[str, Any] | str = to_helicone(node, text, nesting)
+    return result, warnings
+
+
 def compile_with_sources(
     text: str,
     *,

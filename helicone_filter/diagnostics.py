@@ -74,12 +74,39 @@ def diagnose(text: str, *, now: datetime | None = None) -> list[Diagnostic]:
     """
     if not isinstance(text, str):
         return []
+    units = Utf16(text)
+    return [
+        Diagnostic(
+            p.severity,
+            p.code,
+            p.message,
+            p.hint,
+            p.start,
+            p.end,
+            units(p.start),
+            units(p.end),
+            tuple(
+                tuple(Edit(s, e, new, units(s), units(e)) for s, e, new in fix) for fix in p.fixes
+            ),
+        )
+        for p in every_problem(text, now=now)
+    ]
+
+
+def every_problem(text: str, *, now: datetime | None = None) -> list[Problem]:
+    """`diagnose`'s problems as Problems (with line and column), by position: what `compile`
+    reports and, after a syntax error, the problems of the conditions around it.
+
+    Example:
+        >>> [(p.code, p.column) for p in every_problem("modle = 1 and cost => 5")]
+        [('unknown-field', 1), ('unknown-operator', 20)]
+    """
     from .compiler import checked_now, text_problems
 
     now = checked_now(now)  # one clock for every piece
     found_problems, syntax = text_problems(text, now)
     problems = list(found_problems)
-    if syntax:
+    if syntax and problems[0].code != "too-long":  # (a text too long to read is not cut up)
         first = problems[0]
         found = {(p.code, p.start, p.end) for p in problems}
         for start, end in _pieces(text):
@@ -98,25 +125,8 @@ def diagnose(text: str, *, now: datetime | None = None) -> list[Diagnostic]:
                 if key not in found:
                     found.add(key)
                     problems.append(_shift(text, p, start + lead))
-    units = Utf16(text)
-    out = [
-        Diagnostic(
-            p.severity,
-            p.code,
-            p.message,
-            p.hint,
-            p.start,
-            p.end,
-            units(p.start),
-            units(p.end),
-            tuple(
-                tuple(Edit(s, e, new, units(s), units(e)) for s, e, new in fix) for fix in p.fixes
-            ),
-        )
-        for p in problems
-    ]
-    out.sort(key=lambda d: (d.start, d.end))
-    return out
+    problems.sort(key=lambda p: (p.start, p.end))
+    return problems
 
 
 def _pieces(text: str) -> list[tuple[int, int]]:
