@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 Line = tuple[int, str | None]  # a line's number and text (None: not UTF-8)
-# What to do with one line: its number and text in, its result (JSON data) and whether it
-# failed out. It reports its own errors in the result; it raises nothing for a bad line.
-LineWork = Callable[[int, str | None], tuple[Any, bool]]
+# What to do with one line: its number and text in; its result (JSON data), whether it failed,
+# and a note for stderr ("" for none: a warning) out. It reports its own errors in the result;
+# it raises nothing for a bad line.
+LineWork = Callable[[int, str | None], tuple[Any, bool, str]]
 
 # Batches at least this long go to worker processes, when there are several processors.
 PARALLEL_BATCH = 256
@@ -68,19 +69,25 @@ def _decode_line(data: bytes, number: int) -> str | None:
         return None
 
 
-def run_batch(work: LineWork, batch: list[Line]) -> tuple[str, bool]:
-    """The NDJSON text of a batch's results, and whether any line failed. Blank lines and
-    `#` comments give nothing."""
+Done = tuple[str, bool, str]  # a batch's NDJSON text, whether a line failed, its notes
+
+
+def run_batch(work: LineWork, batch: list[Line]) -> Done:
+    """The NDJSON text of a batch's results, whether any line failed, and the lines' notes for
+    stderr. Blank lines and `#` comments give nothing."""
     failed = False
     encode = _COMPACT.encode
     out: list[str] = []
+    notes: list[str] = []
     for number, text in batch:
         if text is not None and (not text.strip() or text.lstrip().startswith("#")):
             continue
-        result, bad = work(number, text)
+        result, bad, note = work(number, text)
         failed = failed or bad
         out.append(encode(result))
-    return ("\n".join(out) + "\n" if out else ""), failed
+        if note:
+            notes.append(note)
+    return ("\n".join(out) + "\n" if out else ""), failed, "".join(notes)
 
 
 _WORKER_WORK: LineWork | None = None
@@ -94,7 +101,7 @@ def _worker_start(work: LineWork) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
 
 
-def _worker_run(batch: list[Line]) -> tuple[str, bool]:
+def _worker_run(batch: list[Line]) -> Done:
     assert _WORKER_WORK is not None
     return run_batch(_WORKER_WORK, batch)
 
@@ -122,9 +129,11 @@ def _start_pool(work: LineWork, jobs: int) -> Any:
         return None
 
 
-def run_lines(work: LineWork, arg: str, jobs: int, stdin: IO[str], stdout: IO[str]) -> bool:
-    """Write one NDJSON result per line of `arg` (or of `stdin` for `-`) to `stdout`; return
-    whether any line failed.
+def run_lines(
+    work: LineWork, arg: str, jobs: int, stdin: IO[str], stdout: IO[str], stderr: IO[str]
+) -> bool:
+    """Write one NDJSON result per line of `arg` (or of `stdin` for `-`) to `stdout`, and the
+    lines' notes to `stderr`; return whether any line failed.
 
     Large batches (a file, a fast pipe) are shared among `jobs` worker processes, their
     results written in input order; whenever the input has nothing more waiting, every result
@@ -135,10 +144,12 @@ def run_lines(work: LineWork, arg: str, jobs: int, stdin: IO[str], stdout: IO[st
     pool: Any = None
     pending: collections.deque[Any] = collections.deque()
 
-    def emit(done: tuple[str, bool]) -> None:
+    def emit(done: Done) -> None:
         nonlocal failed
-        text, bad = done
+        text, bad, notes = done
         failed = failed or bad
+        if notes:
+            stderr.write(notes)
         if text:
             write(text)
 

@@ -23,6 +23,7 @@ from .record import Record
 
 if TYPE_CHECKING:
     from .client import HeliconeAPIError
+    from .errors import FilterError, Problem
 
 PROG = "helicone-filter"
 _API_KEY_ENV = "HELICONE_API_KEY"  # client.API_KEY_ENV, without importing the client
@@ -125,14 +126,32 @@ def _discard_output(stream: TextIO | None) -> None:
         os.close(devnull)
 
 
-_LineResult = tuple[
-    Any, bool
-]  # what --lines makes of a line: its JSON result, and whether it failed
+# What --lines makes of a line: its JSON result, whether it failed, and a note for stderr (its
+# warnings, "" for none).
+_LineResult = tuple[Any, bool, str]
 
 
 class _Parser(argparse.ArgumentParser):
+    # The top parser's: every option of the subcommands, and whether it takes a value.
+    options: dict[str, bool]
+
     def error(self, message: str) -> NoReturn:
         raise _UsageError(f"{self.format_usage()}{self.prog}: error: {message}")
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Help wrapped to the terminal's width, the examples kept line for line as written."""
+
+    def __init__(self, prog: str) -> None:
+        import shutil
+
+        width = max(shutil.get_terminal_size().columns - 2, 40)
+        super().__init__(prog, width=width, max_help_position=min(30, width // 3))
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:\n"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 # -- options that several subcommands share -------------------------------------------------
@@ -173,19 +192,38 @@ def _add_output(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_errors(p: argparse.ArgumentParser) -> None:
+_ERRORS = (
+    "errors and warnings on stderr as text with a caret (default), or as one JSON object "
+    'each, {"error": {"message": ..., "problems": [...]}} ("warning" for warnings), for tools'
+)
+_CHECK_ERRORS = (
+    "the problems on stdout as text with a caret (default), or as a JSON list of problems for "
+    'tools; an input that cannot be read at all on stderr as text or as {"error": {...}}'
+)
+
+
+def _add_errors(p: argparse.ArgumentParser, explained: str) -> None:
     p.add_argument(
         "--error-format",
         choices=("text", "json"),
         default="text",
-        help='errors on stderr as text with a caret (default), or as one JSON object {"error": '
-        '{"message": ..., "problems": [...]}} for tools',
+        help=explained,
     )
     p.add_argument(
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
-        help="colour errors: auto (default) on a terminal unless NO_COLOR is set",
+        help="colour errors and warnings: auto (default) on a terminal unless NO_COLOR is set",
+    )
+
+
+def _add_quiet(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no warnings on stderr (about what Helicone will do unexpectedly with the filter, "
+        "or an empty filter, which matches every user)",
     )
 
 
@@ -196,17 +234,19 @@ _NO_STDIN = "standard input is closed: give the filter as an argument, or send i
 
 
 def _read_input(arg: str, stdin: IO[str] | None) -> str:
-    """The input: `arg` itself, or all of stdin for `-`, which must be UTF-8."""
+    """The input: `arg` itself, or all of stdin for `-`, which must be UTF-8, without the line
+    ends it closes with (`echo 'cached and' |` gives the filter `cached and`, so that a problem
+    at its end is shown on its line)."""
     if arg != "-":
         return arg
     if stdin is None:  # started with its stdin closed (`<&-`)
         raise _InputError(_NO_STDIN)
     raw = getattr(stdin, "buffer", None)
     if raw is None:
-        return stdin.read()
+        return stdin.read().rstrip("\r\n")
     data: bytes = raw.read()
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError as e:
         raise _InputError(
             f"the input is not UTF-8: byte {e.start} is 0x{data[e.start]:02x}"
@@ -265,6 +305,68 @@ def _error_object(message: str, problems: list[dict[str, Any]]) -> dict[str, Any
     return {"error": {"message": message, "problems": problems}}
 
 
+def _empty(text: str) -> list[Problem]:
+    """The warning for an empty filter (an empty "$VAR"), which matches every user."""
+    if text.strip():
+        return []
+    from .errors import make_problem
+
+    problem = make_problem(
+        text,
+        "empty-filter",
+        "the filter is empty, so it matches every user",
+        0,
+        len(text),
+        "write all to mean every user; --quiet silences warnings",
+    )
+    return [problem.replace(severity="warning")]
+
+
+def _warnings_note(
+    args: argparse.Namespace, text: str, warnings: list[Problem], number: int | None = None
+) -> str:
+    """The warnings as stderr shows them: each with its caret and hint, or, with --error-format
+    json, one JSON object {"warning": {"message", "problems"}}; "" for none or with --quiet.
+    Under --lines, `number` is the input line they are about."""
+    if not warnings or getattr(args, "quiet", False):
+        return ""
+    if getattr(args, "error_format", "text") == "json":
+        found = {"warning": {"message": warnings[0].message, "problems": _dicts(warnings)}}
+        return json.dumps(found if number is None else {"line": number, **found}) + "\n"
+    from .errors import CYAN, YELLOW, paint, render_problem
+
+    color = _color(args, sys.stderr)
+    blocks = []
+    for p in warnings:
+        if number is not None:
+            p = p.replace(line=number)  # where it is in the input
+        if p.code == "empty-filter":  # nothing to put a caret under
+            label, hint = paint("warning:", YELLOW, color), paint("hint:", CYAN, color)
+            blocks.append(f"{label} {p.message}\n  {hint} {p.hint}")
+        else:
+            blocks.append(render_problem(text, p, color=color))
+    return ("\n" if number is not None else "\n\n").join(f"{PROG}: {b}" for b in blocks) + "\n"
+
+
+def _warn(args: argparse.Namespace, text: str, warnings: list[Problem]) -> None:
+    note = _warnings_note(args, text, warnings)
+    if note:
+        sys.stderr.write(note)
+
+
+def _text_warnings(args: argparse.Namespace, text: str, now: datetime | None) -> list[Problem]:
+    """The warnings about filter text that compiled (none for JSON, or with --quiet)."""
+    from .compiler import check_text, is_json_text
+
+    if args.quiet or is_json_text(text):
+        return []
+    return check_text(text, now=now) or _empty(text)
+
+
+def _dicts(problems: list[Problem]) -> list[dict[str, Any]]:
+    return [p.as_dict() for p in problems]
+
+
 # -- the subcommands: for each, its options, what it does, and what --lines does per line ----
 
 
@@ -279,14 +381,22 @@ def _compile_options(p: argparse.ArgumentParser) -> None:
 
 
 def _compile(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    print(_dump(_compile_one(args, text, now), _pretty(args)))
+    result, warnings = _compile_one(args, text, now)
+    print(_dump(result, _pretty(args)))
+    _warn(args, text, warnings)
     return Exit.OK
 
 
-def _compile_one(args: argparse.Namespace, text: str, now: datetime | None) -> Any:
+def _compile_one(
+    args: argparse.Namespace, text: str, now: datetime | None
+) -> tuple[Any, list[Problem]]:
     from .compiler import compile as compile_filter
+    from .compiler import compile_with_warnings
 
-    return compile_filter(text, now=now, nesting=args.nesting)
+    if args.quiet:
+        return compile_filter(text, now=now, nesting=args.nesting), []
+    result, warnings = compile_with_warnings(text, now=now, nesting=args.nesting)
+    return result, warnings or _empty(text)
 
 
 def _fmt_options(p: argparse.ArgumentParser) -> None:
@@ -298,37 +408,75 @@ def _fmt_options(p: argparse.ArgumentParser) -> None:
 
 
 def _fmt(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    print(_fmt_one(args, text, now))
+    result, warnings = _fmt_one(args, text, now)
+    print(result)
+    _warn(args, text, warnings)
     return Exit.OK
 
 
-def _fmt_one(args: argparse.Namespace, text: str, now: datetime | None) -> str:
-    from .compiler import checked_now, is_json_text
+def _fmt_one(
+    args: argparse.Namespace, text: str, now: datetime | None
+) -> tuple[str, list[Problem]]:
+    from .compiler import is_json_text
     from .formatter import filter_text, to_text
-    from .lower import lower
     from .parser import parse
 
     if is_json_text(text):
-        return to_text(_load_json(text))
+        return to_text(_load_json(text)), []
     root = parse(text)
-    node = lower(root, text, now=checked_now(now))  # only valid filters are formatted
-    return to_text(root) if args.as_written else filter_text(node)
+    node, warnings = _lower(args, root, text, now)  # only valid filters are formatted
+    return (to_text(root) if args.as_written else filter_text(node)), warnings
+
+
+def _lower(
+    args: argparse.Namespace, root: Any, text: str, now: datetime | None
+) -> tuple[Any, list[Problem]]:
+    """Parsed text in its validated form, and its warnings (none with --quiet)."""
+    from .compiler import checked_now
+    from .lower import lower, lower_with_warnings
+
+    if args.quiet:
+        return lower(root, text, now=checked_now(now)), []
+    node, warnings = lower_with_warnings(root, text, now=checked_now(now))
+    return node, warnings or _empty(text)
+
+
+class _Deprecated(argparse.Action):
+    """An option's old spelling: it still works, with a warning naming the new one."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        new = f"--{self.dest.replace('_', '-')}"
+        warning = f"{PROG}: warning: {option_string} is deprecated: write {new} {values}"
+        print(warning, file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def _check_options(p: argparse.ArgumentParser) -> None:
+    # `--format`, its old spelling of --error-format: still read, hidden from the help.
     p.add_argument(
         "--format",
         choices=("text", "json"),
-        default="text",
-        help="text (default) for people, json for tools",
+        dest="error_format",
+        action=_Deprecated,
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
     )
 
 
 def _problems(text: str, now: datetime | None) -> list[Any]:
+    """Every problem: the checker's for JSON; for text, those `diagnose` finds (after a syntax
+    error, those of the conditions around it too)."""
     from .checker import check
-    from .compiler import check_text, is_json_text
+    from .compiler import is_json_text
+    from .diagnostics import every_problem
 
-    return check(_load_json(text)) if is_json_text(text) else check_text(text, now=now)
+    return check(_load_json(text)) if is_json_text(text) else every_problem(text, now=now)
 
 
 def _check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
@@ -336,7 +484,7 @@ def _check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     from .errors import render_problem
 
     problems = _problems(text, now)
-    if args.format == "json":
+    if args.error_format == "json":
         print(json.dumps([p.as_dict() for p in problems], ensure_ascii=False))
     elif problems:
         shown = "" if is_json_text(text) else text
@@ -352,7 +500,7 @@ def _check_line(
 ) -> _LineResult:
     problems = [p.as_dict() for p in _problems(text, now)]
     failed = any(p["severity"] == "error" for p in problems)
-    return {"line": number, "problems": problems}, failed
+    return {"line": number, "problems": problems}, failed, ""
 
 
 def _query_options(p: argparse.ArgumentParser) -> None:
@@ -455,6 +603,7 @@ def _query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
             "(without it, the body is printed and nothing is sent)"
         )
     print(_dump(body, _pretty(args)))
+    _warn(args, text, _text_warnings(args, text, now))
     return Exit.OK
 
 
@@ -472,7 +621,8 @@ def _sql_options(p: argparse.ArgumentParser) -> None:
 
 def _sql(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     from .clickhouse import column_names, sql_of
-    from .compiler import is_json_text, lower_text
+    from .compiler import is_json_text
+    from .parser import parse
 
     table_map: dict[str, str] = {}
     for item in args.table_map:
@@ -493,9 +643,12 @@ def _sql(args: argparse.Namespace, text: str, now: datetime | None) -> int:
             if p.code in SPLITTABLE:
                 print(f"{PROG}: warning: {p.path}: {p.message}", file=sys.stderr)
         sql, params = sql_of(node.filter, table_map=table_map)
+        warnings: list[Problem] = []
     else:
-        sql, params = sql_of(lower_text(text, now=now), table_map=table_map)
+        lowered, warnings = _lower(args, parse(text), text, now)
+        sql, params = sql_of(lowered, table_map=table_map)
     print(_dump({"sql": sql, "params": params}, _pretty(args)))
+    _warn(args, text, warnings)
     return Exit.OK
 
 
@@ -609,6 +762,7 @@ def _explain(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     result, sources = compile_with_sources(text, now=now)
     if result == "all":
         print("all  (matches every user)")
+        _warn(args, text, _text_warnings(args, text, now))
         return Exit.OK
     leaves = {path: c for path, c in sources}
     rows: list[tuple[str, str]] = []
@@ -625,6 +779,7 @@ def _explain(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     width = min(max(len(left) for left, _ in rows), 60)
     for left, written in rows:
         print(f"{left.ljust(width)}  ← {written}" if written else left)
+    _warn(args, text, _text_warnings(args, text, now))
     return Exit.OK
 
 
@@ -692,13 +847,14 @@ def _no_options(p: argparse.ArgumentParser) -> None:
 
 
 def _each_line(
-    one: Callable[[argparse.Namespace, str, datetime | None], Any],
+    one: Callable[[argparse.Namespace, str, datetime | None], tuple[Any, list[Problem]]],
 ) -> Callable[[argparse.Namespace, int, str, datetime | None], _LineResult]:
-    """--lines' work for a subcommand whose result for a line is `one(args, text, now)` and
-    fails only by raising."""
+    """--lines' work for a subcommand whose result and warnings for a line are `one(args, text,
+    now)` and that fails only by raising; the warnings go to stderr with the line's number."""
 
     def line(args: argparse.Namespace, number: int, text: str, now: datetime | None) -> _LineResult:
-        return one(args, text, now), False
+        result, warnings = one(args, text, now)
+        return result, False, _warnings_note(args, text, warnings, number) if warnings else ""
 
     return line
 
@@ -714,8 +870,10 @@ class Command(Record):
         reads: what its INPUT argument is; "" for a subcommand that reads no input. Those
             that read input also take --now.
         line: what --lines does with one line, `line(args, number, text, now) -> (result,
-            failed)`; None for a subcommand without --lines.
+            failed, note for stderr)`; None for a subcommand without --lines.
         line_result: --lines' help: what each output line is.
+        errors: --error-format's help; "" for a subcommand without --error-format and --color.
+        warns: whether it warns on stderr about the filter it compiles (and takes --quiet).
     """
 
     name: str
@@ -727,6 +885,8 @@ class Command(Record):
     reads: str = ""
     line: Callable[[argparse.Namespace, int, str, datetime | None], _LineResult] | None = None
     line_result: str = ""
+    errors: str = _ERRORS
+    warns: bool = False
 
 
 _TEXT = "the filter text; '-' or none reads stdin"
@@ -743,12 +903,14 @@ COMMANDS: tuple[Command, ...] = (
   echo 'request_created_at >= now - 7d' | helicone-filter compile
   helicone-filter compile --now 2025-01-01T00:00:00Z 'user_last_active > now - 30d'
   helicone-filter compile --lines < saved-filters.txt > filters.ndjson
+  helicone-filter compile --quiet "$FILTER"           (no warnings on stderr)
 """,
         _compile,
         _compile_options,
         _TEXT,
         _each_line(_compile_one),
         "one JSON result",
+        warns=True,
     ),
     Command(
         "fmt",
@@ -766,6 +928,7 @@ COMMANDS: tuple[Command, ...] = (
         _TEXT_OR_JSON,
         _each_line(_fmt_one),
         "the canonical text as a JSON string",
+        warns=True,
     ),
     Command(
         "check",
@@ -775,7 +938,7 @@ COMMANDS: tuple[Command, ...] = (
         """\
   helicone-filter check 'model contains "gpt_4"'
   helicone-filter check < saved-filter.json
-  helicone-filter check --format json '{"users_view": {"user_cost": {"gt": "5"}}}'
+  helicone-filter check --error-format json '{"users_view": {"user_cost": {"gt": "5"}}}'
   helicone-filter check --lines < saved-filters.txt     (exit 1 if any line has an error)
 """,
         _check,
@@ -783,6 +946,7 @@ COMMANDS: tuple[Command, ...] = (
         _TEXT_OR_JSON,
         _check_line,
         '{"line": n, "problems": [...]}',
+        errors=_CHECK_ERRORS,
     ),
     Command(
         "query",
@@ -801,6 +965,7 @@ COMMANDS: tuple[Command, ...] = (
         _query,
         _query_options,
         _TEXT_OR_JSON,
+        warns=True,
     ),
     Command(
         "sql",
@@ -817,6 +982,7 @@ COMMANDS: tuple[Command, ...] = (
         _sql,
         _sql_options,
         _TEXT_OR_JSON,
+        warns=True,
     ),
     Command(
         "fields",
@@ -828,6 +994,7 @@ COMMANDS: tuple[Command, ...] = (
 """,
         _fields,
         _fields_options,
+        errors="",
     ),
     Command(
         "explain",
@@ -839,6 +1006,7 @@ COMMANDS: tuple[Command, ...] = (
 """,
         _explain,
         reads=_TEXT,
+        warns=True,
     ),
     Command(
         "serve",
@@ -853,6 +1021,7 @@ COMMANDS: tuple[Command, ...] = (
 """,
         _serve,
         _serve_options,
+        errors="",
     ),
 )
 SUBCOMMANDS = tuple(c.name for c in COMMANDS)
@@ -865,11 +1034,13 @@ def _build_parser() -> _Parser:
 
     parser = _Parser(
         prog=PROG,
-        description="Compile filter text into Helicone's filter JSON, and back.",
+        description="Compile filter text into Helicone's filter JSON, and back. A command's "
+        "options go before or after its name; without a command, the filter is compiled.",
         epilog="examples:\n" + _BY_NAME[_DEFAULT].examples,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.options = {}
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for c in COMMANDS:
         p = sub.add_parser(
@@ -877,15 +1048,22 @@ def _build_parser() -> _Parser:
             help=c.summary,
             description=c.description,
             epilog="examples:\n" + c.examples,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_Formatter,
         )
-        _add_errors(p)
         if c.reads:
             p.add_argument("input", nargs="?", default="-", metavar="INPUT", help=c.reads)
-            _add_now(p)
         c.options(p)
+        if c.reads:
+            _add_now(p)
         if c.line is not None:
             _add_lines(p, c.line_result)
+        if c.warns:
+            _add_quiet(p)
+        if c.errors:
+            _add_errors(p, c.errors)
+        for action in p._actions:
+            for option in action.option_strings:
+                parser.options[option] = parser.options.get(option, False) or action.nargs != 0
     return parser
 
 
@@ -916,15 +1094,37 @@ def _lines(command: Command, args: argparse.Namespace, now: datetime | None) -> 
                 raise _InputError("the line is not UTF-8")
             return line(args, number, text, now)
         except FilterError as e:
-            problems = [p.as_dict() for p in e.problems]
-            return {"line": number, **_error_object(e.problems[0].message, problems)}, True
+            problems = _every_problem(e, now)
+            error = _error_object(_first_error(problems).message, _dicts(problems))
+            return {"line": number, **error}, True, ""
         except _InputError as e:
-            return {"line": number, **_error_object(str(e), [])}, True
+            return {"line": number, **_error_object(str(e), [])}, True, ""
 
     if args.input == "-" and sys.stdin is None:
         raise _InputError(_NO_STDIN)
-    failed = run_lines(work, args.input, jobs, sys.stdin, sys.stdout)
+    failed = run_lines(work, args.input, jobs, sys.stdin, sys.stdout, sys.stderr)
     return Exit.BAD_FILTER if failed else Exit.OK
+
+
+def _every_problem(error: FilterError, now: datetime | None) -> list[Problem]:
+    """The problems to report for a bad filter: after a syntax error in filter text, every
+    problem `diagnose` finds (the conditions around the mistake are read on their own);
+    otherwise the error's own."""
+    from .errors import FilterSyntaxError
+
+    if not isinstance(error, FilterSyntaxError) or not error.text:
+        return error.problems
+    from .compiler import is_json_text
+    from .diagnostics import every_problem
+
+    if is_json_text(error.text):
+        return error.problems
+    found = every_problem(error.text, now=now)
+    return found if any(p.severity == "error" for p in found) else error.problems
+
+
+def _first_error(problems: list[Problem]) -> Problem:
+    return next((p for p in problems if p.severity == "error"), problems[0])
 
 
 # -- errors and the run -----------------------------------------------------------------------
@@ -946,17 +1146,18 @@ def _report(
             fields = {**_error_object(message, [])["error"], **api_error.as_dict()}
             print(json.dumps({"error": fields}, ensure_ascii=False), file=sys.stderr)
         elif error is not None:
-            found = [p.as_dict() for p in error.problems]
-            print(
-                json.dumps(_error_object(error.problems[0].message, found), ensure_ascii=False),
-                file=sys.stderr,
-            )
+            found = _error_object(_first_error(error.problems).message, _dicts(error.problems))
+            print(json.dumps(found, ensure_ascii=False), file=sys.stderr)
         else:
             print(json.dumps(_error_object(message, []), ensure_ascii=False), file=sys.stderr)
         return
-    if error is not None:
+    if error is not None:  # each problem with its caret, an error's or a warning's
         color = _color(args, sys.stderr)
-        message = "\n\n".join(render_problem(error.text, p, color=color) for p in error.problems)
+        message = "\n\n".join(
+            (f"{PROG}: error: " if p.severity == "error" else f"{PROG}: ")
+            + render_problem(error.text, p, color=color)
+            for p in error.problems
+        )
     elif api_error is not None:
         message = api_error.render(color=_color(args, sys.stderr))
     if not message.startswith(("usage:", PROG)):
@@ -978,6 +1179,66 @@ def _fallback_args(argv: list[str]) -> argparse.Namespace:
     return argparse.Namespace(error_format="json" if _wants_json_errors(argv) else "text")
 
 
+def _arranged(argv: list[str], parser: _Parser) -> list[str]:
+    """The arguments with the command first: a command's options may come before its name
+    (`--pretty compile x` is `compile --pretty x`), and without a command the input is a
+    filter to compile (`helicone-filter 'user_cost > 5'`), unless its first word is a command
+    misspelled (a usage error that says which one)."""
+    if argv[:1] and argv[0] in ("-h", "--help", "--version"):
+        return argv
+    at = 0
+    while at < len(argv) and argv[at].startswith("-") and argv[at] not in ("-", "--"):
+        at += 2 if _takes_value(argv[at], parser.options) else 1
+    if at < len(argv) and argv[at] in SUBCOMMANDS:
+        return [argv[at], *argv[:at], *argv[at + 1 :]]
+    if at < len(argv):
+        _not_a_command(argv[at], argv[at + 1 :], parser)
+    return [_DEFAULT, *argv]
+
+
+def _takes_value(option: str, options: dict[str, bool]) -> bool:
+    """Whether `option` is followed by its value (not `--opt=value`); argparse's abbreviations
+    (`--err json`) count as the option they stand for."""
+    if option in options:
+        return options[option]
+    if not option.startswith("--") or "=" in option:
+        return False
+    return {options[o] for o in options if o.startswith(option)} == {True}
+
+
+def _not_a_command(word: str, rest: list[str], parser: _Parser) -> None:
+    """Refuse a first word that is a command misspelled (`fromat x`): one close to a command's
+    name that is no field and not a filter that compiles, and, when nothing follows it, closer
+    to a command than to any field (`chek` is check, `cahced` a field misspelled)."""
+    import re
+
+    if not re.fullmatch(r"[A-Za-z][A-Za-z_-]*", word):
+        return  # filter text: `user_cost > 5`, `"all"`, `-`
+    from .schema import FIELDS
+
+    if word.lower() in FIELDS:
+        return  # `cached`, `threat`: a filter (or a field whose operator is missing)
+    import difflib
+
+    def likeness(name: str) -> float:
+        return difflib.SequenceMatcher(None, word.lower(), name).ratio()
+
+    command = max(SUBCOMMANDS, key=likeness)
+    if likeness(command) < 0.6:
+        return
+    more = any(not a.startswith("-") for a in rest)  # more than a filter: a command's input
+    if not more and max(map(likeness, FIELDS)) >= likeness(command):
+        return
+    from .compiler import text_problems
+
+    problems, _ = text_problems(word)
+    if not any(p.severity == "error" for p in problems):
+        return  # a filter that compiles
+    raise _UsageError(
+        f"{parser.format_usage()}{PROG}: error: unknown command {word!r}; did you mean {command!r}?"
+    )
+
+
 def _run(argv: list[str]) -> int:
     from .errors import FilterError
 
@@ -985,11 +1246,10 @@ def _run(argv: list[str]) -> int:
     if not argv and (sys.stdin is None or sys.stdin.isatty()):
         parser.print_help(sys.stderr)
         return Exit.USAGE
-    if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help", "--version"):
-        argv.insert(0, _DEFAULT)
     args: argparse.Namespace | None = None
+    now: datetime | None = None
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_arranged(argv, parser))
         command = _BY_NAME[args.command]
         now = _parse_now(args.now) if command.reads else None
         if getattr(args, "lines", False):
@@ -1005,7 +1265,7 @@ def _run(argv: list[str]) -> int:
         _report(args, str(e))
         return Exit.BAD_FILTER
     except FilterError as e:
-        _report(args, "", e)
+        _report(args, "", FilterError(_every_problem(e, now), e.text))
         return Exit.BAD_FILTER
 
 

@@ -267,7 +267,7 @@ def test_check_text_and_json(
 def test_check_json_output(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, out, _ = run(["check", "--format", "json", "{}"], capsys, monkeypatch)
+    code, out, _ = run(["check", "--error-format", "json", "{}"], capsys, monkeypatch)
     assert code == 0
     (problem,) = json.loads(out)
     assert (
@@ -275,7 +275,7 @@ def test_check_json_output(
         and problem["severity"] == "warning"
         and problem["path"] == "$"
     )
-    code, out, _ = run(["check", "--format", "json", "usr_cost > 5"], capsys, monkeypatch)
+    code, out, _ = run(["check", "--error-format", "json", "usr_cost > 5"], capsys, monkeypatch)
     assert code == 1
     (problem,) = json.loads(out)
     assert (problem["code"], problem["start"], problem["end"], problem["hint"]) == (
