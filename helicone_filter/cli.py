@@ -839,6 +839,26 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _completion_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("shell", choices=_SHELLS, help="the shell: " + ", ".join(_SHELLS))
+
+
+_SHELLS = ("bash", "zsh", "fish")
+
+
+def _completion(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    import importlib
+
+    try:
+        shtab = importlib.import_module("shtab")  # only here: not for a one-shot compile
+    except ImportError:
+        raise _InputError(
+            "completion needs shtab, which is not installed: pip install shtab"
+        ) from None
+    print(shtab.complete(_build_parser(), shell=args.shell), end="")
+    return Exit.OK
+
+
 # -- the table of subcommands -----------------------------------------------------------------
 
 
@@ -1021,6 +1041,19 @@ COMMANDS: tuple[Command, ...] = (
 """,
         _serve,
         _serve_options,
+        errors="",
+    ),
+    Command(
+        "completion",
+        "the shell completion script for bash, zsh or fish",
+        "Print the script that completes helicone-filter's commands and options in a shell.",
+        """\
+  helicone-filter completion bash > ~/.local/share/bash-completion/completions/helicone-filter
+  helicone-filter completion zsh > ~/.zfunc/_helicone-filter    (a directory in $fpath)
+  helicone-filter completion fish > ~/.config/fish/completions/helicone-filter.fish
+""",
+        _completion,
+        _completion_options,
         errors="",
     ),
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 
@@ -244,6 +245,7 @@ FLAGS = {
     "fields": COMMON | OUTPUT | {"--json"},
     "explain": COMMON | READS | ERRORS | QUIET,
     "serve": COMMON | {"--host", "--port", "--cors-origin", "--max-body-bytes"},
+    "completion": COMMON,
 }
 
 
@@ -367,6 +369,62 @@ def test_lines_warnings_keep_their_order_under_worker_processes() -> None:
     assert done.returncode == 0 and done.stdout.count("\n") == 3_000
     numbers = [int(n) for n in re.findall(r"warning: line (\d+),", done.stderr)]
     assert numbers == [i + 1 for i in range(3_000) if i % 100 == 7]
+
+
+# -- shell completion -----------------------------------------------------------------------
+
+
+def _completion(shell: str, capsys: Capture, monkeypatch: Patch) -> str:
+    pytest.importorskip("shtab")
+    code, out, err = run(["completion", shell], capsys, monkeypatch)
+    assert (code, err) == (0, "") and out
+    return out
+
+
+def _bash_complete(script: str, words: list[str]) -> list[str]:
+    """What bash offers for the last of `words`, through the script's completion function."""
+    line = " ".join(words)
+    program = (
+        f"{script}\n"
+        f"COMP_WORDS=({' '.join(repr(w) for w in words)}); COMP_CWORD={len(words) - 1}\n"
+        f"COMP_LINE={line!r}; COMP_POINT={len(line)}\n"
+        "_shtab_helicone_filter helicone-filter; printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+    )
+    done = subprocess.run(["bash", "-c", program], capture_output=True, text=True, check=True)
+    return done.stdout.split()
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
+def test_bash_completion(capsys: Capture, monkeypatch: Patch, tmp_path: object) -> None:
+    script = _completion("bash", capsys, monkeypatch)
+    subprocess.run(["bash", "-n"], input=script, text=True, check=True)
+    assert sorted(_bash_complete(script, ["helicone-filter", "f"])) == ["fields", "fmt"]
+    assert set(_bash_complete(script, ["helicone-filter", ""])) >= set(SUBCOMMANDS)
+    assert _bash_complete(script, ["helicone-filter", "check", "--err"]) == ["--error-format"]
+    assert _bash_complete(script, ["helicone-filter", "compile", "--error-format", ""]) == [
+        "text",
+        "json",
+    ]
+    assert _bash_complete(script, ["helicone-filter", "completion", "z"]) == ["zsh"]
+
+
+@pytest.mark.parametrize("shell", ["zsh", "fish"])
+def test_zsh_and_fish_completion(shell: str, capsys: Capture, monkeypatch: Patch) -> None:
+    script = _completion(shell, capsys, monkeypatch)
+    assert "helicone-filter" in script and "--error-format" in script
+    if shutil.which(shell) is None:
+        pytest.skip(f"no {shell} to read the script")
+    subprocess.run([shell, "-n"], input=script, text=True, check=True)
+
+
+def test_completion_without_shtab_says_so_in_one_line(capsys: Capture, monkeypatch: Patch) -> None:
+    monkeypatch.setitem(sys.modules, "shtab", None)  # import shtab fails, as if not installed
+    code, out, err = run(["completion", "bash"], capsys, monkeypatch)
+    assert (code, out) == (Exit.BAD_FILTER, "")
+    assert err == (
+        "helicone-filter: error: completion needs shtab, which is not installed: "
+        "pip install shtab\n"
+    )
 
 
 def test_a_one_shot_compile_imports_neither_shtab_nor_pydantic() -> None:
