@@ -390,13 +390,12 @@ def _compile(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 def _compile_one(
     args: argparse.Namespace, text: str, now: datetime | None
 ) -> tuple[Any, list[Problem]]:
-    from .compiler import compile as compile_filter
     from .compiler import compile_with_warnings
 
-    if args.quiet:
-        return compile_filter(text, now=now, nesting=args.nesting), []
     result, warnings = compile_with_warnings(text, now=now, nesting=args.nesting)
-    return result, warnings or _empty(text)
+    if args.quiet:
+        return result, []
+    return result, warnings if warnings or text.strip() else _empty(text)
 
 
 def _fmt_options(p: argparse.ArgumentParser) -> None:
@@ -433,12 +432,12 @@ def _lower(
 ) -> tuple[Any, list[Problem]]:
     """Parsed text in its validated form, and its warnings (none with --quiet)."""
     from .compiler import checked_now
-    from .lower import lower, lower_with_warnings
+    from .lower import lower_with_warnings
 
-    if args.quiet:
-        return lower(root, text, now=checked_now(now)), []
     node, warnings = lower_with_warnings(root, text, now=checked_now(now))
-    return node, warnings or _empty(text)
+    if args.quiet:
+        return node, []
+    return node, warnings if warnings or text.strip() else _empty(text)
 
 
 class _Deprecated(argparse.Action):
@@ -1113,7 +1112,7 @@ def _lines(command: Command, args: argparse.Namespace, now: datetime | None) -> 
     """`--lines`: the subcommand's line work on each line, NDJSON out (see bulk.run_lines); a
     line that fails gives `{"line": n, "error": {...}}` and the rest go on."""
     from .bulk import run_lines
-    from .errors import FilterError
+    from .errors import FilterError, FilterSyntaxError
 
     if args.jobs is not None and args.jobs < 1:
         raise _UsageError(f"{PROG}: error: --jobs must be at least 1, not {args.jobs}")
@@ -1127,7 +1126,7 @@ def _lines(command: Command, args: argparse.Namespace, now: datetime | None) -> 
                 raise _InputError("the line is not UTF-8")
             return line(args, number, text, now)
         except FilterError as e:
-            problems = _every_problem(e, now)
+            problems = _every_problem(e, now) if isinstance(e, FilterSyntaxError) else e.problems
             error = _error_object(_first_error(problems).message, _dicts(problems))
             return {"line": number, **error}, True, ""
         except _InputError as e:
