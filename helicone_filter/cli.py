@@ -530,7 +530,8 @@ def _query_options(p: argparse.ArgumentParser) -> None:
     send = p.add_argument_group(
         "sending it",
         "With --send the body goes to Helicone with the API key in the environment variable "
-        f"{_API_KEY_ENV} (needs the client extra: pip install 'helicone-filter[client]'). "
+        f"{_API_KEY_ENV} (needs the client extra: pip install 'helicone-filter[client]'; from "
+        "a clone: pip install -e '.[client]'). "
         "Exit 3 when no users come back: Helicone refused the request or failed, or did not "
         "answer in time.",
     )
@@ -788,7 +789,7 @@ def _serve(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     except ImportError as e:
         raise _InputError(
             f"serve needs the server extra ({e.name} is missing): "
-            "pip install 'helicone-filter[server]'"
+            "pip install 'helicone-filter[server]' (from a clone: pip install -e '.[server]')"
         ) from None
     from .server import ListenError
 
@@ -858,6 +859,32 @@ def _completion(args: argparse.Namespace, text: str, now: datetime | None) -> in
     return Exit.OK
 
 
+def _repl_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--history",
+        nargs="?",
+        const=True,
+        metavar="FILE",
+        help="keep the history of filters in FILE (without FILE: $XDG_STATE_HOME/"
+        "helicone-filter/history, by default ~/.local/state/helicone-filter/history); "
+        "without --history it lasts the session",
+    )
+    _add_now(p)
+    p.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the problems printed: auto (default) on a terminal unless NO_COLOR is set",
+    )
+
+
+def _repl(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    from .repl import run
+
+    color = {"always": True, "never": False}.get(args.color)
+    return run(args.history, now=_parse_now(args.now), color=color)
+
+
 # -- the table of subcommands -----------------------------------------------------------------
 
 
@@ -921,7 +948,7 @@ COMMANDS: tuple[Command, ...] = (
   helicone-filter 'cached and status >= 500'          (compile is the default)
   echo 'request_created_at >= now - 7d' | helicone-filter compile
   helicone-filter compile --now 2025-01-01T00:00:00Z 'user_last_active > now - 30d'
-  helicone-filter compile --lines < saved-filters.txt > filters.ndjson
+  helicone-filter compile --lines < examples/saved-filters.txt > filters.ndjson
   helicone-filter compile --quiet "$FILTER"           (no warnings on stderr)
 """,
         _compile,
@@ -956,9 +983,9 @@ COMMANDS: tuple[Command, ...] = (
         "would do unexpectedly (exit 0).",
         """\
   helicone-filter check 'model contains "gpt_4"'
-  helicone-filter check < saved-filter.json
+  helicone-filter check < examples/saved-filter.json
   helicone-filter check --error-format json '{"users_view": {"user_cost": {"gt": "5"}}}'
-  helicone-filter check --lines < saved-filters.txt     (exit 1 if any line has an error)
+  helicone-filter check --lines < examples/saved-filters.txt   (exit 1 if a line has an error)
 """,
         _check,
         _check_options,
@@ -1031,7 +1058,8 @@ COMMANDS: tuple[Command, ...] = (
         "serve",
         "the HTTP service for filter builders",
         "Serve compile, format, check, complete and diagnose as a JSON API (needs the "
-        "server extra: pip install 'helicone-filter[server]').",
+        "server extra: pip install 'helicone-filter[server]'; from a clone: pip install -e "
+        "'.[server]').",
         """\
   helicone-filter serve                          (http://127.0.0.1:8765)
   helicone-filter serve --port 9000 --cors-origin https://builder.example.com
@@ -1053,6 +1081,23 @@ COMMANDS: tuple[Command, ...] = (
 """,
         _completion,
         _completion_options,
+        errors="",
+    ),
+    Command(
+        "repl",
+        "the interactive prompt: completion and mistakes as you type, the JSON on Enter",
+        "Explore filters at an interactive prompt (needs the repl extra: pip install "
+        "'helicone-filter[repl]'; from a clone: pip install -e '.[repl]'): completion as you "
+        "type, mistakes underlined, Enter prints the JSON; :sql, :body, :explain, :fields, "
+        ":help, :quit (see docs/repl.md). When stdin is no terminal, its lines are run as if "
+        "typed.",
+        """\
+  helicone-filter repl
+  helicone-filter repl --history        (kept in ~/.local/state/helicone-filter/history)
+  helicone-filter repl --history my-filters.history --now 2025-06-01T00:00:00Z
+""",
+        _repl,
+        _repl_options,
         errors="",
     ),
 )

@@ -407,7 +407,8 @@ class LocalTable:
                 from chdb import session
             except ImportError:
                 raise ImportError(
-                    "LocalTable needs chdb: pip install 'helicone-filter[clickhouse]'"
+                    "LocalTable needs chdb: pip install 'helicone-filter[clickhouse]' "
+                    "(from a clone: pip install -e '.[clickhouse]')"
                 ) from None
             LocalTable._session = session.Session()  # type: ignore[no-untyped-call]
         LocalTable._count += 1

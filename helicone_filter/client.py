@@ -297,7 +297,7 @@ def send_query(
         raise HeliconeAPIError(
             "sending a query needs httpx, which is not installed; nothing was sent",
             url=url,
-            hint="pip install 'helicone-filter[client]'",
+            hint="pip install 'helicone-filter[client]' (from a clone: pip install -e '.[client]')",
         ) from None
     headers = {
         "Authorization": f"Bearer {api_key}",

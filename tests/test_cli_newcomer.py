@@ -246,6 +246,7 @@ FLAGS = {
     "explain": COMMON | READS | ERRORS | QUIET,
     "serve": COMMON | {"--host", "--port", "--cors-origin", "--max-body-bytes"},
     "completion": COMMON,
+    "repl": COMMON | {"--history", "--now", "--color"},
 }
 
 

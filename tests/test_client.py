@@ -19,7 +19,7 @@ import httpx
 import pytest
 from conftest import NOW, free_port, serving
 from test_cli import _script, run
-from test_readme import _blocks, _section
+from test_readme import PAGES, _blocks, _section
 
 from helicone_filter.cli import Exit
 from helicone_filter.client import (
@@ -465,7 +465,7 @@ def test_the_module_imports_without_httpx_and_says_how_to_get_it() -> None:
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == (
         "sending a query needs httpx, which is not installed; nothing was sent\n"
-        "  hint: pip install 'helicone-filter[client]'\n"
+        "  hint: pip install 'helicone-filter[client]' (from a clone: pip install -e '.[client]')\n"
     )
 
 
@@ -733,10 +733,10 @@ def test_query_help_shows_send(
     assert "helicone-filter query 'user_cost > 5' --sort cost:desc --send" in out
 
 
-def test_the_readmes_table_is_what_send_prints(
+def test_the_docs_table_is_what_send_prints(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    section = _section("## Calling the endpoint")
+    section = _section("## Sending the query", PAGES["docs/cli.md"])
     commands = _blocks(section, "sh")[0].splitlines()
     argv = shlex.split(next(c for c in commands if c.startswith("helicone-filter query")))
     users = [u for u in fake.USERS if u["user_id"] in ("alice@example.com", "bob")]
