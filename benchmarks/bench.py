@@ -373,6 +373,12 @@ BUILDER_FILTER = (
     'properties.environment = "production" and status in [200, 201, 204] and '
     "latency < 1500 and not cached and threat = false"
 )
+# The analysis finds three things here: a redundant bound, a duplicate, one that never matches.
+BUILDER_SLIPS = (
+    'user_cost > 5 and user_cost > 2 and model ilike "gpt%" and request_created_at >= now - 7d '
+    'and properties.environment = "production" and status in [200, 201, 204] and latency < 1500 '
+    "and latency < 1500 and not cached and status = 500"
+)
 BUILDER_MISTAKES = (
     'user_cost > 5 and modle ilike "gpt%" and request_created_at >= now - 7d and '
     "properties.environment = production and status in [200, 201, 204] and "
@@ -390,6 +396,8 @@ def builder_timings() -> dict[str, float]:
             "complete": lambda: complete(BUILDER_FILTER, middle),
             "diagnose": lambda: diagnose(BUILDER_MISTAKES),
             "diagnose_clean": lambda: diagnose(BUILDER_FILTER),
+            "diagnose_analysis": lambda: diagnose(BUILDER_SLIPS),
+            "diagnose_no_analysis": lambda: diagnose(BUILDER_SLIPS, analyze=False),
         },
         budget=1.0,
     )
@@ -611,7 +619,9 @@ def main(argv: list[str] | None = None) -> int:
         f"for filter builders, on a {builder['length']:.0f}-character filter: complete "
         f"{builder['complete'] * 1e3:.2f} ms (cursor mid-text), diagnose "
         f"{builder['diagnose'] * 1e3:.2f} ms (four mistakes), "
-        f"{builder['diagnose_clean'] * 1e3:.2f} ms (none)"
+        f"{builder['diagnose_clean'] * 1e3:.2f} ms (none); with the analysis finding three "
+        f"slips {builder['diagnose_analysis'] * 1e3:.2f} ms, "
+        f"{builder['diagnose_no_analysis'] * 1e3:.2f} ms without it"
     )
     ours_start, bare = startup(21)
     print(

@@ -46,6 +46,7 @@ __all__ = [
     "matches",
     "normalize",
     "parse",
+    "simplify",
     "to_clickhouse",
     "to_text",
     "validate",
@@ -53,6 +54,7 @@ __all__ = [
 
 
 if TYPE_CHECKING:
+    from .analysis import simplify
     from .checker import check, normalize, validate
     from .clickhouse import to_clickhouse
     from .completion import Completion, complete
@@ -73,6 +75,7 @@ _LAZY = {
     "check": "checker",
     "normalize": "checker",
     "validate": "checker",
+    "simplify": "analysis",
 }
 
 

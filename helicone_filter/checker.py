@@ -513,11 +513,13 @@ def _split_ir(obj: Any) -> tuple[Filter | None, list[Problem]]:
     return ir, checker.problems
 
 
-def check(obj: Any) -> list[Problem]:
+def check(obj: Any, *, analyze: bool = True) -> list[Problem]:
     """Every problem with a FilterNode from elsewhere, in document order.
 
     Args:
         obj: any JSON value (as `json.loads` returns it).
+        analyze: when the filter has no error, add the analysis's warnings (analysis.py:
+            conditions that never match together, always match, or say something twice).
 
     Returns:
         The problems, each with a `severity` ("error" or "warning"), a stable `code`, a
@@ -528,7 +530,12 @@ def check(obj: Any) -> list[Problem]:
         >>> [(p.severity, p.code) for p in check({"users_view": {"user_cost": {"gt": "5"}}})]
         [('warning', 'converted-value')]
     """
-    return _split_ir(obj)[1]
+    ir, problems = _split_ir(obj)
+    if analyze and ir is not None and not any(p.severity == "error" for p in problems):
+        from .analysis import analysis_problems
+
+        problems += analysis_problems(ir)
+    return problems
 
 
 def validate(obj: Any) -> Any:
@@ -541,7 +548,7 @@ def validate(obj: Any) -> Any:
         >>> validate("all")
         'all'
     """
-    problems = check(obj)
+    problems = check(obj, analyze=False)  # its warnings only matter beside an error
     if any(p.severity == "error" for p in problems):
         raise FilterValidationError(problems)
     return obj

@@ -404,6 +404,11 @@ def _fmt_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="for text: keep not, relative times and grouping as written, in canonical spelling",
     )
+    p.add_argument(
+        "--simplify",
+        action="store_true",
+        help="remove duplicate and redundant conditions (the filter selects the same rows)",
+    )
 
 
 def _fmt(args: argparse.Namespace, text: str, now: datetime | None) -> int:
@@ -420,10 +425,20 @@ def _fmt_one(
     from .formatter import filter_text, to_text
     from .parser import parse
 
+    simplify = getattr(args, "simplify", False)
     if is_json_text(text):
+        if simplify:
+            from .analysis import simplified
+            from .checker import normalized_ir
+
+            return filter_text(simplified(normalized_ir(_load_json(text)))), []
         return to_text(_load_json(text)), []
     root = parse(text)
     node, warnings = _lower(args, root, text, now)  # only valid filters are formatted
+    if simplify:
+        from .analysis import simplified
+
+        return filter_text(simplified(node)), warnings
     return (to_text(root) if args.as_written else filter_text(node)), warnings
 
 
@@ -466,23 +481,31 @@ def _check_options(p: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         help=argparse.SUPPRESS,
     )
+    p.add_argument(
+        "--no-analysis",
+        action="store_true",
+        help="leave out the warnings of conditions that never match together, always match, "
+        "or say something twice",
+    )
 
 
-def _problems(text: str, now: datetime | None) -> list[Any]:
+def _problems(text: str, now: datetime | None, analyze: bool = True) -> list[Any]:
     """Every problem: the checker's for JSON; for text, those `diagnose` finds (after a syntax
-    error, those of the conditions around it too)."""
+    error, those of the conditions around it too); the analysis's unless not `analyze`."""
     from .checker import check
     from .compiler import is_json_text
     from .diagnostics import every_problem
 
-    return check(_load_json(text)) if is_json_text(text) else every_problem(text, now=now)
+    if is_json_text(text):
+        return check(_load_json(text), analyze=analyze)
+    return every_problem(text, now=now, analyze=analyze)
 
 
 def _check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     from .compiler import is_json_text
     from .errors import render_problem
 
-    problems = _problems(text, now)
+    problems = _problems(text, now, not args.no_analysis)
     if args.error_format == "json":
         print(json.dumps([p.as_dict() for p in problems], ensure_ascii=False))
     elif problems:
@@ -497,7 +520,7 @@ def _check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 def _check_line(
     args: argparse.Namespace, number: int, text: str, now: datetime | None
 ) -> _LineResult:
-    problems = [p.as_dict() for p in _problems(text, now)]
+    problems = [p.as_dict() for p in _problems(text, now, not getattr(args, "no_analysis", False))]
     failed = any(p["severity"] == "error" for p in problems)
     return {"line": number, "problems": problems}, failed, ""
 

@@ -157,9 +157,11 @@ def compile_with_warnings(
     *,
     now: datetime | None = None,
     nesting: Nesting = "balanced",
+    analyze: bool = True,
 ) -> tuple[dict[str, Any] | str, list[Problem]]:
     """`compile`, and the warnings `check_text` gives for the same text (what Helicone will do
-    unexpectedly with the result), in one reading of the text.
+    unexpectedly with the result, and the analysis's unless `analyze` is False), in one
+    reading of the text.
 
     Example:
         >>> [p.code for p in compile_with_warnings('model contains "50%"')[1]]
@@ -169,6 +171,10 @@ def compile_with_warnings(
     root = parse(text)
     node, warnings = lower_with_warnings(root, text, now=now)
     result: dict[str, Any] | str = to_helicone(node, text, nesting)
+    if analyze:
+        from .analysis import analysis_problems
+
+        warnings += analysis_problems(node, text)
     return result, warnings
 
 
@@ -220,18 +226,21 @@ def check_text(
     now: datetime | None = None,
     max_length: int = DEFAULT_MAX_LENGTH,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    analyze: bool = True,
 ) -> list[Problem]:
     """Every problem with filter text: its errors, or, when it compiles, its warnings.
 
     Warnings say what Helicone will do unexpectedly with the compiled filter (`contains` with
     wildcards, "null" under an operator that pastes it as SQL null, a timestamp's milliseconds
-    that it drops...). Each problem has its span in the text. Never raises FilterError.
+    that it drops...) and, unless `analyze` is False, what the analysis finds (analysis.py:
+    conditions that never match together, always match, or say something twice). Each
+    problem has its span in the text. Never raises FilterError.
 
     Example:
         >>> [p.code for p in check_text('model contains "gpt_4"')]
         ['contains-wildcard']
     """
-    return text_problems(text, now, max_length, max_depth)[0]
+    return text_problems(text, now, max_length, max_depth, analyze)[0]
 
 
 def text_problems(
@@ -239,6 +248,7 @@ def text_problems(
     now: datetime | None = None,
     max_length: int = DEFAULT_MAX_LENGTH,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    analyze: bool = True,
 ) -> tuple[list[Problem], bool]:
     """`check_text`'s problems, and whether they are syntax errors (which hide the rest)."""
     now = checked_now(now)
@@ -249,6 +259,10 @@ def text_problems(
     try:
         node, warnings = lower_with_warnings(root, text, now=now)
         to_helicone(node, text)
-        return warnings, False
     except FilterValidationError as e:
         return e.problems, False
+    if analyze:
+        from .analysis import analysis_problems
+
+        warnings += analysis_problems(node, text)
+    return warnings, False

@@ -64,8 +64,9 @@ def apply_fix(text: str, fix: tuple[Edit, ...]) -> str:
     return "".join(out)
 
 
-def diagnose(text: str, *, now: datetime | None = None) -> list[Diagnostic]:
-    """Every problem of `text` (errors and warnings) with ranges and fix-its, by position.
+def diagnose(text: str, *, now: datetime | None = None, analyze: bool = True) -> list[Diagnostic]:
+    """Every problem of `text` (errors and warnings) with ranges and fix-its, by position;
+    with `analyze` False, without the analysis's warnings (analysis.py).
 
     Example:
         >>> d = diagnose('modle = "x"')[0]
@@ -89,11 +90,11 @@ def diagnose(text: str, *, now: datetime | None = None) -> list[Diagnostic]:
                 tuple(Edit(s, e, new, units(s), units(e)) for s, e, new in fix) for fix in p.fixes
             ),
         )
-        for p in every_problem(text, now=now)
+        for p in every_problem(text, now=now, analyze=analyze)
     ]
 
 
-def every_problem(text: str, *, now: datetime | None = None) -> list[Problem]:
+def every_problem(text: str, *, now: datetime | None = None, analyze: bool = True) -> list[Problem]:
     """`diagnose`'s problems as Problems (with line and column), by position: what `compile`
     reports and, after a syntax error, the problems of the conditions around it.
 
@@ -104,7 +105,7 @@ def every_problem(text: str, *, now: datetime | None = None) -> list[Problem]:
     from .compiler import checked_now, text_problems
 
     now = checked_now(now)  # one clock for every piece
-    found_problems, syntax = text_problems(text, now)
+    found_problems, syntax = text_problems(text, now, analyze=analyze)
     problems = list(found_problems)
     if syntax and problems[0].code != "too-long":  # (a text too long to read is not cut up)
         first = problems[0]
@@ -118,7 +119,7 @@ def every_problem(text: str, *, now: datetime | None = None) -> list[Problem]:
             inner = piece[lead : len(piece) - trail]
             if not inner:
                 continue
-            for p in text_problems(inner, now)[0]:
+            for p in text_problems(inner, now, analyze=analyze)[0]:
                 if p.code in ("or-across-tables", "all-combined", "empty-filter"):
                     continue
                 key = (p.code, p.start + start + lead, p.end + start + lead)

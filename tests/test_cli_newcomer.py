@@ -238,8 +238,8 @@ QUERY = {"--limit", "--offset", "--sort", "--since", "--until", "--tz-offset", "
 }
 FLAGS = {
     "compile": COMMON | READS | ERRORS | LINES | QUIET | OUTPUT | {"--nesting"},
-    "fmt": COMMON | READS | ERRORS | LINES | QUIET | {"--as-written"},
-    "check": COMMON | READS | ERRORS | LINES,
+    "fmt": COMMON | READS | ERRORS | LINES | QUIET | {"--as-written", "--simplify"},
+    "check": COMMON | READS | ERRORS | LINES | {"--no-analysis"},
     "query": COMMON | READS | ERRORS | QUIET | OUTPUT | QUERY,
     "sql": COMMON | READS | ERRORS | QUIET | OUTPUT | {"--table-map"},
     "fields": COMMON | OUTPUT | {"--json"},
