@@ -368,11 +368,40 @@ def _span(operand: Filter) -> tuple[int, int]:
     return min(c.start for c in leaves), max(c.end for c in leaves)
 
 
+def _shape(node: Filter) -> Any:
+    """What a filter tests: its fields, keys, operators and values, a moment's value left out
+    (`now - 1d` is another moment each time it is read)."""
+    if isinstance(node, Condition):
+        value = None if node.field.kind == "timestamp" else node.value
+        return (node.field.name, node.key, node.op, repr(value))
+    if isinstance(node, Chain):
+        return (node.op, tuple(_shape(x) for x in node.items))
+    return node
+
+
+def _written_as(text: str, operand: Filter) -> bool:
+    """Whether `text`, read alone, tests what `operand` tests: not when a `not` outside it
+    turned it around (`not cached` is written `cached` inside the `not`)."""
+    from .compiler import lower_text
+    from .errors import FilterError
+
+    try:
+        return bool(_shape(lower_text(text)) == _shape(operand))
+    except FilterError:
+        return False
+
+
+# A `not` (or `!`) somewhere in the text: only then can a condition be tested otherwise than
+# its own text reads.
+_NEGATION = re.compile(r"(?i)\bnot\b|!(?!=)")
+
+
 def _shown(operand: Filter, text: str | None) -> str:
     if text is not None:
         start, end = _span(operand)
         s = " ".join(text[start:end].split())
-        return s if len(s) <= 60 else s[:59] + "…"
+        if not _NEGATION.search(text) or _written_as(s, operand):
+            return s if len(s) <= 60 else s[:59] + "…"
     if isinstance(operand, Condition):
         return condition_text(operand)
     from .formatter import filter_text

@@ -189,6 +189,17 @@ def test_messages() -> None:
     assert "every row" in p.message and "set" not in p.message
 
 
+def test_messages_show_a_condition_turned_around_by_not_as_it_is_tested() -> None:
+    # The text of `not cached` that names the condition is `cached`: quoting it would say
+    # that 'cached' and 'cached' contradict.
+    [p] = check_text("cached and not cached", now=NOW)
+    assert p.message == "'cached' and 'cached = false' cannot both hold: this never matches"
+    [p] = check_text("status > 5 and not (status > 3)", now=NOW)
+    assert p.message == "'status > 5' and 'status <= 3' cannot both hold: this never matches"
+    [p] = check_text("request_created_at >= now - 1d and request_created_at < now - 7d", now=NOW)
+    assert "'request_created_at >= now - 1d'" in p.message  # as written: `now` read again
+
+
 def test_fixes_remove_the_condition_and_its_joint() -> None:
     for text, fixed in [
         ("cost > 1 and cost > 2", "cost > 2"),
