@@ -113,7 +113,13 @@ def test_what_is_not_json_is_a_problem_never_an_exception(
 
 
 def test_a_leaf_used_twice_is_no_cycle() -> None:
-    assert helicone_filter.check({"left": LEAF, "operator": "or", "right": LEAF}) == []
+    # The same object twice is no cycle, so no not-json problem: only the analysis's word
+    # that the condition is written twice.
+    problems = helicone_filter.check({"left": LEAF, "operator": "or", "right": LEAF})
+    assert [p.code for p in problems] == ["duplicate"]
+    assert (
+        helicone_filter.check({"left": LEAF, "operator": "or", "right": LEAF}, analyze=False) == []
+    )
 
 
 def test_subclasses_of_json_types_are_json() -> None:
