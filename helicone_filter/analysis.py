@@ -445,6 +445,16 @@ def _removal(text: str, chain: Chain, i: int, counts: Counter[tuple[int, int]]) 
 def analysis_problems(node: Filter, text: str | None = None) -> list[Problem]:
     """The warnings of the analysis for a filter: from text (`text` given: spans, and fix-its
     that remove a redundant or duplicate condition) or from JSON (JSON paths)."""
+    # Every finding compares two conditions on one column (and key): a filter whose conditions
+    # are each on a column of its own, as most are, has nothing to find.
+    seen: set[tuple[str, str | None]] = set()
+    for c in conditions(node):
+        column = (c.field.name, c.key)
+        if column in seen:
+            break
+        seen.add(column)
+    else:
+        return []
     chains = _chains(node)
     if not chains:
         return []
