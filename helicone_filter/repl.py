@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
 import io
@@ -658,41 +657,11 @@ def _prompt_loop(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m helicone_filter.repl [--history [FILE]] [--now TIMESTAMP]`."""
-    parser = argparse.ArgumentParser(
-        prog=PROG, description="An interactive prompt for exploring filters."
-    )
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    now = None
-    if args.now is not None:
-        from .timestamps import parse_timestamp
+    """`python -m helicone_filter.repl [options]`: the same as `helicone-filter repl`, whose
+    options the command line defines."""
+    from .cli import main as command_line
 
-        now = parse_timestamp(args.now)
-        if now is None:
-            parser.error(f"--now {args.now!r} is not an ISO 8601 timestamp")
-    try:
-        return run(args.history, now=now)
-    except KeyboardInterrupt:
-        return 130
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The repl's options: `--history [FILE]` and `--now TIMESTAMP`."""
-    parser.add_argument(
-        "--history",
-        nargs="?",
-        const=True,
-        metavar="FILE",
-        help="keep the history of filters in FILE (without FILE: "
-        "$XDG_STATE_HOME/helicone-filter/history, by default "
-        "~/.local/state/helicone-filter/history); without --history it lasts the session",
-    )
-    parser.add_argument(
-        "--now",
-        metavar="TIMESTAMP",
-        help="the time relative times count back from (ISO 8601; default: the current time)",
-    )
+    return command_line(["repl", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
