@@ -92,6 +92,19 @@ def load_json(text: str) -> Any:
             len(text),
             "Helicone runs filters at most 400 branches deep",
         )
+    except ValueError:  # an integer of more digits than Python converts (4,300)
+        import re
+
+        digits = re.search(r"\d{1000,}", text)
+        start, end = (digits.start(), digits.end()) if digits else (0, len(text))
+        problem = make_problem(
+            text,
+            "number-too-long",
+            f"a number of {end - start:,} digits is too long to read",
+            start,
+            end,
+            "Helicone reads numbers as doubles (about 16 digits): write a shorter number",
+        )
     raise FilterSyntaxError([problem], text)
 
 
