@@ -31,6 +31,12 @@ class Condition(Record):
     `kept` is False for a further column, operator or key of one JSON leaf, which Helicone
     drops without a word (`check` reports it): the JSON and text backends write it, as its
     author meant it; `matches` and the SQL leave it out, as Helicone does.
+
+    From text, `start`/`end` span the comparison; `operand` spans it as an operand of its
+    chain in the text, with the `not`s and parentheses around it (None: the same span), and
+    `turned` says that a `not` outside that span turned it around, so that the text there reads
+    the opposite of what is tested (`a` in `not (a or b)`). Several conditions share one span
+    where one comparison was lowered into several (`x in [1, 2]`).
     """
 
     field: Field
@@ -41,6 +47,13 @@ class Condition(Record):
     end: int = 0
     path: Any = None
     kept: bool = True
+    operand: tuple[int, int] | None = None
+    turned: bool = False
+
+    @property
+    def written(self) -> tuple[int, int]:
+        """The span of the operand of its chain that the condition came from, in the text."""
+        return self.operand if self.operand is not None else (self.start, self.end)
 
 
 class Chain(Record):

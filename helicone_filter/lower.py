@@ -43,6 +43,9 @@ from .semantics import (
 from .timestamps import canonical_timestamp, format_timestamp, relative
 
 Span = tuple[int, int]
+# The `not`s and parentheses around a node: their span, and whether the node was negated
+# outside them.
+Wrap = tuple[int, int, bool]
 JSON = Any
 
 _MAPS = tuple(name for name, f in FIELDS.items() if f.kind == "map")
@@ -60,6 +63,10 @@ class _Lowerer:
         # Helicone compares whole seconds, so `now` means the current second.
         self.now = now.replace(microsecond=0)
         self.problems: list[Problem] = []
+        # The comparison being lowered, as it stands in its chain: the span of the `not`s and
+        # parentheses around it (None: none), and whether a `not` outside them turned it around.
+        self.operand: Span | None = None
+        self.turned = False
         # (code, message, start, end, hint) of each warning, when they are wanted.
         self.warnings: list[tuple[str, str, int, int, str]] | None = None
 
@@ -78,15 +85,18 @@ class _Lowerer:
 
     def run(self, root: Node) -> Filter:
         # Frames: (node, negated, inside a chain, where its lowered operands start on `out` (-1:
-        # not yet lowered), and the span of the outermost `not` or parentheses wrapping the
-        # node: a chain's problems point there, so that the `not` which turned an `and` into an
-        # `or` is part of what is underlined).
-        todo: list[tuple[Node, bool, bool, int, Span | None]] = [(root, False, False, -1, None)]
+        # not yet lowered), and the outermost `not` or parentheses wrapping the node: its span
+        # and whether the node was negated outside it. A chain's problems point there, so that
+        # the `not` which turned an `and` into an `or` is part of what is underlined; a
+        # condition records it as where it stands in its chain.)
+        todo: list[tuple[Node, bool, bool, int, Wrap | None]] = [(root, False, False, -1, None)]
         out: list[Item] = []
         while todo:
             node, neg, in_chain, mark, wrap = todo.pop()
             if isinstance(node, Comparison):
+                self.operand, self.turned = (wrap[:2], wrap[2]) if wrap else (None, neg)
                 out.append(self.leaf(node, neg))
+                self.operand = None
             elif isinstance(node, (And, Or)):
                 operands = node.operands
                 if mark >= 0:
@@ -95,11 +105,13 @@ class _Lowerer:
                     lowered = iter(out[mark:])
                     del out[mark:]
                     leaf = self.leaf
+                    self.turned = neg  # of the conditions of `operands`, written as they stand
                     items = [
                         leaf(c, neg) if type(c) is Comparison else next(lowered) for c in operands
                     ]
                     op = "and" if (type(node) is And) != neg else "or"
-                    out.append(self.chain(op, items, *(wrap or (node.start, node.end))))
+                    start, end = (wrap[0], wrap[1]) if wrap else (node.start, node.end)
+                    out.append(self.chain(op, items, start, end))
                 else:
                     todo.append((node, neg, in_chain, len(out), wrap))
                     todo.extend(
@@ -110,9 +122,10 @@ class _Lowerer:
                         ]
                     )
             elif isinstance(node, Group):
-                todo.append((node.inner, neg, in_chain, -1, wrap or (node.start, node.end)))
+                todo.append((node.inner, neg, in_chain, -1, wrap or (node.start, node.end, neg)))
             elif isinstance(node, Not):
-                todo.append((node.operand, not neg, in_chain, -1, wrap or (node.start, node.end)))
+                wrap = wrap or (node.start, node.end, neg)
+                todo.append((node.operand, not neg, in_chain, -1, wrap))
             else:
                 out.append(self.all(node, neg, in_chain))
         if self.problems:
@@ -290,6 +303,10 @@ class _Lowerer:
             if reading.quirks and self.quirks(reading.quirks, node, written, quiet):
                 return _BAD_ITEM
         c = Condition(field, key, json_op, value, node.start, node.end)
+        if self.operand is not None:
+            c.operand = self.operand
+        if self.turned:
+            c.turned = True
         return (c, c, None, False) if table_bit == 1 else (c, None, c, False)
 
     def quirks(

@@ -13,15 +13,24 @@ from typing import Any
 
 import pytest
 from conftest import NOW
-from engine_pools import KEYS, condition_pool, engine_leaf, engine_row, operators_of, universe
-from hypothesis import given, settings
+from engine_pools import (
+    KEYS,
+    condition_pool,
+    engine_filter,
+    engine_leaf,
+    engine_row,
+    operators_of,
+    universe,
+)
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from strategies import COLUMNS
 
-from helicone_filter import check, check_text, diagnose, simplify
+from helicone_filter import FilterError, check, check_text, diagnose, matches, simplify
 from helicone_filter.analysis import findings, simplified
 from helicone_filter.checker import normalized_ir
 from helicone_filter.cli import main
+from helicone_filter.compiler import lower_text
 from helicone_filter.diagnostics import apply_fix
 from helicone_filter.evaluate import filter_matches, row_value
 from helicone_filter.helicone_json import to_json
@@ -189,13 +198,18 @@ def test_messages() -> None:
     assert "every row" in p.message and "set" not in p.message
 
 
-def test_messages_show_a_condition_turned_around_by_not_as_it_is_tested() -> None:
-    # The text of `not cached` that names the condition is `cached`: quoting it would say
-    # that 'cached' and 'cached' contradict.
+def test_messages_quote_a_condition_as_written_with_its_not() -> None:
+    # A condition is quoted with the `not` in front of it; one turned around by a `not` outside
+    # it (inside `not (...)`) is quoted as it is tested: its own text would say the opposite.
     [p] = check_text("cached and not cached", now=NOW)
-    assert p.message == "'cached' and 'cached = false' cannot both hold: this never matches"
+    assert p.message == "'cached' and 'not cached' cannot both hold: this never matches"
     [p] = check_text("status > 5 and not (status > 3)", now=NOW)
+    assert p.message == "'status > 5' and 'not (status > 3)' cannot both hold: this never matches"
+    [p] = check_text("status > 5 and not (status > 3 or latency > 1)", now=NOW)
     assert p.message == "'status > 5' and 'status <= 3' cannot both hold: this never matches"
+    [p] = check_text("not threat and not threat and status = 1", now=NOW)
+    assert p.message == "'not threat' is written twice in one 'and'"
+    assert p.start == 15 and p.end == 25  # the `not` is part of what is underlined
     [p] = check_text("request_created_at >= now - 1d and request_created_at < now - 7d", now=NOW)
     assert "'request_created_at >= now - 1d'" in p.message  # as written: `now` read again
 
@@ -361,3 +375,131 @@ def test_the_property_met_each_finding() -> None:
         pytest.skip("the property did not run")
     met = {f.code for obj in RAN for f in findings(normalized_ir(obj))}
     assert met == {"never-matches", "always-matches", "redundant", "duplicate"}
+
+
+# -- fix-its, applied -----------------------------------------------------------------------------
+
+# A few conditions on a few columns, from small pools that the rows meet, each negatable: the
+# generated filters repeat them, imply one another and contradict, under `not`s and groups.
+_WRITTEN_POOL: dict[str, tuple[list[str], list[str]]] = {
+    # column: (operators, values as written)
+    "latency": (["=", "!=", ">", ">=", "<", "<=", "in", "not in"], ["0", "1", "2", "2.5", "10"]),
+    "cost": ([">", ">=", "<", "<=", "=", "!="], ["0", "0.5", "1.001", "1.000999999"]),
+    "model": (
+        ["=", "!=", "in", "not in", "contains", "not contains", "is null", "is not null"],
+        ['"a"', '"A"', "'ab'", '""'],
+    ),
+    "cached": (["bare", "=", "!="], ["true", "false"]),
+    "threat": (["bare", "="], ["true", "false"]),
+    "request_created_at": (
+        [">", ">=", "<", "<=", "=", "!="],
+        ['"2025-01-01T00:00:00Z"', '"1970-01-01T00:00:00Z"', "now - 1d"],
+    ),
+    "properties.k": (["=", "!=", "in", "contains"], ['"a"', '""', '"ab"']),
+    'properties["a b"]': (["=", "!="], ['"a"', '""']),
+    "scores.k": (["=", "!="], ['"1"', '"+1"', '"0"']),
+}
+
+
+@st.composite
+def _written_condition(draw: st.DrawFn) -> str:
+    column = draw(st.sampled_from(sorted(_WRITTEN_POOL)))
+    ops, values = _WRITTEN_POOL[column]
+    op = draw(st.sampled_from(ops))
+    if op == "bare":
+        return column
+    if op.startswith("is "):
+        return f"{column} {op}"
+    if op in ("in", "not in"):
+        items = draw(st.lists(st.sampled_from(values), min_size=1, max_size=3))
+        return f"{column} {op} [{', '.join(items)}]"
+    return f"{column} {op} {draw(st.sampled_from(values))}"
+
+
+@st.composite
+def fixable_text(draw: st.DrawFn) -> str:
+    """Filter text with duplicates, redundancy and `not`s: a handful of conditions, written
+    alone or under `not`, `!` and parentheses, then drawn with repeats into chains joined by
+    every spelling of `and` and `or` (so precedence mixes them), and groups of such chains."""
+    conditions = draw(st.lists(_written_condition(), min_size=1, max_size=3))
+
+    def wrapped(inner: str) -> str:
+        for _ in range(draw(st.integers(0, 2))):
+            if draw(st.booleans()):
+                inner = f"({inner})"
+            else:
+                inner = draw(st.sampled_from(["not ", "NOT ", "!", "not\t"])) + inner
+        return inner
+
+    operands = [wrapped(draw(st.sampled_from(conditions))) for _ in range(draw(st.integers(1, 4)))]
+
+    def chain(depth: int) -> str:
+        parts = []
+        for _ in range(draw(st.integers(2, 5))):
+            if depth < 2 and draw(st.integers(0, 5)) == 0:
+                parts.append(wrapped(f"({chain(depth + 1)})"))
+            else:
+                parts.append(draw(st.sampled_from(operands)))
+        text = parts[0]
+        for part in parts[1:]:
+            joint = draw(st.sampled_from([" and ", " or ", " AND ", " && ", " || ", "  and\n"]))
+            text += joint + part
+        return text
+
+    return chain(0)
+
+
+FIXED: list[str] = []  # the fix-its the property applied
+
+
+@settings(max_examples=1500 if CI else 300, deadline=None)
+@given(text=fixable_text(), rows=st.lists(engine_row(), max_size=4))
+def test_every_fix_it_applied_selects_the_same_rows(
+    universe_table: Any, text: str, rows: list[dict[str, Any]]
+) -> None:
+    try:
+        node = lower_text(text, now=NOW)
+    except FilterError:
+        assume(False)
+        return
+    everything = UNIVERSE + rows
+    before = _selected(node, everything)
+    in_table = None
+    for d in diagnose(text, now=NOW):
+        assert d.severity == "warning"  # it compiles
+        for fix in d.fixes:
+            fixed = apply_fix(text, fix)
+            after = lower_text(fixed, now=NOW)  # it still compiles
+            assert _selected(after, everything) == before, (d.code, fixed)
+            if in_table is None:
+                in_table = universe_table.where(to_json(node))
+            assert universe_table.where(to_json(after)) == in_table, (d.code, fixed)
+            FIXED.append(d.code)
+    # simplify too, and from its JSON
+    assert _selected(lower_text(simplify(text, now=NOW), now=NOW), everything) == before
+
+
+def test_the_fix_it_property_applied_fixes() -> None:
+    if not FIXED:
+        pytest.skip("the property did not run")
+    assert {"redundant", "duplicate"} <= set(FIXED)
+    assert len(FIXED) >= 50
+
+
+@settings(max_examples=1000 if CI else 200, deadline=None)
+@given(obj=engine_filter(), rows=st.lists(engine_row(), max_size=4))
+def test_simplify_selects_what_helicone_selects_or_refuses_as_check_does(
+    universe_table: Any, obj: Any, rows: list[dict[str, Any]]
+) -> None:
+    # Leaves with several columns or operators among them: Helicone keeps one condition of
+    # such a leaf, and `check` calls it an error.
+    errors = [p.code for p in check(obj) if p.severity == "error"]
+    try:
+        simple = simplify(obj)
+    except FilterError:
+        assert errors
+        return
+    assert not errors
+    for row in UNIVERSE + rows:
+        assert matches(simple, row) == matches(obj, row)
+    assert universe_table.where(simple) == universe_table.where(obj)
