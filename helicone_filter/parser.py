@@ -9,10 +9,10 @@ from functools import lru_cache
 from typing import Any, cast
 
 from .engine import Engine, ParseFailure, Tok, load_tables
-from .errors import FilterSyntaxError, Problem, closest, make_problem
+from .errors import FilterSyntaxError, Fix, Problem, closest, make_problem
 from .literals import quote
 from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
-from .schema import KEYWORDS, OPERATOR_SYNONYMS, OPERATORS
+from .schema import ALLOWED_OPERATORS, FIELDS, KEYWORDS, OPERATOR_SYNONYMS, OPERATORS, TABLES
 
 DEFAULT_MAX_LENGTH = 1_000_000
 DEFAULT_MAX_DEPTH = 100
@@ -436,6 +436,21 @@ _OPERATOR_WORDS = {
     "endswith": 'like "%abc"',
     "ends_with": 'like "%abc"',
 }
+# What makes a word, or an operator, say "not": `nin`, `neq`, `unlike`, `excludes`, `!=`...
+_NEGATIVE = re.compile(
+    r"(?i)^(?:n(?!ull)|un|non)|not|n't|isnt|doesnt|exclud|lack|without|none|differ|!="
+)
+
+
+def _negative(word: str) -> bool:
+    """Whether an operator, or a word for one, says that something does not hold."""
+    return _NEGATIVE.search(word) is not None
+
+
+# Words for a negated `like`, which Helicone lacks: no operator is near enough to suggest.
+_NOT_LIKE = frozenset(
+    {"notlike", "not_like", "nlike", "unlike", "notilike", "not_ilike", "nilike", "not-like"}
+)
 _SWAPPED = {"=>": ">=", "=<": "<=", "=!": "!=", "><": "!="}
 
 
@@ -588,12 +603,18 @@ def _explain(text: str, err: ParseFailure) -> Problem:
             before[1],
             f"'{word.lower()}' is a keyword; put a condition before it",
         )
-    if "CMP" in expected and tok.type == "NAME":
+    if "CMP" in expected and tok.type == "NAME" and str(tok).lower() in _NOT_LIKE:
+        code, message = "unknown-operator", f"unknown operator '{tok}'"
+        hint = "Helicone has no 'not like'; for a substring test write not contains \"...\""
+    elif "CMP" in expected and tok.type == "NAME":
         word = str(tok)
         suggestion = _OPERATOR_WORDS.get(word.lower())
         if suggestion is None:
             near = closest(word, _OPERATOR_WORDS)
             suggestion = _OPERATOR_WORDS[near[0]] if near else None
+            # A near word is no suggestion when it says the opposite (`notlike`: 'like').
+            if suggestion is not None and _negative(word) != _negative(suggestion):
+                suggestion = None
         if suggestion is not None:
             code = "unknown-operator"
             message = f"unknown operator '{word}'"
@@ -621,8 +642,7 @@ def _explain(text: str, err: ParseFailure) -> Problem:
             hint = f"quote text values: {quote(str(tok))}"
             fixes = ((start, end, quote(str(tok))),)
         elif tok.type in ("NULL", "EMPTY"):
-            word = str(tok).lower()
-            hint = f"test for {word} with 'is {word}' (model is {word}), not with an operator"
+            hint, fixes = _magic_hint(text, start, end, str(tok).lower())
         elif tok.type == "DURATION":
             hint = f"a relative time is written now - {tok}"
         elif tok.type == "LSQB":
@@ -641,6 +661,40 @@ def _explain(text: str, err: ParseFailure) -> Problem:
 
 
 # What a user may have meant as a number: `5.`, `.5`, `05`, `+5`, `1_000`, `1.2.3`, `5abc`.
+# The operator and the field before `null` / `empty` written as a value (`model != null`).
+_BEFORE_MAGIC = re.compile(
+    r"(?P<field>[A-Za-z_][\w.-]*(?:\[[^\]]*\])?)?\s*(?P<op>==|!=|<>|>=|<=|=|>|<|\w+)\s*$"
+)
+
+
+def _magic_hint(text: str, start: int, end: int, word: str) -> tuple[str, Fix]:
+    """The hint and fix-it for `null` or `empty` written as a value after an operator: `= null`
+    is `is null`, `!= null` is `is not null`, `= empty` is `is empty`, on the text fields that
+    take them; other operators have no such test (and `is empty` no negation)."""
+    m = _BEFORE_MAGIC.search(text, max(0, start - 200), start)
+    op = m.group("op") if m else ""
+    written = (m.group("field") if m else None) or ""
+    parts = written.split(".")
+    if len(parts) > 1 and parts[0] in TABLES:
+        parts.pop(0)
+    field = FIELDS.get(parts[0]) if len(parts) == 1 else None
+    if m is None or field is None or f"is {word}" not in ALLOWED_OPERATORS[field.kind]:
+        kinds = " and ".join(k for k, ops in ALLOWED_OPERATORS.items() if f"is {word}" in ops)
+        return f"'{word}' is no value: only {kinds} fields are tested with 'is {word}'", ()
+    negated = op in ("!=", "<>")
+    if op in ("=", "=="):
+        test = f"is {word}"
+    elif negated and word == "null":
+        test = "is not null"
+    elif negated:
+        empty = "the all-zero UUID" if field.family == "uuid" else '""'
+        return f"'is empty' has no negation: for a value, test {written} != {empty}", ()
+    else:
+        other = " or is not null" if word == "null" else ""
+        return f"'{op}' does not test for {word}: write {written} is {word}{other}", ()
+    return f"write {written} {test}", ((m.start("op"), end, test),)
+
+
 _BAD_NUMBER = re.compile(r"[-+]?(?:[0-9]|\.[0-9])[0-9A-Za-z_.+-]*")
 
 

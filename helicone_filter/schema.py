@@ -271,10 +271,13 @@ class Operator(Record):
     mistakes: tuple[str, ...] = ()
 
 
+# Words other tools use for an operator (more in the table): the parser suggests the operator.
+_EQUALS = ("eq", "is_equal", "equal", "equal_to")
+_GREATER = ("greater", "greater_than", "greaterthan", "above", "after")
+_LESS = ("less", "less_than", "lessthan", "below", "before")
+
 OPERATORS: Final[tuple[Operator, ...]] = (
-    Operator(
-        "=", "equals", "!=", "CMP", "equals", ("==",), "=", operator.eq, mistakes=("eq", "is_equal")
-    ),
+    Operator("=", "equals", "!=", "CMP", "equals", ("==",), "=", operator.eq, mistakes=_EQUALS),
     Operator(
         "!=",
         "not-equals",
@@ -284,15 +287,34 @@ OPERATORS: Final[tuple[Operator, ...]] = (
         ("<>",),
         "!=",
         operator.ne,
-        mistakes=("not_equals", "ne", "neq"),
+        mistakes=(
+            *("not_equals", "ne", "neq", "not_equal", "notequal", "notequals", "nequals"),
+            *("nequal", "noteq", "isnot", "is_not", "differs"),
+        ),
     ),
-    Operator(">", "gt", "<=", "CMP", "greater than", (), ">", operator.gt),
+    Operator(">", "gt", "<=", "CMP", "greater than", (), ">", operator.gt, mistakes=_GREATER),
     Operator(
-        ">=", "gte", "<", "CMP", "greater than or equal to", (), ">=", operator.ge, mistakes=("ge",)
+        ">=",
+        "gte",
+        "<",
+        "CMP",
+        "greater than or equal to",
+        (),
+        ">=",
+        operator.ge,
+        mistakes=("ge", "at_least", "atleast"),
     ),
-    Operator("<", "lt", ">=", "CMP", "less than", (), "<", operator.lt),
+    Operator("<", "lt", ">=", "CMP", "less than", (), "<", operator.lt, mistakes=_LESS),
     Operator(
-        "<=", "lte", ">", "CMP", "less than or equal to", (), "<=", operator.le, mistakes=("le",)
+        "<=",
+        "lte",
+        ">",
+        "CMP",
+        "less than or equal to",
+        (),
+        "<=",
+        operator.le,
+        mistakes=("le", "at_most", "atmost"),
     ),
     Operator(
         "like",
@@ -323,7 +345,7 @@ OPERATORS: Final[tuple[Operator, ...]] = (
         pattern=True,
         wrapped=True,
         case_insensitive=True,
-        mistakes=("has", "includes"),
+        mistakes=("has", "includes", "include", "contain"),
     ),
     Operator(
         "not contains",
@@ -336,12 +358,31 @@ OPERATORS: Final[tuple[Operator, ...]] = (
         wrapped=True,
         case_insensitive=True,
         negates=True,
-        mistakes=("not_contains",),
+        mistakes=(
+            *("not_contains", "notcontains", "not_includes", "notincludes", "excludes"),
+            *("exclude", "doesnotcontain", "does_not_contain", "lacks"),
+        ),
     ),
-    Operator("in", None, "not in", "IN", "equals one of a list"),
-    Operator("not in", None, "in", "NOT", "equals none of a list"),
-    Operator("is null", None, "is not null", "IS", "has no value"),
-    Operator("is not null", None, "is null", "IS", "has a value"),
+    Operator(
+        "in", None, "not in", "IN", "equals one of a list", mistakes=("one_of", "oneof", "any_of")
+    ),
+    Operator(
+        "not in",
+        None,
+        "in",
+        "NOT",
+        "equals none of a list",
+        mistakes=("not_in", "notin", "nin", "none_of", "noneof"),
+    ),
+    Operator("is null", None, "is not null", "IS", "has no value", mistakes=("isnull", "is_null")),
+    Operator(
+        "is not null",
+        None,
+        "is null",
+        "IS",
+        "has a value",
+        mistakes=("isnotnull", "is_not_null", "notnull", "not_null"),
+    ),
     Operator("is empty", None, None, "IS", "is the empty string"),
 )
 """Every operator of the language, in the order completion offers them."""

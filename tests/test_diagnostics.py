@@ -32,31 +32,95 @@ def test_every_problem_compile_raises_is_diagnosed_with_its_code_and_range(
         assert (p.code, p.start, p.end) in shown
 
 
+# Every kind of fix-it, with what the fixed filter means: the hint proposes a rewrite, and the
+# rewrite must compile to what the hint says (never the opposite, as `!= null` once got
+# 'is null').
 FIXABLE = [
-    ('modle = "gpt-4o"', "unknown-field"),
-    ("users_view.usr_cost > 5", "unknown-field"),
-    ("user_view.user_cost > 5", "unknown-table"),
-    ("model = \u201cgpt-4o\u201d", "smart-quote"),
-    ("model = \u2018gpt\u2019", "smart-quote"),
-    ("model = gpt4o", "unquoted-string"),
-    ("latency => 5", "unknown-operator"),
-    ("latency =< 5", "unknown-operator"),
-    ('model has "x"', "unknown-operator"),
-    ('user_cost > "5"', "wrong-value-type"),
-    ("model = 5", "wrong-value-type"),
-    ("properties.env = true", "wrong-value-type"),
-    ('model like "100\\\\"', "like-trailing-escape"),
-    ("properties.k ilike '\\\\'", "like-trailing-escape"),
+    ('modle = "gpt-4o"', "unknown-field", 'model = "gpt-4o"'),
+    ("users_view.usr_cost > 5", "unknown-field", "users_view.user_cost > 5"),
+    ("user_view.user_cost > 5", "unknown-table", "users_view.user_cost > 5"),
+    ("model = \u201cgpt-4o\u201d", "smart-quote", 'model = "gpt-4o"'),
+    ("model = \u2018gpt\u2019", "smart-quote", "model = 'gpt'"),
+    ("model = gpt4o", "unquoted-string", 'model = "gpt4o"'),
+    ("latency => 5", "unknown-operator", "latency >= 5"),
+    ("latency =< 5", "unknown-operator", "latency <= 5"),
+    ("latency =! 5", "unknown-operator", "latency != 5"),
+    ("latency >< 5", "unknown-operator", "latency != 5"),
+    ('model has "x"', "unknown-operator", 'model contains "x"'),
+    ('model excludes "x"', "unknown-operator", 'model not contains "x"'),
+    ('model notcontains "x"', "unknown-operator", 'model not contains "x"'),
+    ('model notin ["x"]', "unknown-operator", 'model not in ["x"]'),
+    ('model nin ["x"]', "unknown-operator", 'model not in ["x"]'),
+    ('model nequals "x"', "unknown-operator", 'model != "x"'),
+    ('model isnt "x"', "unknown-operator", 'model != "x"'),
+    ("latency greater 5", "unknown-operator", "latency > 5"),
+    ("latency less 5", "unknown-operator", "latency < 5"),
+    ("latency gte 5", "unknown-operator", "latency >= 5"),
+    ("model notnull", "unknown-operator", "model is not null"),
+    ("model isnull", "unknown-operator", "model is null"),
+    ("model != null", "unexpected-token", "model is not null"),
+    ("model <> NULL", "unexpected-token", "model is not null"),
+    ("model = null", "unexpected-token", "model is null"),
+    ("model == null", "unexpected-token", "model is null"),
+    ("model = empty", "unexpected-token", "model is empty"),
+    ('user_cost > "5"', "wrong-value-type", "user_cost > 5"),
+    ("model = 5", "wrong-value-type", 'model = "5"'),
+    ("properties.env = true", "wrong-value-type", 'properties.env = "true"'),
+    ('model like "100\\\\"', "like-trailing-escape", 'model like "100\\\\\\\\"'),
+    ("properties.k ilike '\\\\'", "like-trailing-escape", "properties.k ilike '\\\\\\\\'"),
+    # the analysis: a condition removed with its joint, its `not` with it
+    ("cost > 1 and cost > 2", "redundant", "cost > 2"),
+    ("not cached and not cached and status = 1", "duplicate", "not cached and status = 1"),
+    ("not (latency > 1 or latency > 2) or cached", "redundant", "not (latency > 1) or cached"),
 ]
 
 
-@pytest.mark.parametrize(("text", "code"), FIXABLE)
-def test_each_fix_it_yields_text_that_compiles(text: str, code: str) -> None:
+@pytest.mark.parametrize(("text", "code", "meant"), FIXABLE, ids=[c[0] for c in FIXABLE])
+def test_each_fix_it_compiles_to_what_its_hint_says(text: str, code: str, meant: str) -> None:
     (d,) = diagnose(text, now=NOW)
     assert d.code == code and d.fixes
     for fix in d.fixes:
         fixed = apply_fix(text, fix)
-        helicone_filter.compile(fixed, now=NOW)  # raises if the fix did not fix it
+        assert helicone_filter.compile(fixed, now=NOW) == helicone_filter.compile(meant, now=NOW)
+        if d.severity == "error" and code != "like-trailing-escape":  # (said in words there)
+            # the hint names the rewrite
+            assert all(e.new_text.strip("'\"") in d.hint for e in fix), d.hint
+
+
+def test_every_kind_of_fix_it_is_in_the_table() -> None:
+    """The codes whose problems carry fix-its, found over the golden cases, are all above."""
+    found = {
+        d.code
+        for case in CASES["cases"]
+        for d in diagnose(str(case["text"]), now=NOW)
+        if d.fixes and "nesting" not in case
+    }
+    assert found <= {code for _, code, _ in FIXABLE}
+
+
+# Words for operators, as other tools spell them: a suggestion never says the opposite.
+NEGATIVE_WORDS = [
+    "notlike", "not_like", "nlike", "unlike", "nilike", "notin", "not_in", "nin", "neq", "ne",
+    "nequals", "notequal", "isnt", "is_not", "excludes", "exclude", "lacks", "notcontains",
+    "containsnot", "notincludes", "doesnotcontain", "noneof", "differs", "notnull", "not_null",
+]  # fmt: skip
+POSITIVE_WORDS = [
+    "eq", "equal", "equalz", "contain", "containz", "contians", "includes", "has", "likee",
+    "ilke", "inn", "oneof", "gt", "greater", "above", "less", "below", "atleast", "isnull",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("word", NEGATIVE_WORDS + POSITIVE_WORDS)
+def test_an_operator_word_is_never_answered_with_its_opposite(word: str) -> None:
+    text = f'model {word} "x"'
+    (d,) = [d for d in diagnose(text, now=NOW) if d.severity == "error"][:1]
+    assert d.code in ("unknown-operator", "unexpected-token")
+    negative = {"!=", "not contains", "not in", "is not null"}
+    for fix in d.fixes:
+        (edit,) = fix
+        assert (edit.new_text in negative) == (word in NEGATIVE_WORDS), (word, edit.new_text)
+    if not d.fixes:
+        assert word in ("notlike", "not_like", "nlike", "unlike", "nilike", "containsnot")
 
 
 def test_fix_its_over_all_compile_cases_never_make_things_worse() -> None:

@@ -160,7 +160,21 @@ MESSAGES = [
         "line 1, column 9: unexpected 'null'; expected a value: a number, a \"quoted string\", true, false or now - 7d\n"
         "  model = null\n"
         "          ^^^^\n"
-        "  hint: test for null with 'is null' (model is null), not with an operator",
+        "  hint: write model is null",
+    ),
+    (
+        "model != null",
+        "line 1, column 10: unexpected 'null'; expected a value: a number, a \"quoted string\", true, false or now - 7d\n"
+        "  model != null\n"
+        "           ^^^^\n"
+        "  hint: write model is not null",
+    ),
+    (
+        "latency > null",
+        "line 1, column 11: unexpected 'null'; expected a value: a number, a \"quoted string\", true, false or now - 7d\n"
+        "  latency > null\n"
+        "            ^^^^\n"
+        "  hint: 'null' is no value: only text fields are tested with 'is null'",
     ),
     (
         'properties = "prod"',
