@@ -32,6 +32,7 @@ reads it on its own table (docs/helicone.md; `semantics.compared` gives the boun
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -126,19 +127,30 @@ def _wrong(column: str, value: Any, wanted: str) -> RowError:
     return RowError(f"row[{column!r}] is {_shown(value)}, but {column} holds {wanted}")
 
 
+# The families whose columns hold no NaN or infinity (Float64 columns do).
+_FINITE = frozenset({"int", "cost", "feedback"})
+
+
 def _held(field: Field, column: str, value: Any) -> Any:
-    """`value` if a row's `column` can hold it (a bool is no number); else RowError."""
-    types, wanted = _HOLDS[field.family or "string"]
+    """`value` if a row's `column` can hold it (a bool is no number, nor NaN or infinity a
+    whole number); else RowError."""
+    family = field.family or "string"
+    types, wanted = _HOLDS[family]
     if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
         raise _wrong(column, value, wanted)
+    if family in _FINITE and isinstance(value, float) and not math.isfinite(value):
+        raise _wrong(column, value, wanted.replace("a number", "a finite number"))
     return value
+
+
+_WHOLE = re.compile(r"\s*[+-]?[0-9]+\s*")
 
 
 def _score(column: str, key: str, value: Any) -> int:
     """A score as ClickHouse reads it from Int64: a whole number, or the text of one."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+    if isinstance(value, str) and len(value) < 1000 and _WHOLE.fullmatch(value):
         return int(value)
     raise RowError(f"row[{column!r}][{key!r}] is {_shown(value)}, but scores are whole numbers")
 
@@ -173,7 +185,13 @@ def row_value(field: Field, row: Row) -> Any:
     if value is None:
         return None
     if family == "cost":
-        return round(float(value) * COST_SCALE)
+        try:
+            nanos = float(value) * COST_SCALE
+        except OverflowError:  # an int past a double's range
+            nanos = math.inf
+        if not math.isfinite(nanos):
+            raise _wrong(column, value, "dollars whose nano-dollars a double holds (< 1.8e299)")
+        return round(nanos)
     if family == "uuid":
         if not is_uuid(value):
             raise _wrong(column, value, "a UUID string")

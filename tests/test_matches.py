@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from conftest import NOW
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import helicone_filter
-from helicone_filter import FilterValidationError, matches
+from helicone_filter import FilterValidationError, RowError, matches
+from helicone_filter.schema import FIELDS
 
 
 def m(text: str, **row: Any) -> bool:
@@ -104,3 +109,89 @@ def test_several_columns_keep_what_helicone_keeps() -> None:
 def test_invalid_filters_are_refused() -> None:
     with pytest.raises(FilterValidationError):
         matches({"users_view": {"user_cost": {"gt": "5x"}}}, {})
+
+
+# -- rows that no column holds ---------------------------------------------------------------------
+
+# Values a careless or hostile caller puts in a row: the ends of a double, NaN, integers past
+# any column, digits that are not ASCII, text that reads almost as a number or a moment.
+ODD_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            1e300,
+            -1e300,
+            float("nan"),
+            float("inf"),
+            -float("inf"),
+            10**400,
+            -(10**5000),
+            "²",
+            "١٢",
+            "+-1",
+            "9" * 5000,
+            " 1 ",
+            "1e999",
+            "nan",
+            "2025-13-01",
+            "\x00",
+            "\ud800",
+            True,
+            None,
+            [],
+            {},
+            {"k": float("nan")},
+            {"k": "²"},
+            {"\ud800": 1},
+            datetime(1, 1, 1, tzinfo=UTC),
+            datetime(9999, 12, 31),
+        ]
+    ),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(),
+    st.text(max_size=8),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=st.sampled_from(
+        [
+            "cost > 1",
+            "latency > 1",
+            "user_cost > 1",
+            "helicone-score-feedback",
+            "cached",
+            'scores.x = "1"',
+            'scores_column = "{}"',
+            'properties.k = "a"',
+            'property_key = "k"',
+            "request_created_at > now - 1d",
+            "user_first_active > now - 1d",
+            'request_id = "00000000-0000-0000-0000-000000000001"',
+            'model contains "a"',
+            "threat",
+        ]
+    ),
+    column=st.sampled_from(sorted(FIELDS)),
+    value=ODD_VALUES,
+)
+def test_a_row_no_column_holds_raises_row_error_only(text: str, column: str, value: Any) -> None:
+    node = helicone_filter.compile(text, now=NOW)
+    for row in ({column: value}, {column: {"x": value, "k": value}}):
+        with contextlib.suppress(RowError):  # anything else fails the test
+            assert matches(node, row) in (True, False)
+
+
+def test_numbers_past_a_column_are_row_errors() -> None:
+    for text, row in [
+        ("cost > 1", {"cost": 1e300}),  # its nano-dollars overflow
+        ("cost > 1", {"cost": float("nan")}),
+        ("cost > 1", {"cost": 10**400}),
+        ("latency > 1", {"latency": float("nan")}),  # an Int column holds no NaN
+        ("helicone-score-feedback", {"helicone-score-feedback": float("inf")}),
+        ('scores.x = "1"', {"scores": {"x": "²"}}),  # isdigit, but no digits ClickHouse reads
+        ('scores.x = "1"', {"scores": {"x": "+-1"}}),
+    ]:
+        with pytest.raises(RowError):
+            m(text, **row)
+    assert m("user_cost > 1", user_cost=float("inf")) is True  # a Float64 column holds it
