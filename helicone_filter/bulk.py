@@ -72,9 +72,13 @@ def _decode_line(data: bytes, number: int) -> str | None:
 Done = tuple[str, bool, str]  # a batch's NDJSON text, whether a line failed, its notes
 
 
-def run_batch(work: LineWork, batch: list[Line]) -> Done:
+def run_batch(work: LineWork, batch: list[Line], ascii_only: bool = False) -> Done:
     """The NDJSON text of a batch's results, whether any line failed, and the lines' notes for
-    stderr. Blank lines and `#` comments give nothing."""
+    stderr. Blank lines and `#` comments give nothing. With `ascii_only`, the JSON has nothing
+    but ASCII (for an output that can write nothing else); either way it holds no character
+    that could drive a terminal (`errors.escape_unsafe`)."""
+    from .errors import escape_unsafe
+
     failed = False
     encode = _COMPACT.encode
     out: list[str] = []
@@ -87,23 +91,26 @@ def run_batch(work: LineWork, batch: list[Line]) -> Done:
         out.append(encode(result))
         if note:
             notes.append(note)
-    return ("\n".join(out) + "\n" if out else ""), failed, "".join(notes)
+    if not out:
+        return "", failed, "".join(notes)
+    return escape_unsafe("\n".join(out) + "\n", ascii_only=ascii_only), failed, "".join(notes)
 
 
 _WORKER_WORK: LineWork | None = None
+_WORKER_ASCII = False
 
 
-def _worker_start(work: LineWork) -> None:
+def _worker_start(work: LineWork, ascii_only: bool) -> None:
     import signal
 
-    global _WORKER_WORK
-    _WORKER_WORK = work
+    global _WORKER_WORK, _WORKER_ASCII
+    _WORKER_WORK, _WORKER_ASCII = work, ascii_only
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
 
 
 def _worker_run(batch: list[Line]) -> Done:
     assert _WORKER_WORK is not None
-    return run_batch(_WORKER_WORK, batch)
+    return run_batch(_WORKER_WORK, batch, _WORKER_ASCII)
 
 
 def _input_waiting(stdin: IO[str]) -> bool:
@@ -116,7 +123,7 @@ def _input_waiting(stdin: IO[str]) -> bool:
         return True
 
 
-def _start_pool(work: LineWork, jobs: int) -> Any:
+def _start_pool(work: LineWork, jobs: int, ascii_only: bool) -> Any:
     """Worker processes forked from this one (so `work` need not be pickled), or None where
     that cannot be done."""
     import multiprocessing
@@ -124,16 +131,24 @@ def _start_pool(work: LineWork, jobs: int) -> Any:
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
     try:
-        return multiprocessing.get_context("fork").Pool(jobs, _worker_start, (work,))
+        return multiprocessing.get_context("fork").Pool(jobs, _worker_start, (work, ascii_only))
     except OSError:
         return None
 
 
 def run_lines(
-    work: LineWork, arg: str, jobs: int, stdin: IO[str], stdout: IO[str], stderr: IO[str]
+    work: LineWork,
+    arg: str,
+    jobs: int,
+    stdin: IO[str],
+    stdout: IO[str],
+    stderr: IO[str],
+    *,
+    ascii_only: bool = False,
 ) -> bool:
     """Write one NDJSON result per line of `arg` (or of `stdin` for `-`) to `stdout`, and the
-    lines' notes to `stderr`; return whether any line failed.
+    lines' notes to `stderr`; return whether any line failed. With `ascii_only`, the JSON is
+    ASCII (see run_batch).
 
     Large batches (a file, a fast pipe) are shared among `jobs` worker processes, their
     results written in input order; whenever the input has nothing more waiting, every result
@@ -156,9 +171,9 @@ def run_lines(
     try:
         for batch in line_batches(arg, stdin):
             if pool is None and jobs > 1 and len(batch) >= PARALLEL_BATCH:
-                pool = _start_pool(work, jobs)
+                pool = _start_pool(work, jobs, ascii_only)
             if pool is None:
-                emit(run_batch(work, batch))
+                emit(run_batch(work, batch, ascii_only))
                 flush()  # so that `tail -f saved.txt | helicone-filter compile --lines` streams
                 continue
             pending.append(pool.apply_async(_worker_run, (batch,)))

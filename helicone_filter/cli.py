@@ -5,6 +5,10 @@ Exit codes: 0 ok, 1 bad input (a filter, JSON or bytes that cannot be used), 2 u
 output cannot be written (standard output closed, a full disk: one line on stderr says why), 130
 on Ctrl-C, 141 when the reader of our output goes away (`| head -1`), as for any Unix tool
 killed by SIGPIPE; none of the last three prints a traceback.
+
+Nothing from a filter or a server reaches the terminal as a control sequence: messages and the
+lines under them are `errors.printable`, JSON and canonical text `errors.escape_unsafe`; what
+the output's encoding cannot write is escaped (PYTHONIOENCODING=ascii), never a failure.
 """
 
 from __future__ import annotations
@@ -260,6 +264,8 @@ def _load_json(text: str) -> Any:
     try:
         return load_json(text)
     except FilterSyntaxError as e:
+        if e.code == "number-too-long":
+            raise  # shown as a problem: a caret under the number, and the hint
         raise _InputError(f"the input is {e.problems[0].message}") from None
 
 
@@ -279,17 +285,41 @@ def _parse_now(value: str | None) -> datetime | None:
 
 # -- output -----------------------------------------------------------------------------------
 
-_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
 
 def _pretty(args: argparse.Namespace) -> bool:
     return bool(args.pretty or (not args.compact and sys.stdout.isatty()))
 
 
 def _dump(data: Any, pretty: bool) -> str:
+    """JSON for stdout: indented or on one line."""
     if pretty:
-        return json.dumps(data, ensure_ascii=False, indent=2)
-    return _COMPACT.encode(data)
+        return _json(data, sys.stdout, indent=2)
+    return _json(data, sys.stdout, separators=(",", ":"))
+
+
+def _json(data: Any, stream: Any, **options: Any) -> str:
+    """JSON to write on `stream`: characters as themselves where its encoding writes them
+    all, else as `\\uXXXX` escapes (PYTHONIOENCODING=ascii); either way DEL, C1 and bidi
+    controls and lone surrogates escaped (`errors.escape_unsafe`), so that it is valid JSON
+    that can neither fail to print nor drive a terminal."""
+    from .errors import escape_unsafe
+
+    return escape_unsafe(json.dumps(data, ensure_ascii=False, **options), ascii_only=_ascii(stream))
+
+
+def _ascii(stream: Any) -> bool:
+    """Whether `stream` cannot write every character (its encoding is not a UTF)."""
+    from .errors import writes_unicode
+
+    return not writes_unicode(stream)
+
+
+def _text_out(text: str) -> str:
+    """A filter's canonical text for stdout: `_json`'s escapes, which mean the same inside a
+    string of the language (and nothing but strings holds such characters there)."""
+    from .errors import escape_unsafe
+
+    return escape_unsafe(text, ascii_only=_ascii(sys.stdout))
 
 
 def _color(args: argparse.Namespace | None, stream: IO[str]) -> bool:
@@ -413,7 +443,7 @@ def _fmt_options(p: argparse.ArgumentParser) -> None:
 
 def _fmt(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     result, warnings = _fmt_one(args, text, now)
-    print(result)
+    print(_text_out(result))
     _warn(args, text, warnings)
     return Exit.OK
 
@@ -507,7 +537,7 @@ def _check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 
     problems = _problems(text, now, not args.no_analysis)
     if args.error_format == "json":
-        print(json.dumps([p.as_dict() for p in problems], ensure_ascii=False))
+        print(_json([p.as_dict() for p in problems], sys.stdout))
     elif problems:
         shown = "" if is_json_text(text) else text
         color = _color(args, sys.stdout)
@@ -659,12 +689,13 @@ def _sql(args: argparse.Namespace, text: str, now: datetime | None) -> int:
         raise _UsageError(f"{PROG} sql: error: {e}") from None
     if is_json_text(text):
         from .checker import SPLITTABLE, read_json
+        from .errors import printable
 
         node = read_json(_load_json(text), SPLITTABLE)
         # Helicone keeps one condition of such a leaf, and so does the SQL: say so.
         for p in node.problems:
             if p.code in SPLITTABLE:
-                print(f"{PROG}: warning: {p.path}: {p.message}", file=sys.stderr)
+                print(f"{PROG}: warning: {printable(f'{p.path}: {p.message}')}", file=sys.stderr)
         sql, params = sql_of(node.filter, table_map=table_map)
         warnings: list[Problem] = []
     else:
@@ -742,10 +773,9 @@ def _cell(value: Any, column: str) -> str:
         if column == "cost":
             return f"{value:.6f}"
         return str(int(value)) if float(value).is_integer() else f"{value:g}"
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
-    )
+    from .errors import printable
+
+    return printable(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
 
 
 def _fields_options(p: argparse.ArgumentParser) -> None:
@@ -787,6 +817,10 @@ def _explain(args: argparse.Namespace, text: str, now: datetime | None) -> int:
         print("all  (matches every user)")
         _warn(args, text, _text_warnings(args, text, now))
         return Exit.OK
+    from .errors import printable
+
+    # Box drawing, or ASCII for an output that cannot write it (PYTHONIOENCODING=ascii).
+    branch, last, through, arrow = ("|- ", "`- ", "|  ", "<-") if _ascii(sys.stdout) else _TREE
     leaves = {path: c for path, c in sources}
     rows: list[tuple[str, str]] = []
     todo: list[tuple[Any, tuple[str, ...], str, str]] = [(result, (), "", "")]
@@ -794,16 +828,22 @@ def _explain(args: argparse.Namespace, text: str, now: datetime | None) -> int:
         node, path, lead, child_lead = todo.pop()
         if "operator" in node:
             rows.append((lead + node["operator"], ""))
-            todo.append((node["right"], (*path, "right"), child_lead + "└─ ", child_lead + "   "))
-            todo.append((node["left"], (*path, "left"), child_lead + "├─ ", child_lead + "│  "))
+            todo.append((node["right"], (*path, "right"), child_lead + last, child_lead + "   "))
+            todo.append((node["left"], (*path, "left"), child_lead + branch, child_lead + through))
         else:
             c = leaves[path]
-            rows.append((lead + condition_text(c), " ".join(text[c.start : c.end].split())))
+            # (at most 60 characters: each item of a long `in` list points at all of it)
+            written = " ".join(text[c.start : min(c.end, c.start + 200)].split())
+            written = printable(written if len(written) <= 60 else written[:59] + "…")
+            rows.append((lead + _text_out(condition_text(c)), written))
     width = min(max(len(left) for left, _ in rows), 60)
     for left, written in rows:
-        print(f"{left.ljust(width)}  ← {written}" if written else left)
+        print(f"{left.ljust(width)}  {arrow} {written}" if written else left)
     _warn(args, text, _text_warnings(args, text, now))
     return Exit.OK
+
+
+_TREE = ("├─ ", "└─ ", "│  ", "←")
 
 
 def _serve(args: argparse.Namespace, text: str, now: datetime | None) -> int:
@@ -1202,7 +1242,9 @@ def _lines(command: Command, args: argparse.Namespace, now: datetime | None) -> 
 
     if args.input == "-" and sys.stdin is None:
         raise _InputError(_NO_STDIN)
-    failed = run_lines(work, args.input, jobs, sys.stdin, sys.stdout, sys.stderr)
+    failed = run_lines(
+        work, args.input, jobs, sys.stdin, sys.stdout, sys.stderr, ascii_only=_ascii(sys.stdout)
+    )
     return Exit.BAD_FILTER if failed else Exit.OK
 
 
@@ -1244,12 +1286,12 @@ def _report(
     if getattr(args, "error_format", "text") == "json":
         if api_error is not None:
             fields = {**_error_object(message, [])["error"], **api_error.as_dict()}
-            print(json.dumps({"error": fields}, ensure_ascii=False), file=sys.stderr)
+            print(_json({"error": fields}, sys.stderr), file=sys.stderr)
         elif error is not None:
             found = _error_object(_first_error(error.problems).message, _dicts(error.problems))
-            print(json.dumps(found, ensure_ascii=False), file=sys.stderr)
+            print(_json(found, sys.stderr), file=sys.stderr)
         else:
-            print(json.dumps(_error_object(message, []), ensure_ascii=False), file=sys.stderr)
+            print(_json(_error_object(message, []), sys.stderr), file=sys.stderr)
         return
     if error is not None:  # each problem with its caret, an error's or a warning's
         color = _color(args, sys.stderr)
@@ -1260,6 +1302,10 @@ def _report(
         )
     elif api_error is not None:
         message = api_error.render(color=_color(args, sys.stderr))
+    else:
+        from .errors import printable
+
+        message = printable(message, newlines=True)  # it may quote an argument, or the input
     if not message.startswith(("usage:", PROG)):
         message = f"{PROG}: error: {message}"
     print(message, file=sys.stderr)
@@ -1373,6 +1419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with `argv` (default: sys.argv[1:]); return the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     stdout = sys.stdout  # None when the process was started with it closed
+    strict = [_escape_unencodable(stream) for stream in (stdout, sys.stderr)]
     sys.stdout = cast(TextIO, _Output(stdout))
     try:
         code = _run(arguments)
@@ -1391,3 +1438,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return Exit.OUTPUT_FAILED
     finally:
         sys.stdout = stdout
+        for stream, errors in zip((stdout, sys.stderr), strict, strict=True):
+            if errors is not None:
+                _escape_unencodable(stream, errors)
+
+
+def _escape_unencodable(stream: TextIO | None, errors: str = "backslashreplace") -> str | None:
+    """Make `stream` write what its encoding cannot (PYTHONIOENCODING=ascii, a locale that is
+    not UTF-8) as backslash escapes instead of failing; return its error handler before, to
+    put back, or None when it was not changed (not a text file, or forgiving already)."""
+    before = getattr(stream, "errors", None)
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is None or before == errors or not isinstance(before, str):
+        return None
+    try:
+        reconfigure(errors=errors)
+    except (OSError, ValueError):  # closed, or its buffer cannot be written out
+        return None
+    return before

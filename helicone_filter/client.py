@@ -37,15 +37,6 @@ MAX_REPLY_BYTES = 16 * 1024 * 1024
 
 # Where an error shows text from the server, at most this much of it.
 _EXCERPT = 300
-# What text from a server must not bring into a message: C0 and C1 control characters and DEL
-# (a terminal obeys them: ESC sequences move the cursor, set the title, clear the screen), lone
-# surrogates (which cannot be encoded, so printing them fails), and the bidi embeddings,
-# overrides, isolates and marks that make a line show other than it reads.
-_UNSAFE = re.compile(
-    r"[\x00-\x1f\x7f-\x9f"  # C0, DEL, C1
-    r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi marks, embeddings, overrides, isolates
-    r"\ud800-\udfff]"  # surrogates, which in a str are always lone
-)
 # Each step's own timeout in httpx is capped at this many seconds (a day): a larger number does
 # not fit the platform's clocks, and the whole call's deadline still holds.
 _MAX_STEP = 86400.0
@@ -771,13 +762,15 @@ def _json(value: Any) -> str:
 
 
 def _clean(text: str, limit: int) -> str:
-    """`text` from a server as one line fit for a message: each control character, lone
-    surrogate and bidi control (`_UNSAFE`) made a space, so that a server can neither move the
-    terminal's cursor, colour it or set its title, nor make a line show other than it reads,
-    nor make printing the message fail; runs of white space made one space; cut to `limit`
-    characters. Every string from the server goes through this before it is put into a
-    HeliconeAPIError."""
-    flat = " ".join(_UNSAFE.sub(" ", text).split())
+    """`text` from a server as one line fit for a message: runs of white space (line breaks,
+    tabs) made one space, every other control character, lone surrogate and bidi control
+    replaced as `errors.printable` does, so that a server can neither move the terminal's
+    cursor, colour it or set its title, nor make a line show other than it reads, nor make
+    printing the message fail; cut to `limit` characters. Every string from the server goes
+    through this before it is put into a HeliconeAPIError."""
+    from .errors import printable
+
+    flat = printable(" ".join(text.split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

@@ -118,7 +118,90 @@ def display_width(s: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
 
 
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# What must not reach a terminal from a filter or a server: C0 and C1 control characters and
+# DEL (a terminal obeys them: ESC sequences move the cursor, set the window's title, clear the
+# screen; U+009B is an ESC [ of its own), the bidi embeddings, overrides, isolates and marks
+# that make a line show other than it reads, and lone surrogates (which cannot be encoded, so
+# printing them fails). JSON escapes only the C0 controls.
+_BEYOND_C0 = r"\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE = re.compile(f"[\\x00-\\x1f{_BEYOND_C0}]")
+_UNSAFE_IN_LINES = re.compile(f"[\\x00-\\x09\\x0b-\\x1f{_BEYOND_C0}]")  # all but the line break
+_UNSAFE_IN_JSON = re.compile(f"[{_BEYOND_C0}]")  # JSON escapes the C0 controls itself
+# What stands for an unsafe character that has no picture of its own (a C1 control, a bidi
+# control, a lone surrogate): one column wide, like the control pictures.
+STAND_IN = "\ufffd"
+
+
+def _picture(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # SYMBOL FOR ESCAPE and the other control pictures
+    if code == 0x7F:
+        return "\u2421"  # SYMBOL FOR DELETE
+    return STAND_IN
+
+
+def printable(text: str, *, newlines: bool = False) -> str:
+    """`text` safe to print on a terminal: each C0 control character as its control picture
+    (ESC as U+241B ␛, NUL as ␀), DEL as ␡, C1 controls, bidi controls and lone surrogates as
+    U+FFFD; each takes one column, so a caret under the text stays under its character. With
+    `newlines`, line breaks are kept (a message of several lines). The one cleaning of text
+    from a filter or a server before it is shown.
+
+    Example:
+        >>> printable('model = "\x1b]0;PWNED\x07"')
+        'model = "␛]0;PWNED␇"'
+    """
+    unsafe = _UNSAFE_IN_LINES if newlines else _UNSAFE
+    if unsafe.search(text) is None:
+        return text
+    return unsafe.sub(_picture, text)
+
+
+def escape_unsafe(text: str, *, ascii_only: bool = False) -> str:
+    """JSON text, or a filter's canonical text, with each character `printable` would replace
+    that JSON leaves as it is (DEL, C1 and bidi controls, lone surrogates) written as a
+    `\\uXXXX` escape: the same JSON (the same filter), safe on a terminal and encodable. Such
+    characters can only stand inside a string there, where the escape means the character.
+    With `ascii_only`, every character beyond ASCII is escaped (one beyond U+FFFF as its
+    surrogate pair), for an output that can write nothing else.
+
+    Example:
+        >>> escape_unsafe('{"model": "a\u202eb"}')
+        '{"model": "a\\\\u202eb"}'
+    """
+    unsafe = _BEYOND_ASCII if ascii_only else _UNSAFE_IN_JSON
+    if unsafe.search(text) is None:
+        return text
+    return unsafe.sub(_escape, text)
+
+
+_BEYOND_ASCII = re.compile("[^\\x00-\\x7e]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def writes_unicode(stream: object) -> bool:
+    """Whether `stream` can write every character: its encoding is a UTF (or it has none, a
+    buffer of str), not ASCII or a legacy code page (PYTHONIOENCODING=ascii, LANG=C on a
+    system without a UTF-8 locale)."""
+    encoding = getattr(stream, "encoding", None)
+    if not isinstance(encoding, str) or not encoding:
+        return True
+    import codecs
+
+    try:
+        return codecs.lookup(encoding).name.startswith("utf")
+    except LookupError:
+        return False
+
+
 # ANSI styles (select graphic rendition codes) for `paint`.
 RED, YELLOW, CYAN, BOLD = "1;31", "1;33", "36", "1"
 
@@ -142,9 +225,9 @@ def render_problem(text: str, problem: Problem, *, color: bool = False) -> str:
     """
     where = f"line {problem.line}, column {problem.column}"
     if problem.line == 0 and problem.path is not None:
-        where = problem.path  # a problem in JSON: its path, no text to show
+        where = printable(problem.path)  # a problem in JSON: its path, no text to show
     mark = YELLOW if problem.severity == "warning" else RED
-    head = f"{where}: {paint(problem.message, BOLD, color)}"
+    head = f"{where}: {paint(printable(problem.message), BOLD, color)}"
     if problem.severity == "warning":
         head = f"{paint('warning:', mark, color)} {head}"
     out = [head]
@@ -153,23 +236,27 @@ def render_problem(text: str, problem: Problem, *, color: bool = False) -> str:
         line_end = text.find("\n", problem.start)
         if line_end < 0:
             line_end = len(text)
+        if line_end > max(line_start, problem.start) and text[line_end - 1] == "\r":
+            line_end -= 1  # a CRLF line break
         lo, hi = line_start, line_end
         if hi - lo > _WINDOW:
             lo = max(line_start, problem.start - _WINDOW // 2)
             hi = min(line_end, lo + _WINDOW)
-        shown = text[lo:hi].replace("\t", " ")
+        # Each character shown takes the columns it takes on the terminal: a tab one (as a
+        # space), a control character one (as its picture), so the caret stays under it.
+        shown = printable(text[lo:hi].replace("\t", " "))
         prefix = "…" if lo > line_start else ""
         suffix = "…" if hi < line_end else ""
         caret_start = min(problem.start, hi)
         caret_end = min(max(problem.end, problem.start + 1), hi + 1)
-        pad = display_width(prefix + text[lo:caret_start].replace("\t", " "))
-        carets = max(1, display_width(text[caret_start:caret_end]) if caret_end <= hi else 1)
+        pad = display_width(prefix + shown[: caret_start - lo])
+        marked = shown[caret_start - lo : caret_end - lo]
+        carets = max(1, display_width(marked) if caret_end <= hi else 1)
         out.append(f"  {prefix}{shown}{suffix}")
         out.append("  " + " " * pad + paint("^" * carets, mark, color))
     if problem.hint:
-        out.append(f"  {paint('hint:', CYAN, color)} {problem.hint}")
-    # Lone surrogates (undecodable bytes from argv, say) cannot be printed; show U+FFFD.
-    return _SURROGATE.sub("\ufffd", "\n".join(out))
+        out.append(f"  {paint('hint:', CYAN, color)} {printable(problem.hint)}")
+    return "\n".join(out)
 
 
 def closest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:

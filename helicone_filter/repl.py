@@ -219,19 +219,22 @@ def status(text: str, now: datetime | None = None) -> StyleAndTextTuples:
     found = _diagnostics(part, now)
     if not found:
         return [("class:toolbar.ok", " ✓ a whole filter: Enter prints its JSON")]
+    from .errors import printable
+
     first = next((d for d in found if d.severity == "error"), found[0])
+    message = printable(first.message)
     if _in_progress(first, part):
-        return [("class:toolbar", f" … {first.message}")]
+        return [("class:toolbar", f" … {message}")]
     start = first.start + at  # where it is in the line as typed, command and all
     line = text.count("\n", 0, start) + 1
     column = start - (text.rfind("\n", 0, start) + 1) + 1
     more = f"  (+{len(found) - 1} more)" if len(found) > 1 else ""
-    hint = f" ({first.hint})" if first.hint else ""
+    hint = f" ({printable(first.hint)})" if first.hint else ""
     mark = "✗" if first.severity == "error" else "⚠ warning:"
     return [
         (
             f"class:toolbar.{first.severity}",
-            f" {mark} {line}:{column} {first.message}{hint}{more}",
+            f" {mark} {line}:{column} {message}{hint}{more}",
         )
     ]
 
@@ -265,6 +268,14 @@ class Runner:
         self.out.write(text if text.endswith("\n") else text + "\n")
         self.out.flush()
 
+    def json(self, data: object) -> str:
+        """`data` as indented JSON, escaped as the command line escapes it: nothing that could
+        drive a terminal, nothing the output cannot encode."""
+        from .errors import escape_unsafe, writes_unicode
+
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        return escape_unsafe(text, ascii_only=not writes_unicode(self.out))
+
     def enter(self, text: str) -> bool:
         """Run one line (filter or command); False when it asks to leave. Never raises,
         except KeyboardInterrupt."""
@@ -273,7 +284,10 @@ class Runner:
         except KeyboardInterrupt:
             raise
         except Exception as e:  # a fault of ours: said, and the prompt goes on
-            self.write(f"error: {type(e).__name__}: {e} (this is a bug; the prompt goes on)")
+            from .errors import printable
+
+            said = printable(f"{type(e).__name__}: {e}")
+            self.write(f"error: {said} (this is a bug; the prompt goes on)")
             return True
 
     def _enter(self, text: str) -> bool:
@@ -288,7 +302,9 @@ class Runner:
         if name == "quit":
             return False
         if name not in COMMANDS:
-            self.write(f"unknown command ':{name}'; :help lists the commands")
+            from .errors import printable
+
+            self.write(f"unknown command ':{printable(name)}'; :help lists the commands")
         elif name not in _TAKES_FILTER:
             if rest.strip():
                 self.write(f":{name} takes no filter")
@@ -320,18 +336,21 @@ class Runner:
         if what == "json":
             from .compiler import compile as compile_filter
 
-            self.write(json.dumps(compile_filter(text, now=self.now), indent=2, ensure_ascii=False))
+            self.write(self.json(compile_filter(text, now=self.now)))
         elif what == "sql":
             from .clickhouse import sql_of
             from .compiler import lower_text
+            from .errors import escape_unsafe, printable, writes_unicode
 
             sql, params = sql_of(lower_text(text, now=self.now))
-            self.write(f"{sql}\nparams: {json.dumps(params, ensure_ascii=False)}")
+            shown = escape_unsafe(
+                json.dumps(params, ensure_ascii=False), ascii_only=not writes_unicode(self.out)
+            )
+            self.write(f"{printable(sql)}\nparams: {shown}")
         elif what == "body":
             from .query import query_body
 
-            body = query_body(text, now=self.now)
-            self.write(json.dumps(body, indent=2, ensure_ascii=False))
+            self.write(self.json(query_body(text, now=self.now)))
         else:
             self.cli(["explain", "--", text])
 
@@ -361,7 +380,10 @@ class Runner:
         exactly as there."""
         from .cli import main
 
-        out, err = io.StringIO(), io.StringIO()
+        # Buffers that say the output's encoding, so that the command line writes what it
+        # can (the tree of explain in ASCII for an ASCII terminal).
+        encoding = getattr(self.out, "encoding", None)
+        out, err = _Buffer(encoding), _Buffer(encoding)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             if self.now is not None and argv[0] != "fields":
                 from .timestamps import format_timestamp
@@ -371,6 +393,18 @@ class Runner:
         for text in (out.getvalue(), err.getvalue()):
             if text:
                 self.write(text)
+
+
+class _Buffer(io.StringIO):
+    """A str buffer that says which encoding its text will be written in."""
+
+    def __init__(self, encoding: str | None) -> None:
+        super().__init__()
+        self._encoding = encoding
+
+    @property
+    def encoding(self) -> str | None:  # type: ignore[override]
+        return self._encoding
 
 
 # -- the prompt ---------------------------------------------------------------------------------
@@ -572,8 +606,18 @@ def _run_lines(runner: Runner, stdin: IO[str] | None, err: IO[str]) -> int:
         err.write(f"{PROG}: error: standard input is closed\n")
         return 1
     pending: str | None = None
-    for line in stdin:
-        line = line.rstrip("\r\n")
+    raw = getattr(stdin, "buffer", None)  # read as UTF-8, whatever the locale says
+    for number, read in enumerate(stdin if raw is None else raw, 1):
+        if isinstance(read, bytes):
+            try:
+                read = read.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                runner.write(
+                    f"line {number} is not UTF-8 (byte {e.start + 1} is 0x{read[e.start]:02x}); "
+                    "it is left out"
+                )
+                continue
+        line = read.rstrip("\r\n")
         pending = line if pending is None else f"{pending}\n{line}"
         if not goes_on(pending):
             if not runner.enter(pending):

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -296,3 +297,279 @@ def test_lines_are_the_same_however_the_input_is_cut() -> None:
             expected = []
         sizes = iter(lambda: rng.randint(1, 9), None)
         assert _lines_of(data, sizes) == expected, data
+
+
+# -- nothing from a filter reaches the terminal as a control sequence ------------------------
+
+# What must reach no terminal: C0 and C1 controls, DEL, bidi controls, lone surrogates.
+UNSAFE = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+# A window's title set (OSC ... BEL) and the screen cleared, inside a string.
+PWNED = 'modle = "\x1b]0;PWNED\x07\x1b[2J"'
+PWNED_SHOWN = '  modle = "␛]0;PWNED␇␛[2J"\n           ^\n'
+
+
+@pytest.mark.parametrize(
+    ("argv", "where"),
+    [
+        (["compile", PWNED], "err"),
+        (["check", PWNED], "out"),
+        (["explain", PWNED], "err"),
+        (["compile", "--color", "always", PWNED], "err"),
+    ],
+    ids=["compile", "check", "explain", "coloured"],
+)
+def test_the_line_under_an_error_shows_control_characters_as_pictures(
+    argv: list[str], where: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The echoed line wrote ESC and BEL raw: `modle = "\\e]0;PWNED\\a\\e[2J"` retitled the
+    window and cleared the screen. Each is its control picture now, the caret still under
+    the character it marks (column 10)."""
+    code, out, err = run(argv, capsys, monkeypatch)
+    assert code == Exit.BAD_FILTER
+    shown = out if where == "out" else err
+    plain = re.sub("\x1b\\[[0-9;]*m", "", shown)  # our own colours, with --color always
+    assert PWNED_SHOWN in plain
+    assert not UNSAFE.search(plain.replace("\n", "")), shown
+    assert "\x1b]" not in shown and "\x1b[2J" not in shown
+
+
+def test_the_caret_stays_under_its_character_after_controls(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A C1 control (U+009B, an ESC [ of its own), a right-to-left override and DEL, legal in
+    a string, before the mistake: each one column, so the caret is under `modle`."""
+    code, _, err = run(["compile", 'model = "\x9b\u202e\x7f" and modle = 1'], capsys, monkeypatch)
+    assert code == Exit.BAD_FILTER
+    assert err == (
+        "helicone-filter: error: line 1, column 19: unknown field 'modle'\n"
+        '  model = "\ufffd\ufffd\u2421" and modle = 1\n'
+        "                    ^^^^^\n"
+        "  hint: did you mean 'model'?\n"
+    )
+
+
+SNEAKY = "a\x9b31m\u202e\x7fb"  # C1 CSI, RLO, DEL: JSON leaves all three as they are
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["compile", "--compact", f'model = "{SNEAKY}"'], None),
+        (["sql", "--compact", f'model = "{SNEAKY}"'], None),
+        (["query", "--compact", f'model = "{SNEAKY}"'], None),
+        (["fmt", f'model = "{SNEAKY}"'], 'model = "a\\u009b31m\\u202e\\u007fb"\n'),
+        (["fmt", "--as-written", f'model = "{SNEAKY}"'], 'model = "a\\u009b31m\\u202e\\u007fb"\n'),
+    ],
+    ids=["compile", "sql", "query", "fmt", "fmt-as-written"],
+)
+def test_output_escapes_what_json_leaves_raw(
+    argv: list[str],
+    expected: str | None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """JSON escapes C0 controls only: U+009B, bidi controls and DEL went to the terminal raw.
+    They are \\u escapes now, which mean the same: the JSON loads to the same value, the
+    canonical text compiles to the same filter."""
+    code, out, _ = run(argv, capsys, monkeypatch)
+    assert code == Exit.OK
+    assert not UNSAFE.search(out.rstrip("\n")), out
+    if expected is not None:
+        assert out == expected
+        code, again, _ = run(["compile", out.strip()], capsys, monkeypatch)
+        assert json.loads(again) == {"request_response_rmt": {"model": {"equals": SNEAKY}}}
+    else:
+        assert SNEAKY in json.dumps(json.loads(out), ensure_ascii=False)
+
+
+def test_explain_shows_the_source_safely(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(["explain", f'model = "{SNEAKY}"'], capsys, monkeypatch)
+    assert code == Exit.OK
+    assert out == 'model = "a\\u009b31m\\u202e\\u007fb"  ← model = "a\ufffd31m\ufffd\u2421b"\n'
+
+
+def test_a_json_key_with_controls_is_shown_as_pictures(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_json = '{"users_view": {"\\u001b[2J\\u009b": {"gt": 1}}}'
+    code, out, _ = run(["check", key_json], capsys, monkeypatch)
+    assert code == Exit.BAD_FILTER
+    assert out.startswith('$.users_view["␛[2J\ufffd"]: users_view has no column ')
+    assert not UNSAFE.search(out.replace("\n", ""))
+
+
+# -- JSON the parser accepts: no traceback ----------------------------------------------------
+
+LONE = '{"users_view": {"\\ud800": {"gt": 1}}}'  # a lone surrogate in a key
+LONE_VALUE = '{"request_response_rmt": {"model": {"equals": "a\\udc80"}}}'
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "stream"),
+    [
+        (["check"], LONE, "out"),
+        (["check", "--error-format", "json"], LONE, "out"),
+        (["check", "--lines"], LONE + "\n", "out"),
+        (["fmt", "--lines"], LONE + "\n", "out"),
+        (["fmt"], LONE, "err"),
+        (["fmt", "--error-format", "json"], LONE, "err"),
+        (["check", "--lines"], LONE_VALUE + "\n", "out"),
+        (["sql", "--error-format", "json"], LONE_VALUE, "err"),
+    ],
+    ids=[
+        "check",
+        "check-json",
+        "check-lines",
+        "fmt-lines",
+        "fmt",
+        "fmt-json",
+        "check-lines-value",
+        "sql-json",
+    ],
+)
+def test_a_lone_surrogate_in_json_is_reported_not_a_crash(
+    argv: list[str],
+    stdin: str,
+    stream: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`{"users_view": {"\\ud800": ...}}`: the checker reports it (its path holds the lone
+    surrogate), and printing the report failed with UnicodeEncodeError. JSON reports carry it
+    as a \\ud800 escape, text shows U+FFFD."""
+    code, out, err = run(argv, capsys, monkeypatch, stdin=stdin)
+    assert code == Exit.BAD_FILTER
+    shown = out if stream == "out" else err
+    assert "Traceback" not in err and shown
+    shown.encode("utf-8")  # printable
+    if "json" in argv or "--lines" in argv:
+        for line in shown.splitlines():
+            json.loads(line)
+        if stdin.startswith(LONE):  # the key is in the path
+            assert "\\ud800" in shown
+    else:
+        assert "\ufffd" in shown
+
+
+def test_a_lone_surrogate_in_json_through_a_real_process() -> None:
+    done = _cli(["check", "--error-format", "json"], LONE.encode(), stdout=subprocess.PIPE)
+    assert (done.returncode, done.stderr) == (Exit.BAD_FILTER, b"")
+    (problem,) = json.loads(done.stdout)
+    assert (problem["code"], problem["path"]) == ("unknown-field", '$.users_view["\ud800"]')
+
+
+HUGE = '{"users_view": {"user_cost": {"gt": ' + "1" * 5_000 + "}}}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "lines"),
+    [
+        (["fmt"], False),
+        (["check"], False),
+        (["query"], False),
+        (["sql"], False),
+        (["fmt", "--lines"], True),
+        (["check", "--lines"], True),
+    ],
+    ids=["fmt", "check", "query", "sql", "fmt-lines", "check-lines"],
+)
+def test_an_integer_of_5000_digits_is_an_error_with_its_caret(
+    argv: list[str],
+    lines: bool,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """More digits than Python reads (4,300): a traceback, then "the input is a number of ...
+    is too long to read"; now the problem itself, its caret under the number (the line cut
+    to a window around it) and its hint, or its JSON under --lines."""
+    code, out, err = run(argv, capsys, monkeypatch, stdin=HUGE + "\n")
+    assert code == Exit.BAD_FILTER
+    message = "a number of 5,000 digits is too long to read"
+    if lines:
+        (row,) = [json.loads(line) for line in out.splitlines()]
+        (problem,) = row["error"]["problems"]
+        assert (problem["code"], problem["message"], problem["start"]) == (
+            "number-too-long",
+            message,
+            36,
+        )
+        return
+    assert out == ""
+    first, shown, caret, hint = err.splitlines()
+    assert first == f"helicone-filter: error: line 1, column 37: {message}"
+    assert shown == '  {"users_view": {"user_cost": {"gt": ' + "1" * 64 + "…"
+    assert caret == "  " + " " * 36 + "^"
+    assert hint.startswith("  hint: Helicone reads numbers as doubles")
+
+
+# -- an output that cannot encode every character --------------------------------------------
+
+NON_ASCII = 'model contains "café_☕" and cost > 1'  # a warning too: _ is a wildcard
+NON_ASCII_JSON = {
+    "left": {"request_response_rmt": {"model": {"contains": "café_☕"}}},
+    "operator": "and",
+    "right": {"request_response_rmt": {"cost": {"gt": 1}}},
+}
+ASCII_RUNS: dict[str, tuple[list[str], bytes]] = {
+    "compile": (["compile", "--compact", NON_ASCII], b""),
+    "fmt": (["fmt", NON_ASCII], b""),
+    "explain": (["explain", NON_ASCII], b""),
+    "check": (["check", NON_ASCII + " and modle = 'é'"], b""),
+    "check-json": (["check", "--error-format", "json", NON_ASCII], b""),
+    "sql": (["sql", "--compact", NON_ASCII], b""),
+    "query": (["query", "--compact", NON_ASCII], b""),
+    "fields": (["fields"], b""),
+    "compile-lines": (
+        ["compile", "--lines", "--jobs", "2"],
+        (NON_ASCII + "\n").encode() * (2 * PARALLEL_BATCH),
+    ),
+    "fmt-lines": (["fmt", "--lines"], (NON_ASCII + "\n").encode()),
+    "check-lines": (["check", "--lines"], (NON_ASCII + "\n").encode()),
+    "repl": (["repl"], (NON_ASCII + "\n:explain\n:sql\n:body\n").encode()),
+}
+
+
+def test_an_ascii_output_gets_escapes_not_a_crash() -> None:
+    """PYTHONIOENCODING=ascii: explain, fmt, --lines and the rest failed with
+    UnicodeEncodeError (the repl's pipe mode with UnicodeDecodeError, reading its input in the
+    locale's encoding). Each writes ASCII now: JSON with \\u escapes (the same JSON), canonical
+    text with the language's \\u escapes (the same filter), messages with backslash escapes;
+    explain's tree in ASCII."""
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "helicone_filter", *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        for name, (argv, _) in ASCII_RUNS.items()
+    }
+    done = {name: proc.communicate(ASCII_RUNS[name][1], timeout=60) for name, proc in procs.items()}
+    for name, (out, err) in done.items():
+        expected = Exit.BAD_FILTER if name == "check" else Exit.OK
+        assert procs[name].returncode == expected, (name, err)
+        assert b"Error" not in err and b"Traceback" not in err, (name, err)
+        out.decode("ascii"), err.decode("ascii")
+        assert out, name
+    text = {name: out.decode("ascii") for name, (out, _) in done.items()}
+    for name in ("compile", "query", "sql", "check-json"):
+        json.loads(text[name])
+    assert json.loads(text["compile"]) == NON_ASCII_JSON
+    rows = [json.loads(line) for line in text["compile-lines"].splitlines()]
+    assert rows == [NON_ASCII_JSON] * (2 * PARALLEL_BATCH)
+    assert text["fmt"] == 'model contains "caf\\u00e9_\\u2615" and cost > 1\n'
+    assert json.loads(text["fmt-lines"]) == 'model contains "café_☕" and cost > 1'
+    assert json.loads(text["check-lines"])["problems"][0]["code"] == "contains-wildcard"
+    assert text["explain"].splitlines()[1] == (
+        '|- model contains "caf\\u00e9_\\u2615"  <- model contains "caf\\xe9_\\u2615"'
+    )
+    assert "caf\\xe9" in done["compile"][1].decode()  # the warning's line, escaped
+    assert '"contains": "caf\\u00e9_\\u2615"' in text["repl"]
+    assert "`- cost > 1" in text["repl"]
+    assert "FIELD" in text["fields"]

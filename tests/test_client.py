@@ -401,7 +401,7 @@ def test_eu_picks_the_eu_host_and_the_default_is_the_us_host() -> None:
         (
             httpx.Response(403, json={"error": {"message": "read access \x1b[31mneeded"}}),
             403,
-            "https://example.com refused the API key (HTTP 403: read access [31mneeded)",
+            "https://example.com refused the API key (HTTP 403: read access ␛[31mneeded)",
             "the key also needs read access",
         ),
         (
@@ -436,7 +436,7 @@ def test_other_answers(response: httpx.Response, status: int, message: str, hint
             [{"path": "", "message": "limit is wrong"}, {"path": "", "message": '{"at": 1}'}],
         ),
         ({"details": {"requestBody": "bad"}}, [{"path": "requestBody", "message": "bad"}]),
-        ({"details": "bad\x1b[2J"}, [{"path": "", "message": "bad [2J"}]),
+        ({"details": "bad\x1b[2J"}, [{"path": "", "message": "bad␛[2J"}]),
     ],
 )
 def test_422_bodies_of_other_shapes(body: Any, details: list[dict[str, Any]]) -> None:
@@ -475,7 +475,7 @@ TABLE = """\
 user_id            total_requests  active_for       cost  first_active              last_active
 alice@example.com            1200          12  12.500000  2025-05-01T09:00:00.000Z  2025-05-31T18:30:00.000Z
 顧客-7                         45           3   1.750000  2025-04-02T00:00:00.000Z  2025-05-28T23:59:59.000Z
-mallory\\x1b[2J                 20           2   0.200000  2025-05-10T08:00:00.000Z  2025-05-11T08:00:00.000Z
+mallory␛[2J                    20           2   0.200000  2025-05-10T08:00:00.000Z  2025-05-11T08:00:00.000Z
 bob                             7           1   0.000123  2025-05-20T10:00:00.000Z  2025-05-20T10:05:00.000Z
 
 count: 4 (showing 1-4)

@@ -457,7 +457,7 @@ def test_the_retry_after_of_the_report_is_cleaned() -> None:
     client = _mock(_response(429, headers={"retry-after": "\x1b]0;pwned\x07"}))
     with pytest.raises(HeliconeAPIError) as caught:
         send_query({}, api_key="sk-x", client=client)
-    assert caught.value.hint == "try again after ]0;pwned"
+    assert caught.value.hint == "try again after ␛]0;pwned␇"
     client = _mock(_response(429, headers={"retry-after": "120"}))
     with pytest.raises(HeliconeAPIError) as caught:
         send_query({}, api_key="sk-x", client=client)
@@ -470,7 +470,7 @@ def test_the_values_of_details_keep_their_shape_cleaned() -> None:
     with pytest.raises(HeliconeAPIError) as caught:
         send_query({}, api_key="sk-x", client=client)
     assert caught.value.details == [
-        {"path": "requestBody.x", "message": "m", "value": {"a": ["b", 1]}}
+        {"path": "requestBody.x", "message": "m", "value": {"a␛": ["b\ufffd", 1]}}
     ]
 
 

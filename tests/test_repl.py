@@ -461,3 +461,41 @@ def test_in_tmux(tmux: Callable[..., str]) -> None:
     until(lambda: screen().count("filter>") == 3, "a new prompt after Ctrl-C")
     tmux("send-keys", "-t", "repl", "C-d")
     until(lambda: "EXIT=0" in screen(), "exit 0")
+
+
+# -- hostile text; an input that is not UTF-8 ------------------------------------------------------
+
+
+PWNED = 'modle = "\x1b]0;PWNED\x07\x1b[2J"'
+UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_nothing_of_a_filter_reaches_the_terminal_raw() -> None:
+    """The lines under a mistake, the JSON, the SQL and the toolbar show control characters as
+    pictures or escapes, never raw."""
+    runner = repl.Runner(out := io.StringIO(), now=NOW)
+    for line in (PWNED, 'model = "a\x9b\u202eb"', ':sql model = "\x9b"', ":body", ":explain"):
+        runner.enter(line)
+    printed = out.getvalue()
+    assert '  modle = "␛]0;PWNED␇␛[2J"\n           ^\n' in printed
+    assert '"equals": "a\\u009b\\u202eb"' in printed
+    assert 'params: {"p0": "\\u009b"}' in printed
+    assert not UNSAFE.search(printed.replace("\n", "")), printed
+    toolbar = "".join(text for _, text in repl.status(PWNED, NOW))
+    assert "␛" in toolbar or "U+001B" in toolbar
+    assert not UNSAFE.search(toolbar)
+
+
+def test_lines_from_a_pipe_are_utf8_whatever_the_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read in the locale's encoding (ASCII under LANG=C), a filter with é failed with
+    UnicodeDecodeError; a line that is not UTF-8 is said, and the rest go on."""
+    raw = 'model = "café"\n\xff\xfe\ncached\n'.encode("latin-1").replace(
+        "café".encode("latin-1"), "café".encode()
+    )
+    stdin = io.TextIOWrapper(io.BytesIO(raw), encoding="ascii")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    out = io.StringIO()
+    assert repl.run(stdout=out, now=NOW) == 0
+    assert '"equals": "café"' in out.getvalue()
+    assert "line 2 is not UTF-8 (byte 1 is 0xff); it is left out" in out.getvalue()
+    assert '"cached"' in out.getvalue()
