@@ -13,6 +13,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -37,6 +38,9 @@ MAX_REPLY_BYTES = 16 * 1024 * 1024
 
 # Where an error shows text from the server, at most this much of it.
 _EXCERPT = 300
+# What stands for the API key wherever a server's text holds it (one that echoes the request's
+# Authorization header in its error, say), so that no message, log or terminal shows it.
+REDACTED = "[API key]"
 # Each step's own timeout in httpx is capped at this many seconds (a day): a larger number does
 # not fit the platform's clocks, and the whole call's deadline still holds.
 _MAX_STEP = 86400.0
@@ -294,8 +298,8 @@ def send_query(
         "Authorization": f"Bearer {api_key}",
         "Accept": "application/json",
     }
-    status, answer_headers, content = _Call(url, timeout).make(client, body, headers)
-    return _read(status, answer_headers, content, url)
+    status, answer_headers, content = _Call(url, timeout, api_key).make(client, body, headers)
+    return _read(status, answer_headers, content, url, api_key)
 
 
 def _check_timeout(timeout: float) -> None:
@@ -335,9 +339,10 @@ class _Call:
     to end by its own timeouts or at the worker's next chunk, after the call has returned.
     """
 
-    def __init__(self, url: str, timeout: float) -> None:
+    def __init__(self, url: str, timeout: float, secret: str = "") -> None:
         self.url = url
         self.timeout = timeout
+        self.secret = secret  # the API key: never in an error's text
         self.deadline = time.monotonic() + timeout
         # Which step the call is at: a key of `_TIMEOUTS`, or "body" once the headers are in.
         # Without trace events (a transport of the caller's) it stays at waiting for them.
@@ -485,9 +490,10 @@ class _Call:
             step = "body" if self.step == "body" else type(e).__name__
             return _timed_out(step, self.url, self.timeout)
         if isinstance(e, httpx.RequestError):
-            return _unreachable(e, self.url)
+            return _unreachable(e, self.url, self.secret)
         if isinstance(e, httpx.InvalidURL):
-            return HeliconeAPIError(f"cannot send to {self.url}: {e}", url=self.url)
+            reason = _clean(_redact(str(e), self.secret), _EXCERPT)
+            return HeliconeAPIError(f"cannot send to {self.url}: {reason}", url=self.url)
         return e
 
 
@@ -533,10 +539,10 @@ def _timed_out(step: str, url: str, timeout: float) -> HeliconeAPIError:
     )
 
 
-def _unreachable(e: Exception, url: str) -> HeliconeAPIError:
+def _unreachable(e: Exception, url: str, secret: str = "") -> HeliconeAPIError:
     import httpx
 
-    reason = _clean(str(e) or type(e).__name__, _EXCERPT)
+    reason = _clean(_redact(str(e), secret) or type(e).__name__, _EXCERPT)
     if isinstance(e, httpx.ConnectError):
         return HeliconeAPIError(
             f"could not connect to {_host(url)}: {reason}",
@@ -566,25 +572,30 @@ def _host(url: str) -> str:
 # -- the answer -------------------------------------------------------------------------------
 
 
-def _read(status: int, headers: Any, content: bytes, url: str) -> UserMetricsPage:
-    """The page in a 2xx answer, or the error any other answer means."""
-    kind = _clean(headers.get("content-type", ""), 100)
+def _read(status: int, headers: Any, content: bytes, url: str, secret: str = "") -> UserMetricsPage:
+    """The page in a 2xx answer, or the error any other answer means. Whatever of the answer
+    an error shows has the API key `secret` replaced first (before it is cleaned or cut, so
+    that no part of the key is left either)."""
     try:
         body: Any = json.loads(content)
         is_json = True
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         body, is_json = None, False
+    if not (200 <= status < 300 and isinstance(body, dict) and body.get("error") is None):
+        body = _redacted(body, secret)  # an error: its text may be shown
+    headers = {name: _redact(headers.get(name, ""), secret) for name in _SHOWN_HEADERS}
+    kind = _clean(headers["content-type"], 100)
     if 200 <= status < 300:
         if not is_json:
             raise HeliconeAPIError(
                 f"the answer from {url} is not JSON (HTTP {status}, {kind or 'no content type'}"
-                f"): {_text_excerpt(content)!r}",
+                f"): {_text_excerpt(content, secret)!r}",
                 status=status,
                 url=url,
                 hint="is the base URL Helicone's API host? The default is " + DEFAULT_BASE_URL,
             )
         return _page(status, body, url)
-    said = _said(body) if is_json else _text_excerpt(content)
+    said = _said(body) if is_json else _text_excerpt(content, secret)
     raise _refused(status, body if is_json else None, said, headers, url)
 
 
@@ -751,8 +762,8 @@ def _said(body: Any) -> str:
     return "" if body is None else _clean(_json(body), _EXCERPT)
 
 
-def _text_excerpt(content: bytes) -> str:
-    text = content.decode("utf-8", "replace")
+def _text_excerpt(content: bytes, secret: str = "") -> str:
+    text = _redact(content.decode("utf-8", "replace"), secret)
     title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
     return _clean(title.group(1) if title else _TAG.sub(" ", text), 200)
 
@@ -774,11 +785,32 @@ def _clean(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def _redact(text: str, secret: str) -> str:
+    """`text` with the API key `secret` replaced by REDACTED wherever it stands (alone, or as
+    `Bearer <key>`)."""
+    return text.replace(secret, REDACTED) if secret and secret in text else text
+
+
+# The answer's headers an error may show.
+_SHOWN_HEADERS = ("content-type", "retry-after", "location")
+
+
+def _redacted(value: Any, secret: str) -> Any:
+    """A JSON value from a server with the API key `secret` replaced in each string in it,
+    keys too."""
+    return _each_string(value, lambda text: _redact(text, secret)) if secret else value
+
+
 def _clean_value(value: Any) -> Any:
-    """A JSON value from a server with each string in it, keys too, `_clean`ed (a loop, not
+    """A JSON value from a server with each string in it, keys too, `_clean`ed."""
+    return _each_string(value, lambda text: _clean(text, _EXCERPT))
+
+
+def _each_string(value: Any, change: Callable[[str], str]) -> Any:
+    """A copy of a JSON value with `change` made to each string in it, keys too (a loop, not
     recursion: the value may be nested as deep as json reads)."""
     if isinstance(value, str):
-        return _clean(value, _EXCERPT)
+        return change(value)
     if not isinstance(value, dict | list):
         return value
     top: Any = {} if isinstance(value, dict) else []
@@ -791,9 +823,9 @@ def _clean_value(value: Any) -> Any:
                 inner: Any = {} if isinstance(item, dict) else []
                 todo.append((item, inner))
             else:
-                inner = _clean(item, _EXCERPT) if isinstance(item, str) else item
+                inner = change(item) if isinstance(item, str) else item
             if isinstance(copy, dict):
-                copy[_clean(str(key), _EXCERPT)] = inner
+                copy[change(str(key))] = inner
             else:
                 copy.append(inner)
     return top

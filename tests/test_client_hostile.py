@@ -526,3 +526,90 @@ def test_a_whole_count_is_taken_as_an_int(count: bytes, expected: int) -> None:
     page = send_query({}, api_key="sk-x", client=_mock(_response(200, content=content)))
     assert isinstance(page, UserMetricsPage)
     assert (page.count, type(page.count)) == (expected, int)
+
+
+# -- a server that echoes the API key -----------------------------------------------------------
+
+KEY = "sk-helicone-0123456789abcdef"
+
+
+def _echo(status: int, shape: Callable[[str], Any], **kwargs: Any) -> Any:
+    """A handler whose answer holds the request's Authorization header as `shape` puts it."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        said = shape(request.headers["authorization"])
+        if isinstance(said, bytes):
+            return httpx.Response(status, content=said, **kwargs)
+        return httpx.Response(status, json=said, **kwargs)
+
+    return handler
+
+
+def _escaped(text: str) -> str:
+    return "".join(f"\\u{ord(c):04x}" for c in text)
+
+
+def _raise_with(kind: type[Exception]) -> Any:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise kind(f"failed with {request.headers['authorization']}")
+
+    return handler
+
+
+ECHOES = {
+    "error": _echo(401, lambda auth: {"error": f"invalid header: {auth}"}),
+    # The key across the place where the message is cut: cut first, a part of it would stay.
+    "at the cut": _echo(401, lambda auth: {"message": "x" * 285 + auth}),
+    "error.message": _echo(403, lambda auth: {"error": {"message": auth}}),
+    "details": _echo(
+        422,
+        lambda auth: {
+            "message": auth,
+            "details": {f"requestBody.{auth}": {"message": auth, "value": {auth: [auth]}}},
+        },
+    ),
+    "escaped in JSON": _echo(
+        400,
+        lambda auth: ('{"error": "' + _escaped(auth) + '"}').encode(),
+        headers={"content-type": "application/json"},
+    ),
+    "HTML title": _echo(502, lambda auth: f"<html><title>{auth}</title></html>".encode()),
+    "HTML tags inside": _echo(502, lambda auth: f"<p>{auth}</p>".encode()),
+    "error with 200": _echo(200, lambda auth: {"data": None, "error": auth}),
+    "text with 200": _echo(200, lambda auth: auth.encode()),
+    "Location": lambda request: httpx.Response(
+        302, headers={"location": "https://x/" + request.headers["authorization"]}
+    ),
+    "Retry-After": lambda request: httpx.Response(
+        429, headers={"retry-after": request.headers["authorization"]}
+    ),
+    "a connection error": _raise_with(httpx.ConnectError),
+    "a protocol error": _raise_with(httpx.RemoteProtocolError),
+}
+
+
+@pytest.mark.parametrize("handler", list(ECHOES.values()), ids=list(ECHOES))
+def test_the_api_key_is_redacted_from_what_the_server_says(handler: Any) -> None:
+    """A server (a proxy, a mock) that echoes the Authorization header in its error put the
+    API key into HeliconeAPIError's text, and so onto the command line's stderr and into
+    logs. It is replaced wherever it stands, before the text is cleaned and cut."""
+    with pytest.raises(HeliconeAPIError) as caught:
+        send_query({}, api_key=KEY, client=_mock(handler))
+    e = caught.value
+    shown = "\n".join([e.render(), json.dumps(e.as_dict(), ensure_ascii=False), repr(e.details)])
+    assert KEY[:6] not in shown and KEY[-6:] not in shown, shown
+    assert "[API key]" in shown or "[API ke…" in shown, shown
+
+
+def test_the_api_key_is_not_on_the_command_lines_stderr(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HELICONE_API_KEY", KEY)
+    body = _json_bytes({"error": f"no access with Authorization: Bearer {KEY}"})
+    for error_format in ("text", "json"):
+        with Hostile(answer(body, 401)) as server:
+            argv = ["query", "all", "--send", "--base-url", server.url]
+            code, out, err = run([*argv, "--error-format", error_format], capsys, monkeypatch)
+        assert (code, out) == (Exit.REQUEST_FAILED, "")
+        assert KEY[:6] not in err
+        assert "no access with Authorization: Bearer [API key]" in err
