@@ -158,6 +158,54 @@ class _Formatter(argparse.HelpFormatter):
         return super()._fill_text(text, width, indent)
 
 
+# -- numbers: every numeric option takes a range, refused outside it as a usage error --------
+
+# The most worker processes --jobs may ask for; more than _JOBS_PER_CPU a processor are cut
+# down to that, with a warning (each is a process of its own: some 20 MB).
+MAX_JOBS = 1024
+_JOBS_PER_CPU = 4
+MAX_TZ_OFFSET_MINUTES = 24 * 60  # query.MAX_TZ_OFFSET_MINUTES, without importing query
+MAX_TIMEOUT_SECONDS = 86400.0  # a day; the client's own steps are capped there too
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+def _shown(text: str) -> str:
+    """An option's value as a message quotes it: repr (no control character gets through),
+    cut short (a number of 5,000 digits is not repeated)."""
+    return repr(text if len(text) <= 30 else text[:24] + "…")
+
+
+def _whole(what: str, low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high` (no bound above for None); any
+    other value is a usage error naming the range (`'0' is not a port: give 0 to 65535`)."""
+    allowed = f"{low} to {high}" if high is not None else f"{low} or more"
+
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:  # not a number, or more digits than int() reads
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{_shown(text)} is not {what}: give {allowed}")
+        return value
+
+    return whole
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a number of seconds above 0, at most MAX_TIMEOUT_SECONDS."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= MAX_TIMEOUT_SECONDS:  # nan and inf fail here too
+        raise argparse.ArgumentTypeError(
+            f"{_shown(text)} is not a timeout: give seconds above 0, at most "
+            f"{MAX_TIMEOUT_SECONDS:.0f} (a day)"
+        )
+    return value
+
+
 # -- options that several subcommands share -------------------------------------------------
 
 
@@ -179,10 +227,10 @@ def _add_lines(p: argparse.ArgumentParser, result: str) -> None:
     )
     p.add_argument(
         "--jobs",
-        type=int,
+        type=_whole("a number of worker processes", 1, MAX_JOBS),
         metavar="N",
         help="with --lines: worker processes for large inputs (default: one per processor; "
-        "1 runs everything in this process)",
+        f"1 runs everything in this process; at most {_JOBS_PER_CPU} per processor are used)",
     )
 
 
@@ -556,8 +604,18 @@ def _check_line(
 
 
 def _query_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--limit", type=int, default=100, help="users per page (default 100)")
-    p.add_argument("--offset", type=int, default=0, help="users to skip (default 0)")
+    p.add_argument(
+        "--limit",
+        type=_whole("a number of users per page", 1),
+        default=100,
+        help="users per page (default 100)",
+    )
+    p.add_argument(
+        "--offset",
+        type=_whole("a number of users to skip", 0),
+        default=0,
+        help="users to skip (default 0)",
+    )
     p.add_argument(
         "--sort",
         metavar="KEY[:asc|desc]",
@@ -574,7 +632,7 @@ def _query_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--tz-offset",
-        type=int,
+        type=_whole("a time-zone offset in minutes", -MAX_TZ_OFFSET_MINUTES, MAX_TZ_OFFSET_MINUTES),
         metavar="MINUTES",
         help="timeZoneDifferenceMinutes: Helicone shifts user_first_active and "
         "user_last_active comparisons by it",
@@ -613,7 +671,7 @@ def _query_options(p: argparse.ArgumentParser) -> None:
     )
     send.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
         help="give up when the whole call (connecting, sending, reading all of the answer) "
         "takes longer (default 30)",
@@ -718,8 +776,6 @@ def _send(args: argparse.Namespace, body: dict[str, Any]) -> int:
             f"{state} (export {_API_KEY_ENV}=sk-...); nothing was sent"
         )
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
-    if not (0 < timeout < float("inf")):
-        raise _UsageError(f"{PROG} query: error: --timeout must be above 0 seconds, not {timeout}")
     try:
         check_api_key(key)
     except HeliconeAPIError as e:
@@ -873,19 +929,14 @@ def _serve(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     return Exit.OK
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = -1
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give 0 to 65535")
-    return port
-
-
 def _serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=_port, default=8765, help="port (default 8765; 0: any free port)")
+    p.add_argument(
+        "--port",
+        type=_whole("a port", 0, 65535),
+        default=8765,
+        help="port (default 8765; 0: any free port)",
+    )
     p.add_argument(
         "--cors-origin",
         action="append",
@@ -895,10 +946,10 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--max-body-bytes",
-        type=int,
+        type=_whole("a number of bytes", 1, MAX_BODY_BYTES),
         default=64 * 1024,
         metavar="N",
-        help="the largest request body accepted (default 65536)",
+        help=f"the largest request body accepted (default 65536, at most {MAX_BODY_BYTES})",
     )
 
 
@@ -1222,9 +1273,7 @@ def _lines(command: Command, args: argparse.Namespace, now: datetime | None) -> 
     from .bulk import run_lines
     from .errors import FilterError, FilterSyntaxError
 
-    if args.jobs is not None and args.jobs < 1:
-        raise _UsageError(f"{PROG}: error: --jobs must be at least 1, not {args.jobs}")
-    jobs = args.jobs if args.jobs is not None else (os.cpu_count() or 1)
+    jobs = _jobs(args.jobs)
     line = command.line
     assert line is not None
 
@@ -1246,6 +1295,36 @@ def _lines(command: Command, args: argparse.Namespace, now: datetime | None) -> 
         work, args.input, jobs, sys.stdin, sys.stdout, sys.stderr, ascii_only=_ascii(sys.stdout)
     )
     return Exit.BAD_FILTER if failed else Exit.OK
+
+
+def _jobs(asked: int | None) -> int:
+    """The worker processes for --lines: one per processor by default; what --jobs asks, up to
+    _JOBS_PER_CPU a processor (more would only take turns on the same processors, each
+    costing its memory), said on stderr when cut down."""
+    cpus = _cpus()
+    if asked is None:
+        return cpus
+    most = cpus * _JOBS_PER_CPU
+    if asked > most:
+        print(
+            f"{PROG}: warning: --jobs {asked} is more than {_JOBS_PER_CPU} worker processes per "
+            f"processor ({cpus} here): {most} are started",
+            file=sys.stderr,
+        )
+        return most
+    return asked
+
+
+def _cpus() -> int:
+    """The processors this process may run on (fewer than the machine's in a container, or
+    under taskset)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    if affinity is not None:
+        try:
+            return max(1, len(affinity(0)))
+        except OSError:
+            pass
+    return os.cpu_count() or 1
 
 
 def _every_problem(error: FilterError, now: datetime | None) -> list[Problem]:

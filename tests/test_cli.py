@@ -106,10 +106,10 @@ def test_pretty_and_compact(
         (["query", "--sort", "cost:up", "cached"], "write cost:asc or cost:desc"),
         (["query", "--since", "yesterday", "cached"], "'yesterday' is not a time"),
         (["query", "--since", "1d", "--until", "2d", "cached"], "before it starts"),
-        (["query", "--limit", "0", "cached"], "limit must be a whole number of at least 1"),
-        (["query", "--offset", "-1", "cached"], "offset must be"),
-        (["query", "--tz-offset", "5000", "cached"], "more than a day"),
-        (["query", "--limit", "many", "cached"], "invalid int value"),
+        (["query", "--limit", "0", "cached"], "'0' is not a number of users per page: give 1 or"),
+        (["query", "--offset", "-1", "cached"], "'-1' is not a number of users to skip: give 0 or"),
+        (["query", "--tz-offset", "5000", "cached"], "give -1440 to 1440"),
+        (["query", "--limit", "many", "cached"], "'many' is not a number of users per page"),
     ],
 )
 def test_usage_errors_exit_2(

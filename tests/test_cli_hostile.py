@@ -506,6 +506,85 @@ def test_an_integer_of_5000_digits_is_an_error_with_its_caret(
     assert hint.startswith("  hint: Helicone reads numbers as doubles")
 
 
+# -- numbers in options -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["compile", "--lines", "--jobs", "0"], "--jobs: '0' is not a number of worker"),
+        (
+            ["compile", "--lines", "--jobs", "99999999999999999999"],
+            "--jobs: '99999999999999999999' is not a number of worker processes: give 1 to 1024",
+        ),
+        (["check", "--lines", "--jobs", "-3"], "give 1 to 1024"),
+        (["fmt", "--lines", "--jobs", "two"], "--jobs: 'two' is not a number"),
+        (["serve", "--max-body-bytes", "-1"], "'-1' is not a number of bytes: give 1 to 67108864"),
+        (["serve", "--max-body-bytes", "0"], "give 1 to 67108864"),
+        (["serve", "--max-body-bytes", "1e9"], "'1e9' is not a number of bytes"),
+        (["serve", "--port", "65536"], "'65536' is not a port: give 0 to 65535"),
+        (["serve", "--port", "-1"], "give 0 to 65535"),
+        (["query", "--timeout", "-1", "all"], "'-1' is not a timeout: give seconds above 0"),
+        (["query", "--timeout", "inf", "all"], "at most 86400 (a day)"),
+        (["query", "--timeout", "nan", "all"], "'nan' is not a timeout"),
+        (["query", "--timeout", "1e400", "all"], "'1e400' is not a timeout"),
+        (["query", "--tz-offset", "1441", "all"], "give -1440 to 1440"),
+        (["query", "--tz-offset", "-1441", "all"], "give -1440 to 1440"),
+        (["query", "--offset", "-1", "all"], "'-1' is not a number of users to skip"),
+        (["query", "--limit", "0", "all"], "'0' is not a number of users per page: give 1 or"),
+        (["query", "--limit", "9" * 5_000, "all"], "'999999999999999999999999…' is not a number"),
+    ],
+)
+def test_every_numeric_option_has_a_range(
+    argv: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--jobs 99999999999999999999` started processes until the memory ran out, `serve
+    --max-body-bytes -1` was taken: each number is checked as the arguments are read, a usage
+    error naming what is allowed (and never repeating 5,000 digits)."""
+    import helicone_filter.bulk as bulk
+    import helicone_filter.server as server
+
+    def started(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("it ran")
+
+    monkeypatch.setattr(server, "serve", started)  # instead of serving for ever
+    monkeypatch.setattr(bulk, "run_lines", started)
+    code, out, err = run(argv, capsys, monkeypatch, stdin="cached\n")
+    assert (code, out) == (Exit.USAGE, "")
+    assert message in err
+    assert err.count("\n") < 15
+
+
+def test_jobs_beyond_the_processors_are_cut_down_with_a_warning(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import helicone_filter.bulk as bulk
+    from helicone_filter.cli import MAX_JOBS
+
+    asked: list[int] = []
+    real = bulk.run_lines
+
+    def spy(work: Any, arg: str, jobs: int, *rest: Any, **options: Any) -> bool:
+        asked.append(jobs)
+        return real(work, arg, jobs, *rest, **options)
+
+    monkeypatch.setattr(bulk, "run_lines", spy)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    code, out, err = run(
+        ["compile", "--lines", "--jobs", str(MAX_JOBS)], capsys, monkeypatch, "cached\n"
+    )
+    assert (code, json.loads(out), asked) == (Exit.OK, CACHED, [8])
+    assert err == (
+        "helicone-filter: warning: --jobs 1024 is more than 4 worker processes per processor "
+        "(2 here): 8 are started\n"
+    )
+    code, _, err = run(["compile", "--lines", "--jobs", "8"], capsys, monkeypatch, "cached\n")
+    assert (code, err, asked[-1]) == (Exit.OK, "", 8)
+
+
 # -- an output that cannot encode every character --------------------------------------------
 
 NON_ASCII = 'model contains "café_☕" and cost > 1'  # a warning too: _ is a wildcard

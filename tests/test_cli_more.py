@@ -368,7 +368,8 @@ def test_jobs_must_be_positive(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, _, err = run(["compile", "--lines", "--jobs", "0"], capsys, monkeypatch, stdin="x")
-    assert code == Exit.USAGE and "--jobs must be at least 1" in err
+    assert code == Exit.USAGE
+    assert "argument --jobs: '0' is not a number of worker processes: give 1 to 1024" in err
 
 
 def test_remaining_options(

@@ -624,8 +624,8 @@ def test_send_without_a_key_is_a_usage_error_and_sends_nothing(
         (["--eu", "--timeout", "5"], "--eu, --timeout only apply with --send"),
         (["--send", "--eu", "--base-url", "http://x"], "not allowed with argument --eu"),
         (["--send", "--base-url", "localhost:8585"], "--base-url: the base URL 'localhost:8585'"),
-        (["--send", "--timeout", "0"], "--timeout must be above 0 seconds, not 0.0"),
-        (["--send", "--timeout", "soon"], "invalid float value: 'soon'"),
+        (["--send", "--timeout", "0"], "--timeout: '0' is not a timeout: give seconds above 0"),
+        (["--send", "--timeout", "soon"], "--timeout: 'soon' is not a timeout"),
     ],
 )
 @pytest.mark.usefixtures("key")
