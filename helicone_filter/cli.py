@@ -4,7 +4,8 @@ Exit codes: 0 ok, 1 bad input (a filter, JSON or bytes that cannot be used), 2 u
 `query --send` gets no users back (Helicone answers with an error, or not at all), 74 when the
 output cannot be written (standard output closed, a full disk: one line on stderr says why), 130
 on Ctrl-C, 141 when the reader of our output goes away (`| head -1`), as for any Unix tool
-killed by SIGPIPE; none of the last three prints a traceback.
+killed by SIGPIPE, 143 when `--lines` is ended by SIGTERM; none of the last four prints a
+traceback.
 
 Nothing from a filter or a server reaches the terminal as a control sequence: messages and the
 lines under them are `errors.printable`, JSON and canonical text `errors.escape_unsafe`; what
@@ -37,7 +38,8 @@ class Exit(IntEnum):
     """Exit codes: 0 ok, 1 bad input, 2 usage, 3 request failed, 69 `serve` cannot listen
     (EX_UNAVAILABLE: the port is in use or not ours to take), 74 the output could not be
     written (EX_IOERR: standard output closed, a full disk), 130 interrupted, 141 output closed
-    by its reader (SIGPIPE)."""
+    by its reader (SIGPIPE), 143 ended by SIGTERM (`--lines`; 128 + 15, as a shell reports a
+    process the signal ended)."""
 
     OK = 0
     BAD_FILTER = 1
@@ -47,6 +49,7 @@ class Exit(IntEnum):
     OUTPUT_FAILED = 74
     INTERRUPTED = 130
     BROKEN_PIPE = 141
+    TERMINATED = 143
 
 
 class _UsageError(Exception):
@@ -1496,6 +1499,8 @@ def _run(argv: list[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with `argv` (default: sys.argv[1:]); return the exit code."""
+    from .bulk import Terminated
+
     arguments = list(sys.argv[1:] if argv is None else argv)
     stdout = sys.stdout  # None when the process was started with it closed
     strict = [_escape_unencodable(stream) for stream in (stdout, sys.stderr)]
@@ -1506,6 +1511,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except KeyboardInterrupt:
         return Exit.INTERRUPTED
+    except Terminated:  # SIGTERM under --lines: the workers are ended, nothing more is said
+        return Exit.TERMINATED
     except BrokenPipeError:
         # The reader went away (`| head -1`): end as quietly as a tool killed by SIGPIPE would.
         _discard_output(stdout)

@@ -8,14 +8,17 @@ descriptors. Time is asserted only with a wide margin: the bug took many times t
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import IO, Any, cast
@@ -583,6 +586,177 @@ def test_jobs_beyond_the_processors_are_cut_down_with_a_warning(
     )
     code, _, err = run(["compile", "--lines", "--jobs", "8"], capsys, monkeypatch, "cached\n")
     assert (code, err, asked[-1]) == (Exit.OK, "", 8)
+
+
+# -- worker processes: they die with the parent, and SIGTERM ends them quietly ---------------
+
+needs_proc = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not os.path.isdir("/proc/self"), reason="no /proc"
+)
+
+
+def _state(pid: int) -> str | None:
+    """A process's state letter (Z for a zombie), None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[1] == str(pid) and fields[0] != "Z":
+                found.append(int(entry))
+    return found
+
+
+def _alive(pids: list[int]) -> list[int]:
+    return [pid for pid in pids if _state(pid) not in (None, "Z")]
+
+
+class _Bulk:
+    """`compile --lines --jobs N` on a pipe that stays open: `start` sends enough lines for the
+    workers and waits for their results, so that the workers are there, idle."""
+
+    def __init__(self, jobs: int = 2) -> None:
+        self.jobs = jobs
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "helicone_filter", "compile", "--lines", "--jobs", str(jobs)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self.workers: list[int] = []
+        self.read = 0
+
+    def send(self, first: int, count: int) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(
+            b"".join(b"user_cost > %d\n" % i for i in range(first, first + count))
+        )
+        self.proc.stdin.flush()
+
+    def receive(self, count: int) -> list[bytes]:
+        assert self.proc.stdout is not None
+        rows = [self.proc.stdout.readline() for _ in range(count)]
+        self.read += count
+        return rows
+
+    def start(self) -> None:
+        self.send(0, 2 * PARALLEL_BATCH)
+        self.receive(2 * PARALLEL_BATCH)
+        self.workers = _children(self.proc.pid)
+        assert len(self.workers) == self.jobs, self.workers
+
+    def keep_busy(self) -> None:
+        """Lines sent without a pause from now on (in a thread), the workers at them."""
+
+        def feed() -> None:
+            with contextlib.suppress(OSError, ValueError):  # until the process is gone
+                for first in range(0, 60_000, 2_000):
+                    self.send(first, 2_000)
+
+        threading.Thread(target=feed, daemon=True).start()
+        self.receive(1)
+
+    def __enter__(self) -> _Bulk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for pid in [self.proc.pid, *_alive(self.workers)]:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        self.proc.communicate(timeout=30)
+
+
+def _gone(pids: list[int], seconds: float = 10) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while _alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return _alive(pids)
+
+
+@needs_proc
+@pytest.mark.parametrize("busy", [False, True], ids=["idle", "busy"])
+def test_workers_die_with_a_parent_killed_with_sigkill(busy: bool) -> None:
+    """The parent of `--lines` killed (SIGKILL, the OOM killer): its busy workers went on
+    without a parent to the end of their lines, then each wrote a traceback (BrokenPipeError)
+    to the terminal. They die with it now, without a word."""
+    with _Bulk() as bulk:
+        bulk.start()
+        if busy:
+            bulk.keep_busy()
+        bulk.proc.kill()
+        _, err = bulk.proc.communicate(timeout=30)  # to the end: the workers' stderr too
+        assert err == b""
+        assert _gone(bulk.workers, 5) == []
+
+
+def _waiting_to_read(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/wchan") as f:
+            return "read" in f.read()
+    except OSError:
+        return False
+
+
+@needs_proc
+def test_no_worker_is_left_when_one_dies_and_then_the_parent() -> None:
+    """A worker killed as it waits for lines (the OOM killer), then the parent: the workers
+    of a pool that shared one lock to read their lines waited for that lock for ever, without
+    a parent (so `--jobs 99999999999999999999` left thousands behind). Each worker has a pipe
+    of its own now, and dies with the parent."""
+    with _Bulk(jobs=3) as bulk:
+        bulk.start()
+        deadline = time.monotonic() + 10
+        while not any(map(_waiting_to_read, bulk.workers)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        reading = next(pid for pid in bulk.workers if _waiting_to_read(pid))
+        os.kill(reading, signal.SIGKILL)
+        bulk.proc.kill()
+        assert _gone(bulk.workers, 5) == []
+
+
+@needs_proc
+@pytest.mark.parametrize("busy", [False, True], ids=["idle", "busy"])
+def test_sigterm_ends_lines_quietly_with_143(busy: bool) -> None:
+    """SIGTERM to the parent of `--lines`: it died at once and left its workers behind. Now
+    it ends them, says nothing and exits 128 + 15, idle or in the middle of the work."""
+    with _Bulk() as bulk:
+        bulk.start()
+        if busy:
+            bulk.keep_busy()
+        bulk.proc.send_signal(signal.SIGTERM)
+        _, err = bulk.proc.communicate(timeout=30)
+        assert (bulk.proc.returncode, err) == (Exit.TERMINATED, b"")
+        assert Exit.TERMINATED == 128 + signal.SIGTERM
+        assert _gone(bulk.workers) == []
+
+
+@needs_proc
+def test_a_worker_killed_has_its_batch_done_by_the_parent() -> None:
+    """A worker killed (alone, by the OOM killer say): the lines it had are done by the
+    parent, the output whole and in order."""
+    with _Bulk() as bulk:
+        bulk.start()
+        os.kill(bulk.workers[0], signal.SIGKILL)
+        assert _gone(bulk.workers[:1]) == []
+        bulk.send(2 * PARALLEL_BATCH, 4 * PARALLEL_BATCH)
+        out, err = bulk.proc.communicate(timeout=30)
+        rows = [json.loads(row) for row in out.splitlines()]
+        assert (bulk.proc.returncode, err) == (Exit.OK, b"")
+        assert [r["users_view"]["user_cost"]["gt"] for r in rows] == list(
+            range(2 * PARALLEL_BATCH, 6 * PARALLEL_BATCH)
+        )
+        assert _gone(bulk.workers) == []
 
 
 # -- an output that cannot encode every character --------------------------------------------
