@@ -471,11 +471,13 @@ def _compile(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 def _compile_one(
     args: argparse.Namespace, text: str, now: datetime | None
 ) -> tuple[Any, list[Problem]]:
+    if args.quiet:  # no warnings are looked for that would not be printed
+        from .compiler import compile as compile_filter
+
+        return compile_filter(text, now=now, nesting=args.nesting), []
     from .compiler import compile_with_warnings
 
     result, warnings = compile_with_warnings(text, now=now, nesting=args.nesting)
-    if args.quiet:
-        return result, []
     return result, warnings if warnings or text.strip() else _empty(text)
 
 
@@ -526,13 +528,16 @@ def _fmt_one(
 def _lower(
     args: argparse.Namespace, root: Any, text: str, now: datetime | None
 ) -> tuple[Any, list[Problem]]:
-    """Parsed text in its validated form, and its warnings (none with --quiet)."""
+    """Parsed text in its validated form, and its warnings (none looked for with --quiet)."""
     from .compiler import checked_now
+
+    if args.quiet:
+        from .lower import lower
+
+        return lower(root, text, now=checked_now(now)), []
     from .lower import lower_with_warnings
 
     node, warnings = lower_with_warnings(root, text, now=checked_now(now))
-    if args.quiet:
-        return node, []
     return node, warnings if warnings or text.strip() else _empty(text)
 
 

@@ -461,3 +461,57 @@ def test_sql_bad_filter(
     code, out, err = run(["sql", 'model like "50\\\\"'], capsys, monkeypatch)
     assert (code, out) == (Exit.BAD_FILTER, "")
     assert "lone backslash" in err
+
+
+# -- --quiet does no work for the warnings it does not print ---------------------------------
+
+SLIPS = "cost > 1 and cost > 2 and model contains 'gpt_4'"  # redundant; a wildcard
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["compile", SLIPS],
+        ["query", SLIPS],
+        ["explain", SLIPS],
+        ["fmt", "--simplify", SLIPS],
+        ["fmt", SLIPS],
+        ["sql", SLIPS],
+        ["compile", "--lines", "--jobs", "1"],
+    ],
+    ids=["compile", "query", "explain", "fmt-simplify", "fmt", "sql", "compile-lines"],
+)
+def test_quiet_looks_for_no_warnings(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --quiet, compile ran the analysis and read the warnings of every condition, and
+    dropped them. Now neither runs: any call of either fails the test. Without --quiet the
+    same commands call them (so that the trap is known to work)."""
+    import importlib
+
+    analysis = importlib.import_module("helicone_filter.analysis")
+    compiler = importlib.import_module("helicone_filter.compiler")
+    lower = importlib.import_module("helicone_filter.lower")  # (the package has a lower())
+
+    calls: list[str] = []
+
+    def trap(name: str, real: Any) -> Any:
+        def called(*args: Any, **kwargs: Any) -> Any:
+            calls.append(name)
+            return real(*args, **kwargs)
+
+        return called
+
+    monkeypatch.setattr(analysis, "analysis_problems", trap("analysis", analysis.analysis_problems))
+    for module in (lower, compiler):
+        monkeypatch.setattr(
+            module, "lower_with_warnings", trap("warnings", lower.lower_with_warnings)
+        )
+    code, out, err = run([*argv, "--quiet"], capsys, monkeypatch, stdin=SLIPS + "\n")
+    assert (code, err, calls) == (Exit.OK, "", [])
+    assert out
+    code, _, err = run(argv, capsys, monkeypatch, stdin=SLIPS + "\n")
+    assert code == Exit.OK and "warning" in err
+    assert "warnings" in calls
+    if argv[0] in ("compile", "query", "explain"):
+        assert "analysis" in calls
