@@ -490,41 +490,139 @@ def make_lexer(now: datetime | None = None) -> Lexer:
     return DiagnosticLexer()
 
 
+# The most of a history file read when the prompt starts: its end, some 10,000 filters. A
+# file that has grown larger over the years is not read whole into memory.
+HISTORY_READ_BYTES = 1 << 20
+
+
 def _history(choice: str | bool | None, err: IO[str]) -> History:
     """In memory (None); in a file (a path, or True for `history_file()`). A file that cannot
-    be used is said once and the history is kept in memory."""
-    from prompt_toolkit.history import FileHistory, InMemoryHistory
+    be used (not a regular file that can be read and appended to: a directory, a FIFO,
+    /dev/zero, /dev/full...) is said once and the history is kept in memory; so is a write
+    that fails later. Nothing here blocks (a FIFO) or reads without end (/dev/zero)."""
+    from prompt_toolkit.history import History, InMemoryHistory
+
+    from .errors import printable
 
     if choice is None or choice is False:
         return InMemoryHistory()
     path = history_file() if choice is True else Path(str(choice)).expanduser()
+    shown = printable(str(path))
 
-    class SafeFileHistory(FileHistory):
+    class HistoryFile(History):
+        """prompt_toolkit's history file format (each entry after a `# date` line, each of its
+        lines after a `+`), read and written only as a regular file."""
+
         failed = False
+
+        def __init__(self, entries: list[str]) -> None:
+            super().__init__()
+            self.entries = entries
+
+        def load_history_strings(self) -> Iterable[str]:
+            return self.entries
 
         def store_string(self, string: str) -> None:
             if self.failed:
                 return
             try:
-                super().store_string(string)
+                _append_history(path, string)
             except OSError as e:  # said once; the history goes on in memory
                 self.failed = True
                 err.write(
-                    f"{PROG}: cannot write the history to {path}: {e.strerror or e}; "
+                    f"{PROG}: cannot write the history to {shown}: {_reason(e)}; "
                     "it is kept in memory from now on\n"
                 )
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with path.open("ab"):
-            pass
-        history = SafeFileHistory(str(path))
-        list(history.load_history_strings())  # read now: a bad file is said here, not later
-    except (OSError, UnicodeError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else e
-        err.write(f"{PROG}: cannot use the history file {path}: {reason}; it is kept in memory\n")
+        os.close(_open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT))
+        entries = _read_history(path)
+    except OSError as e:
+        err.write(
+            f"{PROG}: cannot use the history file {shown}: {_reason(e)}; it is kept in memory\n"
+        )
         return InMemoryHistory()
-    return history
+    return HistoryFile(entries)
+
+
+def _reason(e: OSError) -> str:
+    from .errors import printable
+
+    return printable(str(e.strerror or e))
+
+
+def _open_regular(path: Path, flags: int) -> int:
+    """A file descriptor of `path` opened with `flags`, if it is a regular file.
+
+    Raises:
+        OSError: it is not (a FIFO, whose opening would wait for a reader; a device such as
+            /dev/zero, which never ends, or /dev/full, which takes nothing; a directory), or
+            it cannot be opened.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        _must_be_regular(os.stat(path).st_mode)
+    extra = os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags | extra, 0o600)
+    try:
+        _must_be_regular(os.fstat(fd).st_mode)  # what was opened, whatever the path is now
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _must_be_regular(mode: int) -> None:
+    import stat
+
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (a named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in kinds if test(mode)), "not a file")
+        raise OSError(f"it is {kind}, not a regular file")
+
+
+def _read_history(path: Path) -> list[str]:
+    """The entries of a history file, newest first: of its last HISTORY_READ_BYTES (from the
+    first entry that begins there)."""
+    with os.fdopen(_open_regular(path, os.O_RDONLY), "rb") as f:
+        start = max(0, os.fstat(f.fileno()).st_size - HISTORY_READ_BYTES)
+        f.seek(start)
+        data = f.read(HISTORY_READ_BYTES)
+    lines = data.decode("utf-8", "replace").split("\n")
+    at = 0
+    if start:  # begun inside an entry, or a line: from the next entry on
+        at = 1
+        while at < len(lines) and lines[at].startswith("+"):
+            at += 1
+    entries: list[str] = []
+    entry: list[str] = []
+    for line in lines[at:]:
+        if line.startswith("+"):
+            entry.append(line[1:])
+        elif entry:
+            entries.append("\n".join(entry))
+            entry = []
+    if entry:
+        entries.append("\n".join(entry))
+    return entries[::-1]
+
+
+def _append_history(path: Path, string: str) -> None:
+    """Append an entry to a history file, in prompt_toolkit's format."""
+    lines = "".join(f"+{line}\n" for line in string.split("\n"))
+    data = memoryview(f"\n# {datetime.now()}\n{lines}".encode("utf-8", "replace"))
+    fd = _open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
 
 
 def _style() -> Style:

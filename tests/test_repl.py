@@ -4,6 +4,8 @@ completer, the lexer and the history; and once in a real terminal (tmux)."""
 from __future__ import annotations
 
 import io
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -358,12 +360,10 @@ def test_a_history_file_that_cannot_be_used_is_said(tmp_path: Path) -> None:
 def test_a_history_write_that_fails_is_said_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from prompt_toolkit.history import FileHistory
-
-    def full(self: object, string: str) -> None:
+    def full(path: Path, string: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(FileHistory, "store_string", full)
+    monkeypatch.setattr(repl, "_append_history", full)
     err, out = io.StringIO(), io.StringIO()
     with create_pipe_input() as pipe:
         pipe.send_text("cost > 1\rcached\r:q\r")
@@ -463,7 +463,100 @@ def test_in_tmux(tmux: Callable[..., str]) -> None:
     until(lambda: "EXIT=0" in screen(), "exit 0")
 
 
-# -- hostile text; an input that is not UTF-8 ------------------------------------------------------
+# -- a history file that is no regular file; hostile text; an input that is not UTF-8 ----------
+
+# Run in a process of its own with its memory capped: /dev/zero was read without end (5.6 GB
+# at 100% CPU, deaf to Ctrl-C), the opening of a FIFO waited for ever.
+_SPECIAL_FILES = r"""
+import io, json, os, resource, sys
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+from helicone_filter import repl
+
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+said = {}
+for path in sys.argv[1:]:
+    out, err = io.StringIO(), io.StringIO()
+    with create_pipe_input() as pipe:
+        pipe.send_text("cost > 1\r:q\r")
+        code = repl.run(history=path, input=pipe, output=DummyOutput(), stdout=out, stderr=err)
+    said[path] = [code, '"gt": 1' in out.getvalue(), err.getvalue()]
+print(json.dumps(said))
+"""
+
+
+def test_a_history_that_is_no_regular_file_is_kept_in_memory(tmp_path: Path) -> None:
+    """`--history /dev/full` grew to 5.6 GB (reading /dev/full gives zeros without end), a
+    FIFO blocked for ever. Only a regular file is used: anything else is said, and the history
+    is kept in memory, at once."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    kinds = {
+        "/dev/full": "a character device",
+        "/dev/zero": "a character device",
+        "/dev/null": "a character device",
+        str(fifo): "a FIFO (a named pipe)",
+        str(tmp_path): "a directory",
+    }
+    paths = [p for p in kinds if os.path.exists(p)]
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", _SPECIAL_FILES, *paths],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 30
+    said = json.loads(done.stdout)
+    for path in paths:
+        assert said[path] == [
+            0,
+            True,
+            f"{repl.PROG}: cannot use the history file {path}: it is {kinds[path]}, not a "
+            "regular file; it is kept in memory\n",
+        ]
+
+
+def test_a_history_file_replaced_by_a_fifo_is_not_written(tmp_path: Path) -> None:
+    """The history file made a FIFO during the session: the next write would wait for a
+    reader for ever; it is refused, said once, and the history goes on in memory."""
+    file = tmp_path / "history"
+    err = io.StringIO()
+    history = repl._history(str(file), err)
+    file.unlink()
+    os.mkfifo(file)
+    writer = threading.Thread(target=history.store_string, args=("cost > 1",), daemon=True)
+    writer.start()
+    writer.join(10)
+    if writer.is_alive():  # let it go, then fail
+        os.close(os.open(file, os.O_RDONLY | os.O_NONBLOCK))
+        pytest.fail("writing the history waited on the FIFO")
+    history.store_string("cached")
+    assert err.getvalue() == (
+        f"{repl.PROG}: cannot write the history to {file}: it is a FIFO (a named pipe), not a "
+        "regular file; it is kept in memory from now on\n"
+    )
+
+
+def test_a_large_history_file_is_read_from_its_end(tmp_path: Path) -> None:
+    """A history file of years: its end is read, not all of it into memory; the newest
+    filters come first, and the first one read is whole."""
+    file = tmp_path / "history"
+    with file.open("w") as f:
+        for i in range(40_000):
+            f.write(f"\n# 2025-01-01 00:00:00.000000\n+user_cost > {i} and\n+cached\n")
+    assert file.stat().st_size > 2 * repl.HISTORY_READ_BYTES
+    history = repl._history(str(file), io.StringIO())
+    entries = list(history.load_history_strings())
+    assert 10_000 < len(entries) < 40_000
+    assert entries[0] == "user_cost > 39999 and\ncached"
+    assert re.fullmatch(r"user_cost > \d+ and\ncached", entries[-1])
+    history.store_string("status = 200\nand cached")
+    assert file.read_text().endswith("\n+status = 200\n+and cached\n")
+    again = list(repl._history(str(file), io.StringIO()).load_history_strings())
+    assert again[0] == "status = 200\nand cached"
 
 
 PWNED = 'modle = "\x1b]0;PWNED\x07\x1b[2J"'
