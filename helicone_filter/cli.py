@@ -918,6 +918,7 @@ def _serve(args: argparse.Namespace, text: str, now: datetime | None) -> int:
             f"serve needs the server extra ({e.name} is missing): "
             "pip install 'helicone-filter[server]' (from a clone: pip install -e '.[server]')"
         ) from None
+    from .errors import printable
     from .server import ListenError
 
     def announce(line: str) -> None:
@@ -932,8 +933,10 @@ def _serve(args: argparse.Namespace, text: str, now: datetime | None) -> int:
             announce=announce,
         )
     except ListenError as e:
-        print(f"{PROG} serve: error: {e}", file=sys.stderr)
+        print(f"{PROG} serve: error: {printable(str(e))}", file=sys.stderr)
         return Exit.CANNOT_LISTEN
+    except ValueError as e:  # an option the service refuses before it listens (a CORS origin)
+        raise _UsageError(f"{PROG} serve: error: {e}") from None
     return Exit.OK
 
 

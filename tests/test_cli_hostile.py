@@ -826,3 +826,21 @@ def test_an_ascii_output_gets_escapes_not_a_crash() -> None:
     assert '"contains": "caf\\u00e9_\\u2615"' in text["repl"]
     assert "`- cost > 1" in text["repl"]
     assert "FIELD" in text["fields"]
+
+
+def test_an_option_the_service_refuses_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The service checks its own options before it listens (a CORS origin that is no
+    origin), raising a ValueError: that was a traceback from `serve`."""
+    import helicone_filter.server as server
+
+    def refuses(*args: Any, **kwargs: Any) -> None:
+        raise ValueError("a CORS origin is scheme://host[:port]; not 'x\x1b[2J'")
+
+    monkeypatch.setattr(server, "serve", refuses)
+    code, out, err = run(["serve", "--cors-origin", "x\x1b[2J"], capsys, monkeypatch)
+    assert (code, out) == (Exit.USAGE, "")
+    assert err == (
+        "helicone-filter serve: error: a CORS origin is scheme://host[:port]; not 'x␛[2J'\n"
+    )
