@@ -42,7 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
 from .errors import Fix, Problem, make_problem
 from .formatter import condition_text, filter_text
@@ -96,8 +96,40 @@ def _reading(c: Condition) -> tuple[str, Any] | None:
     return None
 
 
-def _atom(c: Condition) -> Atom | None:
-    return (c.field.name, c.key) if _reading(c) is not None else None
+class _Reader:
+    """Reads each condition of one filter once (a condition can be read as an operand of its
+    chain and again within a chain of its own), and knows where operands were written."""
+
+    def __init__(self, origin: Callable[[Filter], Any] | None = None) -> None:
+        self.readings: dict[int, tuple[str, Any] | None] = {}
+        # The written condition an operand came from (operands from one, such as the items of
+        # an `in` list, are not compared with each other); None: compare every pair.
+        self.origin = origin
+
+    def reading(self, c: Condition) -> tuple[str, Any] | None:
+        found = self.readings.get(id(c), _UNREAD)
+        if found is _UNREAD:
+            found = self.readings[id(c)] = _reading(c)
+        return found  # type: ignore[no-any-return]
+
+    def operand(self, operand: Filter) -> tuple[Atom, list[Condition]] | None:
+        """The column (and key) an operand tests and its conditions, when it is a condition
+        the analysis reads or a chain of such conditions on one column."""
+        if type(operand) is Condition:
+            leaves = [operand]
+        elif isinstance(operand, Chain) and all(type(x) is Condition for x in operand.items):
+            leaves = cast(list[Condition], list(operand.items))
+        else:
+            return None
+        first = leaves[0]
+        atom = (first.field.name, first.key)
+        for c in leaves:
+            if self.reading(c) is None or (c.field.name, c.key) != atom:
+                return None
+        return atom, leaves
+
+
+_UNREAD: Any = object()
 
 
 class _Cut:
@@ -127,12 +159,10 @@ class _Cut:
         self.index[points[-1]] = at
         self.size = at + 2  # and above the last
 
-    def runs(self, c: Condition) -> Runs:
-        """The regions where condition `c` is true."""
-        reading = _reading(c)
-        assert reading is not None
+    def runs(self, op: str, reading: tuple[str, Any]) -> Runs:
+        """The regions where a condition `op` with this reading is true."""
         how, bound = reading
-        op, last = c.op, self.size - 1
+        last = self.size - 1
         if how == "null":
             return [(0, 0)] if op == "equals" else [(1, last)]
         at = self.index[bound]
@@ -151,8 +181,22 @@ class _Cut:
         return [(a, b) for a, b in found if a <= b]
 
 
-def _common(sets: Sequence[Runs], need: int) -> Runs:
-    """The regions in at least `need` of `sets` (1: their union; all: their intersection)."""
+def _union(sets: Sequence[Runs]) -> Runs:
+    """The regions in any of `sets`."""
+    runs = sorted(run for runs in sets for run in runs)
+    out: Runs = []
+    for a, b in runs:
+        if out and a <= out[-1][1] + 1:
+            if b > out[-1][1]:
+                out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+def _intersection(sets: Sequence[Runs]) -> Runs:
+    """The regions in every one of `sets`."""
+    need = len(sets)
     events: list[tuple[int, int]] = []
     for runs in sets:
         for a, b in runs:
@@ -176,12 +220,14 @@ def _common(sets: Sequence[Runs], need: int) -> Runs:
 class _Set:
     """A set of regions, with what the comparisons need of it."""
 
-    __slots__ = ("firsts", "regions", "runs")
+    __slots__ = ("first", "firsts", "last", "regions", "runs")
 
     def __init__(self, runs: Runs) -> None:
         self.runs = runs
         self.firsts = [a for a, _ in runs]
         self.regions = sum(b - a + 1 for a, b in runs)
+        self.first = runs[0][0] if runs else 0
+        self.last = runs[-1][1] if runs else -1
 
     def meets(self, a: int, b: int) -> bool:
         """Whether it holds a region from a to b."""
@@ -197,14 +243,20 @@ class _Set:
 def _subset(small: _Set, large: _Set) -> bool:
     """Whether every region of `small` is in `large`: each run of the one inside the other,
     or no gap of the other meeting the one, whichever has fewer runs to look at."""
+    if not small.runs:
+        return True
+    if small.regions > large.regions or small.first < large.first or small.last > large.last:
+        return False
     if len(small.runs) <= len(large.runs) + 1:
         return all(large.covers(a, b) for a, b in small.runs)
-    edges = [-1, *(x for run in large.runs for x in run), small.runs[-1][1] + 1]
+    edges = [-1, *(x for run in large.runs for x in run), small.last + 1]
     gaps = zip(edges[::2], edges[1::2], strict=True)
     return not any(lo + 1 <= hi - 1 and small.meets(lo + 1, hi - 1) for lo, hi in gaps)
 
 
 def _disjoint(a: _Set, b: _Set) -> bool:
+    if a.last < b.first or b.last < a.first:
+        return True
     if len(a.runs) > len(b.runs):
         a, b = b, a
     return not any(b.meets(x, y) for x, y in a.runs)
@@ -214,40 +266,35 @@ class _Group:
     """The operands of one chain that test one column (or key): each a condition, or a chain
     of conditions on that column alone (`in`, `not in`, `!=` on a timestamp)."""
 
-    def __init__(self, atom: Atom, operands: list[int], sets: list[_Set], size: int) -> None:
+    def __init__(
+        self, atom: Atom, operands: list[int], sets: list[_Set], size: int, origins: list[Any]
+    ) -> None:
         self.atom = atom
         self.operands = operands  # their places in the chain
         self.sets = sets  # the regions each is true on
         self.size = size  # regions in all, NULL included
+        self.origins = origins  # where each was written (None: unknown)
 
 
 def _leaves(operand: Filter) -> list[Condition]:
     return [operand] if isinstance(operand, Condition) else list(conditions(operand))
 
 
-def _operand_atom(operand: Filter) -> Atom | None:
-    if isinstance(operand, Condition):
-        return _atom(operand)
-    if not isinstance(operand, Chain) or not all(type(x) is Condition for x in operand.items):
-        return None
-    atoms = {_atom(x) for x in operand.items if isinstance(x, Condition)}
-    if len(atoms) != 1:
-        return None
-    return atoms.pop()
-
-
-def _groups(chain: Chain) -> list[_Group]:
-    """The groups of two or more operands of `chain` on one column, their sets worked out."""
-    by_atom: dict[Atom, list[int]] = {}
+def _groups(chain: Chain, reader: _Reader) -> tuple[list[_Group], set[int]]:
+    """The groups of two or more operands of `chain` on one column, their sets worked out;
+    and the places of every operand the analysis reads."""
+    by_atom: dict[Atom, list[tuple[int, list[Condition]]]] = {}
+    read: set[int] = set()
     for i, operand in enumerate(chain.items):
-        atom = _operand_atom(operand)
-        if atom is not None:
-            by_atom.setdefault(atom, []).append(i)
+        found = reader.operand(operand)
+        if found is not None:
+            by_atom.setdefault(found[0], []).append((i, found[1]))
+            read.add(i)
     out = []
-    for atom, places in by_atom.items():
-        if len(places) < 2:
+    for atom, members in by_atom.items():
+        if len(members) < 2:
             continue
-        readings = [_reading(c) for i in places for c in _leaves(chain.items[i])]
+        readings = [reader.reading(c) for _, leaves in members for c in leaves]
         # Only magic ("null"): any cut will do.
         how = next((r[0] for r in readings if r is not None and r[0] != "null"), "points")
         if any(r is not None and r[0] not in (how, "null") for r in readings):
@@ -255,19 +302,26 @@ def _groups(chain: Chain) -> list[_Group]:
         bounds = [r[1] for r in readings if r is not None and r[0] == how]
         if how in ("int", "real") and not bounds:
             continue
+        places = [i for i, _ in members]
+        origin = reader.origin
+        origins = [origin(chain.items[i]) for i in places] if origin else [None] * len(places)
+        if how != "bool" and origins[0] is not None and origins.count(origins[0]) == len(places):
+            # The items of one written `in` / `not in` (or a timestamp's `!=`), which are not
+            # compared with each other; off booleans they can neither cover every value (an
+            # `in` misses the others) nor exclude every one (a `not in` keeps them).
+            continue
         cut = _Cut(how, bounds)
         sets = []
-        for i in places:
+        for i, leaves in members:
+            parts = [cut.runs(c.op, cast(tuple[str, Any], reader.reading(c))) for c in leaves]
             operand = chain.items[i]
             if isinstance(operand, Condition):
-                runs = cut.runs(operand)
+                runs = parts[0]
             else:
-                assert isinstance(operand, Chain)
-                parts = [cut.runs(c) for c in operand.items if isinstance(c, Condition)]
-                runs = _common(parts, 1 if operand.op == "or" else len(parts))
+                runs = _union(parts) if cast(Chain, operand).op == "or" else _intersection(parts)
             sets.append(_Set(runs))
-        out.append(_Group(atom, places, sets, cut.size))
-    return out
+        out.append(_Group(atom, places, sets, cut.size, origins))
+    return out, read
 
 
 def _signature(operand: Filter) -> tuple[Any, ...] | None:
@@ -294,13 +348,16 @@ class Finding:
         self.everywhere = everywhere  # always-matches: NULL too
 
 
-def chain_findings(chain: Chain, same_origin: Callable[[Filter, Filter], bool]) -> list[Finding]:
-    """What is wrong with one chain, its operands (`same_origin` tells the pairs written as
-    one condition, which are not compared with each other)."""
+def chain_findings(chain: Chain, reader: _Reader) -> list[Finding]:
+    """What is wrong with one chain, its operands."""
     found: list[Finding] = []
+    if reader.origin is not None and _one_written(chain):
+        return found
     conjunction = chain.op == "and"
-    for group in _groups(chain):
-        total = _common([s.runs for s in group.sets], len(group.sets) if conjunction else 1)
+    groups, read = _groups(chain, reader)
+    for group in groups:
+        runs = [s.runs for s in group.sets]
+        total = _intersection(runs) if conjunction else _union(runs)
         if conjunction and not total:
             found.append(Finding("never-matches", chain, _contradiction(group), group.atom))
         elif not conjunction and total and total[-1][0] <= 1 and total[-1][1] == group.size - 1:
@@ -308,50 +365,60 @@ def chain_findings(chain: Chain, same_origin: Callable[[Filter, Filter], bool]) 
             everywhere = total[-1][0] == 0
             found.append(Finding("always-matches", chain, group.operands, group.atom, everywhere))
         else:
-            found += _redundant(chain, group, conjunction, same_origin)
+            found += _redundant(chain, group, conjunction)
     # Exact duplicates among the conditions not read above (patterns and the like).
     first: dict[tuple[Any, ...], int] = {}
+    origin = reader.origin
     for i, operand in enumerate(chain.items):
         sig = _signature(operand)
-        if sig is None or _operand_atom(operand) is not None:
+        if sig is None or i in read:
             continue
-        if sig in first and not same_origin(chain.items[first[sig]], operand):
-            found.append(Finding("duplicate", chain, (i, first[sig]), (sig[0], sig[1])))
-        else:
-            first.setdefault(sig, i)
+        earlier = first.get(sig)
+        if earlier is None:
+            first[sig] = i
+        elif origin is None or origin(chain.items[earlier]) != origin(operand):
+            found.append(Finding("duplicate", chain, (i, earlier), (sig[0], sig[1])))
     return found
 
 
-def _redundant(
-    chain: Chain, group: _Group, conjunction: bool, same_origin: Callable[[Filter, Filter], bool]
-) -> list[Finding]:
+def _one_written(chain: Chain) -> bool:
+    """Whether a chain is the items of one written `in` / `not in` (or a timestamp's `!=`) on
+    a column that is not boolean: they are not compared with each other, and they can
+    neither cover every value (an `in` misses the others) nor exclude every one."""
+    first = chain.items[0]
+    if type(first) is not Condition or first.field.family in ("bool", "cached"):
+        return False
+    span = first.written
+    return all(type(x) is Condition and x.written == span for x in chain.items)
+
+
+def _redundant(chain: Chain, group: _Group, conjunction: bool) -> list[Finding]:
     """The operands of a group that another one makes redundant. They are taken from the
     smallest set to the largest (in an `or`, the other way), first written first among equal
     ones; each is compared with the ones kept so far (the first `_CANDIDATES` of them), so a
-    removed one is always made redundant by one that stays."""
-    n = len(group.operands)
+    removed one is always made redundant by one that stays. Operands written as one condition
+    (the items of an `in` list) are not compared with each other."""
+    origins, sets = group.origins, group.sets
+    if origins[0] is not None and origins.count(origins[0]) == len(origins):
+        return []  # all of one written condition
     order = sorted(
-        range(n), key=lambda k: group.sets[k].regions if conjunction else -group.sets[k].regions
+        range(len(sets)), key=lambda k: sets[k].regions if conjunction else -sets[k].regions
     )
     kept: list[int] = []
     kept_signatures: dict[tuple[Any, ...], int] = {}
     found = []
     for k in order:
         i = group.operands[k]
-        operand = chain.items[i]
-        sig = _signature(operand)
+        sig = _signature(chain.items[i])
         witness = None
         same = kept_signatures.get(sig) if sig is not None else None
-        if same is not None and not same_origin(chain.items[group.operands[same]], operand):
+        if same is not None and (origins[same] is None or origins[same] != origins[k]):
             witness = same
         else:
             for j in kept[:_CANDIDATES]:
-                if same_origin(chain.items[group.operands[j]], operand):
+                if origins[j] is not None and origins[j] == origins[k]:
                     continue
-                small, large = (group.sets[j], group.sets[k])
-                if not conjunction:
-                    small, large = large, small
-                if _subset(small, large):
+                if _subset(sets[j], sets[k]) if conjunction else _subset(sets[k], sets[j]):
                     witness = j
                     break
         if witness is None:
@@ -360,11 +427,8 @@ def _redundant(
                 kept_signatures.setdefault(sig, k)
             continue
         other = group.operands[witness]
-        code = (
-            "duplicate"
-            if sig is not None and sig == _signature(chain.items[other])
-            else "redundant"
-        )
+        same_condition = sig is not None and sig == _signature(chain.items[other])
+        code = "duplicate" if same_condition else "redundant"
         found.append(Finding(code, chain, (i, other), group.atom))
     return found
 
@@ -395,7 +459,8 @@ def _chains(node: Filter) -> list[Chain]:
 
 def findings(node: Filter) -> list[Finding]:
     """Every finding in every chain of a filter, inner chains first."""
-    return [f for chain in _chains(node) for f in chain_findings(chain, _never)]
+    reader = _Reader()
+    return [f for chain in _chains(node) for f in chain_findings(chain, reader)]
 
 
 # -- simplify ------------------------------------------------------------------------------------
@@ -405,6 +470,8 @@ def simplified(node: Filter) -> Filter:
     """The filter with each duplicate and redundant condition removed: it selects exactly the
     rows `node` selects. Chains are simplified from the inside out, so a chain whose operands
     shrank is read again as it now is."""
+
+    reader = _Reader()
 
     def leaf(c: Condition) -> Filter:
         return c
@@ -418,7 +485,7 @@ def simplified(node: Filter) -> Filter:
                 break
             drop = {
                 f.operands[0]
-                for f in chain_findings(current, _never)
+                for f in chain_findings(current, reader)
                 if f.code in ("redundant", "duplicate")
             }
             if not drop:
@@ -427,10 +494,6 @@ def simplified(node: Filter) -> Filter:
         return current
 
     return fold(node, leaf, chain, node)
-
-
-def _never(a: Filter, b: Filter) -> bool:
-    return False
 
 
 def simplify(obj: Any, *, now: datetime | None = None) -> Any:
@@ -512,6 +575,14 @@ class _Source:
         return ()
 
 
+def _origin(operand: Filter) -> Span:
+    """Where an operand was written: the written operand of its first condition."""
+    while isinstance(operand, Chain):
+        operand = operand.items[0]
+    assert isinstance(operand, Condition)
+    return operand.written
+
+
 def _span(operand: Filter) -> Span:
     leaves = _leaves(operand)
     return min(c.start for c in leaves), max(c.end for c in leaves)
@@ -551,13 +622,10 @@ def analysis_problems(node: Filter, text: str | None = None) -> list[Problem]:
     if not chains:
         return []
     source = _Source(text, node) if text is not None else None
-
-    def same_origin(a: Filter, b: Filter) -> bool:
-        return source is not None and _leaves(a)[0].written == _leaves(b)[0].written
-
+    reader = _Reader(_origin if source is not None else None)
     out: list[Problem] = []
     for chain in chains:
-        for f in chain_findings(chain, same_origin):
+        for f in chain_findings(chain, reader):
             out.append(_problem(f, source))
     out.sort(key=lambda p: (p.start, p.end))
     return out

@@ -19,6 +19,8 @@ from .parser import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LENGTH, parse
 # A leaf of the output and where it came from: its path in the JSON ("left"/"right" steps from
 # the root) and the span of the condition in the text.
 LeafSpan = tuple[tuple[str, ...], int, int]
+# Each leaf of the output with the condition it came from.
+Sources = list[tuple[tuple[str, ...], Condition]]
 
 
 def checked_now(now: datetime | None, nesting: str = "balanced") -> datetime:
@@ -122,11 +124,23 @@ def to_helicone(node: Filter, text: str, nesting: Nesting = "balanced") -> JSON:
             chain, or groups nested down left sides).
     """
     result = to_json(node, nesting)
+    check_depth(node, text, nesting, result)
+    return result
+
+
+def check_depth(
+    node: Filter, text: str, nesting: Nesting = "balanced", result: JSON | None = None
+) -> None:
+    """Refuse a filter from text whose FilterNode (`result`, written here only if it might be
+    too deep) passes Helicone's depth limits.
+
+    Raises:
+        FilterValidationError: it does.
+    """
     limit = too_deep(node, result, nesting)
     if limit is not None:
         problem = make_problem(text, limit.code, limit.message, 0, len(text), limit.hint)
         raise FilterValidationError([problem], text)
-    return result
 
 
 def compile(  # noqa: A001 - the verb users look for, like re.compile
@@ -198,15 +212,41 @@ def compile_with_sources(
     nesting: Nesting = "balanced",
     max_length: int = DEFAULT_MAX_LENGTH,
     max_depth: int = DEFAULT_MAX_DEPTH,
-) -> tuple[dict[str, Any] | str, list[tuple[tuple[str, ...], Condition]]]:
+) -> tuple[dict[str, Any] | str, Sources]:
     """`compile`, and each leaf's path in the JSON with the condition it was made from."""
     checked_now(now, nesting)
     node = lower_text(text, now=now, max_length=max_length, max_depth=max_depth)
     result = to_helicone(node, text, nesting)
-    written = list(conditions(node))
-    # The backend writes one leaf per condition, in order.
+    return result, _sources(node, result)
+
+
+def compile_explained(
+    text: str, *, now: datetime | None = None, nesting: Nesting = "balanced", analyze: bool = True
+) -> tuple[dict[str, Any] | str, list[Condition], list[Problem]]:
+    """`compile` and `compile_with_warnings` in one reading of the text: the JSON, the
+    condition each of its leaves was made from (in the order of the leaves, left first), and
+    the warnings.
+
+    Example:
+        >>> result, leaves, warnings = compile_explained("cost > 1 and cost > 2")
+        >>> [c.op for c in leaves], [p.code for p in warnings]
+        (['gt', 'gt'], ['redundant'])
+    """
+    now = checked_now(now, nesting)
+    node, warnings = lower_with_warnings(parse(text), text, now=now)
+    result: dict[str, Any] | str = to_helicone(node, text, nesting)
+    if analyze:
+        from .analysis import analysis_problems
+
+        warnings += analysis_problems(node, text)
+    return result, list(conditions(node)), warnings
+
+
+def _sources(node: Filter, result: JSON) -> Sources:
+    """Each leaf's path in `result`, the JSON of `node`, with the condition it was made from:
+    the backend writes one leaf per condition, in order."""
     leaves = leaf_paths(result)
-    return result, [(path, c) for (path, _), c in zip(leaves, written, strict=True)]
+    return [(path, c) for (path, _), c in zip(leaves, conditions(node), strict=True)]
 
 
 def compile_with_spans(
@@ -271,7 +311,7 @@ def text_problems(
         return e.problems, True
     try:
         node, warnings = lower_with_warnings(root, text, now=now)
-        to_helicone(node, text)
+        check_depth(node, text)
     except FilterValidationError as e:
         return e.problems, False
     if analyze:

@@ -62,12 +62,12 @@ def to_json(node: Filter, nesting: Nesting = "balanced") -> JSON:
     return fold(node, leaf, chain, node)
 
 
-def too_deep(node: Filter, result: JSON, nesting: Nesting) -> Quirk | None:
-    """The error for JSON `result`, written from `node`, where it passes Helicone's depth
-    limits (measured only where it might)."""
+def too_deep(node: Filter, result: JSON | None, nesting: Nesting) -> Quirk | None:
+    """The error for the JSON of `node` (`result`, or None to write it only if need be)
+    where it passes Helicone's depth limits (measured only where it might)."""
     if not may_be_deep(node, nesting, HELICONE_MAX_LEFT_RUN):
         return None
-    return tree_limits(*shape(result))
+    return tree_limits(*shape(to_json(node, nesting) if result is None else result))
 
 
 def may_be_deep(node: Filter, nesting: Nesting, limit: int) -> bool:

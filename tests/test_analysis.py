@@ -266,6 +266,9 @@ def test_cli() -> None:
     ) == ('cost > 2 and model in ["a", "b"]\n')
     assert "redundant" in _cli(["check", "cost > 1 and cost > 2"])
     assert _cli(["check", "--no-analysis", "cost > 1 and cost > 2"]) == "ok: no problems\n"
+    # A leaf of several operators: Helicone keeps one, so there is no simpler filter to print.
+    several = '{"request_response_rmt": {"latency": {"gt": 1, "lt": 0}}}'
+    assert main(["fmt", "--simplify", several]) == 1
 
 
 def test_a_long_chain_stays_fast() -> None:
