@@ -514,7 +514,10 @@ def _fmt_one(
             from .analysis import simplified
             from .checker import normalized_ir
 
-            return filter_text(simplified(normalized_ir(_load_json(text)))), []
+            # Refused where `check` finds an error: Helicone keeps one condition of a leaf
+            # with several, so no simpler filter both says it and selects what Helicone does.
+            node = normalized_ir(_load_json(text), frozenset())
+            return filter_text(simplified(node)), []
         return to_text(_load_json(text)), []
     root = parse(text)
     node, warnings = _lower(args, root, text, now)  # only valid filters are formatted
@@ -873,37 +876,48 @@ def _fields(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 
 
 def _explain(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from .compiler import compile_with_sources
+    from .compiler import compile_explained, lower_text, to_helicone
+    from .errors import escape_unsafe, printable
     from .formatter import condition_text
+    from .ir import conditions
 
-    result, sources = compile_with_sources(text, now=now)
+    # One reading of the text for the tree and its warnings (none looked for with --quiet).
+    if args.quiet:
+        node = lower_text(text, now=now)
+        result, leaves = to_helicone(node, text), list(conditions(node))
+        warnings: list[Problem] = []
+    else:
+        result, leaves, warnings = compile_explained(text, now=now)
+        warnings = warnings or _empty(text)
     if result == "all":
         print("all  (matches every user)")
-        _warn(args, text, _text_warnings(args, text, now))
+        _warn(args, text, warnings)
         return Exit.OK
-    from .errors import printable
 
     # Box drawing, or ASCII for an output that cannot write it (PYTHONIOENCODING=ascii).
-    branch, last, through, arrow = ("|- ", "`- ", "|  ", "<-") if _ascii(sys.stdout) else _TREE
-    leaves = {path: c for path, c in sources}
+    ascii_only = _ascii(sys.stdout)
+    branch, last, through, arrow = ("|- ", "`- ", "|  ", "<-") if ascii_only else _TREE
+    written_by = iter(leaves)  # the leaves' conditions, in the order the walk meets them
     rows: list[tuple[str, str]] = []
-    todo: list[tuple[Any, tuple[str, ...], str, str]] = [(result, (), "", "")]
+    todo: list[tuple[Any, str, str]] = [(result, "", "")]
     while todo:
-        node, path, lead, child_lead = todo.pop()
+        node, lead, child_lead = todo.pop()
         if "operator" in node:
             rows.append((lead + node["operator"], ""))
-            todo.append((node["right"], (*path, "right"), child_lead + last, child_lead + "   "))
-            todo.append((node["left"], (*path, "left"), child_lead + branch, child_lead + through))
+            todo.append((node["right"], child_lead + last, child_lead + "   "))
+            todo.append((node["left"], child_lead + branch, child_lead + through))
         else:
-            c = leaves[path]
+            c = next(written_by)
             # (at most 60 characters: each item of a long `in` list points at all of it)
-            written = " ".join(text[c.start : min(c.end, c.start + 200)].split())
+            start, end = c.written  # with its `not`s and parentheses
+            written = " ".join(text[start : min(end, start + 200)].split())
             written = printable(written if len(written) <= 60 else written[:59] + "…")
-            rows.append((lead + _text_out(condition_text(c)), written))
+            shown = escape_unsafe(condition_text(c), ascii_only=ascii_only)
+            rows.append((lead + shown, written))
     width = min(max(len(left) for left, _ in rows), 60)
     for left, written in rows:
         print(f"{left.ljust(width)}  {arrow} {written}" if written else left)
-    _warn(args, text, _text_warnings(args, text, now))
+    _warn(args, text, warnings)
     return Exit.OK
 
 
