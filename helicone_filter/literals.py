@@ -7,20 +7,22 @@ import json
 import re
 from typing import Final
 
+from .errors import escape_unsafe
 from .schema import KEYWORDS, NAME_PATTERN
 
 _NAME: Final = re.compile(NAME_PATTERN)
 
 
 def quote(s: str, mark: str = '"') -> str:
-    """A string literal: JSON's escapes, other characters as themselves, in double quotes (or
-    single ones, `mark="'"`).
+    """A string literal: JSON's escapes (and `\\uXXXX` for DEL, C1 and bidi controls and lone
+    surrogates, which a terminal would act on or could not print), other characters as
+    themselves, in double quotes (or single ones, `mark="'"`).
 
     Example:
         >>> quote('say "hi"'), quote("it's", "'")
         ('"say \\\\"hi\\\\""', "'it\\\\'s'")
     """
-    text = json.dumps(s, ensure_ascii=False)
+    text = escape_unsafe(json.dumps(s, ensure_ascii=False))
     if mark == '"':
         return text
     return "'" + text[1:-1].replace('\\"', '"').replace("'", "\\'") + "'"
