@@ -8,7 +8,8 @@ parentheses, `in` lists) and renders each in every peer's own syntax. It prints 
 microseconds per parse and per term, the ratio of each to `json.loads` of the very JSON we
 produce (measured in the same run), the scaling exponent from 100 to 10,000 terms, peak memory
 at 1,000 terms, the one-shot CLI start-up against `python -c pass`, `--lines` throughput, and
-the time the worst inputs we know take at 10,000, 100,000 and 1,000,000 characters.
+the time the worst inputs we know take at 10,000, 100,000 and 1,000,000 characters
+(`--worst-only` prints just that table).
 Nothing here is a test: it reports, it does not assert.
 """
 
@@ -431,7 +432,8 @@ def lines_throughput(n: int, jobs: int | None = None) -> float:
 
 # The inputs that once took quadratic time, or that make the most work per character: each a
 # function of the length wanted. (They are all refused or compiled; what is timed is how long
-# that takes.)
+# that takes.) The last three are the analysis's (analysis.py): an `in` list beside a `!=` on
+# its column, one condition repeated, pairs of conditions that contradict each other.
 WORST: dict[str, Callable[[int], str]] = {
     "a long word, then a dot": lambda n: "a" * (n - 1) + ".",
     "a long run of x_": lambda n: "model " + "x_" * ((n - 13) // 2) + " < 1000",
@@ -440,30 +442,62 @@ WORST: dict[str, Callable[[int], str]] = {
     "dots": lambda n: "a." * (n // 2),
     "an `in` list": lambda n: "model in [" + '"a",' * ((n - 14) // 4) + '"b"]',
     "! before a condition": lambda n: "!" * (n - 6) + "cached",
+    "an `in` list and a `!=`": lambda n: (
+        "latency in ["
+        + ",".join(str(100_000 + i) for i in range((n - 40) // 7))
+        + "] and latency != -1"
+    ),
+    "a condition repeated": lambda n: " and ".join(["cost > 1"] * ((n + 5) // 13)),
+    "contradicting pairs": lambda n: " or ".join(
+        ["(latency > 5 and latency < 3)"] * ((n + 4) // 33)
+    ),
 }
 WORST_SIZES = (10_000, 100_000, 1_000_000)
 
 
-def worst_inputs(collect: bool = True) -> dict[str, dict[int, float]]:
-    """For each worst input and size, the seconds of the slowest of compile, check_text,
-    diagnose and complete (cursor at the end) on it: the best of a few runs. With `collect`
-    false the garbage collector is off while a call is timed, which shows our code's own
-    growth: the collector's passes over a heap that grows with the input add to it."""
+def _cli(*argv: str) -> Callable[[str], Any]:
+    """The command line's `main` on a filter, its output thrown away (in this process: what is
+    timed is the command's own work, not Python's start)."""
+    from helicone_filter.cli import main
+
+    def run(text: str) -> Any:
+        with (
+            open(os.devnull, "w") as sink,
+            contextlib.redirect_stdout(sink),
+            contextlib.redirect_stderr(sink),
+        ):
+            return main([*argv, text])
+
+    return run
+
+
+def worst_inputs(collect: bool = True) -> dict[str, dict[int, tuple[float, str]]]:
+    """For each worst input and size, the seconds of the slowest entry point on it (the best
+    of a few runs) and its name: the library's compile, check_text, diagnose, simplify and
+    complete (cursor at the end), and the command line's compile, query, explain and fmt
+    --simplify, warnings and all. With `collect` false the garbage collector is off while a
+    call is timed, which shows our code's own growth: the collector's passes over a heap that
+    grows with the input add to it."""
     from helicone_filter import FilterError
 
-    calls: list[Callable[[str], Any]] = [
-        partial(helicone_filter.compile, now=NOW),
-        partial(helicone_filter.check_text, now=NOW),
-        partial(helicone_filter.diagnose, now=NOW),
-        helicone_filter.complete,
-    ]
-    out: dict[str, dict[int, float]] = {}
+    calls: dict[str, Callable[[str], Any]] = {
+        "compile": partial(helicone_filter.compile, now=NOW),
+        "check_text": partial(helicone_filter.check_text, now=NOW),
+        "diagnose": partial(helicone_filter.diagnose, now=NOW),
+        "simplify": partial(helicone_filter.simplify, now=NOW),
+        "complete": helicone_filter.complete,
+        "cli compile": _cli("compile"),
+        "cli query": _cli("query"),
+        "cli explain": _cli("explain"),
+        "cli fmt --simplify": _cli("fmt", "--simplify"),
+    }
+    out: dict[str, dict[int, tuple[float, str]]] = {}
     for name, make in WORST.items():
         out[name] = {}
         for n in WORST_SIZES:
             text = make(n)
-            slowest = 0.0
-            for call in calls:
+            slowest = (0.0, "")
+            for call_name, call in calls.items():
                 best = math.inf
                 for _ in range(3 if n < 1_000_000 else 1):
                     if not collect:
@@ -474,9 +508,48 @@ def worst_inputs(collect: bool = True) -> dict[str, dict[int, float]]:
                         call(text)
                     best = min(best, time.perf_counter() - start)
                     gc.enable()
-                slowest = max(slowest, best)
+                slowest = max(slowest, (best, call_name))
             out[name][n] = slowest
     return out
+
+
+def print_worst(markdown: bool) -> None:
+    """The table of the worst inputs, with the collector on and off."""
+    worst = worst_inputs()
+    own = worst_inputs(collect=False)
+    lo, hi = WORST_SIZES[0], WORST_SIZES[-1]
+
+    def exponent(by_n: dict[int, tuple[float, str]]) -> str:
+        return f"{math.log(by_n[hi][0] / by_n[lo][0]) / math.log(hi / lo):.2f}"
+
+    print(
+        "\nthe worst inputs we know: ms for the slowest of the library's compile, check_text, "
+        "diagnose,\nsimplify and complete and the command line's compile, query, explain and "
+        "fmt --simplify\n(the slowest named); exponent: scaling from "
+        f"{lo:,} to {hi:,} characters (1.0 is linear);\ncollector off: the same with the "
+        "garbage collector off while timed\n"
+    )
+    _print_table(
+        [
+            "input",
+            *[f"{n:,} chars" for n in WORST_SIZES],
+            "slowest",
+            "exponent",
+            "collector off",
+        ],
+        [
+            [
+                name,
+                *[f"{by_n[n][0] * 1e3:,.1f}" for n in WORST_SIZES],
+                by_n[hi][1],
+                exponent(by_n),
+                exponent(own[name]),
+            ]
+            for name, by_n in worst.items()
+        ],
+        markdown,
+    )
+    print()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -485,7 +558,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     ap.add_argument("--lines", type=int, default=100_000, help="lines for --lines throughput")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    ap.add_argument(
+        "--worst-only", action="store_true", help="print only the table of the worst inputs"
+    )
     args = ap.parse_args(argv)
+    if args.worst_only:
+        print_worst(args.markdown)
+        return 0
 
     import orjson
 
@@ -587,32 +666,7 @@ def main(argv: list[str] | None = None) -> int:
             "µs/term from FilterNode JSON (validated first)"
         )
 
-    worst = worst_inputs()
-    own = worst_inputs(collect=False)
-    lo, hi = WORST_SIZES[0], WORST_SIZES[-1]
-
-    def exponent(by_n: dict[int, float]) -> str:
-        return f"{math.log(by_n[hi] / by_n[lo]) / math.log(hi / lo):.2f}"
-
-    print(
-        "\nthe worst inputs we know: ms for the slowest of compile, check_text, diagnose and "
-        f"complete;\nexponent: scaling from {lo:,} to {hi:,} characters (1.0 is linear); "
-        "collector off: the same with the garbage collector off while timed\n"
-    )
-    _print_table(
-        ["input", *[f"{n:,} chars" for n in WORST_SIZES], "exponent", "collector off"],
-        [
-            [
-                name,
-                *[f"{by_n[n] * 1e3:,.1f}" for n in WORST_SIZES],
-                exponent(by_n),
-                exponent(own[name]),
-            ]
-            for name, by_n in worst.items()
-        ],
-        args.markdown,
-    )
-    print()
+    print_worst(args.markdown)
 
     builder = builder_timings()
     print(
