@@ -9,6 +9,7 @@ seconds (`1738281600`).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -18,7 +19,12 @@ from .schema import SORT_DIRECTIONS, SORT_KEYS
 from .timestamps import DURATION_SECONDS, parse_timestamp, relative
 
 DEFAULT_LIMIT = 100
-# The largest shift a time zone has from UTC is 14 hours; a day either way is surely a mistake.
+# Helicone's controller answers 400 to a larger limit ("Limit cannot be greater than 1000").
+MAX_LIMIT = 1000
+# Helicone writes the offset into its SQL as a JavaScript number, exact up to 2^53 - 1.
+MAX_OFFSET = 2**53 - 1
+# The largest shift a time zone has from UTC is 14 hours; a day either way is surely a mistake
+# (and Helicone refuses more than a day, 1,440 minutes, either way).
 MAX_TZ_OFFSET_MINUTES = 24 * 60
 
 _RELATIVE = re.compile(r"(?i:now)(?:\s*-\s*([0-9]+[smhdw]))?|([0-9]+[smhdw])")
@@ -31,6 +37,19 @@ TimeFilter = Mapping[str, float] | tuple[str | datetime | None, str | datetime |
 
 class QueryError(ValueError):
     """An option of the request body that cannot be used, with what to write instead."""
+
+
+def _shown(value: object, most: int = 40) -> str:
+    """`repr(value)`, cut in the middle past `most` characters (an option of 4,000 digits
+    would bury the message)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's limit of 4,300 digits for writing one
+        return f"a number of {len(format(value, 'x')) * math.log10(16):,.0f} digits or so"
+    if len(text) <= most:
+        return text
+    unit = "digits" if isinstance(value, int) else "characters"
+    return f"{text[: most // 2]}…{text[-8:]} ({len(text):,} {unit})"
 
 
 def parse_time(value: str, now: datetime) -> datetime:
@@ -46,18 +65,18 @@ def parse_time(value: str, now: datetime) -> datetime:
         duration = m.group(1) or m.group(2) or ""
         moment = relative(now, duration)
         if moment is None:
-            raise QueryError(f"{value!r} falls before the year 1")
+            raise QueryError(f"{_shown(value)} falls before the year 1")
         return moment
     if _UNIX.fullmatch(text):
         try:
             return datetime.fromtimestamp(float(text), UTC)
         except (OverflowError, OSError, ValueError):
-            raise QueryError(f"{value!r} is out of range for unix seconds") from None
+            raise QueryError(f"{_shown(value)} is out of range for unix seconds") from None
     parsed = parse_timestamp(text)
     if parsed is None:
         units = ", ".join(DURATION_SECONDS)
         raise QueryError(
-            f"{value!r} is not a time: write an ISO 8601 date or date-time "
+            f"{_shown(value)} is not a time: write an ISO 8601 date or date-time "
             f"(2025-01-31, 2025-01-31T12:00:00Z), now, now - 7d, 7d (ago; units {units}), "
             "or unix seconds"
         )
@@ -82,9 +101,9 @@ def parse_sort(value: str) -> dict[str, str]:
 
         near = closest(key, SORT_KEYS)
         hint = f"did you mean {near[0]!r}? " if near else ""
-        raise QueryError(f"cannot sort by {key!r}: {hint}the keys are {', '.join(SORT_KEYS)}")
+        raise QueryError(f"cannot sort by {_shown(key)}: {hint}the keys are {', '.join(SORT_KEYS)}")
     if direction not in SORT_DIRECTIONS:
-        raise QueryError(f"sort direction {direction!r}: write {key}:asc or {key}:desc")
+        raise QueryError(f"sort direction {_shown(direction)}: write {key}:asc or {key}:desc")
     return {key: direction}
 
 
@@ -109,14 +128,15 @@ def query_body(
 
     Args:
         filter: filter text, compiled (`"all"` is all); or a FilterNode dict, validated.
-        limit: users per page (at least 1). offset: users to skip (at least 0).
+        limit: users per page, 1 to 1,000 (`MAX_LIMIT`: Helicone refuses more). offset:
+            users to skip, 0 to 2^53 - 1 (`MAX_OFFSET`: what a JavaScript number holds).
         sort: `"cost:desc"`, a SortLeafUsers dict, `"none"` for no order, or None for
             Helicone's default (`last_active desc`).
         since, until: the time window (`timeFilter`); a datetime or a string that
             `parse_time` reads. With only `since`, the window ends now; with only `until`, it
             starts at the unix epoch.
-        tz_offset: minutes, sent as `timeZoneDifferenceMinutes` (Helicone shifts
-            user_first_active and user_last_active comparisons by it).
+        tz_offset: minutes, -1,440 to 1,440, sent as `timeZoneDifferenceMinutes` (Helicone
+            shifts user_first_active and user_last_active comparisons by it).
         now: the moment relative times count back from (default: now).
         time_filter: the window another way: the API's own `{"startTimeUnixSeconds": ...,
             "endTimeUnixSeconds": ...}` or a `(since, until)` pair (either may be None);
@@ -140,10 +160,16 @@ def query_body(
         from .checker import validate
 
         node = validate(filter)
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise QueryError(f"limit must be a whole number of at least 1, not {limit!r}")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise QueryError(f"offset must be a whole number of at least 0, not {offset!r}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(
+            f"limit must be a whole number from 1 to {MAX_LIMIT:,} (Helicone answers at most "
+            f"{MAX_LIMIT:,} users a page), not {_shown(limit)}"
+        )
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
+        raise QueryError(
+            f"offset must be a whole number from 0 to {MAX_OFFSET:,} (the most a JavaScript "
+            f"number holds exactly), not {_shown(offset)}"
+        )
     body: dict[str, Any] = {"filter": node, "offset": offset, "limit": limit}
     if time_filter is not None:
         if since is not None or until is not None:
@@ -162,11 +188,12 @@ def query_body(
         }
     if tz_offset is not None:
         if isinstance(tz_offset, bool) or not isinstance(tz_offset, int):
-            raise QueryError(f"the time-zone offset is whole minutes, not {tz_offset!r}")
+            raise QueryError(f"the time-zone offset is whole minutes, not {_shown(tz_offset)}")
         if abs(tz_offset) > MAX_TZ_OFFSET_MINUTES:
             raise QueryError(
-                f"a time-zone offset of {tz_offset} minutes is more than a day; "
-                "UTC+2 is 120 or -120, depending on how your client counts"
+                f"a time-zone offset of {_shown(tz_offset)} minutes is more than a day: give "
+                f"-{MAX_TZ_OFFSET_MINUTES:,} to {MAX_TZ_OFFSET_MINUTES:,}; UTC+2 is 120 or "
+                "-120, depending on how your client counts"
             )
         body["timeZoneDifferenceMinutes"] = tz_offset
     if sort is not None:
@@ -185,14 +212,14 @@ def _window(time_filter: TimeFilter) -> tuple[str | datetime | None, str | datet
         for key in keys:
             value = time_filter[key]
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise QueryError(f"time_filter's {key} is unix seconds, not {value!r}")
+                raise QueryError(f"time_filter's {key} is unix seconds, not {_shown(value)}")
             ends.append(str(value))
         return ends[0], ends[1]
     if isinstance(time_filter, tuple) and len(time_filter) == 2:
         return time_filter
     raise QueryError(
         "time_filter is {'startTimeUnixSeconds': ..., 'endTimeUnixSeconds': ...} or a "
-        f"(since, until) pair, not {time_filter!r}"
+        f"(since, until) pair, not {_shown(time_filter)}"
     )
 
 

@@ -102,7 +102,10 @@ def test_query(base: str) -> None:
     }
     refused = post(base, "/query", {"input": "user_cost > 5", "limit": 0})
     assert refused.status_code == 422
-    assert refused.json()["error"]["message"] == "limit must be a whole number of at least 1, not 0"
+    assert refused.json()["error"]["message"] == (
+        "limit must be a whole number from 1 to 1,000 (Helicone answers at most 1,000 users a "
+        "page), not 0"
+    )
 
 
 def test_compile_error_is_422_with_problems(base: str) -> None:
