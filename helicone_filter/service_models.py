@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
@@ -20,6 +20,8 @@ from typing_extensions import TypeAliasType
 
 from .models import FilterNode as _FilterNode
 from .models import SortLeafUsers, Timestamp, UserMetricsQueryParams
+from .query import MAX_LIMIT, MAX_OFFSET, MAX_TZ_OFFSET_MINUTES
+from .server import MAX_MAP_KEY_LENGTH, MAX_MAP_KEYS, MAX_SAFE_INTEGER
 
 # A name of its own in components/schemas, so that every use refers to one FilterNode.
 FilterNode = TypeAliasType("FilterNode", _FilterNode)
@@ -28,6 +30,12 @@ FilterInput = TypeAliasType("FilterInput", StrictStr | FilterNode)
 # An optional field of a request: absent by default, and null is refused (as the service does).
 _ABSENT: Any = None
 Severity = Literal["error", "warning"]
+# The map fields, whose known keys /complete offers (a test checks them against the schema).
+MapField = Literal["properties", "search_properties", "scores"]
+MapKeys = Annotated[
+    list[Annotated[StrictStr, Field(max_length=MAX_MAP_KEY_LENGTH)]],
+    Field(max_length=MAX_MAP_KEYS),
+]
 
 
 class _Model(BaseModel):
@@ -134,12 +142,14 @@ class CompleteRequest(_Model):
 
     text: StrictStr
     """The filter as typed so far."""
-    cursor: StrictInt = Field(_ABSENT)
-    """The cursor, in code points, clamped to the text; default: the end."""
-    cursor_utf16: StrictInt = Field(_ABSENT)
-    """The cursor in UTF-16 code units (a browser's `selectionStart`), clamped to the text."""
-    map_keys: dict[str, list[StrictStr]] = Field(_ABSENT)
-    """Keys to offer after a map field, by field (`{"properties": ["env", "team"]}`)."""
+    cursor: StrictInt = Field(_ABSENT, ge=0, le=MAX_SAFE_INTEGER)
+    """The cursor, in code points; past the end of the text is the end; default: the end."""
+    cursor_utf16: StrictInt = Field(_ABSENT, ge=0, le=MAX_SAFE_INTEGER)
+    """The cursor in UTF-16 code units (a browser's `selectionStart`); past the end of the text
+    is the end."""
+    map_keys: dict[MapField, MapKeys] = Field(_ABSENT)
+    """Keys to offer after a map field, by field (`{"properties": ["env", "team"]}`): at most
+    10,000 a field, each at most 1,000 characters."""
 
 
 class DiagnoseRequest(_Model):
@@ -170,10 +180,11 @@ class QueryRequest(_Model):
 
     input: FilterInput
     """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
-    limit: StrictInt = Field(_ABSENT, ge=1)
-    """Users per page; default 100."""
-    offset: StrictInt = Field(_ABSENT, ge=0)
-    """Users to skip; default 0."""
+    limit: StrictInt = Field(_ABSENT, ge=1, le=MAX_LIMIT)
+    """Users per page, at most 1,000 (Helicone answers 400 past that); default 100."""
+    offset: StrictInt = Field(_ABSENT, ge=0, le=MAX_OFFSET)
+    """Users to skip (at most 2^53 - 1, the most a JavaScript number holds exactly); default
+    0."""
     sort: StrictStr | SortLeafUsers = Field(_ABSENT)  # type: ignore[valid-type]
     """`FIELD`, `FIELD:asc`, `FIELD:desc`, `none` (no order), or a SortLeafUsers object;
     default: Helicone's own (`last_active desc`)."""
@@ -181,8 +192,8 @@ class QueryRequest(_Model):
     """The window's start: ISO 8601, `now`, `now - 7d`, `7d` (ago) or unix seconds."""
     until: StrictStr = Field(_ABSENT)
     """The window's end, written as `since` is; default: now when `since` is given."""
-    tz_offset: StrictInt = Field(_ABSENT)
-    """Minutes, sent as `timeZoneDifferenceMinutes`."""
+    tz_offset: StrictInt = Field(_ABSENT, ge=-MAX_TZ_OFFSET_MINUTES, le=MAX_TZ_OFFSET_MINUTES)
+    """Minutes, sent as `timeZoneDifferenceMinutes`: a day at most, either way."""
     now: Timestamp = Field(_ABSENT)
     """The moment relative times count back from; default: now."""
 
@@ -389,21 +400,27 @@ _OPERATIONS: dict[str, tuple[str, str, type[BaseModel] | None, type[BaseModel]]]
 
 # Every error a POST can get, and what each means; a GET gets only the last two.
 _POST_ERRORS = {
-    400: "The body is not a JSON object (or not UTF-8, or nested too deeply to read).",
+    400: (
+        "The body is not a JSON object (or not UTF-8, nested too deeply to read, or holding a "
+        "number too long to read), or the request is not valid HTTP/1.1."
+    ),
     408: "The body did not arrive in time.",
     413: "The body is over the size limit.",
     415: "The body was not sent as application/json.",
     422: (
         "The filter does not compile (`problems` says what and where), or a field of the body "
-        "is missing or of the wrong type or value."
+        "is missing, unknown, or of the wrong type or value (the message says its range)."
     ),
     503: (
-        "The request took longer than its time limit and was given up. (Past `serve`'s limit of "
-        "open connections, the HTTP server itself answers 503 in plain text.)"
+        "The request took longer than its time limit and was given up (its work stopped), or "
+        "came while the service stops, or past its limit of open connections."
     ),
 }
 _ANY_ERRORS = {
-    421: "The Host header names a host the service does not answer to (against DNS rebinding).",
+    421: (
+        "The Host header names a host the service does not answer to, or there is none "
+        "(against DNS rebinding)."
+    ),
     500: "A fault of the service, logged.",
 }
 
@@ -425,8 +442,6 @@ def _operation(
     }
     for status in sorted(errors):
         responses[str(status)] = {"description": errors[status], "content": _json(_ref("Error"))}
-        if status == 503:
-            responses["503"]["content"]["text/plain"] = {"schema": {"type": "string"}}
     operation: dict[str, Any] = {"operationId": operation_id, "summary": summary}
     if request is not None:
         operation["requestBody"] = {

@@ -249,6 +249,11 @@ CASES: list[tuple[str, Any, int, bool | None]] = [
     ("/complete", {"text": ""}, 200, True),
     ("/complete", {"text": "x", "cursor": 1, "cursor_utf16": 1}, 422, True),
     ("/complete", {"text": "x", "cursor": "1"}, 422, False),
+    ("/complete", {"text": "x", "cursor": -1}, 422, False),
+    ("/complete", {"text": "x", "cursor_utf16": 2**53}, 422, False),
+    ("/complete", {"text": "x", "map_keys": {"property": ["a"]}}, 422, False),
+    ("/complete", {"text": "x", "map_keys": {"scores": ["a" * 1001]}}, 422, False),
+    ("/complete", {"text": "x", "cursor": 2**53 - 1}, 200, True),
     ("/diagnose", {"text": "modle = 1 and cost => 5"}, 200, True),
     ("/diagnose", {"text": '"😀" = model and modle = 1', "now": NOW}, 200, True),
     ("/diagnose", {"text": 'model like "a\\'}, 200, True),
@@ -302,6 +307,11 @@ CASES: list[tuple[str, Any, int, bool | None]] = [
     ("/query", {"input": "modle = 1"}, 422, True),
     ("/query", {"input": BAD_JSON}, 422, False),
     ("/query", {"input": "cached", "limit": 0}, 422, False),
+    ("/query", {"input": "cached", "limit": 1001}, 422, False),
+    ("/query", {"input": "cached", "limit": 1000, "offset": 2**53 - 1}, 200, True),
+    ("/query", {"input": "cached", "offset": 2**53}, 422, False),
+    ("/query", {"input": "cached", "tz_offset": -1441}, 422, False),
+    ("/query", {"input": "cached", "limt": 10}, 422, False),
     ("/query", {"input": "cached", "since": "soon"}, 422, True),
 ]
 
