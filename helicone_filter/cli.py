@@ -15,11 +15,12 @@ the output's encoding cannot write is escaped (PYTHONIOENCODING=ascii), never a 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from enum import IntEnum
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TextIO, cast
@@ -1504,8 +1505,11 @@ def _run(argv: list[str]) -> int:
         now = _parse_now(args.now) if command.reads else None
         if getattr(args, "lines", False):
             return _lines(command, args, now)
-        text = _read_input(args.input, sys.stdin) if command.reads else ""
-        return command.run(args, text, now)
+        if not command.reads:
+            return command.run(args, "", now)
+        text = _read_input(args.input, sys.stdin)
+        with _collector_paused():
+            return command.run(args, text, now)
     except _UsageError as e:
         _report(args or _fallback_args(argv), str(e))
         return Exit.USAGE
@@ -1517,6 +1521,23 @@ def _run(argv: list[str]) -> int:
     except FilterError as e:
         _report(args, "", FilterError(_every_problem(e, now), e.text))
         return Exit.BAD_FILTER
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The garbage collector off while one filter is read and printed: its objects live until
+    the command ends, and the collector's passes over a heap that grows with the input (a
+    million-character `in` list makes 250,000 conditions) took a third of the time and grew
+    faster than the input. Nothing read here makes cycles to collect. On again after."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

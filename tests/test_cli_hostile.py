@@ -844,3 +844,32 @@ def test_an_option_the_service_refuses_is_a_usage_error(
     assert err == (
         "helicone-filter serve: error: a CORS origin is scheme://host[:port]; not 'x␛[2J'\n"
     )
+
+
+def test_the_collector_is_paused_for_one_filter_and_on_again_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its passes over a heap that grows with the input made a million-character filter's
+    # command grow faster than the filter; nothing a command reads makes cycles to collect.
+    import gc
+
+    from helicone_filter import cli
+
+    seen: list[bool] = []
+    command = cli._BY_NAME["compile"]
+    monkeypatch.setitem(
+        cli._BY_NAME,
+        "compile",
+        command.replace(run=lambda *a: seen.append(gc.isenabled()) or command.run(*a)),
+    )
+    assert gc.isenabled()
+    assert main(["compile", "cached"]) == Exit.OK
+    assert main(["compile", "modle = 1"]) == Exit.BAD_FILTER
+    assert seen == [False, False]
+    assert gc.isenabled()
+    gc.disable()  # a host that keeps it off: it stays off
+    try:
+        main(["compile", "cached"])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
