@@ -112,9 +112,9 @@ class _Reader:
             found = self.readings[id(c)] = _reading(c)
         return found  # type: ignore[no-any-return]
 
-    def operand(self, operand: Filter) -> tuple[Atom, list[Condition]] | None:
-        """The column (and key) an operand tests and its conditions, when it is a condition
-        the analysis reads or a chain of such conditions on one column."""
+    def operand(self, operand: Filter) -> _Member | None:
+        """The column (and key) an operand tests, its conditions and their readings, when it
+        is a condition the analysis reads or a chain of such conditions on one column."""
         if type(operand) is Condition:
             leaves = [operand]
         elif isinstance(operand, Chain) and all(type(x) is Condition for x in operand.items):
@@ -123,10 +123,17 @@ class _Reader:
             return None
         first = leaves[0]
         atom = (first.field.name, first.key)
+        readings = []
         for c in leaves:
-            if self.reading(c) is None or (c.field.name, c.key) != atom:
+            reading = self.reading(c)
+            if reading is None or (c.field.name, c.key) != atom:
                 return None
-        return atom, leaves
+            readings.append(reading)
+        return atom, leaves, readings
+
+
+# An operand of a chain as the analysis reads it: its column (and key), conditions, readings.
+_Member = tuple[Atom, list[Condition], list[tuple[str, Any]]]
 
 
 _UNREAD: Any = object()
@@ -220,23 +227,29 @@ def _intersection(sets: Sequence[Runs]) -> Runs:
 class _Set:
     """A set of regions, with what the comparisons need of it."""
 
-    __slots__ = ("first", "firsts", "last", "regions", "runs")
+    __slots__ = ("_firsts", "first", "last", "regions", "runs")
 
     def __init__(self, runs: Runs) -> None:
         self.runs = runs
-        self.firsts = [a for a, _ in runs]
         self.regions = sum(b - a + 1 for a, b in runs)
         self.first = runs[0][0] if runs else 0
         self.last = runs[-1][1] if runs else -1
+        self._firsts: list[int] | None = None  # where each run starts, when first needed
+
+    def _run_at(self, x: int) -> int:
+        """The number of the last run that starts at or before region x (-1: none)."""
+        if self._firsts is None:
+            self._firsts = [a for a, _ in self.runs]
+        return bisect_right(self._firsts, x) - 1
 
     def meets(self, a: int, b: int) -> bool:
         """Whether it holds a region from a to b."""
-        i = bisect_right(self.firsts, b) - 1
+        i = self._run_at(b)
         return i >= 0 and self.runs[i][1] >= a
 
     def covers(self, a: int, b: int) -> bool:
         """Whether it holds every region from a to b."""
-        i = bisect_right(self.firsts, a) - 1
+        i = self._run_at(a)
         return i >= 0 and self.runs[i][1] >= b
 
 
@@ -264,16 +277,25 @@ def _disjoint(a: _Set, b: _Set) -> bool:
 
 class _Group:
     """The operands of one chain that test one column (or key): each a condition, or a chain
-    of conditions on that column alone (`in`, `not in`, `!=` on a timestamp)."""
+    of conditions on that column alone (`in`, `not in`, `!=` on a timestamp). A condition
+    written again is kept apart, as a copy of the first (the same set): only the first is
+    compared."""
 
     def __init__(
-        self, atom: Atom, operands: list[int], sets: list[_Set], size: int, origins: list[Any]
+        self,
+        atom: Atom,
+        operands: list[int],
+        sets: list[_Set],
+        size: int,
+        origins: list[Any],
+        copies: list[tuple[int, int]],
     ) -> None:
         self.atom = atom
         self.operands = operands  # their places in the chain
         self.sets = sets  # the regions each is true on
         self.size = size  # regions in all, NULL included
         self.origins = origins  # where each was written (None: unknown)
+        self.copies = copies  # (place of a copy, number of its first among the operands)
 
 
 def _leaves(operand: Filter) -> list[Condition]:
@@ -283,44 +305,55 @@ def _leaves(operand: Filter) -> list[Condition]:
 def _groups(chain: Chain, reader: _Reader) -> tuple[list[_Group], set[int]]:
     """The groups of two or more operands of `chain` on one column, their sets worked out;
     and the places of every operand the analysis reads."""
-    by_atom: dict[Atom, list[tuple[int, list[Condition]]]] = {}
+    by_atom: dict[Atom, list[tuple[int, _Member]]] = {}
     read: set[int] = set()
     for i, operand in enumerate(chain.items):
         found = reader.operand(operand)
         if found is not None:
-            by_atom.setdefault(found[0], []).append((i, found[1]))
+            by_atom.setdefault(found[0], []).append((i, found))
             read.add(i)
+    origin = reader.origin
     out = []
     for atom, members in by_atom.items():
         if len(members) < 2:
             continue
-        readings = [reader.reading(c) for _, leaves in members for c in leaves]
+        readings = [r for _, (_, _, rs) in members for r in rs]
         # Only magic ("null"): any cut will do.
-        how = next((r[0] for r in readings if r is not None and r[0] != "null"), "points")
-        if any(r is not None and r[0] not in (how, "null") for r in readings):
+        how = next((r[0] for r in readings if r[0] != "null"), "points")
+        if any(r[0] not in (how, "null") for r in readings):
             continue
-        bounds = [r[1] for r in readings if r is not None and r[0] == how]
+        bounds = [r[1] for r in readings if r[0] == how]
         if how in ("int", "real") and not bounds:
             continue
-        places = [i for i, _ in members]
-        origin = reader.origin
-        origins = [origin(chain.items[i]) for i in places] if origin else [None] * len(places)
-        if how != "bool" and origins[0] is not None and origins.count(origins[0]) == len(places):
+        origins = [origin(chain.items[i]) for i, _ in members] if origin else [None]
+        if how != "bool" and origins[0] is not None and origins.count(origins[0]) == len(members):
             # The items of one written `in` / `not in` (or a timestamp's `!=`), which are not
             # compared with each other; off booleans they can neither cover every value (an
             # `in` misses the others) nor exclude every one (a `not in` keeps them).
             continue
         cut = _Cut(how, bounds)
-        sets = []
-        for i, leaves in members:
-            parts = [cut.runs(c.op, cast(tuple[str, Any], reader.reading(c))) for c in leaves]
+        group = _Group(atom, [], [], cut.size, [], [])
+        firsts: dict[tuple[Any, ...], int] = {}  # a condition's signature: its first
+        for n, (i, (_, leaves, rs)) in enumerate(members):
+            where = origins[n] if origin else None
+            sig = _signature(chain.items[i])
+            first = firsts.get(sig) if sig is not None else None
+            if first is not None:
+                if where is None or group.origins[first] != where:
+                    group.copies.append((i, first))
+                continue  # (or an `in` list's repeat of its own item: nothing to say)
+            if sig is not None:
+                firsts[sig] = len(group.operands)
+            parts = [cut.runs(c.op, r) for c, r in zip(leaves, rs, strict=True)]
             operand = chain.items[i]
             if isinstance(operand, Condition):
                 runs = parts[0]
             else:
                 runs = _union(parts) if cast(Chain, operand).op == "or" else _intersection(parts)
-            sets.append(_Set(runs))
-        out.append(_Group(atom, places, sets, cut.size, origins))
+            group.operands.append(i)
+            group.sets.append(_Set(runs))
+            group.origins.append(where)
+        out.append(group)
     return out, read
 
 
@@ -363,7 +396,8 @@ def chain_findings(chain: Chain, reader: _Reader) -> list[Finding]:
         elif not conjunction and total and total[-1][0] <= 1 and total[-1][1] == group.size - 1:
             # Every region but NULL, at least (runs are apart: the last is from 0 or 1 on).
             everywhere = total[-1][0] == 0
-            found.append(Finding("always-matches", chain, group.operands, group.atom, everywhere))
+            operands = sorted(group.operands + [i for i, _ in group.copies])
+            found.append(Finding("always-matches", chain, operands, group.atom, everywhere))
         else:
             found += _redundant(chain, group, conjunction)
     # Exact duplicates among the conditions not read above (patterns and the like).
@@ -393,43 +427,39 @@ def _one_written(chain: Chain) -> bool:
 
 
 def _redundant(chain: Chain, group: _Group, conjunction: bool) -> list[Finding]:
-    """The operands of a group that another one makes redundant. They are taken from the
-    smallest set to the largest (in an `or`, the other way), first written first among equal
-    ones; each is compared with the ones kept so far (the first `_CANDIDATES` of them), so a
-    removed one is always made redundant by one that stays. Operands written as one condition
-    (the items of an `in` list) are not compared with each other."""
+    """The operands of a group that another one makes redundant, and the copies of a condition
+    written before. They are taken from the smallest set to the largest (in an `or`, the other
+    way), first written first among equal ones; each is compared with the ones kept so far
+    (the first `_CANDIDATES` of them), so a removed one is always made redundant by one that
+    stays. Operands written as one condition (the items of an `in` list) are not compared with
+    each other."""
     origins, sets = group.origins, group.sets
-    if origins[0] is not None and origins.count(origins[0]) == len(origins):
-        return []  # all of one written condition
-    order = sorted(
-        range(len(sets)), key=lambda k: sets[k].regions if conjunction else -sets[k].regions
-    )
-    kept: list[int] = []
-    kept_signatures: dict[tuple[Any, ...], int] = {}
     found = []
-    for k in order:
-        i = group.operands[k]
-        sig = _signature(chain.items[i])
-        witness = None
-        same = kept_signatures.get(sig) if sig is not None else None
-        if same is not None and (origins[same] is None or origins[same] != origins[k]):
-            witness = same
-        else:
+    witnesses: dict[int, int] = {}  # a removed operand: the one that made it redundant
+    if origins[0] is None or origins.count(origins[0]) != len(origins):
+        order = sorted(
+            range(len(sets)), key=lambda k: sets[k].regions if conjunction else -sets[k].regions
+        )
+        kept: list[int] = []
+        for k in order:
             for j in kept[:_CANDIDATES]:
                 if origins[j] is not None and origins[j] == origins[k]:
                     continue
                 if _subset(sets[j], sets[k]) if conjunction else _subset(sets[k], sets[j]):
-                    witness = j
+                    witnesses[k] = j
+                    found.append(
+                        Finding(
+                            "redundant", chain, (group.operands[k], group.operands[j]), group.atom
+                        )
+                    )
                     break
-        if witness is None:
-            kept.append(k)
-            if sig is not None:
-                kept_signatures.setdefault(sig, k)
-            continue
-        other = group.operands[witness]
-        same_condition = sig is not None and sig == _signature(chain.items[other])
-        code = "duplicate" if same_condition else "redundant"
-        found.append(Finding(code, chain, (i, other), group.atom))
+            else:
+                kept.append(k)
+    for i, first in group.copies:
+        # A copy of one that stays is a duplicate of it; of one removed, as redundant as it.
+        witness = witnesses.get(first, first)
+        code = "duplicate" if witness == first else "redundant"
+        found.append(Finding(code, chain, (i, group.operands[witness]), group.atom))
     return found
 
 
