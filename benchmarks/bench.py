@@ -458,7 +458,7 @@ WORST_SIZES = (10_000, 100_000, 1_000_000)
 def _cli(*argv: str) -> Callable[[str], Any]:
     """The command line's `main` on a filter, its output thrown away (in this process: what is
     timed is the command's own work, not Python's start)."""
-    from helicone_filter.cli import main
+    from helicone_filter.cli.commands import main
 
     def run(text: str) -> Any:
         with (
@@ -649,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if 1_000 in sizes:
         text = render(terms(1_000), ours, {"and": "and", "or": "or"})
-        from helicone_filter.clickhouse import to_clickhouse
+        from helicone_filter.backends.clickhouse import to_clickhouse
 
         compiled = helicone_filter.compile(text, now=NOW)
         timed = interleaved_medians(

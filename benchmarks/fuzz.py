@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import helicone_filter
 from helicone_filter import FilterError, RowError
-from helicone_filter.compiler import lower_text
+from helicone_filter.api import lower_text
+from helicone_filter.backends.row_matching import filter_matches
 from helicone_filter.diagnostics import apply_fix
-from helicone_filter.evaluate import filter_matches
-from helicone_filter.schema import FIELDS, OPERATORS, TABLES
+from helicone_filter.facts.schema import FIELDS, OPERATORS, TABLES
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 OURS = (FilterError, RowError)
@@ -302,7 +302,7 @@ _CLI_ARGS = [
 def _cli(argv: list[str], stdin: str = "") -> None:
     """The command line on `argv`: one of its exit codes, no traceback, and no control
     character in what it writes (but its own colours, when asked for)."""
-    from helicone_filter.cli import Exit, main
+    from helicone_filter.cli.commands import Exit, main
 
     out, err = io.StringIO(), io.StringIO()
     with (
@@ -370,7 +370,7 @@ def _service(path: str, body: bytes, kind: str) -> None:
     import httpx
 
     if not _SERVICE:
-        from helicone_filter.server import create_app
+        from helicone_filter.service.server import create_app
 
         _SERVICE.append(create_app())
 

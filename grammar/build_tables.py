@@ -1,4 +1,4 @@
-"""Regenerate helicone_filter/parse_tables.py, the parse tables of grammar/filter.lark.
+"""Regenerate helicone_filter/frontends/parse_tables.py, the parse tables of grammar/filter.lark.
 
     python grammar/build_tables.py           # write the module
     python grammar/build_tables.py --check   # exit 1 if it is out of date with the grammar
@@ -15,12 +15,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAMMAR = ROOT / "grammar" / "filter.lark"
-MODULE = ROOT / "helicone_filter" / "parse_tables.py"
+MODULE = ROOT / "helicone_filter" / "frontends" / "parse_tables.py"
 
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT))
-    from helicone_filter.engine import tables_source
+    from helicone_filter.frontends.lalr import tables_source
 
     source = tables_source(GRAMMAR.read_text(encoding="utf-8"))
     current = MODULE.read_text(encoding="utf-8") if MODULE.exists() else ""

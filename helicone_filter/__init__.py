@@ -9,11 +9,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from .compiler import check_text, compile, compile_with_spans  # noqa: A004 - the API's verb
-from .errors import FilterError, FilterSyntaxError, FilterValidationError, Problem, RowError
-from .helicone_json import build_chain
-from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
-from .parser import parse
+from helicone_filter.api import check_text, compile, compile_with_spans  # noqa: A004 - the API's verb
+from helicone_filter.backends.helicone_json import build_chain
+from helicone_filter.errors import (
+    FilterError,
+    FilterSyntaxError,
+    FilterValidationError,
+    Problem,
+    RowError,
+)
+from helicone_filter.frontends.parser import parse
+from helicone_filter.frontends.syntax_tree import (
+    All,
+    And,
+    Comparison,
+    FieldRef,
+    Group,
+    Node,
+    Not,
+    Or,
+    Value,
+)
 
 __version__ = "0.1.0"
 
@@ -54,28 +70,28 @@ __all__ = [
 
 
 if TYPE_CHECKING:
-    from .analysis import simplify
-    from .checker import check, normalize, validate
-    from .clickhouse import to_clickhouse
-    from .completion import Completion, complete
-    from .diagnostics import Diagnostic, diagnose
-    from .evaluate import matches
-    from .formatter import to_text
+    from helicone_filter.backends.analysis import simplify
+    from helicone_filter.backends.canonical_text import to_text
+    from helicone_filter.backends.clickhouse import to_clickhouse
+    from helicone_filter.backends.row_matching import matches
+    from helicone_filter.diagnostics import Diagnostic, diagnose
+    from helicone_filter.frontends.checker import check, normalize, validate
+    from helicone_filter.frontends.completion import Completion, complete
 
 # The JSON side is imported on first use, so that compiling (and a one-shot command line
 # call) loads only the compiler.
 _LAZY = {
-    "complete": "completion",
-    "Completion": "completion",
+    "complete": "frontends.completion",
+    "Completion": "frontends.completion",
     "diagnose": "diagnostics",
     "Diagnostic": "diagnostics",
-    "matches": "evaluate",
-    "to_text": "formatter",
-    "to_clickhouse": "clickhouse",
-    "check": "checker",
-    "normalize": "checker",
-    "validate": "checker",
-    "simplify": "analysis",
+    "matches": "backends.row_matching",
+    "to_text": "backends.canonical_text",
+    "to_clickhouse": "backends.clickhouse",
+    "check": "frontends.checker",
+    "normalize": "frontends.checker",
+    "validate": "frontends.checker",
+    "simplify": "backends.analysis",
 }
 
 
@@ -100,6 +116,8 @@ def json_schema(which: Literal["query", "filter"] = "query") -> dict[str, Any]:
         >>> json_schema("filter")["oneOf"][2]
         {'const': 'all', 'type': 'string'}
     """
-    from .models import json_schema as schema  # pydantic only when asked for
+    from helicone_filter.frontends.models import (
+        json_schema as schema,
+    )  # pydantic only when asked for
 
     return schema(which)

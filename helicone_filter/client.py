@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .query import DEFAULT_LIMIT, TimeFilter
-from .record import Record
+from helicone_filter.backends.request_body import DEFAULT_LIMIT, TimeFilter
+from helicone_filter.value_class import Record
 
 if TYPE_CHECKING:
     import httpx
@@ -101,7 +101,7 @@ class HeliconeAPIError(Exception):
               requestBody.limit: invalid float number (value: "ten")
               hint: ...
         """
-        from .errors import BOLD, CYAN, paint
+        from helicone_filter.errors import BOLD, CYAN, paint
 
         lines = [paint(self.message, BOLD, color)]
         for d in self.details:
@@ -246,7 +246,7 @@ def query_user_metrics(
     check_api_key(api_key)
     endpoint_url(base_url, eu=eu)
     _check_timeout(timeout)
-    from .query import query_body
+    from helicone_filter.backends.request_body import query_body
 
     body = query_body(
         filter,
@@ -779,7 +779,7 @@ def _clean(text: str, limit: int) -> str:
     cursor, colour it or set its title, nor make a line show other than it reads, nor make
     printing the message fail; cut to `limit` characters. Every string from the server goes
     through this before it is put into a HeliconeAPIError."""
-    from .errors import printable
+    from helicone_filter.errors import printable
 
     flat = printable(" ".join(text.split()))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -14,8 +14,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from .errors import Problem
-from .record import Record
+from helicone_filter.errors import Problem
+from helicone_filter.value_class import Record
 
 # A top-level joint of conditions: `and`, `or`, `&&`, `||`, outside strings.
 _PIECES = re.compile(
@@ -102,7 +102,7 @@ def every_problem(text: str, *, now: datetime | None = None, analyze: bool = Tru
         >>> [(p.code, p.column) for p in every_problem("modle = 1 and cost => 5")]
         [('unknown-field', 1), ('unknown-operator', 20)]
     """
-    from .compiler import checked_now, text_problems
+    from helicone_filter.api import checked_now, text_problems
 
     now = checked_now(now)  # one clock for every piece
     found_problems, syntax = text_problems(text, now, analyze=analyze)
@@ -142,7 +142,7 @@ def _pieces(text: str) -> list[tuple[int, int]]:
 
 
 def _shift(text: str, p: Problem, offset: int) -> Problem:
-    from .errors import make_problem
+    from helicone_filter.errors import make_problem
 
     fixes = tuple(tuple((s + offset, e + offset, new) for s, e, new in fix) for fix in p.fixes)
     moved = make_problem(text, p.code, p.message, p.start + offset, p.end + offset, p.hint, fixes)

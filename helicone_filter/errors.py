@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from .record import Record
+from helicone_filter.value_class import Record
 
 Severity = Literal["error", "warning"]
 Edit = tuple[int, int, str]  # replace text[start:end] (code points) with the string

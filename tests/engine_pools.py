@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from strategies import COLUMNS, any_filter_text, per_table, tree
 
 import helicone_filter
-from helicone_filter.clickhouse import COLUMN_TYPES
-from helicone_filter.schema import FIELDS
-from helicone_filter.semantics import like_escape_error
+from helicone_filter.backends.clickhouse import COLUMN_TYPES
+from helicone_filter.facts.schema import FIELDS
+from helicone_filter.facts.semantics import like_escape_error
 
 # Pools small enough that rows and filters meet, with what makes the semantics hard: case,
 # wildcards, backslashes, magic strings, non-ASCII letters, NULL, the ends of DateTime, the

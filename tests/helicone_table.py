@@ -154,7 +154,7 @@ class HeliconeTable:
             self.query(f"INSERT INTO {TABLE} FORMAT JSONEachRow\n" + "\n".join(lines))
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        from helicone_filter.clickhouse import param_text
+        from helicone_filter.backends.clickhouse import param_text
 
         texts = {k: param_text(v) for k, v in (params or {}).items()}
         settings = " SETTINGS output_format_json_quote_64bit_integers = 0"

@@ -9,7 +9,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from helicone_filter.schema import (
+from helicone_filter.facts.schema import (
     ALLOWED_OPERATORS,
     EMPTY_MAGIC,
     FIELD_OPERATORS,
@@ -23,7 +23,7 @@ from helicone_filter.schema import (
     TABLES,
     Field,
 )
-from helicone_filter.timestamps import format_timestamp
+from helicone_filter.facts.timestamps import format_timestamp
 
 # The columns Helicone can filter on (the others make its query fail; see test_check).
 COLUMNS = {

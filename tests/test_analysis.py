@@ -27,15 +27,15 @@ from hypothesis import strategies as st
 from strategies import COLUMNS
 
 from helicone_filter import FilterError, check, check_text, diagnose, matches, simplify
-from helicone_filter.analysis import findings, simplified
-from helicone_filter.checker import normalized_ir
-from helicone_filter.cli import main
-from helicone_filter.compiler import lower_text
+from helicone_filter.api import lower_text
+from helicone_filter.backends.analysis import findings, simplified
+from helicone_filter.backends.helicone_json import to_json
+from helicone_filter.backends.row_matching import filter_matches, row_value
+from helicone_filter.cli.commands import main
 from helicone_filter.diagnostics import apply_fix
-from helicone_filter.evaluate import filter_matches, row_value
-from helicone_filter.helicone_json import to_json
-from helicone_filter.ir import Filter, join
-from helicone_filter.schema import FIELDS, REQUEST_RESPONSE_RMT, USERS_VIEW
+from helicone_filter.facts.schema import FIELDS, REQUEST_RESPONSE_RMT, USERS_VIEW
+from helicone_filter.form import Filter, join
+from helicone_filter.frontends.checker import normalized_ir
 
 CI = bool(os.environ.get("CI"))
 ANALYSIS = {"never-matches", "always-matches", "redundant", "duplicate"}
@@ -338,7 +338,7 @@ def _is_set(atom: tuple[str, str | None], row: dict[str, Any]) -> bool:
 @pytest.fixture(scope="module")
 def universe_table() -> Iterator[Any]:
     pytest.importorskip("chdb")
-    from helicone_filter.clickhouse import LocalTable
+    from helicone_filter.backends.clickhouse import LocalTable
 
     table = LocalTable(UNIVERSE)
     yield table

@@ -22,7 +22,7 @@ from helicone_filter import (
     Value,
     parse,
 )
-from helicone_filter.parser import iter_nodes
+from helicone_filter.frontends.parser import iter_nodes
 
 
 def test_public_names() -> None:

@@ -344,7 +344,7 @@ def test_problem(code: str, severity: str, node: Any, path: str) -> None:
 def test_every_code_in_the_checker_has_a_case() -> None:
     source = "".join(
         (Path(__file__).parent.parent / "helicone_filter" / name).read_text(encoding="utf-8")
-        for name in ("checker.py", "semantics.py")
+        for name in ("frontends/checker.py", "facts/semantics.py")
     )
     codes = set(
         re.findall(r'(?:self\.add\(|wrong_type|\(\n\s+)\s*"([a-z0-9]+(?:-[a-z0-9]+)+)",', source)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helicone_filter.cli import Exit, main
+from helicone_filter.cli.commands import Exit, main
 
 CACHED = {"request_response_rmt": {"cached": {"equals": True}}}
 

@@ -26,9 +26,9 @@ from typing import IO, Any, cast
 import pytest
 from test_cli import CACHED, run
 
-from helicone_filter.bulk import PARALLEL_BATCH, Line, line_batches
-from helicone_filter.cli import Exit, main
-from helicone_filter.parser import DEFAULT_MAX_LENGTH
+from helicone_filter.cli.commands import Exit, main
+from helicone_filter.cli.lines import PARALLEL_BATCH, Line, line_batches
+from helicone_filter.frontends.parser import DEFAULT_MAX_LENGTH
 
 CLOSED = (
     "helicone-filter: error: cannot write the output: standard output is closed; "
@@ -547,8 +547,8 @@ def test_every_numeric_option_has_a_range(
     """`--jobs 99999999999999999999` started processes until the memory ran out, `serve
     --max-body-bytes -1` was taken: each number is checked as the arguments are read, a usage
     error naming what is allowed (and never repeating 5,000 digits)."""
-    import helicone_filter.bulk as bulk
-    import helicone_filter.server as server
+    import helicone_filter.cli.lines as bulk
+    import helicone_filter.service.server as server
 
     def started(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("it ran")
@@ -564,8 +564,8 @@ def test_every_numeric_option_has_a_range(
 def test_jobs_beyond_the_processors_are_cut_down_with_a_warning(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import helicone_filter.bulk as bulk
-    from helicone_filter.cli import MAX_JOBS
+    import helicone_filter.cli.lines as bulk
+    from helicone_filter.cli.commands import MAX_JOBS
 
     asked: list[int] = []
     real = bulk.run_lines
@@ -833,7 +833,7 @@ def test_an_option_the_service_refuses_is_a_usage_error(
 ) -> None:
     """The service checks its own options before it listens (a CORS origin that is no
     origin), raising a ValueError: that was a traceback from `serve`."""
-    import helicone_filter.server as server
+    import helicone_filter.service.server as server
 
     def refuses(*args: Any, **kwargs: Any) -> None:
         raise ValueError("a CORS origin is scheme://host[:port]; not 'x\x1b[2J'")
@@ -853,7 +853,7 @@ def test_the_collector_is_paused_for_one_filter_and_on_again_after(
     # command grow faster than the filter; nothing a command reads makes cycles to collect.
     import gc
 
-    from helicone_filter import cli
+    from helicone_filter.cli import commands as cli
 
     seen: list[bool] = []
     command = cli._BY_NAME["compile"]

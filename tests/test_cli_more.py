@@ -20,10 +20,10 @@ from openapi_schema_validator import OAS30Validator
 from test_cli import _script, run
 
 from helicone_filter import compile_with_spans
-from helicone_filter.cli import SUBCOMMANDS, Exit
-from helicone_filter.models import UserMetricsQueryParams
-from helicone_filter.query import QueryError, parse_sort, parse_time, query_body
-from helicone_filter.schema import FIELD_NOTES, FIELD_OPERATORS, FIELDS, SORT_KEYS
+from helicone_filter.backends.request_body import QueryError, parse_sort, parse_time, query_body
+from helicone_filter.cli.commands import SUBCOMMANDS, Exit
+from helicone_filter.facts.schema import FIELD_NOTES, FIELD_OPERATORS, FIELDS, SORT_KEYS
+from helicone_filter.frontends.models import UserMetricsQueryParams
 
 SPEC = yaml.safe_load(
     (Path(__file__).parent / "spec" / "user-metrics-query.openapi.yaml").read_text("utf-8")
@@ -489,9 +489,11 @@ def test_quiet_looks_for_no_warnings(
     same commands call them (so that the trap is known to work)."""
     import importlib
 
-    analysis = importlib.import_module("helicone_filter.analysis")
-    compiler = importlib.import_module("helicone_filter.compiler")
-    lower = importlib.import_module("helicone_filter.lower")  # (the package has a lower())
+    analysis = importlib.import_module("helicone_filter.backends.analysis")
+    compiler = importlib.import_module("helicone_filter.api")
+    lower = importlib.import_module(
+        "helicone_filter.frontends.lowering"
+    )  # (the package has a lower())
 
     calls: list[str] = []
 

@@ -18,11 +18,11 @@ from strategies import any_filter_text
 
 import helicone_filter
 from helicone_filter import FilterSyntaxError, FilterValidationError, matches
-from helicone_filter.schema import FIELDS, REQUEST_RESPONSE_RMT, USERS_VIEW
+from helicone_filter.facts.schema import FIELDS, REQUEST_RESPONSE_RMT, USERS_VIEW
 
 chdb = pytest.importorskip("chdb")
 
-from helicone_filter.clickhouse import (  # noqa: E402 - after the skip
+from helicone_filter.backends.clickhouse import (  # noqa: E402 - after the skip
     LocalTable,
     column_names,
     create_table,

@@ -20,7 +20,7 @@ import pytest
 from test_cli import run
 
 import helicone_filter.client as client_module
-from helicone_filter.cli import Exit
+from helicone_filter.cli.commands import Exit
 from helicone_filter.client import MAX_REPLY_BYTES, HeliconeAPIError, UserMetricsPage, send_query
 
 PAGE = b'{"data": {"users": [], "count": 0, "hasUsers": false}, "error": null}'

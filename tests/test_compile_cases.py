@@ -11,7 +11,7 @@ import pytest
 
 import helicone_filter
 from helicone_filter import FilterError, FilterSyntaxError, FilterValidationError
-from helicone_filter.timestamps import parse_timestamp
+from helicone_filter.facts.timestamps import parse_timestamp
 
 CASES_FILE = Path(__file__).parent / "cases" / "compile.json"
 DATA = json.loads(CASES_FILE.read_text(encoding="utf-8"))

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from strategies import any_filter_text
 
 import helicone_filter
-from helicone_filter.completion import Completion, complete
-from helicone_filter.schema import ALLOWED_OPERATORS, FIELDS
+from helicone_filter.facts.schema import ALLOWED_OPERATORS, FIELDS
+from helicone_filter.frontends.completion import Completion, complete
 
 KEYS = {"properties": ["environment", "my key", 'say "hi"']}
 # Not node_id, job_id, total_tokens, assets, search_properties: Helicone's query fails on them.

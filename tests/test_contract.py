@@ -29,8 +29,8 @@ from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import OAS31Validator, oas31_format_checker
 from strategies import any_filter_text, any_json_filter
 
-from helicone_filter import server
-from helicone_filter.server import create_app, openapi_document
+from helicone_filter.service import server
+from helicone_filter.service.server import create_app, openapi_document
 
 NOW = "2025-06-01T12:00:00Z"
 ERRORS = (400, 408, 413, 415, 421, 422, 500, 503)

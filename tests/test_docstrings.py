@@ -11,9 +11,9 @@ import pytest
 import helicone_filter
 
 MODULES = ["helicone_filter"] + [
-    f"helicone_filter.{m.name}"
-    for m in pkgutil.iter_modules(helicone_filter.__path__)
-    if m.name != "__main__"  # running it is running the command line
+    m.name
+    for m in pkgutil.walk_packages(helicone_filter.__path__, "helicone_filter.")
+    if not m.name.endswith("__main__")  # running it is running the command line
 ]
 
 

@@ -18,9 +18,10 @@ from hypothesis import given
 from lark import Lark, Token, Transformer
 from strategies import any_filter_text
 
-from helicone_filter import engine, parse_tables
-from helicone_filter.engine import Engine, load_tables, tables_source, tok
-from helicone_filter.parser import _ToAst, grammar_text
+from helicone_filter.frontends import lalr as engine
+from helicone_filter.frontends import parse_tables
+from helicone_filter.frontends.lalr import Engine, load_tables, tables_source, tok
+from helicone_filter.frontends.parser import _ToAst, grammar_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +33,8 @@ def test_the_shipped_tables_are_those_of_the_grammar() -> None:
     assert hashlib.sha256(grammar.encode()).hexdigest() == parse_tables.GRAMMAR_SHA256, (
         "grammar/filter.lark changed: run python grammar/build_tables.py"
     )
-    shipped = (ROOT / "helicone_filter" / "parse_tables.py").read_text(encoding="utf-8")
+    tables = ROOT / "helicone_filter" / "frontends" / "parse_tables.py"
+    shipped = tables.read_text(encoding="utf-8")
     assert tables_source(grammar) == shipped, "run python grammar/build_tables.py"
 
 
@@ -41,8 +43,8 @@ def test_the_same_grammar_always_gives_the_same_tables() -> None:
     the generated file must not."""
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); "
-        "from helicone_filter.engine import tables_source; "
-        "from helicone_filter.parser import grammar_text; "
+        "from helicone_filter.frontends.lalr import tables_source; "
+        "from helicone_filter.frontends.parser import grammar_text; "
         "import hashlib; print(hashlib.sha256(tables_source(grammar_text()).encode()).hexdigest())"
     )
     seen = {

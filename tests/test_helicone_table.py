@@ -26,7 +26,7 @@ from strategies import filter_text
 
 import helicone_filter
 from helicone_filter import check, matches
-from helicone_filter.schema import REQUEST_RESPONSE_RMT, USERS_VIEW
+from helicone_filter.facts.schema import REQUEST_RESPONSE_RMT, USERS_VIEW
 
 pytest.importorskip("chdb")
 
@@ -38,7 +38,7 @@ from helicone_table import (
     user_rows,
 )
 
-from helicone_filter.clickhouse import LocalTable, to_clickhouse
+from helicone_filter.backends.clickhouse import LocalTable, to_clickhouse
 
 R, U = REQUEST_RESPONSE_RMT, USERS_VIEW
 CI = bool(os.environ.get("CI"))

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import helicone_filter
-from helicone_filter.compiler import load_json
+from helicone_filter.api import load_json
 from helicone_filter.errors import FilterError, FilterSyntaxError, RowError
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import helicone_filter
 from helicone_filter import FilterValidationError, RowError, matches
-from helicone_filter.schema import FIELDS
+from helicone_filter.facts.schema import FIELDS
 
 
 def m(text: str, **row: Any) -> bool:

@@ -8,7 +8,7 @@ import pytest
 from conftest import NOW, openapi
 
 import helicone_filter
-from helicone_filter.models import FILTER_NODE, UserMetricsQueryParams
+from helicone_filter.frontends.models import FILTER_NODE, UserMetricsQueryParams
 
 OPERATOR_SCHEMAS = {
     "Partial_TextOperators_": "TextOperators",

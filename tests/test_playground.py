@@ -25,7 +25,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from helicone_filter.schema import FIELDS
+from helicone_filter.facts.schema import FIELDS
 
 CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver")
@@ -315,7 +315,7 @@ def test_editing_the_json_updates_the_text(base: str, browser: WebDriver) -> Non
 
 
 def test_a_stopped_service_is_shown(browser: WebDriver) -> None:
-    from helicone_filter.server import create_app
+    from helicone_filter.service.server import create_app
 
     with serving(create_app()) as url:
         box = _open(browser, url + "/")

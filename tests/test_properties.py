@@ -16,8 +16,8 @@ from strategies import UUIDS, family_value
 
 import helicone_filter
 from helicone_filter import FilterError
-from helicone_filter.parser import grammar_text
-from helicone_filter.schema import FIELD_OPERATORS, FIELDS, TABLES
+from helicone_filter.facts.schema import FIELD_OPERATORS, FIELDS, TABLES
+from helicone_filter.frontends.parser import grammar_text
 
 
 def _compile_or_our_error(text: str) -> Any:

@@ -17,7 +17,7 @@ import pytest
 from conftest import NOW
 
 import helicone_filter
-from helicone_filter.schema import FIELD_NOTES, FIELD_OPERATORS, FIELDS
+from helicone_filter.facts.schema import FIELD_NOTES, FIELD_OPERATORS, FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
 # README.md and every page of docs/, each example of which must run.

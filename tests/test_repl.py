@@ -28,7 +28,7 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from prompt_toolkit.output.vt100 import Vt100_Output
 
-from helicone_filter import repl
+from helicone_filter.cli import repl
 
 UP, ALT_ENTER, CTRL_C, CTRL_D, TAB = "\x1b[A", "\x1b\r", "\x03", "\x04", "\t"
 COST_1 = '{\n  "request_response_rmt": {\n    "cost": {\n      "gt": 1\n    }\n  }\n}'
@@ -139,7 +139,7 @@ def test_body_explain_and_a_filter_given_becomes_current() -> None:
 
 
 def test_explain_prints_as_the_command_line_does(capsys: pytest.CaptureFixture[str]) -> None:
-    from helicone_filter.cli import main
+    from helicone_filter.cli.commands import main
 
     text = 'not (cost > 1 or cached) and model in ["a", "b"]'
     assert main(["explain", text]) == 0
@@ -201,7 +201,7 @@ def test_a_fault_inside_the_loop_is_said_and_the_loop_goes_on(
     def broken(*args: object, **kwargs: object) -> object:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("helicone_filter.query.query_body", broken)
+    monkeypatch.setattr("helicone_filter.backends.request_body.query_body", broken)
     _, out = session(":body cached\rcost > 1\r:q\r")
     assert "error: RuntimeError: boom" in out
     assert COST_1 in out
@@ -439,7 +439,7 @@ def tmux() -> Iterator[Callable[..., str]]:
 
 def test_in_tmux(tmux: Callable[..., str]) -> None:
     command = (
-        f"{sys.executable} -m helicone_filter.repl --now 2025-06-01T00:00:00Z; "
+        f"{sys.executable} -m helicone_filter.cli.repl --now 2025-06-01T00:00:00Z; "
         "echo EXIT=$?; sleep 30"
     )
     tmux("new-session", "-d", "-s", "repl", "-x", "100", "-y", "30", command)
@@ -471,7 +471,7 @@ _SPECIAL_FILES = r"""
 import io, json, os, resource, sys
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
-from helicone_filter import repl
+from helicone_filter.cli import repl
 
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 said = {}

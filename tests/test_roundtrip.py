@@ -12,7 +12,7 @@ from strategies import ANY_JSON, any_filter_text, any_json_filter, filter_text, 
 
 import helicone_filter
 from helicone_filter import check, matches, normalize, parse, to_text, validate
-from helicone_filter.schema import TABLES
+from helicone_filter.facts.schema import TABLES
 
 _SLOW = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 

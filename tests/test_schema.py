@@ -6,7 +6,7 @@ from typing import Any
 
 from conftest import openapi
 
-from helicone_filter.schema import (
+from helicone_filter.facts.schema import (
     ALLOWED_OPERATORS,
     FIELDS,
     FIELDS_BY_TABLE,

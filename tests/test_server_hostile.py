@@ -27,8 +27,8 @@ pytest.importorskip("starlette")
 import httpx
 from conftest import free_port
 
-from helicone_filter import server
-from helicone_filter.server import create_app, is_loopback, server_config
+from helicone_filter.service import server
+from helicone_filter.service.server import create_app, is_loopback, server_config
 
 JSON = {"content-type": "application/json"}
 # The slowest request under the default body limit that we know of: a 60 KB `in` list, whose

@@ -30,8 +30,8 @@ import pytest
 pytest.importorskip("starlette")
 import httpx
 
-from helicone_filter import server
-from helicone_filter.server import create_app
+from helicone_filter.service import server
+from helicone_filter.service.server import create_app
 
 # Far more work than request_seconds allows: 100,000 values to compile (about a second now).
 SLOW = json.dumps({"text": "model in [" + '"a",' * 100_000 + '"b"]'}).encode()
@@ -44,7 +44,7 @@ def _service(**options: Any) -> Iterator[tuple[str, int]]:
     """`serve` in a process of its own on a free port, with `options`; its URL and pid."""
     code = (
         "import sys\n"
-        "from helicone_filter.server import serve\n"
+        "from helicone_filter.service.server import serve\n"
         f"serve('127.0.0.1', 0, announce=lambda l: print(l, file=sys.stderr, flush=True), "
         f"**{options!r})\n"
     )
@@ -260,7 +260,7 @@ def test_the_work_imports_nothing() -> None:
     code = """
 import asyncio, sys
 import httpx
-from helicone_filter.server import create_app
+from helicone_filter.service.server import create_app
 app = create_app(cors_origins=["https://a.example"])
 bodies = [
     ("/compile", {"text": 'model = "a" and user_cost > 5 and request_created_at > now - 7d'}),

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helicone_filter.jsdate import helicone_timestamp
-from helicone_filter.timestamps import canonical_timestamp, format_timestamp, parse_timestamp
+from helicone_filter.facts.node_dates import helicone_timestamp
+from helicone_filter.facts.timestamps import canonical_timestamp, format_timestamp, parse_timestamp
 
 
 def _slow(text: str) -> str | None:

@@ -17,8 +17,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, MutableSequence
 from typing import Any, Final, TypeAlias, TypeVar
 
-from .record import Record
-from .schema import Field
+from helicone_filter.facts.schema import Field
+from helicone_filter.value_class import Record
 
 ALL: Final = "all"
 """The filter that matches every user: `all`, an empty filter, `{}`."""

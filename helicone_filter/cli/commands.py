@@ -25,11 +25,11 @@ from datetime import datetime
 from enum import IntEnum
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
-from .record import Record
+from helicone_filter.value_class import Record
 
 if TYPE_CHECKING:
-    from .client import HeliconeAPIError
-    from .errors import FilterError, Problem
+    from helicone_filter.client import HeliconeAPIError
+    from helicone_filter.errors import FilterError, Problem
 
 PROG = "helicone-filter"
 _API_KEY_ENV = "HELICONE_API_KEY"  # client.API_KEY_ENV, without importing the client
@@ -310,8 +310,8 @@ def _read_input(arg: str, stdin: IO[str] | None) -> str:
 
 
 def _load_json(text: str) -> Any:
-    from .compiler import load_json
-    from .errors import FilterSyntaxError
+    from helicone_filter.api import load_json
+    from helicone_filter.errors import FilterSyntaxError
 
     try:
         return load_json(text)
@@ -324,7 +324,7 @@ def _load_json(text: str) -> Any:
 def _parse_now(value: str | None) -> datetime | None:
     if value is None:
         return None
-    from .timestamps import parse_timestamp
+    from helicone_filter.facts.timestamps import parse_timestamp
 
     parsed = parse_timestamp(value)
     if parsed is None:
@@ -354,14 +354,14 @@ def _json(data: Any, stream: Any, **options: Any) -> str:
     all, else as `\\uXXXX` escapes (PYTHONIOENCODING=ascii); either way DEL, C1 and bidi
     controls and lone surrogates escaped (`errors.escape_unsafe`), so that it is valid JSON
     that can neither fail to print nor drive a terminal."""
-    from .errors import escape_unsafe
+    from helicone_filter.errors import escape_unsafe
 
     return escape_unsafe(json.dumps(data, ensure_ascii=False, **options), ascii_only=_ascii(stream))
 
 
 def _ascii(stream: Any) -> bool:
     """Whether `stream` cannot write every character (its encoding is not a UTF)."""
-    from .errors import writes_unicode
+    from helicone_filter.errors import writes_unicode
 
     return not writes_unicode(stream)
 
@@ -369,7 +369,7 @@ def _ascii(stream: Any) -> bool:
 def _text_out(text: str) -> str:
     """A filter's canonical text for stdout: `_json`'s escapes, which mean the same inside a
     string of the language (and nothing but strings holds such characters there)."""
-    from .errors import escape_unsafe
+    from helicone_filter.errors import escape_unsafe
 
     return escape_unsafe(text, ascii_only=_ascii(sys.stdout))
 
@@ -391,7 +391,7 @@ def _empty(text: str) -> list[Problem]:
     """The warning for an empty filter (an empty "$VAR"), which matches every user."""
     if text.strip():
         return []
-    from .errors import make_problem
+    from helicone_filter.errors import make_problem
 
     problem = make_problem(
         text,
@@ -415,7 +415,7 @@ def _warnings_note(
     if getattr(args, "error_format", "text") == "json":
         found = {"warning": {"message": warnings[0].message, "problems": _dicts(warnings)}}
         return json.dumps(found if number is None else {"line": number, **found}) + "\n"
-    from .errors import CYAN, YELLOW, paint, render_problem
+    from helicone_filter.errors import CYAN, YELLOW, paint, render_problem
 
     color = _color(args, sys.stderr)
     blocks = []
@@ -438,7 +438,7 @@ def _warn(args: argparse.Namespace, text: str, warnings: list[Problem]) -> None:
 
 def _text_warnings(args: argparse.Namespace, text: str, now: datetime | None) -> list[Problem]:
     """The warnings about filter text that compiled (none for JSON, or with --quiet)."""
-    from .compiler import check_text, is_json_text
+    from helicone_filter.api import check_text, is_json_text
 
     if args.quiet or is_json_text(text):
         return []
@@ -473,10 +473,10 @@ def _compile_one(
     args: argparse.Namespace, text: str, now: datetime | None
 ) -> tuple[Any, list[Problem]]:
     if args.quiet:  # no warnings are looked for that would not be printed
-        from .compiler import compile as compile_filter
+        from helicone_filter.api import compile as compile_filter
 
         return compile_filter(text, now=now, nesting=args.nesting), []
-    from .compiler import compile_with_warnings
+    from helicone_filter.api import compile_with_warnings
 
     result, warnings = compile_with_warnings(text, now=now, nesting=args.nesting)
     return result, warnings if warnings or text.strip() else _empty(text)
@@ -505,15 +505,15 @@ def _fmt(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 def _fmt_one(
     args: argparse.Namespace, text: str, now: datetime | None
 ) -> tuple[str, list[Problem]]:
-    from .compiler import is_json_text
-    from .formatter import filter_text, to_text
-    from .parser import parse
+    from helicone_filter.api import is_json_text
+    from helicone_filter.backends.canonical_text import filter_text, to_text
+    from helicone_filter.frontends.parser import parse
 
     simplify = getattr(args, "simplify", False)
     if is_json_text(text):
         if simplify:
-            from .analysis import simplified
-            from .checker import normalized_ir
+            from helicone_filter.backends.analysis import simplified
+            from helicone_filter.frontends.checker import normalized_ir
 
             # Refused where `check` finds an error: Helicone keeps one condition of a leaf
             # with several, so no simpler filter both says it and selects what Helicone does.
@@ -523,7 +523,7 @@ def _fmt_one(
     root = parse(text)
     node, warnings = _lower(args, root, text, now)  # only valid filters are formatted
     if simplify:
-        from .analysis import simplified
+        from helicone_filter.backends.analysis import simplified
 
         return filter_text(simplified(node)), warnings
     return (to_text(root) if args.as_written else filter_text(node)), warnings
@@ -533,13 +533,13 @@ def _lower(
     args: argparse.Namespace, root: Any, text: str, now: datetime | None
 ) -> tuple[Any, list[Problem]]:
     """Parsed text in its validated form, and its warnings (none looked for with --quiet)."""
-    from .compiler import checked_now
+    from helicone_filter.api import checked_now
 
     if args.quiet:
-        from .lower import lower
+        from helicone_filter.frontends.lowering import lower
 
         return lower(root, text, now=checked_now(now)), []
-    from .lower import lower_with_warnings
+    from helicone_filter.frontends.lowering import lower_with_warnings
 
     node, warnings = lower_with_warnings(root, text, now=checked_now(now))
     return node, warnings if warnings or text.strip() else _empty(text)
@@ -582,9 +582,9 @@ def _check_options(p: argparse.ArgumentParser) -> None:
 def _problems(text: str, now: datetime | None, analyze: bool = True) -> list[Any]:
     """Every problem: the checker's for JSON; for text, those `diagnose` finds (after a syntax
     error, those of the conditions around it too); the analysis's unless not `analyze`."""
-    from .checker import check
-    from .compiler import is_json_text
-    from .diagnostics import every_problem
+    from helicone_filter.api import is_json_text
+    from helicone_filter.diagnostics import every_problem
+    from helicone_filter.frontends.checker import check
 
     if is_json_text(text):
         return check(_load_json(text), analyze=analyze)
@@ -592,8 +592,8 @@ def _problems(text: str, now: datetime | None, analyze: bool = True) -> list[Any
 
 
 def _check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from .compiler import is_json_text
-    from .errors import render_problem
+    from helicone_filter.api import is_json_text
+    from helicone_filter.errors import render_problem
 
     problems = _problems(text, now, not args.no_analysis)
     if args.error_format == "json":
@@ -691,8 +691,8 @@ def _query_options(p: argparse.ArgumentParser) -> None:
 
 
 def _query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from .compiler import is_json_text
-    from .query import QueryError, query_body
+    from helicone_filter.api import is_json_text
+    from helicone_filter.backends.request_body import QueryError, query_body
 
     source: Any = _load_json(text) if is_json_text(text) else text
     try:
@@ -743,9 +743,9 @@ def _sql_options(p: argparse.ArgumentParser) -> None:
 
 
 def _sql(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from .clickhouse import column_names, sql_of
-    from .compiler import is_json_text
-    from .parser import parse
+    from helicone_filter.api import is_json_text
+    from helicone_filter.backends.clickhouse import column_names, sql_of
+    from helicone_filter.frontends.parser import parse
 
     table_map: dict[str, str] = {}
     for item in args.table_map:
@@ -758,8 +758,8 @@ def _sql(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     except ValueError as e:
         raise _UsageError(f"{PROG} sql: error: {e}") from None
     if is_json_text(text):
-        from .checker import SPLITTABLE, read_json
-        from .errors import printable
+        from helicone_filter.errors import printable
+        from helicone_filter.frontends.checker import SPLITTABLE, read_json
 
         node = read_json(_load_json(text), SPLITTABLE)
         # Helicone keeps one condition of such a leaf, and so does the SQL: say so.
@@ -778,7 +778,13 @@ def _sql(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 
 def _send(args: argparse.Namespace, body: dict[str, Any]) -> int:
     """`query --send`: the body to Helicone, the users back as a table or JSON."""
-    from .client import DEFAULT_TIMEOUT, HeliconeAPIError, check_api_key, endpoint_url, send_query
+    from helicone_filter.client import (
+        DEFAULT_TIMEOUT,
+        HeliconeAPIError,
+        check_api_key,
+        endpoint_url,
+        send_query,
+    )
 
     key = os.environ.get(_API_KEY_ENV)
     if not key:
@@ -815,7 +821,7 @@ _NUMERIC = frozenset({"total_requests", "active_for", "cost"})
 
 def _users_table(users: list[dict[str, Any]], count: int | float, offset: int) -> str:
     """The users as a plain table, numbers aligned right, then how many match in all."""
-    from .errors import display_width
+    from helicone_filter.errors import display_width
 
     rows = [list(_USER_COLUMNS)] + [[_cell(u.get(c), c) for c in _USER_COLUMNS] for u in users]
     widths = [max(display_width(row[i]) for row in rows) for i in range(len(_USER_COLUMNS))]
@@ -841,7 +847,7 @@ def _cell(value: Any, column: str) -> str:
         if column == "cost":
             return f"{value:.6f}"
         return str(int(value)) if float(value).is_integer() else f"{value:g}"
-    from .errors import printable
+    from helicone_filter.errors import printable
 
     return printable(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
 
@@ -852,7 +858,7 @@ def _fields_options(p: argparse.ArgumentParser) -> None:
 
 
 def _fields(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from .schema import FIELD_NOTES, FIELD_OPERATORS, FIELDS, field_table
+    from helicone_filter.facts.schema import FIELD_NOTES, FIELD_OPERATORS, FIELDS, field_table
 
     rows = field_table()
     if args.json:
@@ -877,10 +883,10 @@ def _fields(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 
 
 def _explain(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from .compiler import compile_explained, lower_text, to_helicone
-    from .errors import escape_unsafe, printable
-    from .formatter import condition_text
-    from .ir import conditions
+    from helicone_filter.api import compile_explained, lower_text, to_helicone
+    from helicone_filter.backends.canonical_text import condition_text
+    from helicone_filter.errors import escape_unsafe, printable
+    from helicone_filter.form import conditions
 
     # One reading of the text for the tree and its warnings (none looked for with --quiet).
     if args.quiet:
@@ -927,14 +933,14 @@ _TREE = ("├─ ", "└─ ", "│  ", "←")
 
 def _serve(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     try:
-        from .server import serve
+        from helicone_filter.service.server import serve
     except ImportError as e:
         raise _InputError(
             f"serve needs the server extra ({e.name} is missing): "
             "pip install 'helicone-filter[server]' (from a clone: pip install -e '.[server]')"
         ) from None
-    from .errors import printable
-    from .server import ListenError
+    from helicone_filter.errors import printable
+    from helicone_filter.service.server import ListenError
 
     def announce(line: str) -> None:
         print(f"{PROG}: {line}", file=sys.stderr, flush=True)
@@ -1019,7 +1025,7 @@ def _repl_options(p: argparse.ArgumentParser) -> None:
 
 
 def _repl(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from .repl import run
+    from helicone_filter.cli.repl import run
 
     color = {"always": True, "never": False}.get(args.color)
     return run(args.history, now=_parse_now(args.now), color=color)
@@ -1247,7 +1253,7 @@ _DEFAULT = "compile"  # `helicone-filter 'user_cost > 5'`, or a filter on stdin
 
 
 def _build_parser() -> _Parser:
-    from . import __version__
+    from helicone_filter import __version__
 
     parser = _Parser(
         prog=PROG,
@@ -1285,7 +1291,7 @@ def _build_parser() -> _Parser:
 
 
 def _sort_keys() -> tuple[str, ...]:
-    from .schema import SORT_KEYS
+    from helicone_filter.facts.schema import SORT_KEYS
 
     return SORT_KEYS
 
@@ -1296,8 +1302,8 @@ def _sort_keys() -> tuple[str, ...]:
 def _lines(command: Command, args: argparse.Namespace, now: datetime | None) -> int:
     """`--lines`: the subcommand's line work on each line, NDJSON out (see bulk.run_lines); a
     line that fails gives `{"line": n, "error": {...}}` and the rest go on."""
-    from .bulk import run_lines
-    from .errors import FilterError, FilterSyntaxError
+    from helicone_filter.cli.lines import run_lines
+    from helicone_filter.errors import FilterError, FilterSyntaxError
 
     jobs = _jobs(args.jobs)
     line = command.line
@@ -1357,12 +1363,12 @@ def _every_problem(error: FilterError, now: datetime | None) -> list[Problem]:
     """The problems to report for a bad filter: after a syntax error in filter text, every
     problem `diagnose` finds (the conditions around the mistake are read on their own);
     otherwise the error's own."""
-    from .errors import FilterSyntaxError
+    from helicone_filter.errors import FilterSyntaxError
 
     if not isinstance(error, FilterSyntaxError) or not error.text:
         return error.problems
-    from .compiler import is_json_text
-    from .diagnostics import every_problem
+    from helicone_filter.api import is_json_text
+    from helicone_filter.diagnostics import every_problem
 
     if is_json_text(error.text):
         return error.problems
@@ -1386,7 +1392,7 @@ def _report(
     """An error on stderr: text (a FilterError with its carets, a HeliconeAPIError with its
     details and hint), or JSON with --error-format (an API error's status, url, details and
     hint beside the message)."""
-    from .errors import render_problem
+    from helicone_filter.errors import render_problem
 
     if getattr(args, "error_format", "text") == "json":
         if api_error is not None:
@@ -1408,7 +1414,7 @@ def _report(
     elif api_error is not None:
         message = api_error.render(color=_color(args, sys.stderr))
     else:
-        from .errors import printable
+        from helicone_filter.errors import printable
 
         message = printable(message, newlines=True)  # it may quote an argument, or the input
     if not message.startswith(("usage:", PROG)):
@@ -1465,7 +1471,7 @@ def _not_a_command(word: str, rest: list[str], parser: _Parser) -> None:
 
     if not re.fullmatch(r"[A-Za-z][A-Za-z_-]*", word):
         return  # filter text: `user_cost > 5`, `"all"`, `-`
-    from .schema import FIELDS
+    from helicone_filter.facts.schema import FIELDS
 
     if word.lower() in FIELDS:
         return  # `cached`, `threat`: a filter (or a field whose operator is missing)
@@ -1480,7 +1486,7 @@ def _not_a_command(word: str, rest: list[str], parser: _Parser) -> None:
     more = any(not a.startswith("-") for a in rest)  # more than a filter: a command's input
     if not more and max(map(likeness, FIELDS)) >= likeness(command):
         return
-    from .compiler import text_problems
+    from helicone_filter.api import text_problems
 
     problems, _ = text_problems(word)
     if not any(p.severity == "error" for p in problems):
@@ -1491,7 +1497,7 @@ def _not_a_command(word: str, rest: list[str], parser: _Parser) -> None:
 
 
 def _run(argv: list[str]) -> int:
-    from .errors import FilterError
+    from helicone_filter.errors import FilterError
 
     parser = _build_parser()
     if not argv and (sys.stdin is None or sys.stdin.isatty()):
@@ -1542,7 +1548,7 @@ def _collector_paused() -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with `argv` (default: sys.argv[1:]); return the exit code."""
-    from .bulk import Terminated
+    from helicone_filter.cli.lines import Terminated
 
     arguments = list(sys.argv[1:] if argv is None else argv)
     stdout = sys.stdout  # None when the process was started with it closed

@@ -7,8 +7,8 @@ import json
 import re
 from typing import Final
 
-from .errors import escape_unsafe
-from .schema import KEYWORDS, NAME_PATTERN
+from helicone_filter.errors import escape_unsafe
+from helicone_filter.facts.schema import KEYWORDS, NAME_PATTERN
 
 _NAME: Final = re.compile(NAME_PATTERN)
 

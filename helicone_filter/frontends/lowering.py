@@ -12,11 +12,9 @@ import math
 from datetime import datetime
 from typing import Any
 
-from .errors import FilterValidationError, Fix, Problem, make_problem
-from .ir import ALL, Condition, Filter, join
-from .literals import quote
-from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
-from .schema import (
+from helicone_filter.errors import FilterValidationError, Fix, Problem, make_problem
+from helicone_filter.facts.quoting import quote
+from helicone_filter.facts.schema import (
     ALLOWED_OPERATORS,
     EMPTY_MAGIC,
     FIELDS,
@@ -29,7 +27,7 @@ from .schema import (
     Field,
     Kind,
 )
-from .semantics import (
+from helicone_filter.facts.semantics import (
     ZERO_UUID,
     Quirk,
     operator_not_allowed,
@@ -40,7 +38,19 @@ from .semantics import (
     unknown_table,
     wrong_type,
 )
-from .timestamps import canonical_timestamp, format_timestamp, relative
+from helicone_filter.facts.timestamps import canonical_timestamp, format_timestamp, relative
+from helicone_filter.form import ALL, Condition, Filter, join
+from helicone_filter.frontends.syntax_tree import (
+    All,
+    And,
+    Comparison,
+    FieldRef,
+    Group,
+    Node,
+    Not,
+    Or,
+    Value,
+)
 
 Span = tuple[int, int]
 # The `not`s and parentheses around a node: their span, and whether the node was negated

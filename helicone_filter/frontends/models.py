@@ -25,8 +25,14 @@ from pydantic import (
     create_model,
 )
 
-from .schema import FIELDS_BY_TABLE, JSON_OPERATORS, REQUEST_RESPONSE_RMT, SORT_KEYS, USERS_VIEW
-from .timestamps import parse_timestamp
+from helicone_filter.facts.schema import (
+    FIELDS_BY_TABLE,
+    JSON_OPERATORS,
+    REQUEST_RESPONSE_RMT,
+    SORT_KEYS,
+    USERS_VIEW,
+)
+from helicone_filter.facts.timestamps import parse_timestamp
 
 Number = StrictInt | StrictFloat
 

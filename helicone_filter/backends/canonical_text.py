@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from .ir import ALL, Condition, Filter, events
-from .literals import key_text, quote
-from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
-from .schema import (
+from helicone_filter.facts.quoting import key_text, quote
+from helicone_filter.facts.schema import (
     EMPTY_MAGIC,
     FIELDS,
     JSON_OPERATOR_TEXT,
     NULL_MAGIC,
     TABLES,
+)
+from helicone_filter.form import ALL, Condition, Filter, events
+from helicone_filter.frontends.syntax_tree import (
+    All,
+    And,
+    Comparison,
+    FieldRef,
+    Group,
+    Node,
+    Not,
+    Or,
+    Value,
 )
 
 
@@ -171,6 +181,6 @@ def to_text(obj: Any) -> str:
     """
     if isinstance(obj, (Comparison, Not, And, Or, Group, All)):
         return _ast_text(obj)
-    from .checker import normalized_ir
+    from helicone_filter.frontends.checker import normalized_ir
 
     return filter_text(normalized_ir(obj))

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .schema import SORT_DIRECTIONS, SORT_KEYS
-from .timestamps import DURATION_SECONDS, parse_timestamp, relative
+from helicone_filter.facts.schema import SORT_DIRECTIONS, SORT_KEYS
+from helicone_filter.facts.timestamps import DURATION_SECONDS, parse_timestamp, relative
 
 DEFAULT_LIMIT = 100
 # Helicone's controller answers 400 to a larger limit ("Limit cannot be greater than 1000").
@@ -97,7 +97,7 @@ def parse_sort(value: str) -> dict[str, str]:
     key, _, direction = value.strip().partition(":")
     direction = direction.lower() or "asc"
     if key not in SORT_KEYS:
-        from .errors import closest
+        from helicone_filter.errors import closest
 
         near = closest(key, SORT_KEYS)
         hint = f"did you mean {near[0]!r}? " if near else ""
@@ -153,11 +153,11 @@ def query_body(
     if now is None:
         now = datetime.now(UTC).replace(microsecond=0)  # whole unix seconds in the window
     if isinstance(filter, str):
-        from .compiler import compile as compile_filter
+        from helicone_filter.api import compile as compile_filter
 
         node: Any = compile_filter(filter, now=now)
     else:
-        from .checker import validate
+        from helicone_filter.frontends.checker import validate
 
         node = validate(filter)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .errors import FilterSyntaxError, FilterValidationError, Problem, make_problem
-from .helicone_json import JSON, Nesting, leaf_paths, to_json, too_deep
-from .ir import Condition, Filter, conditions
-from .lower import lower, lower_with_warnings
-from .parser import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LENGTH, parse
+from helicone_filter.backends.helicone_json import JSON, Nesting, leaf_paths, to_json, too_deep
+from helicone_filter.errors import FilterSyntaxError, FilterValidationError, Problem, make_problem
+from helicone_filter.form import Condition, Filter, conditions
+from helicone_filter.frontends.lowering import lower, lower_with_warnings
+from helicone_filter.frontends.parser import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LENGTH, parse
 
 # A leaf of the output and where it came from: its path in the JSON ("left"/"right" steps from
 # the root) and the span of the condition in the text.
@@ -60,7 +60,10 @@ def read_filter(obj: Any, *, now: datetime | None = None) -> Filter:
     """
     if isinstance(obj, str):
         return lower_text(obj, now=now)
-    from .checker import SPLITTABLE, normalized_ir  # JSON only: not for a one-shot compile
+    from helicone_filter.frontends.checker import (
+        SPLITTABLE,
+        normalized_ir,
+    )  # JSON only: not for a one-shot compile
 
     return normalized_ir(obj, SPLITTABLE)
 
@@ -199,7 +202,7 @@ def compile_with_warnings(
     node, warnings = lower_with_warnings(root, text, now=now)
     result: dict[str, Any] | str = to_helicone(node, text, nesting)
     if analyze:
-        from .analysis import analysis_problems
+        from helicone_filter.backends.analysis import analysis_problems
 
         warnings += analysis_problems(node, text)
     return result, warnings
@@ -236,7 +239,7 @@ def compile_explained(
     node, warnings = lower_with_warnings(parse(text), text, now=now)
     result: dict[str, Any] | str = to_helicone(node, text, nesting)
     if analyze:
-        from .analysis import analysis_problems
+        from helicone_filter.backends.analysis import analysis_problems
 
         warnings += analysis_problems(node, text)
     return result, list(conditions(node)), warnings
@@ -315,7 +318,7 @@ def text_problems(
     except FilterValidationError as e:
         return e.problems, False
     if analyze:
-        from .analysis import analysis_problems
+        from helicone_filter.backends.analysis import analysis_problems
 
         warnings += analysis_problems(node, text)
     return warnings, False

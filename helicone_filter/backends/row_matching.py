@@ -38,11 +38,11 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
 
-from .errors import RowError
-from .ir import Chain, Condition, Filter, fold
-from .schema import EMPTY_MAGIC, JSON_OPERATOR, NULL_MAGIC, Family, Field
-from .semantics import COST_SCALE, compared, describe, is_uuid, uuid_number
-from .timestamps import parse_timestamp
+from helicone_filter.errors import RowError
+from helicone_filter.facts.schema import EMPTY_MAGIC, JSON_OPERATOR, NULL_MAGIC, Family, Field
+from helicone_filter.facts.semantics import COST_SCALE, compared, describe, is_uuid, uuid_number
+from helicone_filter.facts.timestamps import parse_timestamp
+from helicone_filter.form import Chain, Condition, Filter, fold
 
 Row = dict[str, Any]
 T = TypeVar("T")
@@ -286,7 +286,7 @@ def matches(obj: Any, row: Row) -> bool:
         >>> matches({"request_response_rmt": {"model": {"contains": "GPT"}}}, {"model": "gpt-4o"})
         True
     """
-    from .checker import SPLITTABLE, normalized_ir
+    from helicone_filter.frontends.checker import SPLITTABLE, normalized_ir
 
     node = normalized_ir(obj, SPLITTABLE)
     if not isinstance(row, dict):

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from prompt_toolkit.output import Output
     from prompt_toolkit.styles import Style
 
-    from .diagnostics import Diagnostic
+    from helicone_filter.diagnostics import Diagnostic
 
 PROG = "helicone-filter repl"
 INSTALL = (
@@ -170,7 +170,7 @@ def history_file(environ: dict[str, str] | None = None) -> Path:
 @functools.lru_cache(maxsize=16)
 def _diagnostics(text: str, now: datetime | None) -> tuple[Diagnostic, ...]:
     """diagnose(), once per text: the lexer and the toolbar both ask on each keystroke."""
-    from .diagnostics import diagnose
+    from helicone_filter.diagnostics import diagnose
 
     return tuple(diagnose(text, now=now))
 
@@ -219,7 +219,7 @@ def status(text: str, now: datetime | None = None) -> StyleAndTextTuples:
     found = _diagnostics(part, now)
     if not found:
         return [("class:toolbar.ok", " ✓ a whole filter: Enter prints its JSON")]
-    from .errors import printable
+    from helicone_filter.errors import printable
 
     first = next((d for d in found if d.severity == "error"), found[0])
     message = printable(first.message)
@@ -271,7 +271,7 @@ class Runner:
     def json(self, data: object) -> str:
         """`data` as indented JSON, escaped as the command line escapes it: nothing that could
         drive a terminal, nothing the output cannot encode."""
-        from .errors import escape_unsafe, writes_unicode
+        from helicone_filter.errors import escape_unsafe, writes_unicode
 
         text = json.dumps(data, indent=2, ensure_ascii=False)
         return escape_unsafe(text, ascii_only=not writes_unicode(self.out))
@@ -284,7 +284,7 @@ class Runner:
         except KeyboardInterrupt:
             raise
         except Exception as e:  # a fault of ours: said, and the prompt goes on
-            from .errors import printable
+            from helicone_filter.errors import printable
 
             said = printable(f"{type(e).__name__}: {e}")
             self.write(f"error: {said} (this is a bug; the prompt goes on)")
@@ -302,7 +302,7 @@ class Runner:
         if name == "quit":
             return False
         if name not in COMMANDS:
-            from .errors import printable
+            from helicone_filter.errors import printable
 
             self.write(f"unknown command ':{printable(name)}'; :help lists the commands")
         elif name not in _TAKES_FILTER:
@@ -325,7 +325,7 @@ class Runner:
 
     def show(self, what: str, text: str) -> None:
         """The filter's problems, if it has errors; else its warnings and the form asked for."""
-        from .diagnostics import diagnose
+        from helicone_filter.diagnostics import diagnose
 
         found = diagnose(text, now=self.now)
         errors = [d for d in found if d.severity == "error"]
@@ -334,13 +334,13 @@ class Runner:
         if errors:
             return
         if what == "json":
-            from .compiler import compile as compile_filter
+            from helicone_filter.api import compile as compile_filter
 
             self.write(self.json(compile_filter(text, now=self.now)))
         elif what == "sql":
-            from .clickhouse import sql_of
-            from .compiler import lower_text
-            from .errors import escape_unsafe, printable, writes_unicode
+            from helicone_filter.api import lower_text
+            from helicone_filter.backends.clickhouse import sql_of
+            from helicone_filter.errors import escape_unsafe, printable, writes_unicode
 
             sql, params = sql_of(lower_text(text, now=self.now))
             shown = escape_unsafe(
@@ -348,7 +348,7 @@ class Runner:
             )
             self.write(f"{printable(sql)}\nparams: {shown}")
         elif what == "body":
-            from .query import query_body
+            from helicone_filter.backends.request_body import query_body
 
             self.write(self.json(query_body(text, now=self.now)))
         else:
@@ -358,7 +358,7 @@ class Runner:
         """Every problem, as the command line shows them: position, line, carets, hint."""
         if not found:
             return
-        from .errors import make_problem, render_problem
+        from helicone_filter.errors import make_problem, render_problem
 
         rendered = [
             render_problem(
@@ -378,7 +378,7 @@ class Runner:
     def cli(self, argv: list[str]) -> None:
         """A subcommand of the command line, its output here: `explain` and `fields` print
         exactly as there."""
-        from .cli import main
+        from helicone_filter.cli.commands import main
 
         # Buffers that say the output's encoding, so that the command line writes what it
         # can (the tree of explain in ASCII for an ASCII terminal).
@@ -386,7 +386,7 @@ class Runner:
         out, err = _Buffer(encoding), _Buffer(encoding)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             if self.now is not None and argv[0] != "fields":
-                from .timestamps import format_timestamp
+                from helicone_filter.facts.timestamps import format_timestamp
 
                 argv = [argv[0], "--now", format_timestamp(self.now), *argv[1:]]
             main(argv)
@@ -415,7 +415,7 @@ def make_completer(now: datetime | None = None) -> Completer:
     from prompt_toolkit.completion import CompleteEvent, Completer, Completion
     from prompt_toolkit.document import Document
 
-    from .completion import complete
+    from helicone_filter.frontends.completion import complete
 
     class FilterCompleter(Completer):
         def get_completions(
@@ -502,7 +502,7 @@ def _history(choice: str | bool | None, err: IO[str]) -> History:
     that fails later. Nothing here blocks (a FIFO) or reads without end (/dev/zero)."""
     from prompt_toolkit.history import History, InMemoryHistory
 
-    from .errors import printable
+    from helicone_filter.errors import printable
 
     if choice is None or choice is False:
         return InMemoryHistory()
@@ -547,7 +547,7 @@ def _history(choice: str | bool | None, err: IO[str]) -> History:
 
 
 def _reason(e: OSError) -> str:
-    from .errors import printable
+    from helicone_filter.errors import printable
 
     return printable(str(e.strerror or e))
 
@@ -799,9 +799,9 @@ def _prompt_loop(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m helicone_filter.repl [options]`: the same as `helicone-filter repl`, whose
+    """`python -m helicone_filter.cli.repl [options]`: the same as `helicone-filter repl`, whose
     options the command line defines."""
-    from .cli import main as command_line
+    from helicone_filter.cli.commands import main as command_line
 
     return command_line(["repl", *(sys.argv[1:] if argv is None else argv)])
 

@@ -6,7 +6,7 @@ import operator
 from collections.abc import Callable
 from typing import Any, Final, Literal
 
-from .record import Record
+from helicone_filter.value_class import Record
 
 Kind = Literal["text", "number", "timestamp", "boolean", "map", "property_key"]
 

@@ -96,7 +96,7 @@ _CLOSE_SECONDS = 0.5  # when the service stops, connections still open after thi
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 _SWITCH_SECONDS = 0.0005
 
-log = logging.getLogger("helicone_filter.server")
+log = logging.getLogger("helicone_filter.service.server")
 
 
 class OptionError(ValueError):
@@ -492,8 +492,8 @@ def _body(data: bytes) -> dict[str, Any]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise _BadRequest(400, f"the body is not JSON: byte {e.start} is not UTF-8") from None
-    from .compiler import load_json
-    from .errors import FilterSyntaxError
+    from helicone_filter.api import load_json
+    from helicone_filter.errors import FilterSyntaxError
 
     try:
         body = load_json(text or "{}")
@@ -523,7 +523,7 @@ def _answer(handler: Handler, keys: tuple[str, ...], data: bytes) -> bytes:
 def _known_keys(body: dict[str, Any], keys: tuple[str, ...]) -> None:
     for name in body:
         if name not in keys:
-            from .errors import did_you_mean
+            from helicone_filter.errors import did_you_mean
 
             near = did_you_mean(str(name), keys)
             raise _BadRequest(
@@ -625,13 +625,13 @@ def _offset(body: dict[str, Any], name: str, unit: str) -> int | None:
 def _map_keys(body: dict[str, Any]) -> dict[str, list[str]]:
     """`body["map_keys"]`: for some of the map fields, at most `MAX_MAP_KEYS` keys each, of at
     most `MAX_MAP_KEY_LENGTH` characters."""
-    from .schema import FIELDS
+    from helicone_filter.facts.schema import FIELDS
 
     given: dict[str, list[str]] = _field(body, "map_keys", dict, {})
     maps = [name for name, f in FIELDS.items() if f.kind == "map"]
     for name, keys in given.items():
         if name not in maps:
-            from .errors import did_you_mean
+            from helicone_filter.errors import did_you_mean
 
             near = did_you_mean(str(name), maps)
             raise _BadRequest(
@@ -664,7 +664,7 @@ def _now(body: dict[str, Any]) -> datetime | None:
     value = _field(body, "now", str, None)
     if value is None:
         return None
-    from .timestamps import parse_timestamp
+    from helicone_filter.facts.timestamps import parse_timestamp
 
     parsed = parse_timestamp(value)
     if parsed is None:
@@ -680,12 +680,12 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def _compile(body: dict[str, Any]) -> dict[str, Any]:
-    from .compiler import compile_with_spans
+    from helicone_filter.api import compile_with_spans
 
     nesting = _field(body, "nesting", str, "balanced")
     if nesting not in ("balanced", "right"):
         raise _BadRequest(422, "'nesting' is balanced or right")
-    from .diagnostics import Utf16
+    from helicone_filter.diagnostics import Utf16
 
     text = _field(body, "text", str)
     with _text_errors(text):
@@ -709,11 +709,11 @@ def _compile(body: dict[str, Any]) -> dict[str, Any]:
 def _filter(body: dict[str, Any]) -> tuple[str | None, Any]:
     """The body's "input": (filter text, None), or (None, FilterNode JSON), which may come as
     an object or as a JSON string."""
-    from .compiler import is_json_text
+    from helicone_filter.api import is_json_text
 
     value = _input(body)
     if isinstance(value, str) and is_json_text(value):
-        from .compiler import load_json
+        from helicone_filter.api import load_json
 
         with _text_errors(value):
             value = load_json(value)
@@ -721,8 +721,8 @@ def _filter(body: dict[str, Any]) -> tuple[str | None, Any]:
 
 
 def _format(body: dict[str, Any]) -> dict[str, Any]:
-    from .compiler import lower_text
-    from .formatter import filter_text, to_text
+    from helicone_filter.api import lower_text
+    from helicone_filter.backends.canonical_text import filter_text, to_text
 
     text, node = _filter(body)
     if text is None:
@@ -732,8 +732,8 @@ def _format(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check(body: dict[str, Any]) -> dict[str, Any]:
-    from .checker import check
-    from .compiler import check_text
+    from helicone_filter.api import check_text
+    from helicone_filter.frontends.checker import check
 
     text, node = _filter(body)
     problems = check(node) if text is None else check_text(text, now=_now(body))
@@ -743,7 +743,7 @@ def _check(body: dict[str, Any]) -> dict[str, Any]:
 def _with_utf16(text: str, problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Problems with their offsets in UTF-16 code units too (`start_utf16`, `end_utf16`), and
     their fix-its' edits as objects, as /diagnose gives them."""
-    from .diagnostics import Utf16
+    from helicone_filter.diagnostics import Utf16
 
     units = Utf16(text)
     for p in problems:
@@ -765,8 +765,8 @@ def _with_utf16(text: str, problems: list[dict[str, Any]]) -> list[dict[str, Any
 
 
 def _complete(body: dict[str, Any]) -> dict[str, Any]:
-    from .completion import complete
-    from .diagnostics import Utf16
+    from helicone_filter.diagnostics import Utf16
+    from helicone_filter.frontends.completion import complete
 
     text = _field(body, "text", str)
     units = Utf16(text)
@@ -790,14 +790,14 @@ def _complete(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _diagnose(body: dict[str, Any]) -> dict[str, Any]:
-    from .diagnostics import as_json, diagnose
+    from helicone_filter.diagnostics import as_json, diagnose
 
     return {"diagnostics": as_json(diagnose(_field(body, "text", str), now=_now(body)))}
 
 
 def _sql(body: dict[str, Any]) -> dict[str, Any]:
-    from .clickhouse import column_names, sql_of
-    from .compiler import lower_text
+    from helicone_filter.api import lower_text
+    from helicone_filter.backends.clickhouse import column_names, sql_of
 
     table_map = _field(body, "table_map", dict, {})
     if not all(isinstance(v, str) for v in table_map.values()):
@@ -812,7 +812,7 @@ def _sql(body: dict[str, Any]) -> dict[str, Any]:
     text, node = _filter(body)
     warnings: list[dict[str, Any]] = []
     if text is None:
-        from .checker import SPLITTABLE, read_json
+        from helicone_filter.frontends.checker import SPLITTABLE, read_json
 
         checked = read_json(node, SPLITTABLE)
         # Helicone keeps one condition of such a leaf, and so does the SQL: say so.
@@ -828,7 +828,7 @@ def _sql(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _query(body: dict[str, Any]) -> dict[str, Any]:
-    from .query import QueryError, query_body
+    from helicone_filter.backends.request_body import QueryError, query_body
 
     text, node = _filter(body)
     try:
@@ -852,7 +852,7 @@ def _query(body: dict[str, Any]) -> dict[str, Any]:
 def _text_errors(text: str) -> Iterator[None]:
     """Around reading filter text: a FilterError becomes a 422 whose problems carry their
     offsets in UTF-16 code units too."""
-    from .errors import FilterError
+    from helicone_filter.errors import FilterError
 
     try:
         yield
@@ -877,7 +877,7 @@ def _post(
     handler: Handler, keys: tuple[str, ...], limits: _Limits
 ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        from .errors import FilterError
+        from helicone_filter.errors import FilterError
 
         try:
             data = await _body_bytes(request, limits.max_body, limits.body_seconds)
@@ -921,7 +921,7 @@ async def _unforeseen(request: Request, exc: Exception) -> Response:
 
 
 async def _fields(request: Request) -> Response:
-    from .schema import field_table
+    from helicone_filter.facts.schema import field_table
 
     return Response(_encode({"fields": field_table()}), media_type="application/json")
 
@@ -931,7 +931,7 @@ def _playground_page() -> tuple[str, str]:
     inline script and style (by their SHA-256), calls to this service and nothing else."""
     from importlib.resources import files
 
-    page = files("helicone_filter").joinpath("playground.html").read_text(encoding="utf-8")
+    page = files("helicone_filter.service").joinpath("playground.html").read_text(encoding="utf-8")
 
     def hashes(tag: str) -> str:
         found = re.findall(rf"<{tag}>(.*?)</{tag}>", page, re.S)
@@ -967,8 +967,8 @@ async def _healthz(request: Request) -> Response:
 
 def openapi_document() -> dict[str, Any]:
     """This service's OpenAPI 3.1 document, made from the models of `service_models`."""
-    from . import __version__
-    from .service_models import openapi_document as document
+    from helicone_filter import __version__
+    from helicone_filter.service.models import openapi_document as document
 
     return document(__version__)
 
@@ -1073,21 +1073,19 @@ def _prepare() -> None:
     import difflib  # noqa: F401 - for did-you-mean
     import uuid  # noqa: F401 - for a request_id
 
-    from . import (  # noqa: F401
-        analysis,
-        checker,
-        clickhouse,
-        compiler,
-        completion,
-        diagnostics,
-        evaluate,
-        formatter,
-        jsdate,
-        parse_tables,
-        query,
-        timestamps,
-    )
-    from .parser import engine
+    import helicone_filter.api
+    import helicone_filter.backends.analysis
+    import helicone_filter.backends.canonical_text
+    import helicone_filter.backends.clickhouse
+    import helicone_filter.backends.request_body
+    import helicone_filter.backends.row_matching
+    import helicone_filter.diagnostics
+    import helicone_filter.facts.node_dates
+    import helicone_filter.facts.timestamps
+    import helicone_filter.frontends.checker
+    import helicone_filter.frontends.completion
+    import helicone_filter.frontends.parse_tables  # noqa: F401
+    from helicone_filter.frontends.parser import engine
 
     engine()
 
@@ -1119,7 +1117,7 @@ def create_app(
         >>> create_app(max_body=-1)
         Traceback (most recent call last):
         ...
-        helicone_filter.server.OptionError: max_body must be 1 to 67,108,864 bytes, not -1
+        helicone_filter.service.server.OptionError: max_body must be 1 to 67,108,864 bytes, not -1
     """
     limits = _Limits(
         _whole_option("max_body", max_body, 1, MAX_BODY_LIMIT, "bytes"),

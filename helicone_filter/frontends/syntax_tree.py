@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal, TypeAlias
 
-from .record import Record
+from helicone_filter.value_class import Record
 
 ValueKind = Literal["string", "number", "boolean", "now"]
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .errors import FilterValidationError, Problem, Severity, closest
-from .helicone_json import JSON, Nesting, to_json, too_deep
-from .ir import ALL, Condition, Filter, join, join2
-from .record import Record
-from .schema import (
+from helicone_filter.backends.helicone_json import JSON, Nesting, to_json, too_deep
+from helicone_filter.errors import FilterValidationError, Problem, Severity, closest
+from helicone_filter.facts.schema import (
     FIELDS_BY_TABLE,
     JSON_OPERATORS,
     REQUEST_RESPONSE_RMT,
@@ -23,8 +21,8 @@ from .schema import (
     USERS_VIEW,
     Field,
 )
-from .semantics import describe as _describe
-from .semantics import (
+from helicone_filter.facts.semantics import describe as _describe
+from helicone_filter.facts.semantics import (
     operator_not_allowed,
     or_across_tables,
     read_condition,
@@ -32,6 +30,8 @@ from .semantics import (
     unknown_column,
     unknown_table,
 )
+from helicone_filter.form import ALL, Condition, Filter, join, join2
+from helicone_filter.value_class import Record
 
 _ALL_JSON_OPERATORS = sorted({op for ops in JSON_OPERATORS.values() for op in ops})
 _BRANCH_KEYS = ("left", "operator", "right")
@@ -532,7 +532,7 @@ def check(obj: Any, *, analyze: bool = True) -> list[Problem]:
     """
     ir, problems = _split_ir(obj)
     if analyze and ir is not None and not any(p.severity == "error" for p in problems):
-        from .analysis import analysis_problems
+        from helicone_filter.backends.analysis import analysis_problems
 
         problems += analysis_problems(ir)
     return problems

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sized
 from typing import Any, Literal
 
-from .ir import Chain, Condition, Filter, fold
-from .semantics import HELICONE_MAX_LEFT_RUN, Quirk, tree_limits
+from helicone_filter.facts.semantics import HELICONE_MAX_LEFT_RUN, Quirk, tree_limits
+from helicone_filter.form import Chain, Condition, Filter, fold
 
 Nesting = Literal["balanced", "right"]
 JSON = Any

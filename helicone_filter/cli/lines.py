@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
-from .record import Record
+from helicone_filter.value_class import Record
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -88,7 +88,7 @@ def run_batch(work: LineWork, batch: list[Line], ascii_only: bool = False) -> Do
     stderr. Blank lines and `#` comments give nothing. With `ascii_only`, the JSON has nothing
     but ASCII (for an output that can write nothing else); either way it holds no character
     that could drive a terminal (`errors.escape_unsafe`)."""
-    from .errors import escape_unsafe
+    from helicone_filter.errors import escape_unsafe
 
     failed = False
     encode = _COMPACT.encode

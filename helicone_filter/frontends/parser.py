@@ -8,11 +8,28 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any, cast
 
-from .engine import Engine, ParseFailure, Tok, load_tables
-from .errors import FilterSyntaxError, Fix, Problem, closest, make_problem
-from .literals import quote
-from .nodes import All, And, Comparison, FieldRef, Group, Node, Not, Or, Value
-from .schema import ALLOWED_OPERATORS, FIELDS, KEYWORDS, OPERATOR_SYNONYMS, OPERATORS, TABLES
+from helicone_filter.errors import FilterSyntaxError, Fix, Problem, closest, make_problem
+from helicone_filter.facts.quoting import quote
+from helicone_filter.facts.schema import (
+    ALLOWED_OPERATORS,
+    FIELDS,
+    KEYWORDS,
+    OPERATOR_SYNONYMS,
+    OPERATORS,
+    TABLES,
+)
+from helicone_filter.frontends.lalr import Engine, ParseFailure, Tok, load_tables
+from helicone_filter.frontends.syntax_tree import (
+    All,
+    And,
+    Comparison,
+    FieldRef,
+    Group,
+    Node,
+    Not,
+    Or,
+    Value,
+)
 
 DEFAULT_MAX_LENGTH = 1_000_000
 DEFAULT_MAX_DEPTH = 100
@@ -51,10 +68,10 @@ class LexProblem(Exception):
 
 def grammar_path() -> str:
     """The grammar file: inside the installed package, or beside it in a source checkout."""
-    here = os.path.dirname(os.path.realpath(__file__))
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
     for candidate in (
-        os.path.join(here, "grammar", "filter.lark"),
-        os.path.join(os.path.dirname(here), "grammar", "filter.lark"),
+        os.path.join(package, "grammar", "filter.lark"),
+        os.path.join(os.path.dirname(package), "grammar", "filter.lark"),
     ):
         if os.path.isfile(candidate):
             return candidate

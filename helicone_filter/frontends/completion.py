@@ -12,11 +12,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from .engine import ParseFailure, Tok
-from .literals import is_plain_key, key_text, quote
-from .nodes import FieldRef
-from .record import Record
-from .schema import (
+from helicone_filter.facts.quoting import is_plain_key, key_text, quote
+from helicone_filter.facts.schema import (
     FIELD_OPERATORS,
     FIELDS,
     FIELDS_BY_TABLE,
@@ -26,6 +23,9 @@ from .schema import (
     Field,
     Kind,
 )
+from helicone_filter.frontends.lalr import ParseFailure, Tok
+from helicone_filter.frontends.syntax_tree import FieldRef
+from helicone_filter.value_class import Record
 
 CompletionKind = Literal["field", "operator", "value", "keyword", "punctuation"]
 
@@ -273,7 +273,7 @@ def _reading(before: str) -> tuple[set[str], list[Any]] | None:
     """What the parser makes of `before`: the terminals that may follow it, and what it holds
     not yet read whole (the tokens of a field, an operator...); None where it has a syntax
     error."""
-    from .parser import LexProblem, engine
+    from helicone_filter.frontends.parser import LexProblem, engine
 
     follow: list[set[str]] = []
     tail: list[Any] = []
@@ -339,7 +339,7 @@ def _field_of(parts: list[str], key: str | None) -> _FieldKey | None:
 def _field_at_end(tail: list[Any]) -> _FieldKey | None:
     """The field written at the end of what the parser holds, with its map key (None if it has
     none): the tokens `name`, `table.name`, `map.key` or `map["key"]`."""
-    from .parser import LexProblem, decode_string
+    from helicone_filter.frontends.parser import LexProblem, decode_string
 
     if not tail or not isinstance(tail[-1], Tok):
         return None

@@ -17,8 +17,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
-from .record import Record
-from .schema import (
+from helicone_filter.facts.schema import (
     EMPTY_MAGIC,
     FIELDS,
     FIELDS_BY_TABLE,
@@ -29,7 +28,8 @@ from .schema import (
     TABLES,
     Field,
 )
-from .timestamps import canonical_timestamp, format_timestamp
+from helicone_filter.facts.timestamps import canonical_timestamp, format_timestamp
+from helicone_filter.value_class import Record
 
 INT32: Final = (-(2**31), 2**31 - 1)
 # Helicone binds a timestamp as a ClickHouse DateTime: whole seconds, which ClickHouse clamps
@@ -125,7 +125,9 @@ def int32_bind(x: float) -> int | None:
     or None when JavaScript writes `x` in exponent form (1e21 and up), which fails the query."""
     if INT32[0] <= x <= INT32[1]:
         return int(x)
-    from .jsdate import js_number_text  # JavaScript's and Python's digits differ past 2^53
+    from helicone_filter.facts.node_dates import (
+        js_number_text,
+    )  # JavaScript's and Python's digits differ past 2^53
 
     text = js_number_text(x)
     if "e" in text:
@@ -152,7 +154,7 @@ def _whole(x: float) -> int | float:
 
 def unknown_table(written: str) -> tuple[str, str, str | None]:
     """The message and hint for a table that does not exist, and the table meant (or None)."""
-    from .errors import closest  # only when a name is wrong
+    from helicone_filter.errors import closest  # only when a name is wrong
 
     near = closest(written, TABLES)
     hint = f"did you mean '{near[0]}'?" if near else f"the tables are {' and '.join(TABLES)}"
@@ -162,7 +164,7 @@ def unknown_table(written: str) -> tuple[str, str, str | None]:
 def unknown_column(written: str, table: str | None = None) -> tuple[str, str, str | None]:
     """The message and hint for a column that is not in `table` (or in no table), and the
     name meant (or None)."""
-    from .errors import closest  # only when a name is wrong
+    from helicone_filter.errors import closest  # only when a name is wrong
 
     if table is not None and written in FIELDS:
         other = FIELDS[written].table
@@ -278,7 +280,7 @@ def _read_number(field: Field, raw: Any) -> tuple[Any, list[Quirk]]:
                 )
             ]
         return raw, []
-    from .jsdate import js_string
+    from helicone_filter.facts.node_dates import js_string
 
     text = js_string(raw)
     if not _looks_float(text):
@@ -321,7 +323,7 @@ def _read_boolean(field: Field, raw: Any) -> tuple[Any, list[Quirk]]:
                 "write false (or true)",
             )
         ]
-    from .jsdate import js_string
+    from helicone_filter.facts.node_dates import js_string
 
     text = js_string(raw).lower() if isinstance(raw, (str, list)) else ""
     if text in ("true", "false"):
@@ -340,7 +342,10 @@ def _read_boolean(field: Field, raw: Any) -> tuple[Any, list[Quirk]]:
 
 
 def _read_timestamp(field: Field, raw: Any) -> tuple[Any, list[Quirk]]:
-    from .jsdate import helicone_timestamp, is_local_time  # JSON and rare text only
+    from helicone_filter.facts.node_dates import (
+        helicone_timestamp,
+        is_local_time,
+    )  # JSON and rare text only
 
     status, millis = helicone_timestamp(raw)
     if status == "refused":
@@ -731,7 +736,7 @@ def _number_quirks(field: Field, op: str, value: Any, text: bool) -> tuple[Any, 
     if INT32[0] <= bound <= INT32[1]:
         return value, []
     read = int32_bind(bound)
-    from .jsdate import js_number_text
+    from helicone_filter.facts.node_dates import js_number_text
 
     written = js_number_text(float(bound))
     if read is None:

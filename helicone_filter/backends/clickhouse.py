@@ -35,11 +35,19 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
-from .evaluate import Row
-from .ir import Chain, Condition, Filter, fold
-from .schema import EMPTY_MAGIC, FIELDS, JSON_OPERATOR, NULL_MAGIC, TABLES, USERS_VIEW, Field
-from .semantics import COST_SCALE, ZERO_UUID, compared
-from .timestamps import parse_timestamp
+from helicone_filter.backends.row_matching import Row
+from helicone_filter.facts.schema import (
+    EMPTY_MAGIC,
+    FIELDS,
+    JSON_OPERATOR,
+    NULL_MAGIC,
+    TABLES,
+    USERS_VIEW,
+    Field,
+)
+from helicone_filter.facts.semantics import COST_SCALE, ZERO_UUID, compared
+from helicone_filter.facts.timestamps import parse_timestamp
+from helicone_filter.form import Chain, Condition, Filter, fold
 
 Params = dict[str, Any]
 Target = Literal["rows", "helicone-where", "helicone-having"]
@@ -291,7 +299,7 @@ def to_clickhouse(
         raise ValueError(
             f"target must be 'rows', 'helicone-where' or 'helicone-having', not {target!r}"
         )
-    from .compiler import read_filter
+    from helicone_filter.api import read_filter
 
     return sql_of(read_filter(filter, now=now), table_map=table_map, target=target)
 

@@ -243,7 +243,7 @@ def tables_source(grammar: str) -> str:
 
 def load_tables() -> Tables:
     """The tables of the grammar, from the module generated ahead of time."""
-    from . import parse_tables as t
+    from helicone_filter.frontends import parse_tables as t
 
     return Tables(*(getattr(t, name.upper()) for name in _FIELDS))
 

@@ -44,12 +44,12 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any, cast
 
-from .errors import Fix, Problem, make_problem
-from .formatter import condition_text, filter_text
-from .ir import Chain, Condition, Filter, conditions, fold, join
-from .literals import key_text
-from .schema import EMPTY_MAGIC, FIELDS, NULL_MAGIC
-from .semantics import compared
+from helicone_filter.backends.canonical_text import condition_text, filter_text
+from helicone_filter.errors import Fix, Problem, make_problem
+from helicone_filter.facts.quoting import key_text
+from helicone_filter.facts.schema import EMPTY_MAGIC, FIELDS, NULL_MAGIC
+from helicone_filter.facts.semantics import compared
+from helicone_filter.form import Chain, Condition, Filter, conditions, fold, join
 
 _ORDERED = ("equals", "not-equals", "gt", "gte", "lt", "lte")
 _EQUALITY = ("equals", "not-equals")
@@ -543,11 +543,11 @@ def simplify(obj: Any, *, now: datetime | None = None) -> Any:
         'cost > 2 and model = "a"'
     """
     if isinstance(obj, str):
-        from .compiler import lower_text
+        from helicone_filter.api import lower_text
 
         return filter_text(simplified(lower_text(obj, now=now)))
-    from .checker import normalized_ir
-    from .helicone_json import to_json
+    from helicone_filter.backends.helicone_json import to_json
+    from helicone_filter.frontends.checker import normalized_ir
 
     return to_json(simplified(normalized_ir(obj, frozenset())))
 
