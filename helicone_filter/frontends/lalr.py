@@ -2,11 +2,11 @@
 loop.
 
 lark turns the grammar into LALR(1) parse tables, per-state terminal sets (its contextual
-lexer) and rules. Parsing with those tables needs none of lark's machinery, so
-`tables_source` extracts them (in an order that does not change from run to run) and writes
-them as a module of plain data, `parse_tables.py`, shipped in the package:
-`grammar/build_tables.py` regenerates it, and a test fails while it is out of date with the
-grammar. Nothing is built, written or read from disk at run time, and lark is not imported.
+lexer) and rules. Parsing with those tables needs none of lark's machinery: at build time,
+`grammar/build_tables.py` extracts them (in an order that does not change from run to run)
+and writes them as a module of plain data, `parse_tables.py`, shipped in the package; a test
+fails while it is out of date with the grammar. This module is the run-time half: nothing is
+built, written or read from disk at run time, and lark is not imported.
 The loop: a compiled regular expression per parser state built from the grammar's own
 terminal definitions, tuples for the tables, a slotted token, and one callback per rule that
 does what lark's tree builder would (drop filtered tokens, splice `_rule`s, inline a `?rule`
@@ -101,97 +101,7 @@ class Tables:
         self.dropped = dropped  # terminals that no rule keeps
 
 
-def tables_from_grammar(grammar: str) -> Tables:
-    """Build the tables with lark: the same grammar always gives the same tables."""
-    from lark import Lark
-
-    lark = Lark(grammar, parser="lalr", lexer="contextual")
-    table = lark.parser.parser._parse_table
-    contextual = lark.parser.lexer
-    rule_index: dict[Any, int] = {}
-    rules: list[Rule] = []
-    kept_terminals: set[str] = set()
-    for rule in lark.rules:
-        keep = tuple(
-            (i, not sym.is_term and sym.name.startswith("_"))
-            for i, sym in enumerate(rule.expansion)
-            if rule.options.keep_all_tokens
-            or not (sym.is_term and getattr(sym, "filter_out", False))
-        )
-        kept_terminals.update(
-            str(rule.expansion[i].name) for i, _ in keep if rule.expansion[i].is_term
-        )
-        name = rule.alias or rule.options.template_source or rule.origin.name
-        callback = None if name.startswith("_") else str(name)
-        expand1 = bool(rule.options.expand1) and not rule.alias
-        rule_index[rule] = len(rules)
-        # Names are plain str: lark's are str subclasses with a slow __eq__ (and unpickling
-        # them would import lark).
-        rules.append((str(rule.origin.name), len(rule.expansion), keep, expand1, callback))
-    # lark numbers its states in an order that changes from run to run; number them in the
-    # order a walk from the start state meets them, symbols in sorted order, so that the same
-    # grammar always gives the same tables.
-    number: dict[Any, int] = {}
-    walk = [table.start_states["start"]]
-    for state in walk:  # grows as it goes: a breadth-first walk
-        if state in number:
-            continue
-        number[state] = len(number)
-        for symbol in sorted(table.states[state], key=str):
-            action, arg = table.states[state][symbol]
-            if action.name == "Shift" and arg not in number:
-                walk.append(arg)
-    states: list[dict[str, tuple[bool, int]]] = [{} for _ in number]
-    for state, i in number.items():
-        for symbol, (action, arg) in sorted(table.states[state].items(), key=lambda x: str(x[0])):
-            shift = action.name == "Shift"
-            states[i][str(symbol)] = (True, number[arg]) if shift else (False, rule_index[arg])
-
-    ignored = [t.pattern.to_regexp() for t in lark.terminals if t.name in lark.ignore_tokens]
-    skip = "(?:" + "|".join(ignored) + ")*+" if ignored else ""
-    if len(ignored) == 1 and _ONE_CLASS_PLUS.fullmatch(ignored[0]):
-        skip = ignored[0][:-1] + "*+"  # `(?:\s+)*+` is `\s*+`, which sre runs in one tight loop
-
-    def pattern(terminals: list[Any]) -> str:
-        return "|".join(
-            f"(?P<{t.name}>{t.pattern.to_regexp()})"
-            for t in terminals
-            if t.name not in lark.ignore_tokens
-        )
-
-    lexers: list[str] = []
-    lexer_ids: dict[str, int] = {}
-    lexer_of_state = [0] * len(states)
-    lexer_by_state = {number[state]: basic for state, basic in contextual.lexers.items()}
-    for state, basic in sorted(lexer_by_state.items()):
-        basic._build_scanner()
-        if basic.callback:  # pragma: no cover - the grammar uses no embedded keywords
-            raise RuntimeError("grammar/filter.lark needs lark's keyword callbacks")
-        # Skip what the grammar ignores, then one of the state's terminals, or the end. The
-        # skip is possessive (`*+`), so a long run of spaces never backtracks.
-        source = f"{skip}(?:{pattern(basic.terminals)}|\\Z)"
-        lexer_of_state[state] = lexer_ids.setdefault(source, len(lexers))
-        if lexer_ids[source] == len(lexers):
-            lexers.append(source)
-    return Tables(
-        states,
-        rules,
-        number[table.start_states["start"]],
-        number[table.end_states["start"]],
-        lexer_of_state,
-        lexers,
-        pattern(contextual.root_lexer.terminals),
-        skip,
-        frozenset(str(t.name) for t in lark.terminals),
-        frozenset(str(t.name) for t in lark.terminals) - kept_terminals,
-    )
-
-
-# A single character class repeated: `\s+`, `[ \t]+`.
-_ONE_CLASS_PLUS = re.compile(r"(?:\\[sS]|\[(?:[^\]\\]|\\.)+\])\+")
-
-
-_FIELDS = (
+FIELDS = (
     "states",
     "rules",
     "start",
@@ -205,47 +115,11 @@ _FIELDS = (
 )
 
 
-def tables_source(grammar: str) -> str:
-    """The text of `parse_tables.py` for `grammar`: its tables as Python literals, one state,
-    rule or lexer a line, with the grammar's SHA-256 and the lark version that made them."""
-    import hashlib
-
-    import lark
-
-    tables = tables_from_grammar(grammar)
-    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()
-    out = [
-        '"""The parse tables of grammar/filter.lark, made by lark ahead of time. Generated: do '
-        "not edit.",
-        "",
-        "Run `python grammar/build_tables.py` after changing the grammar; a test fails while "
-        "this file",
-        "is out of date. engine.py says what each table is.",
-        '"""',
-        "",
-        "from typing import Any",
-        "",
-        f"GRAMMAR_SHA256 = {digest!r}",
-        f"LARK_VERSION = {lark.__version__!r}",
-    ]
-    for name in _FIELDS:
-        value = getattr(tables, name)
-        if isinstance(value, frozenset):
-            out.append(f"{name.upper()}: Any = frozenset({sorted(value)!r})")
-        elif isinstance(value, list) and name != "lexer_of_state":
-            out.append(f"{name.upper()}: Any = [")
-            out.extend(f"    {item!r}," for item in value)
-            out.append("]")
-        else:
-            out.append(f"{name.upper()}: Any = {value!r}")
-    return "\n".join(out) + "\n"
-
-
 def load_tables() -> Tables:
     """The tables of the grammar, from the module generated ahead of time."""
     from helicone_filter.frontends import parse_tables as t
 
-    return Tables(*(getattr(t, name.upper()) for name in _FIELDS))
+    return Tables(*(getattr(t, name.upper()) for name in FIELDS))
 
 
 class Engine:

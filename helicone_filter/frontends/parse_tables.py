@@ -1,7 +1,7 @@
 """The parse tables of grammar/filter.lark, made by lark ahead of time. Generated: do not edit.
 
 Run `python grammar/build_tables.py` after changing the grammar; a test fails while this file
-is out of date. engine.py says what each table is.
+is out of date. helicone_filter/frontends/lalr.py says what each table is.
 """
 
 from typing import Any
