@@ -354,3 +354,64 @@ def test_the_codes_docs_name_are_registered() -> None:
     for line in re.findall(r"^- (`.*)", HELICONE_DOC.read_text(encoding="utf-8"), re.M):
         for name in re.findall(r"`([a-z0-9]+(?:-[a-z0-9]+)+)`", line.split(":")[0]):
             assert name in CODES, name
+
+
+# -- map keys in messages, as the language writes them -------------------------------------------
+
+MAP = "request_response_rmt"
+
+
+@pytest.mark.parametrize(
+    ("node", "code", "said"),
+    [
+        (
+            {MAP: {"properties": {"env": {"gt": "x"}}}},
+            "operator-not-allowed",
+            "'gt' does not apply to properties.env, a map key (text)",
+        ),
+        (
+            {MAP: {"properties": {"my key": {"gt": "x"}}}},
+            "operator-not-allowed",
+            "'gt' does not apply to properties[\"my key\"], a map key (text)",
+        ),
+        ({MAP: {"properties": {"env": 5}}}, "not-an-object", "properties.env holds a number"),
+        ({MAP: {"properties": {"a b": {}}}}, "empty-column", 'properties["a b"] has no operator'),
+        (
+            {MAP: {"properties": {"a": {"equals": "x"}, "b": {"equals": "y"}}}},
+            "multiple-keys",
+            "properties names 2 keys; Helicone uses only the first, properties.a",
+        ),
+        (
+            {MAP: {"properties": {"and": {"equals": "x", "like": "y"}}}},
+            "multiple-operators",
+            "properties[\"and\"] has 2 operators; Helicone uses only the first, 'equals'",
+        ),
+    ],
+)
+def test_json_messages_write_map_keys_as_the_language(node: object, code: str, said: str) -> None:
+    from helicone_filter import check
+
+    assert [p.message for p in check(node) if p.code == code] == [said]
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "said"),
+    [
+        (
+            'properties["x y"] is null',
+            "operator-not-allowed",
+            "'is null' does not apply to properties[\"x y\"], a map key (text)",
+        ),
+        (
+            'properties.a.b["c\\"d"] = "x"',
+            "invalid-map-key",
+            'a key with dots goes in brackets: properties["a.b.c\\"d"]',
+        ),
+    ],
+)
+def test_text_messages_write_map_keys_as_the_language(text: str, code: str, said: str) -> None:
+    from helicone_filter import check_text
+
+    (problem,) = check_text(text)
+    assert problem.code == code
+    assert said in (problem.message, problem.hint)
