@@ -6,11 +6,11 @@ import bisect
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from typing import Literal
 
+from helicone_filter.problems import Severity as Severity  # Problem.severity's type
+from helicone_filter.problems import severity
 from helicone_filter.value_class import Record
 
-Severity = Literal["error", "warning"]
 Edit = tuple[int, int, str]  # replace text[start:end] (code points) with the string
 Fix = tuple[Edit, ...]  # edits that mend a problem together
 
@@ -22,7 +22,8 @@ class Problem(Record):
     """One thing wrong with a filter.
 
     Attributes:
-        code: stable kebab-case identifier, e.g. `unknown-field`.
+        code: stable kebab-case identifier, e.g. `unknown-field`; each is registered, with
+            its meaning, in problems.CODES.
         message: what is wrong, in a user's words.
         start: offset (code points) where the offending text starts.
         end: offset where it ends (exclusive); equal to `start` at the end of the input.
@@ -56,11 +57,17 @@ def make_problem(
     hint: str = "",
     fixes: tuple[Fix, ...] = (),
 ) -> Problem:
-    """A Problem about `text[start:end]`, with its line and column worked out."""
+    """A Problem about `text[start:end]`, with its line and column worked out, and the
+    severity registered for its code (problems.CODES).
+
+    Raises:
+        UnregisteredCode: `code` is not registered, which is a bug.
+    """
+    level = severity(code)
     starts = line_starts(text)
     line = bisect.bisect_right(starts, start)
     column = start - starts[line - 1] + 1
-    return Problem(code, message, start, end, line, column, hint, fixes=fixes)
+    return Problem(code, message, start, end, line, column, hint, level, fixes=fixes)
 
 
 # The line starts of the last few texts problems were made about: a filter with 10,000

@@ -17,6 +17,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
+from helicone_filter.facts.quoting import key_text
 from helicone_filter.facts.schema import (
     EMPTY_MAGIC,
     FIELDS,
@@ -197,7 +198,7 @@ def operator_not_allowed(field: Field, key: str | None, op: str, allowed: str) -
         hint = "for a time range write >= and <=; " + hint
     elif field.kind == "map" and key is None:
         hint = f'a map needs a key: {field.name}.environment or {field.name}["my key"]'
-    name = field.name if key is None else f"{field.name}[{key!r}]"
+    name = field.name if key is None else f"{field.name}{key_text(key)}"
     return f"'{op}' does not apply to {name}, {label}", hint
 
 

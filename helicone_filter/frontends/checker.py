@@ -13,6 +13,7 @@ from typing import Any
 
 from helicone_filter.backends.helicone_json import JSON, Nesting, to_json, too_deep
 from helicone_filter.errors import FilterValidationError, Problem, Severity, closest
+from helicone_filter.facts.quoting import key_text
 from helicone_filter.facts.schema import (
     FIELDS_BY_TABLE,
     JSON_OPERATORS,
@@ -426,7 +427,7 @@ class _Checker:
             self.add(
                 "multiple-keys",
                 f"{column} names {len(operators)} keys; Helicone uses only the first, "
-                f"{next(iter(operators))!r}",
+                f"{column}{key_text(next(iter(operators)))}",
                 path,
                 "give each key a leaf of its own, joined with 'and'",
             )
@@ -438,11 +439,13 @@ class _Checker:
                 return None
             if not isinstance(key_operators, dict):
                 self.add(
-                    "not-an-object", f"{column}[{key!r}] holds {_describe(key_operators)}", kpath
+                    "not-an-object",
+                    f"{column}{key_text(key)} holds {_describe(key_operators)}",
+                    kpath,
                 )
                 return None
             if not key_operators:
-                self.add("empty-column", f"{column}[{key!r}] has no operator", kpath)
+                self.add("empty-column", f"{column}{key_text(key)} has no operator", kpath)
                 return None
             found = self.operators(field, key, key_operators, kpath)
             if found is None:
@@ -454,7 +457,7 @@ class _Checker:
         self, field: Field, key: str | None, operators: dict[str, Any], path: JsonPath
     ) -> list[Condition] | None:
         kind = "map" if key is not None else field.kind
-        name = field.name if key is None else f"{field.name}[{key!r}]"
+        name = field.name if key is None else f"{field.name}{key_text(key)}"
         if len(operators) > 1:
             self.add(
                 "multiple-operators",

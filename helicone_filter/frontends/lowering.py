@@ -381,7 +381,7 @@ class _Lowerer:
                     f"'{self.source(start, end)}' names a key in more than one way",
                     start,
                     end,
-                    f'a key with dots goes in brackets: {name}["{joined}"]',
+                    f"a key with dots goes in brackets: {name}[{quote(joined)}]",
                 )
                 return None
             if rest:
