@@ -370,7 +370,7 @@ def _service(path: str, body: bytes, kind: str) -> None:
     import httpx
 
     if not _SERVICE:
-        from helicone_filter.service.server import create_app
+        from helicone_filter.service.app import create_app
 
         _SERVICE.append(create_app())
 

@@ -144,7 +144,7 @@ def serving(app: Any) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def base() -> Iterator[str]:
     """The HTTP service, started with uvicorn on a free loopback port for the test run."""
-    from helicone_filter.service.server import create_app
+    from helicone_filter.service.app import create_app
 
     app = create_app(cors_origins=["https://builder.example.com"], max_body=4096)
     with serving(app) as url:

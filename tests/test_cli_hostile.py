@@ -548,7 +548,7 @@ def test_every_numeric_option_has_a_range(
     --max-body-bytes -1` was taken: each number is checked as the arguments are read, a usage
     error naming what is allowed (and never repeating 5,000 digits)."""
     import helicone_filter.cli.lines as bulk
-    import helicone_filter.service.server as server
+    import helicone_filter.service.running as server
 
     def started(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("it ran")
@@ -833,7 +833,7 @@ def test_an_option_the_service_refuses_is_a_usage_error(
 ) -> None:
     """The service checks its own options before it listens (a CORS origin that is no
     origin), raising a ValueError: that was a traceback from `serve`."""
-    import helicone_filter.service.server as server
+    import helicone_filter.service.running as server
 
     def refuses(*args: Any, **kwargs: Any) -> None:
         raise ValueError("a CORS origin is scheme://host[:port]; not 'x\x1b[2J'")

@@ -29,8 +29,8 @@ from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import OAS31Validator, oas31_format_checker
 from strategies import any_filter_text, any_json_filter
 
-from helicone_filter.service import server
-from helicone_filter.service.server import create_app, openapi_document
+from helicone_filter.service import handlers
+from helicone_filter.service.app import create_app, openapi_document
 
 NOW = "2025-06-01T12:00:00Z"
 ERRORS = (400, 408, 413, 415, 421, 422, 500, 503)
@@ -395,7 +395,7 @@ def test_a_late_answer_validates(monkeypatch: pytest.MonkeyPatch) -> None:
         time.sleep(0.5)  # without holding the interpreter from the tests that follow
         return {}
 
-    monkeypatch.setattr(server, "_compile", slow)
+    monkeypatch.setattr(handlers, "_compile", slow)
     r = _in_process(create_app(request_seconds=0.05), "POST", "/compile", json={"text": "x"})
     assert r.status_code == 503
     check_answer("POST", "/compile", r)
@@ -405,7 +405,7 @@ def test_an_unforeseen_failure_validates(monkeypatch: pytest.MonkeyPatch) -> Non
     def broken(body: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(server, "_complete", broken)
+    monkeypatch.setattr(handlers, "_complete", broken)
     r = _in_process(create_app(), "POST", "/complete", json={"text": "x"})
     assert r.status_code == 500
     check_answer("POST", "/complete", r)

@@ -64,7 +64,7 @@ def _cli(argv: list[str], monkeypatch: pytest.MonkeyPatch, stdin: str = "") -> N
 def _server(path: str, body: dict[str, Any]) -> None:
     """POST to the service, in this process (the spy sees what it does)."""
     pytest.importorskip("starlette")
-    from helicone_filter.service.server import create_app
+    from helicone_filter.service.app import create_app
 
     async def post() -> httpx.Response:
         transport = httpx.ASGITransport(app=create_app())
@@ -146,7 +146,7 @@ def test_the_spy_sees_the_checker() -> None:
 # -- layering ---------------------------------------------------------------------------------
 
 PACKAGE = Path(helicone_filter.__file__).parent
-FACES = {"__init__.py", "__main__.py", "commands.py", "server.py", "client.py", "repl.py"}
+FACES = {"__init__.py", "__main__.py", "commands.py", "app.py", "client.py", "repl.py"}
 
 
 def _imports(path: Path) -> Iterator[tuple[int, str, str]]:

@@ -315,7 +315,7 @@ def test_editing_the_json_updates_the_text(base: str, browser: WebDriver) -> Non
 
 
 def test_a_stopped_service_is_shown(browser: WebDriver) -> None:
-    from helicone_filter.service.server import create_app
+    from helicone_filter.service.app import create_app
 
     with serving(create_app()) as url:
         box = _open(browser, url + "/")

@@ -14,7 +14,7 @@ from conftest import NOW
 import helicone_filter
 from helicone_filter.backends.request_body import query_body
 from helicone_filter.facts.schema import FIELDS
-from helicone_filter.service.server import openapi_document
+from helicone_filter.service.app import openapi_document
 
 NOW_TEXT = "2025-06-01T12:00:00Z"
 

@@ -27,8 +27,9 @@ pytest.importorskip("starlette")
 import httpx
 from conftest import free_port
 
-from helicone_filter.service import server
-from helicone_filter.service.server import create_app, is_loopback, server_config
+from helicone_filter.service import handlers, running
+from helicone_filter.service.app import create_app
+from helicone_filter.service.running import is_loopback, server_config
 
 JSON = {"content-type": "application/json"}
 # The slowest request under the default body limit that we know of: a 60 KB `in` list, whose
@@ -270,7 +271,7 @@ def test_an_unforeseen_failure_is_a_json_500(monkeypatch: pytest.MonkeyPatch) ->
     def broken(body: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(server, "_check", broken)
+    monkeypatch.setattr(handlers, "_check", broken)
     r = _call(create_app(), "POST", "/check", json={"input": "cached"})
     _is_error(r, 500, "a fault of ours")
 
@@ -293,7 +294,7 @@ def test_an_unforeseen_failure_is_a_json_500(monkeypatch: pytest.MonkeyPatch) ->
 def test_on_loopback_only_loopback_names_are_answered(host: str, status: int) -> None:
     """Before: any Host was answered, so a web page whose name a DNS rebinding pointed at
     127.0.0.1 could call the service as its own origin."""
-    app = create_app(allowed_hosts=server._LOOPBACK_NAMES)
+    app = create_app(allowed_hosts=running._LOOPBACK_NAMES)
     r = _call(app, "GET", "/healthz", headers={"host": host})
     assert r.status_code == status
     if status == 421:

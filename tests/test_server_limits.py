@@ -23,15 +23,11 @@ from conftest import free_port
 from test_contract import check_answer, validator
 
 from helicone_filter.backends.request_body import QueryError, query_body
+from helicone_filter.defaults import MAX_SAFE_INTEGER
 from helicone_filter.facts.schema import FIELDS
+from helicone_filter.service.app import OptionError, create_app
 from helicone_filter.service.models import MapField
-from helicone_filter.service.server import (
-    MAX_SAFE_INTEGER,
-    OptionError,
-    create_app,
-    serve,
-    server_config,
-)
+from helicone_filter.service.running import serve, server_config
 
 JSON = {"content-type": "application/json"}
 HUGE = 10**3999  # the largest whole number Python's JSON reader makes is 4,300 digits long
@@ -307,11 +303,11 @@ def test_lone_surrogates_come_back_as_escapes(
 
 
 def test_an_answer_without_lone_surrogates_is_written_as_before() -> None:
-    from helicone_filter.service.server import _encode
+    from helicone_filter.service.handlers import encode
 
     value = {"a": ["é", "😀", 1, 2.5, None, True], "b": {"c": "x" * 100}}
-    assert _encode(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-    assert json.loads(_encode({"k": "a\ud800b\\\udfff"})) == {"k": "a\ud800b\\\udfff"}
+    assert encode(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    assert json.loads(encode({"k": "a\ud800b\\\udfff"})) == {"k": "a\ud800b\\\udfff"}
 
 
 # -- what the HTTP server answers before the app runs -----------------------------------------

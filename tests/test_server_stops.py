@@ -30,8 +30,9 @@ import pytest
 pytest.importorskip("starlette")
 import httpx
 
-from helicone_filter.service import server
-from helicone_filter.service.server import create_app
+from helicone_filter.service import handlers
+from helicone_filter.service import workers as pool
+from helicone_filter.service.app import create_app
 
 # Far more work than request_seconds allows: 100,000 values to compile (about a second now).
 SLOW = json.dumps({"text": "model in [" + '"a",' * 100_000 + '"b"]'}).encode()
@@ -44,7 +45,7 @@ def _service(**options: Any) -> Iterator[tuple[str, int]]:
     """`serve` in a process of its own on a free port, with `options`; its URL and pid."""
     code = (
         "import sys\n"
-        "from helicone_filter.service.server import serve\n"
+        "from helicone_filter.service.running import serve\n"
         f"serve('127.0.0.1', 0, announce=lambda l: print(l, file=sys.stderr, flush=True), "
         f"**{options!r})\n"
     )
@@ -142,7 +143,7 @@ def test_25_requests_given_up_on_leave_no_threads_nor_memory_and_healthz_stays_q
     )
     assert len(waits) >= 30, f"only {len(waits)} answers from /healthz"
     assert p99 < 0.1, f"/healthz p99 {p99 * 1000:.0f} ms while the requests ran"
-    assert most <= 1 + server._WORKERS
+    assert most <= 1 + pool._WORKERS
     assert back, (
         f"threads {threads} -> {after[0]}, memory {rss:.0f} -> {after[1]:.0f} MB, 8 s after "
         "the requests were given up"
@@ -218,13 +219,13 @@ def test_stops_land_only_in_the_work_they_stop(
     pool), and the pool still works after."""
 
     def busy(body: dict[str, Any]) -> dict[str, Any]:
-        end = time.perf_counter() + body["input"].count("x") / 1000
+        end = time.perf_counter() + body.input.count("x") / 1000
         n = 0
         while time.perf_counter() < end:
             n += 1
         return {"problems": []}
 
-    monkeypatch.setattr(server, "_check", busy)
+    monkeypatch.setattr(handlers, "_check", busy)
     app = create_app(request_seconds=0.005)
     workers = app.state.workers
 
@@ -249,7 +250,7 @@ def test_stops_land_only_in_the_work_they_stop(
         gc.enable()
     assert set(statuses[:-1]) == {200, 503}, "the deadlines should fall on both sides"
     assert statuses[-1] == 200
-    assert workers.threads() <= server._WORKERS
+    assert workers.threads() <= pool._WORKERS
     _, err = capfd.readouterr()
     assert "_Stopped" not in err and "Traceback" not in err, err
 
@@ -260,7 +261,7 @@ def test_the_work_imports_nothing() -> None:
     code = """
 import asyncio, sys
 import httpx
-from helicone_filter.service.server import create_app
+from helicone_filter.service.app import create_app
 app = create_app(cors_origins=["https://a.example"])
 bodies = [
     ("/compile", {"text": 'model = "a" and user_cost > 5 and request_created_at > now - 7d'}),

@@ -15,17 +15,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+# The defaults and ranges of the options, said once in defaults.py, under their names here.
+from helicone_filter.defaults import DEFAULT_LIMIT as DEFAULT_LIMIT
+from helicone_filter.defaults import MAX_LIMIT as MAX_LIMIT
+from helicone_filter.defaults import MAX_OFFSET as MAX_OFFSET
+from helicone_filter.defaults import MAX_TZ_OFFSET_MINUTES as MAX_TZ_OFFSET_MINUTES
 from helicone_filter.facts.schema import SORT_DIRECTIONS, SORT_KEYS
 from helicone_filter.facts.timestamps import DURATION_SECONDS, parse_timestamp, relative
-
-DEFAULT_LIMIT = 100
-# Helicone's controller answers 400 to a larger limit ("Limit cannot be greater than 1000").
-MAX_LIMIT = 1000
-# Helicone writes the offset into its SQL as a JavaScript number, exact up to 2^53 - 1.
-MAX_OFFSET = 2**53 - 1
-# The largest shift a time zone has from UTC is 14 hours; a day either way is surely a mistake
-# (and Helicone refuses more than a day, 1,440 minutes, either way).
-MAX_TZ_OFFSET_MINUTES = 24 * 60
 
 _RELATIVE = re.compile(r"(?i:now)(?:\s*-\s*([0-9]+[smhdw]))?|([0-9]+[smhdw])")
 _UNIX = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")

@@ -933,14 +933,14 @@ _TREE = ("├─ ", "└─ ", "│  ", "←")
 
 def _serve(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     try:
-        from helicone_filter.service.server import serve
+        from helicone_filter.service.running import serve
     except ImportError as e:
         raise _InputError(
             f"serve needs the server extra ({e.name} is missing): "
             "pip install 'helicone-filter[server]' (from a clone: pip install -e '.[server]')"
         ) from None
     from helicone_filter.errors import printable
-    from helicone_filter.service.server import ListenError
+    from helicone_filter.service.running import ListenError
 
     def announce(line: str) -> None:
         print(f"{PROG}: {line}", file=sys.stderr, flush=True)

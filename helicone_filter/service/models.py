@@ -1,27 +1,58 @@
-"""pydantic models of the HTTP service's JSON, and its OpenAPI document made from them.
+"""pydantic models of the HTTP service's JSON, its OpenAPI document made from them, and the
+words of its refusals.
 
 Every request body, every 200 answer and the error body is a model here; `openapi_document`
 writes them into `components/schemas` (OpenAPI 3.1, whose schemas are JSON Schema 2020-12, as
 pydantic writes them) and refers to them from each operation. Filters are typed with the
-FilterNode models of `models.py`. A field's docstring is its description in the document.
-The server imports this module only to answer GET /openapi.json.
+FilterNode models of `frontends/models.py`. A field's docstring is its description in the
+document.
+
+The service reads each request body with its model (`Model.model_validate(body)`), so that the
+document and the service take the same bodies; `refusal` words the first fault pydantic finds
+as the service always has. Three fields are typed for the document but taken as they come
+(`_as_is`): a filter's FilterNode JSON, which the checker reads (once, with its own problems),
+the sort object, which `query_body` reads, and `map_keys`, whose checks have words of their
+own.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 from typing_extensions import TypeAliasType
 
-from helicone_filter.backends.request_body import MAX_LIMIT, MAX_OFFSET, MAX_TZ_OFFSET_MINUTES
+from helicone_filter.backends.clickhouse import column_names
+from helicone_filter.backends.request_body import QueryError, query_body
+from helicone_filter.defaults import (
+    MAX_LIMIT,
+    MAX_MAP_KEY_LENGTH,
+    MAX_MAP_KEYS,
+    MAX_OFFSET,
+    MAX_SAFE_INTEGER,
+    MAX_TZ_OFFSET_MINUTES,
+)
+from helicone_filter.errors import did_you_mean
 from helicone_filter.frontends.models import FilterNode as _FilterNode
 from helicone_filter.frontends.models import SortLeafUsers, Timestamp, UserMetricsQueryParams
-from helicone_filter.service.server import MAX_MAP_KEY_LENGTH, MAX_MAP_KEYS, MAX_SAFE_INTEGER
 
 # A name of its own in components/schemas, so that every use refers to one FilterNode.
 FilterNode = TypeAliasType("FilterNode", _FilterNode)
@@ -35,6 +66,90 @@ MapField = Literal["properties", "search_properties", "scores"]
 MapKeys = Annotated[
     list[Annotated[StrictStr, Field(max_length=MAX_MAP_KEY_LENGTH)]],
     Field(max_length=MAX_MAP_KEYS),
+]
+
+
+def shown(value: object, most: int = 40) -> str:
+    """`repr(value)`, cut in the middle past `most` characters: an echo of a value of 4,000
+    digits would bury the message.
+
+    Example:
+        >>> shown(10**50)
+        '10000000000000000000…00000000 (51 digits)'
+    """
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's limit of 4,300 digits for writing one
+        return f"a number of {len(format(value, 'x')) * math.log10(16):,.0f} digits or so"
+    if len(text) <= most:
+        return text
+    unit = "digits" if isinstance(value, int) else "characters"
+    return f"{text[: most // 2]}…{text[-8:]} ({len(text):,} {unit})"
+
+
+# -- fields taken as they come ----------------------------------------------------------------
+
+_KIND_NAMES: dict[type, str] = {str: "string", int: "integer", dict: "object", list: "array"}
+
+
+def _as_is(
+    documented: Any, *kinds: type, then: Callable[[str, Any], None] | None = None
+) -> PlainValidator:
+    """A field's value as it came, if it is one of `kinds` (JSON's; a bool is no number) and
+    passes `then`; `documented` is its type in the OpenAPI document."""
+
+    def take(value: Any, info: ValidationInfo) -> Any:
+        name = info.field_name or ""
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            wanted = " or ".join(_KIND_NAMES[k] for k in kinds)
+            raise ValueError(f"{name!r} must be {wanted}")
+        if then is not None:
+            then(name, value)
+        return value
+
+    return PlainValidator(take, json_schema_input_type=documented)
+
+
+def _known_map_keys(name: str, given: dict[str, Any]) -> None:
+    """At most `MAX_MAP_KEYS` keys of at most `MAX_MAP_KEY_LENGTH` characters for each of some
+    map fields. (Checked here, not by the schema's types: pydantic refuses a lone surrogate in
+    a string it measures, and a browser's text field can hold one.)"""
+    maps = get_args(MapField)
+    for field, keys in given.items():
+        if field not in maps:
+            near = did_you_mean(str(field), maps)
+            raise ValueError(
+                f"{name!r} has keys for {shown(field)}, which is not a map field"
+                + (f" ({near})" if near else "")
+                + f"; the map fields are {', '.join(maps)}"
+            )
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise ValueError(
+                f"{name!r} gives each field a list of strings; {field!r} has something else"
+            )
+        if len(keys) > MAX_MAP_KEYS:
+            raise ValueError(
+                f"{name!r} has {len(keys):,} keys for {field!r}; give at most {MAX_MAP_KEYS:,}"
+                " (the ones a user is likeliest to want)"
+            )
+        for k in keys:
+            if len(k) > MAX_MAP_KEY_LENGTH:
+                raise ValueError(
+                    f"a key for {field!r} in {name!r} is {len(k):,} characters long; a key "
+                    f"may be at most {MAX_MAP_KEY_LENGTH:,}"
+                )
+
+
+# Filter text or FilterNode JSON: the checker reads the JSON, once (an array too, which it
+# refuses with a problem of its own).
+FilterField = Annotated[FilterInput, _as_is(FilterInput, str, dict, list)]
+# `FIELD:desc` or a SortLeafUsers object, which `query_body` reads.
+SortField = Annotated[
+    StrictStr | SortLeafUsers,  # type: ignore[valid-type]
+    _as_is(StrictStr | SortLeafUsers, str, dict),
+]
+MapKeysField = Annotated[
+    dict[MapField, MapKeys], _as_is(dict[MapField, MapKeys], dict, then=_known_map_keys)
 ]
 
 
@@ -108,7 +223,20 @@ class Error(_Model):
 # -- requests ---------------------------------------------------------------------------------
 
 
-class CompileRequest(_Model):
+class _Body(_Model):
+    """A request body: its fields are the model's, and an unknown one is named before anything
+    else is checked (pydantic cannot name one that holds a lone surrogate)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_fields(cls, body: Any) -> Any:
+        for name in body if isinstance(body, dict) else ():
+            if name not in cls.model_fields:
+                raise ValueError(_unknown_field(cls, name))
+        return body
+
+
+class CompileRequest(_Body):
     """Filter text to compile."""
 
     text: StrictStr
@@ -119,25 +247,25 @@ class CompileRequest(_Model):
     """How a chain of `and`s or `or`s is nested in the JSON; default `balanced`."""
 
 
-class FormatRequest(_Model):
+class FormatRequest(_Body):
     """A filter to write as canonical text."""
 
-    input: FilterInput
+    input: FilterField
     """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
     now: Timestamp = Field(_ABSENT)
     """The moment relative times in filter text count back from; default: now."""
 
 
-class CheckRequest(_Model):
+class CheckRequest(_Body):
     """A filter to check."""
 
-    input: FilterInput
+    input: FilterField
     """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
     now: Timestamp = Field(_ABSENT)
     """The moment relative times in filter text count back from; default: now."""
 
 
-class CompleteRequest(_Model):
+class CompleteRequest(_Body):
     """Filter text being typed, and where the cursor is (give `cursor` or `cursor_utf16`)."""
 
     text: StrictStr
@@ -147,12 +275,18 @@ class CompleteRequest(_Model):
     cursor_utf16: StrictInt = Field(_ABSENT, ge=0, le=MAX_SAFE_INTEGER)
     """The cursor in UTF-16 code units (a browser's `selectionStart`); past the end of the text
     is the end."""
-    map_keys: dict[MapField, MapKeys] = Field(_ABSENT)
+    map_keys: MapKeysField = Field(_ABSENT)
     """Keys to offer after a map field, by field (`{"properties": ["env", "team"]}`): at most
     10,000 a field, each at most 1,000 characters."""
 
+    @model_validator(mode="after")
+    def _one_cursor(self) -> Self:
+        if self.cursor is not None and self.cursor_utf16 is not None:
+            raise ValueError("give 'cursor' (code points) or 'cursor_utf16', not both")
+        return self
 
-class DiagnoseRequest(_Model):
+
+class DiagnoseRequest(_Body):
     """Filter text to diagnose."""
 
     text: StrictStr
@@ -161,10 +295,10 @@ class DiagnoseRequest(_Model):
     """The moment relative times count back from; default: now."""
 
 
-class SqlRequest(_Model):
+class SqlRequest(_Body):
     """A filter to write as ClickHouse SQL."""
 
-    input: FilterInput
+    input: FilterField
     """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
     now: Timestamp = Field(_ABSENT)
     """The moment relative times in filter text count back from; default: now."""
@@ -174,18 +308,23 @@ class SqlRequest(_Model):
     """`rows` (default): one WHERE for the rows of both tables; `helicone-where` and
     `helicone-having`: the parts of Helicone's own user-metrics query."""
 
+    @model_validator(mode="after")
+    def _names_fit(self) -> Self:
+        column_names(self.table_map, self.target or "rows")  # its ValueError says what is wrong
+        return self
 
-class QueryRequest(_Model):
+
+class QueryRequest(_Body):
     """A filter and the options of Helicone's POST /v1/user/metrics/query."""
 
-    input: FilterInput
+    input: FilterField
     """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
     limit: StrictInt = Field(_ABSENT, ge=1, le=MAX_LIMIT)
     """Users per page, at most 1,000 (Helicone answers 400 past that); default 100."""
     offset: StrictInt = Field(_ABSENT, ge=0, le=MAX_OFFSET)
     """Users to skip (at most 2^53 - 1, the most a JavaScript number holds exactly); default
     0."""
-    sort: StrictStr | SortLeafUsers = Field(_ABSENT)  # type: ignore[valid-type]
+    sort: SortField = Field(_ABSENT)
     """`FIELD`, `FIELD:asc`, `FIELD:desc`, `none` (no order), or a SortLeafUsers object;
     default: Helicone's own (`last_active desc`)."""
     since: StrictStr = Field(_ABSENT)
@@ -196,6 +335,94 @@ class QueryRequest(_Model):
     """Minutes, sent as `timeZoneDifferenceMinutes`: a day at most, either way."""
     now: Timestamp = Field(_ABSENT)
     """The moment relative times count back from; default: now."""
+
+
+# -- refusals: a fault pydantic found, in the service's words ----------------------------------
+
+
+def _cursor_words(name: str, unit: str) -> Callable[[Any], str]:
+    def words(value: Any) -> str:
+        return (
+            f"{name!r} must be 0 to {MAX_SAFE_INTEGER:,} ({unit}; past the end of the text is "
+            f"its end), not {shown(value)}"
+        )
+
+    return words
+
+
+def _query_words(name: str) -> Callable[[Any], str]:
+    """What `query_body`, which checks its options for every caller, says of `value`."""
+
+    def words(value: Any) -> str:
+        try:
+            query_body("all", **{name: value})
+        except QueryError as e:
+            return str(e)
+        return f"{name!r} is out of range"  # not reached: the model's range is query_body's
+
+    return words
+
+
+# For a value out of its field's range, or with a part that is wrong: what to say, by field
+# (a field of one name means the same in every body).
+_WORDS: dict[str, Callable[[Any], str]] = {
+    "now": lambda value: f"'now' {shown(value)} is not an ISO 8601 timestamp",
+    "cursor": _cursor_words("cursor", "code points"),
+    "cursor_utf16": _cursor_words("cursor_utf16", "UTF-16 code units"),
+    "table_map": lambda value: "'table_map' maps names to names (strings)",
+    "limit": _query_words("limit"),
+    "offset": _query_words("offset"),
+    "tz_offset": _query_words("tz_offset"),
+}
+# pydantic's type errors, by the JSON type the field wants.
+_TYPE_ERRORS = {"string_type": "string", "int_type": "integer", "dict_type": "object"}
+
+
+def refusal(model: type[BaseModel], body: Mapping[str, Any], error: ValidationError) -> str:
+    """Why `body` does not fit `model`, in one line: its first fault in the order of the
+    model's fields (a field that is missing, of the wrong type, or out of its range), or what
+    a model validator said (an unknown field, which is looked for first; fields that do not
+    go together).
+
+    Example:
+        >>> body = {"text": "cached", "nesting": "left"}
+        >>> try:
+        ...     CompileRequest.model_validate(body)
+        ... except ValidationError as e:
+        ...     print(refusal(CompileRequest, body, e))
+        'nesting' is balanced or right
+    """
+    fault = error.errors(include_url=False)[0]
+    kind, where = fault["type"], fault["loc"]
+    name = str(where[0]) if where else ""
+    if kind == "missing":
+        return f"the body needs {name!r}"
+    if kind in _TYPE_ERRORS and len(where) == 1:
+        return f"{name!r} must be {_TYPE_ERRORS[kind]}"
+    if kind == "literal_error":
+        return _not_a_choice(model, name, fault["input"])
+    if name in _WORDS:
+        return _WORDS[name](body[name])
+    if kind == "value_error":
+        return str(fault["ctx"]["error"])
+    return f"{name!r}: {fault['msg']}"  # not expected: every fault of a body is worded above
+
+
+def _unknown_field(model: type[BaseModel], name: object) -> str:
+    fields = list(model.model_fields)
+    near = did_you_mean(str(name), fields)
+    return (
+        f"the body has an unknown field {shown(name)}"
+        + (f" ({near})" if near else "")
+        + f"; its fields are {', '.join(fields)}"
+    )
+
+
+def _not_a_choice(model: type[BaseModel], name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        return f"{name!r} must be string"
+    *some, last = get_args(model.model_fields[name].annotation)
+    return f"{name!r} is {', '.join(some)} or {last}"
 
 
 # -- answers ----------------------------------------------------------------------------------
