@@ -292,3 +292,13 @@ def test_the_curl_example_in_serve_help_works(base: str) -> None:
     r = httpx.post(url, content=body.encode(), headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["diagnostics"][0]["code"] == "unknown-field"
+
+
+def test_every_operation_with_a_body_has_a_handler() -> None:
+    """The paths are said once (`models.OPERATIONS`); each POST path has its handler, and no
+    handler answers a path the OpenAPI document lacks."""
+    from helicone_filter.service import handlers, models
+
+    posts = {path for path, row in models.OPERATIONS.items() if row[2] is not None}
+    assert posts == set(handlers.ENDPOINTS)
+    assert all(callable(getattr(handlers, name)) for name in handlers.ENDPOINTS.values())

@@ -1,6 +1,7 @@
 """The service's work, without HTTP: a request body's bytes in, the answer's bytes out.
 
-Each endpoint is a row of `ENDPOINTS`: its path, its handler and its request model. A body is
+Each endpoint is a row of `ENDPOINTS`: its path and its handler; its request model is its row
+of `models.OPERATIONS`, the table the OpenAPI document is made from. A body is
 read as a JSON object (`read_body`), parsed with its model (`parse`: the same model the
 OpenAPI document is made from; a body that does not fit is refused in the words of
 `models.refusal`), and handed to the handler, which answers a dict that `encode` writes as
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from helicone_filter.defaults import DEFAULT_LIMIT
 from helicone_filter.service.models import (
+    OPERATIONS,
     CheckRequest,
     CompileRequest,
     CompleteRequest,
@@ -328,14 +330,15 @@ def _text_errors(text: str) -> Iterator[None]:
 
 # Each endpoint's path, its handler (by name, looked up when the app is made) and its request
 # model, which says the fields its body may have.
-ENDPOINTS: dict[str, tuple[str, type[BaseModel]]] = {
-    "/compile": ("_compile", CompileRequest),
-    "/format": ("_format", FormatRequest),
-    "/check": ("_check", CheckRequest),
-    "/complete": ("_complete", CompleteRequest),
-    "/diagnose": ("_diagnose", DiagnoseRequest),
-    "/sql": ("_sql", SqlRequest),
-    "/query": ("_query", QueryRequest),
+# Each POST endpoint's handler, by path; its request model is its row of `models.OPERATIONS`.
+ENDPOINTS: dict[str, str] = {
+    "/compile": "_compile",
+    "/format": "_format",
+    "/check": "_check",
+    "/complete": "_complete",
+    "/diagnose": "_diagnose",
+    "/sql": "_sql",
+    "/query": "_query",
 }
 
 
@@ -346,7 +349,8 @@ def answerer(path: str) -> Callable[[bytes], bytes]:
     Raises (when called):
         BadRequest: the body is refused, or the filter does not compile.
     """
-    name, model = ENDPOINTS[path]
+    name, model = ENDPOINTS[path], OPERATIONS[path][2]
+    assert model is not None, f"{path} takes no body"
     handler: Callable[[Any], dict[str, Any]] = globals()[name]
 
     def answer(data: bytes) -> bytes:

@@ -593,7 +593,10 @@ class _Schemas(GenerateJsonSchema):
 
 
 # path: (operationId, summary, request model, answer model); GET when there is no request.
-_OPERATIONS: dict[str, tuple[str, str, type[BaseModel] | None, type[BaseModel]]] = {
+# The service's one table of paths: each with its operation's name, summary, request model (None
+# for a GET) and answer model. The OpenAPI document is made from it, and the handlers
+# (`handlers.ENDPOINTS`) take their bodies' models from it.
+OPERATIONS: dict[str, tuple[str, str, type[BaseModel] | None, type[BaseModel]]] = {
     "/compile": (
         "compile",
         "Filter text to FilterNode JSON, with the span of text each leaf came from",
@@ -683,7 +686,7 @@ def _operation(
 @cache
 def _document_text(version: str) -> str:
     models: list[type[BaseModel]] = [Error]
-    for _, _, request, answer in _OPERATIONS.values():
+    for _, _, request, answer in OPERATIONS.values():
         models += [answer] if request is None else [request, answer]
     _, definitions = models_json_schema(
         [(m, "validation") for m in models],
@@ -691,7 +694,7 @@ def _document_text(version: str) -> str:
         ref_template="#/components/schemas/{model}",
         schema_generator=_Schemas,
     )
-    paths: dict[str, Any] = {path: _operation(*row) for path, row in _OPERATIONS.items()}
+    paths: dict[str, Any] = {path: _operation(*row) for path, row in OPERATIONS.items()}
     paths["/openapi.json"] = {
         "get": {
             "operationId": "openapi",
