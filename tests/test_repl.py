@@ -139,7 +139,7 @@ def test_body_explain_and_a_filter_given_becomes_current() -> None:
 
 
 def test_explain_prints_as_the_command_line_does(capsys: pytest.CaptureFixture[str]) -> None:
-    from helicone_filter.cli.commands import main
+    from helicone_filter.cli import main
 
     text = 'not (cost > 1 or cached) and model in ["a", "b"]'
     assert main(["explain", text]) == 0
