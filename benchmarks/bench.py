@@ -458,7 +458,7 @@ WORST_SIZES = (10_000, 100_000, 1_000_000)
 def _cli(*argv: str) -> Callable[[str], Any]:
     """The command line's `main` on a filter, its output thrown away (in this process: what is
     timed is the command's own work, not Python's start)."""
-    from helicone_filter.cli.commands import main
+    from helicone_filter.cli import main
 
     def run(text: str) -> Any:
         with (

@@ -302,7 +302,8 @@ _CLI_ARGS = [
 def _cli(argv: list[str], stdin: str = "") -> None:
     """The command line on `argv`: one of its exit codes, no traceback, and no control
     character in what it writes (but its own colours, when asked for)."""
-    from helicone_filter.cli.commands import Exit, main
+    from helicone_filter.cli import main
+    from helicone_filter.cli.exits import Exit
 
     out, err = io.StringIO(), io.StringIO()
     with (

@@ -2,6 +2,6 @@
 
 import sys
 
-from helicone_filter.cli.commands import main
+from helicone_filter.cli import main
 
 sys.exit(main())

@@ -31,7 +31,7 @@ from helicone_filter.api import lower_text
 from helicone_filter.backends.analysis import findings, simplified
 from helicone_filter.backends.helicone_json import to_json
 from helicone_filter.backends.row_matching import filter_matches, row_value
-from helicone_filter.cli.commands import main
+from helicone_filter.cli import main
 from helicone_filter.diagnostics import apply_fix
 from helicone_filter.facts.schema import FIELDS, REQUEST_RESPONSE_RMT, USERS_VIEW
 from helicone_filter.form import Filter, join

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from helicone_filter.cli.commands import Exit, main
+from helicone_filter.cli import main
+from helicone_filter.cli.exits import Exit
 
 CACHED = {"request_response_rmt": {"cached": {"equals": True}}}
 

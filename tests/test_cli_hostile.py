@@ -26,7 +26,8 @@ from typing import IO, Any, cast
 import pytest
 from test_cli import CACHED, run
 
-from helicone_filter.cli.commands import Exit, main
+from helicone_filter.cli import main
+from helicone_filter.cli.exits import Exit
 from helicone_filter.cli.lines import PARALLEL_BATCH, Line, line_batches
 from helicone_filter.frontends.parser import DEFAULT_MAX_LENGTH
 
@@ -565,7 +566,7 @@ def test_jobs_beyond_the_processors_are_cut_down_with_a_warning(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import helicone_filter.cli.lines as bulk
-    from helicone_filter.cli.commands import MAX_JOBS
+    from helicone_filter.cli.arguments import MAX_JOBS
 
     asked: list[int] = []
     real = bulk.run_lines
@@ -856,9 +857,9 @@ def test_the_collector_is_paused_for_one_filter_and_on_again_after(
     from helicone_filter.cli import commands as cli
 
     seen: list[bool] = []
-    command = cli._BY_NAME["compile"]
+    command = cli.BY_NAME["compile"]
     monkeypatch.setitem(
-        cli._BY_NAME,
+        cli.BY_NAME,
         "compile",
         command.replace(run=lambda *a: seen.append(gc.isenabled()) or command.run(*a)),
     )

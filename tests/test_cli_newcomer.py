@@ -431,7 +431,7 @@ def test_completion_without_shtab_says_so_in_one_line(capsys: Capture, monkeypat
 def test_a_one_shot_compile_imports_neither_shtab_nor_pydantic() -> None:
     code = (
         "import sys\n"
-        "from helicone_filter.cli.commands import main\n"
+        "from helicone_filter.cli import main\n"
         "assert main(['compile', 'cached']) == 0\n"
         "heavy = ('shtab', 'pydantic', 'prompt_toolkit', 'difflib')\n"
         "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"

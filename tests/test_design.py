@@ -20,7 +20,7 @@ from conftest import NOW
 
 import helicone_filter
 from helicone_filter.backends.request_body import query_body
-from helicone_filter.cli.commands import main
+from helicone_filter.cli import main
 from helicone_filter.frontends import checker
 
 TEXT = 'user_cost > 5 and not (model contains "gpt" or cached) and request_created_at > now - 7d'

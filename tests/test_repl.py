@@ -139,7 +139,7 @@ def test_body_explain_and_a_filter_given_becomes_current() -> None:
 
 
 def test_explain_prints_as_the_command_line_does(capsys: pytest.CaptureFixture[str]) -> None:
-    from helicone_filter.cli.commands import main
+    from helicone_filter.cli import main
 
     text = 'not (cost > 1 or cached) and model in ["a", "b"]'
     assert main(["explain", text]) == 0
@@ -439,7 +439,7 @@ def tmux() -> Iterator[Callable[..., str]]:
 
 def test_in_tmux(tmux: Callable[..., str]) -> None:
     command = (
-        f"{sys.executable} -m helicone_filter.cli.repl --now 2025-06-01T00:00:00Z; "
+        f"{sys.executable} -m helicone_filter repl --now 2025-06-01T00:00:00Z; "
         "echo EXIT=$?; sleep 30"
     )
     tmux("new-session", "-d", "-s", "repl", "-x", "100", "-y", "30", command)

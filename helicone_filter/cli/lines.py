@@ -19,16 +19,19 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, Any
 
+from helicone_filter.cli.exits import Terminated
 from helicone_filter.value_class import Record
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
 Line = tuple[int, str | None]  # a line's number and text (None: not UTF-8)
-# What to do with one line: its number and text in; its result (JSON data), whether it failed,
-# and a note for stderr ("" for none: a warning) out. It reports its own errors in the result;
-# it raises nothing for a bad line.
-LineWork = Callable[[int, str | None], tuple[Any, bool, str]]
+# What a line gives: its result (JSON data), whether it failed, and a note for stderr ("" for
+# none: a warning).
+LineResult = tuple[Any, bool, str]
+# What to do with one line: its number and text in, its `LineResult` out. It reports its own
+# errors in the result; it raises nothing for a bad line.
+LineWork = Callable[[int, str | None], LineResult]
 
 # Batches at least this long go to worker processes, when there are several processors.
 PARALLEL_BATCH = 256
@@ -105,11 +108,6 @@ def run_batch(work: LineWork, batch: list[Line], ascii_only: bool = False) -> Do
     if not out:
         return "", failed, "".join(notes)
     return escape_unsafe("\n".join(out) + "\n", ascii_only=ascii_only), failed, "".join(notes)
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived while `run_lines` ran: the workers are ended and the run stops (a
-    BaseException, like KeyboardInterrupt, so that no `except Exception` takes it)."""
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -329,6 +327,7 @@ def run_lines(
 __all__ = [
     "PARALLEL_BATCH",
     "Line",
+    "LineResult",
     "LineWork",
     "Terminated",
     "line_batches",

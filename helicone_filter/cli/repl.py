@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import json
 import os
 import re
@@ -29,6 +28,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
+
+from helicone_filter import defaults
+from helicone_filter.defaults import install_hint
 
 if TYPE_CHECKING:
     from prompt_toolkit.completion import Completer
@@ -41,10 +43,9 @@ if TYPE_CHECKING:
 
     from helicone_filter.diagnostics import Diagnostic
 
-PROG = "helicone-filter repl"
+PROG = f"{defaults.PROG} repl"
 INSTALL = (
-    f"{PROG}: error: the repl needs prompt_toolkit, in the 'repl' extra: "
-    "pip install 'helicone-filter[repl]' (from a clone: pip install -e '.[repl]')"
+    f"{PROG}: error: the repl needs prompt_toolkit, in the 'repl' extra: {install_hint('repl')}"
 )
 
 # The commands: name -> (what follows it, what it does). Aliases below.
@@ -311,7 +312,7 @@ class Runner:
             elif name == "help":
                 self.write(HELP)
             else:
-                self.cli(["fields"])
+                self.fields()
         elif rest.strip():
             self.current = rest
             self.show(name, rest)
@@ -352,7 +353,7 @@ class Runner:
 
             self.write(self.json(query_body(text, now=self.now)))
         else:
-            self.cli(["explain", "--", text])
+            self.explain(text)
 
     def problems(self, text: str, found: Sequence[Diagnostic]) -> None:
         """Every problem, as the command line shows them: position, line, carets, hint."""
@@ -375,36 +376,26 @@ class Runner:
             rendered.append(f"{errors} error{'s' * (errors > 1)}: not compiled")
         self.write("\n\n".join(rendered))
 
-    def cli(self, argv: list[str]) -> None:
-        """A subcommand of the command line, its output here: `explain` and `fields` print
-        exactly as there."""
-        from helicone_filter.cli.commands import main
+    def fields(self) -> None:
+        """Every field, as `helicone-filter fields` prints them."""
+        from helicone_filter.cli.printers import field_lines
 
-        # Buffers that say the output's encoding, so that the command line writes what it
-        # can (the tree of explain in ASCII for an ASCII terminal).
-        encoding = getattr(self.out, "encoding", None)
-        out, err = _Buffer(encoding), _Buffer(encoding)
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            if self.now is not None and argv[0] != "fields":
-                from helicone_filter.facts.timestamps import format_timestamp
+        self.write("\n".join(field_lines()))
 
-                argv = [argv[0], "--now", format_timestamp(self.now), *argv[1:]]
-            main(argv)
-        for text in (out.getvalue(), err.getvalue()):
-            if text:
-                self.write(text)
+    def explain(self, text: str) -> None:
+        """The tree `text` compiles to and its warnings, as `helicone-filter explain` prints
+        them: the tree in ASCII for an output that cannot write box drawing, the warnings
+        uncoloured, as the command line writes them to what is no terminal."""
+        from helicone_filter.cli.printers import explain_lines
+        from helicone_filter.cli.terminal import warnings_text
+        from helicone_filter.errors import writes_unicode
 
-
-class _Buffer(io.StringIO):
-    """A str buffer that says which encoding its text will be written in."""
-
-    def __init__(self, encoding: str | None) -> None:
-        super().__init__()
-        self._encoding = encoding
-
-    @property
-    def encoding(self) -> str | None:  # type: ignore[override]
-        return self._encoding
+        ascii_only = not writes_unicode(self.out)
+        lines, warnings = explain_lines(text, self.now, ascii_only=ascii_only)
+        self.write("\n".join(lines))
+        note = warnings_text(text, warnings, color=False)
+        if note:
+            self.write(note)
 
 
 # -- the prompt ---------------------------------------------------------------------------------
@@ -644,13 +635,6 @@ def _style() -> Style:
     )
 
 
-def _color(stream: IO[str]) -> bool:
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
-
-
 def run(
     history: str | bool | None = None,
     *,
@@ -680,7 +664,9 @@ def run(
     except ImportError:
         err.write(INSTALL + "\n")
         return 1
-    runner = Runner(out, now=now, color=_color(out) if color is None else color)
+    from helicone_filter.cli.terminal import colors_on
+
+    runner = Runner(out, now=now, color=colors_on(out) if color is None else color)
     try:
         if input is None and not _is_terminal(sys.stdin):
             return _run_lines(runner, sys.stdin, err)
@@ -796,15 +782,3 @@ def _prompt_loop(
                 return 0
         except KeyboardInterrupt:
             runner.write("interrupted")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m helicone_filter.cli.repl [options]`: the same as `helicone-filter repl`, whose
-    options the command line defines."""
-    from helicone_filter.cli.commands import main as command_line
-
-    return command_line(["repl", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The printed forms that the command line and the REPL share: the table of `fields`, and the
+tree of `explain`. Each is made here as lines of text; the caller prints them (`helicone-filter
+fields`, `:fields` at the prompt), so both show the same thing.
+
+Example:
+    >>> lines, warnings = explain_lines("cost > 1 and cached")
+    >>> print("\\n".join(lines))
+    and
+    ├─ cost > 1       ← cost > 1
+    └─ cached = true  ← cached
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from helicone_filter.errors import Problem
+
+
+def field_lines() -> list[str]:
+    """`fields` as text: each field's table, type and operators, then what Helicone does with
+    some of them, and how maps and the null tests are written."""
+    from helicone_filter.facts.schema import FIELD_NOTES, FIELD_OPERATORS, FIELDS
+
+    table = [("FIELD", "TABLE", "TYPE", "OPERATORS")] + [
+        (f.name, f.table, f.kind_label, ", ".join(FIELD_OPERATORS[f.name]) or "(none)")
+        for f in FIELDS.values()
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + " " + row[3]
+        for row in table
+    ]
+    width = max(map(len, FIELD_NOTES))
+    lines += ["", "what Helicone does with some of them:"]
+    lines += [f"  {name.ljust(width)}  {note}" for name, note in FIELD_NOTES.items()]
+    return [
+        *lines,
+        "",
+        'maps take a key: properties.environment or properties["my key"]; '
+        "is null / is not null / is empty apply to text columns",
+    ]
+
+
+# The tree's lines: a branch, the last branch, the line through, the arrow to the text; box
+# drawing, or ASCII for an output that cannot write it (PYTHONIOENCODING=ascii).
+_TREE = ("├─ ", "└─ ", "│  ", "←")
+_ASCII_TREE = ("|- ", "`- ", "|  ", "<-")
+_WRITTEN_WIDTH = 60  # the most of a condition's text shown beside it, and of the tree's width
+
+
+def explain_lines(
+    text: str, now: datetime | None = None, *, warnings: bool = True, ascii_only: bool = False
+) -> tuple[list[str], list[Problem]]:
+    """`explain` as text: the tree that filter text compiles to, each condition beside the text
+    it came from; and the filter's warnings (none looked for unless `warnings`).
+
+    Raises:
+        FilterError: the text is no valid filter.
+    """
+    from helicone_filter.api import compile_explained, lower_text, to_helicone
+    from helicone_filter.form import conditions
+
+    # One reading of the text for the tree and its warnings.
+    found: list[Problem] = []
+    if warnings:
+        result, leaves, found = compile_explained(text, now=now)
+    else:
+        node = lower_text(text, now=now)
+        result, leaves = to_helicone(node, text), list(conditions(node))
+    if result == "all":
+        return ["all  (matches every user)"], found
+    rows = _tree_rows(text, result, iter(leaves), ascii_only)
+    arrow = (_ASCII_TREE if ascii_only else _TREE)[3]
+    width = min(max(len(left) for left, _ in rows), _WRITTEN_WIDTH)
+    lines = [
+        f"{left.ljust(width)}  {arrow} {written}" if written else left for left, written in rows
+    ]
+    return lines, found
+
+
+def _tree_rows(text: str, result: Any, leaves: Any, ascii_only: bool) -> list[tuple[str, str]]:
+    """The tree's rows, top down: a joint, or a condition and the text it was written as;
+    `leaves` are the conditions in the order the walk meets them."""
+    from helicone_filter.backends.canonical_text import condition_text
+    from helicone_filter.errors import escape_unsafe, printable
+
+    branch, last, through, _ = _ASCII_TREE if ascii_only else _TREE
+    rows: list[tuple[str, str]] = []
+    todo: list[tuple[Any, str, str]] = [(result, "", "")]
+    while todo:
+        node, lead, child_lead = todo.pop()
+        if "operator" in node:
+            rows.append((lead + node["operator"], ""))
+            todo.append((node["right"], child_lead + last, child_lead + "   "))
+            todo.append((node["left"], child_lead + branch, child_lead + through))
+        else:
+            c = next(leaves)
+            # (at most 60 characters: each item of a long `in` list points at all of it)
+            start, end = c.written  # with its `not`s and parentheses
+            written = " ".join(text[start : min(end, start + 200)].split())
+            cut = _WRITTEN_WIDTH - 1
+            written = printable(written if len(written) <= _WRITTEN_WIDTH else written[:cut] + "…")
+            shown = escape_unsafe(condition_text(c), ascii_only=ascii_only)
+            rows.append((lead + shown, written))
+    return rows

@@ -1,0 +1,104 @@
+"""The subcommands that start something that runs until it is stopped: `serve` (the HTTP
+service) and `repl` (the interactive prompt). Each imports what it starts only when run: the
+service (Starlette, uvicorn, pydantic) and the REPL (prompt_toolkit) are no part of a one-shot
+command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+
+from helicone_filter.cli.arguments import add_now, parse_now, whole
+from helicone_filter.cli.exits import Exit, InputError, UsageError
+from helicone_filter.defaults import (
+    MAX_BODY_LIMIT,
+    PROG,
+    SERVICE_HOST,
+    SERVICE_MAX_BODY,
+    SERVICE_PORT,
+    install_hint,
+)
+
+
+def run_serve(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    try:
+        from helicone_filter.service.running import serve
+    except ImportError as e:
+        raise InputError(
+            f"serve needs the server extra ({e.name} is missing): {install_hint('server')}"
+        ) from None
+    from helicone_filter.errors import printable
+    from helicone_filter.service.running import ListenError
+
+    def announce(line: str) -> None:
+        print(f"{PROG}: {line}", file=sys.stderr, flush=True)
+
+    try:
+        serve(
+            args.host,
+            args.port,
+            cors_origins=args.cors_origin,
+            max_body=args.max_body_bytes,
+            announce=announce,
+        )
+    except ListenError as e:
+        print(f"{PROG} serve: error: {printable(str(e))}", file=sys.stderr)
+        return Exit.CANNOT_LISTEN
+    except ValueError as e:  # an option the service refuses before it listens (a CORS origin)
+        raise UsageError(f"{PROG} serve: error: {e}") from None
+    return Exit.OK
+
+
+def serve_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--host", default=SERVICE_HOST, help=f"address to listen on (default {SERVICE_HOST})"
+    )
+    p.add_argument(
+        "--port",
+        type=whole("a port", 0, 65535),
+        default=SERVICE_PORT,
+        help=f"port (default {SERVICE_PORT}; 0: any free port)",
+    )
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="an origin allowed to call the service from a browser (repeatable)",
+    )
+    p.add_argument(
+        "--max-body-bytes",
+        type=whole("a number of bytes", 1, MAX_BODY_LIMIT),
+        default=SERVICE_MAX_BODY,
+        metavar="N",
+        help=f"the largest request body accepted (default {SERVICE_MAX_BODY}, at most "
+        f"{MAX_BODY_LIMIT})",
+    )
+
+
+def repl_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--history",
+        nargs="?",
+        const=True,
+        metavar="FILE",
+        help="keep the history of filters in FILE (without FILE: $XDG_STATE_HOME/"
+        "helicone-filter/history, by default ~/.local/state/helicone-filter/history); "
+        "without --history it lasts the session",
+    )
+    add_now(p)
+    p.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the problems printed: auto (default) on a terminal unless NO_COLOR is set",
+    )
+
+
+def run_repl(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    from helicone_filter.cli.repl import run
+
+    color = {"always": True, "never": False}.get(args.color)
+    return run(args.history, now=parse_now(args.now), color=color)
