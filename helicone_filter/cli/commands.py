@@ -506,7 +506,8 @@ def _fmt_one(
     args: argparse.Namespace, text: str, now: datetime | None
 ) -> tuple[str, list[Problem]]:
     from helicone_filter.api import is_json_text
-    from helicone_filter.backends.canonical_text import filter_text, to_text
+    from helicone_filter.api.outputs import to_text
+    from helicone_filter.backends.canonical_text import filter_text
     from helicone_filter.frontends.parser import parse
 
     simplify = getattr(args, "simplify", False)
@@ -583,8 +584,8 @@ def _problems(text: str, now: datetime | None, analyze: bool = True) -> list[Any
     """Every problem: the checker's for JSON; for text, those `diagnose` finds (after a syntax
     error, those of the conditions around it too); the analysis's unless not `analyze`."""
     from helicone_filter.api import is_json_text
-    from helicone_filter.diagnostics import every_problem
-    from helicone_filter.frontends.checker import check
+    from helicone_filter.api.diagnosis import every_problem
+    from helicone_filter.api.filter_nodes import check
 
     if is_json_text(text):
         return check(_load_json(text), analyze=analyze)
@@ -692,7 +693,8 @@ def _query_options(p: argparse.ArgumentParser) -> None:
 
 def _query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     from helicone_filter.api import is_json_text
-    from helicone_filter.backends.request_body import QueryError, query_body
+    from helicone_filter.api.outputs import query_body
+    from helicone_filter.backends.request_body import QueryError
 
     source: Any = _load_json(text) if is_json_text(text) else text
     try:
@@ -1368,7 +1370,7 @@ def _every_problem(error: FilterError, now: datetime | None) -> list[Problem]:
     if not isinstance(error, FilterSyntaxError) or not error.text:
         return error.problems
     from helicone_filter.api import is_json_text
-    from helicone_filter.diagnostics import every_problem
+    from helicone_filter.api.diagnosis import every_problem
 
     if is_json_text(error.text):
         return error.problems

@@ -722,7 +722,8 @@ def _filter(body: dict[str, Any]) -> tuple[str | None, Any]:
 
 def _format(body: dict[str, Any]) -> dict[str, Any]:
     from helicone_filter.api import lower_text
-    from helicone_filter.backends.canonical_text import filter_text, to_text
+    from helicone_filter.api.outputs import to_text
+    from helicone_filter.backends.canonical_text import filter_text
 
     text, node = _filter(body)
     if text is None:
@@ -733,7 +734,7 @@ def _format(body: dict[str, Any]) -> dict[str, Any]:
 
 def _check(body: dict[str, Any]) -> dict[str, Any]:
     from helicone_filter.api import check_text
-    from helicone_filter.frontends.checker import check
+    from helicone_filter.api.filter_nodes import check
 
     text, node = _filter(body)
     problems = check(node) if text is None else check_text(text, now=_now(body))
@@ -790,7 +791,8 @@ def _complete(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _diagnose(body: dict[str, Any]) -> dict[str, Any]:
-    from helicone_filter.diagnostics import as_json, diagnose
+    from helicone_filter.api.diagnosis import diagnose
+    from helicone_filter.diagnostics import as_json
 
     return {"diagnostics": as_json(diagnose(_field(body, "text", str), now=_now(body)))}
 
@@ -828,7 +830,8 @@ def _sql(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _query(body: dict[str, Any]) -> dict[str, Any]:
-    from helicone_filter.backends.request_body import QueryError, query_body
+    from helicone_filter.api.outputs import query_body
+    from helicone_filter.backends.request_body import QueryError
 
     text, node = _filter(body)
     try:
@@ -1073,7 +1076,8 @@ def _prepare() -> None:
     import difflib  # noqa: F401 - for did-you-mean
     import uuid  # noqa: F401 - for a request_id
 
-    import helicone_filter.api
+    import helicone_filter.api.diagnosis
+    import helicone_filter.api.outputs
     import helicone_filter.backends.analysis
     import helicone_filter.backends.canonical_text
     import helicone_filter.backends.clickhouse
