@@ -19,9 +19,9 @@ from pydantic_core import core_schema
 from typing_extensions import TypeAliasType
 
 from helicone_filter.backends.request_body import MAX_LIMIT, MAX_OFFSET, MAX_TZ_OFFSET_MINUTES
+from helicone_filter.defaults import MAX_MAP_KEY_LENGTH, MAX_MAP_KEYS, MAX_SAFE_INTEGER
 from helicone_filter.frontends.models import FilterNode as _FilterNode
 from helicone_filter.frontends.models import SortLeafUsers, Timestamp, UserMetricsQueryParams
-from helicone_filter.service.server import MAX_MAP_KEY_LENGTH, MAX_MAP_KEYS, MAX_SAFE_INTEGER
 
 # A name of its own in components/schemas, so that every use refers to one FilterNode.
 FilterNode = TypeAliasType("FilterNode", _FilterNode)
