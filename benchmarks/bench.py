@@ -649,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if 1_000 in sizes:
         text = render(terms(1_000), ours, {"and": "and", "or": "or"})
-        from helicone_filter.backends.clickhouse import to_clickhouse
+        from helicone_filter.api.outputs import to_clickhouse
 
         compiled = helicone_filter.compile(text, now=NOW)
         timed = interleaved_medians(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from helicone_filter import backends
 from helicone_filter.api import check_text, compile, compile_with_spans  # noqa: A004 - the API's verb
+from helicone_filter.api import read_filter as _read_filter
 from helicone_filter.backends.helicone_json import build_chain
 from helicone_filter.errors import (
     FilterError,
@@ -32,6 +34,10 @@ from helicone_filter.frontends.syntax_tree import (
 )
 
 __version__ = "0.1.0"
+
+# The backends never import the ways in; the one backend tool that reads a user's filter
+# (`backends.clickhouse.LocalTable.where`) is handed their reader here.
+backends.read_filter = _read_filter
 
 __all__ = [
     "All",
@@ -70,28 +76,26 @@ __all__ = [
 
 
 if TYPE_CHECKING:
-    from helicone_filter.backends.analysis import simplify
-    from helicone_filter.backends.canonical_text import to_text
-    from helicone_filter.backends.clickhouse import to_clickhouse
-    from helicone_filter.backends.row_matching import matches
-    from helicone_filter.diagnostics import Diagnostic, diagnose
-    from helicone_filter.frontends.checker import check, normalize, validate
+    from helicone_filter.api.diagnosis import diagnose
+    from helicone_filter.api.filter_nodes import check, normalize, validate
+    from helicone_filter.api.outputs import matches, simplify, to_clickhouse, to_text
+    from helicone_filter.diagnostics import Diagnostic
     from helicone_filter.frontends.completion import Completion, complete
 
-# The JSON side is imported on first use, so that compiling (and a one-shot command line
-# call) loads only the compiler.
+# The JSON side and the other backends are imported on first use, so that compiling (and a
+# one-shot command line call) loads only the compiler.
 _LAZY = {
     "complete": "frontends.completion",
     "Completion": "frontends.completion",
-    "diagnose": "diagnostics",
+    "diagnose": "api.diagnosis",
     "Diagnostic": "diagnostics",
-    "matches": "backends.row_matching",
-    "to_text": "backends.canonical_text",
-    "to_clickhouse": "backends.clickhouse",
-    "check": "frontends.checker",
-    "normalize": "frontends.checker",
-    "validate": "frontends.checker",
-    "simplify": "backends.analysis",
+    "check": "api.filter_nodes",
+    "normalize": "api.filter_nodes",
+    "validate": "api.filter_nodes",
+    "matches": "api.outputs",
+    "simplify": "api.outputs",
+    "to_clickhouse": "api.outputs",
+    "to_text": "api.outputs",
 }
 
 

@@ -246,7 +246,7 @@ def query_user_metrics(
     check_api_key(api_key)
     endpoint_url(base_url, eu=eu)
     _check_timeout(timeout)
-    from helicone_filter.backends.request_body import query_body
+    from helicone_filter.api.outputs import query_body
 
     body = query_body(
         filter,

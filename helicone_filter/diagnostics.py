@@ -1,17 +1,17 @@
 """Diagnostics for editors: every problem with its range, and fixes an editor can apply.
 
-`diagnose(text)` reports what `compile` would (the same codes and ranges), the warnings of
-`check_text`, and, after a syntax error, the problems of the conditions around it: the text
-is cut at each `and` / `or` outside strings and each piece is checked on its own, so a filter
-with two mistakes shows both. Ranges are given in code points (Python's offsets) and in UTF-16
-code units (JavaScript's). It never raises.
+`diagnose(text)` of the ways in (`helicone_filter.api`) reports what `compile` would (the same
+codes and ranges), the warnings of `check_text`, and, after a syntax error, the problems of the
+conditions around it: the text is cut at each `and` / `or` outside strings (`with_pieces`) and
+each piece is checked on its own, so a filter with two mistakes shows both. Ranges are given in
+code points (Python's offsets) and in UTF-16 code units (JavaScript's, `diagnostics_of`).
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from helicone_filter.errors import Problem
@@ -64,17 +64,15 @@ def apply_fix(text: str, fix: tuple[Edit, ...]) -> str:
     return "".join(out)
 
 
-def diagnose(text: str, *, now: datetime | None = None, analyze: bool = True) -> list[Diagnostic]:
-    """Every problem of `text` (errors and warnings) with ranges and fix-its, by position;
-    with `analyze` False, without the analysis's warnings (analysis.py).
+def diagnostics_of(text: str, problems: list[Problem]) -> list[Diagnostic]:
+    """Problems of `text` as diagnostics: ranges in code points and in UTF-16 code units.
 
     Example:
-        >>> d = diagnose('modle = "x"')[0]
-        >>> (d.code, d.start, d.end, d.fixes[0][0].new_text)
-        ('unknown-field', 0, 5, 'model')
+        >>> from helicone_filter.errors import make_problem
+        >>> d = diagnostics_of("🙂 x", [make_problem("🙂 x", "unknown-field", "?", 2, 3)])[0]
+        >>> (d.start, d.end, d.start_utf16, d.end_utf16)
+        (2, 3, 3, 4)
     """
-    if not isinstance(text, str):
-        return []
     units = Utf16(text)
     return [
         Diagnostic(
@@ -90,23 +88,20 @@ def diagnose(text: str, *, now: datetime | None = None, analyze: bool = True) ->
                 tuple(Edit(s, e, new, units(s), units(e)) for s, e, new in fix) for fix in p.fixes
             ),
         )
-        for p in every_problem(text, now=now, analyze=analyze)
+        for p in problems
     ]
 
 
-def every_problem(text: str, *, now: datetime | None = None, analyze: bool = True) -> list[Problem]:
-    """`diagnose`'s problems as Problems (with line and column), by position: what `compile`
-    reports and, after a syntax error, the problems of the conditions around it.
-
-    Example:
-        >>> [(p.code, p.column) for p in every_problem("modle = 1 and cost => 5")]
-        [('unknown-field', 1), ('unknown-operator', 20)]
-    """
-    from helicone_filter.api import checked_now, text_problems
-
-    now = checked_now(now)  # one clock for every piece
-    found_problems, syntax = text_problems(text, now, analyze=analyze)
-    problems = list(found_problems)
+def with_pieces(
+    text: str,
+    problems: list[Problem],
+    syntax: bool,
+    problems_of: Callable[[str], list[Problem]],
+) -> list[Problem]:
+    """`problems` of `text` and, after a syntax error (`syntax`), the problems `problems_of`
+    finds in each piece of the text between top-level joints but the one with the first
+    mistake (moved to their place in `text`), by position."""
+    problems = list(problems)
     if syntax and problems[0].code != "too-long":  # (a text too long to read is not cut up)
         first = problems[0]
         found = {(p.code, p.start, p.end) for p in problems}
@@ -119,7 +114,7 @@ def every_problem(text: str, *, now: datetime | None = None, analyze: bool = Tru
             inner = piece[lead : len(piece) - trail]
             if not inner:
                 continue
-            for p in text_problems(inner, now, analyze=analyze)[0]:
+            for p in problems_of(inner):
                 if p.code in ("or-across-tables", "all-combined", "empty-filter"):
                     continue
                 key = (p.code, p.start + start + lead, p.end + start + lead)

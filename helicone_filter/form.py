@@ -1,9 +1,10 @@
 """The one validated form of a filter, which every backend reads.
 
-Filter text is lowered into it (lower.py) and FilterNode JSON from elsewhere is checked into it
-(checker.py), each once; then the backends read it: Helicone's JSON (helicone_json.py),
-canonical text (formatter.py), `matches` (evaluate.py), ClickHouse SQL (clickhouse.py), and
-the explanations of the command line. Nothing reads a filter twice.
+Filter text is lowered into it (frontends/lowering.py) and FilterNode JSON from elsewhere is
+checked into it (frontends/checker.py), each once, by the ways in (api/); then the backends
+read it: Helicone's JSON (helicone_json.py), canonical text (canonical_text.py), `matches`
+(row_matching.py), ClickHouse SQL (clickhouse.py), the analysis (analysis.py), and the
+explanations of the command line. Nothing reads a filter twice.
 
 A filter is `ALL` (every user), a `Condition`, or a `Chain`: two or more operands joined by
 one operator, none of them `ALL` and none a chain of the same operator (runs are flat, so a

@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, settings
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-import helicone_filter.api
+import helicone_filter.api.text
 
 SPEC = Path(__file__).parent / "spec" / "user-metrics-query.openapi.yaml"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -93,7 +93,7 @@ VALIDATED = {"count": 0}
 def _every_compile_is_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Wrap the JSON writer the ways in call, so that whatever a test compiles is
     schema-checked (tests/test_net.py fails if this stops running)."""
-    original = helicone_filter.api.to_json
+    original = helicone_filter.api.text.to_json
 
     def checked(*args: Any, **kwargs: Any) -> Any:
         result = original(*args, **kwargs)
@@ -104,7 +104,7 @@ def _every_compile_is_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             VALIDATED["count"] += 1
         return result
 
-    monkeypatch.setattr(helicone_filter.api, "to_json", checked)
+    monkeypatch.setattr(helicone_filter.api.text, "to_json", checked)
     yield
 
 

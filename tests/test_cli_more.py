@@ -20,7 +20,8 @@ from openapi_schema_validator import OAS30Validator
 from test_cli import _script, run
 
 from helicone_filter import compile_with_spans
-from helicone_filter.backends.request_body import QueryError, parse_sort, parse_time, query_body
+from helicone_filter.api.outputs import query_body
+from helicone_filter.backends.request_body import QueryError, parse_sort, parse_time
 from helicone_filter.cli.commands import SUBCOMMANDS, Exit
 from helicone_filter.facts.schema import FIELD_NOTES, FIELD_OPERATORS, FIELDS, SORT_KEYS
 from helicone_filter.frontends.models import UserMetricsQueryParams
@@ -490,7 +491,7 @@ def test_quiet_looks_for_no_warnings(
     import importlib
 
     analysis = importlib.import_module("helicone_filter.backends.analysis")
-    compiler = importlib.import_module("helicone_filter.api")
+    compiler = importlib.import_module("helicone_filter.api.text")
     lower = importlib.import_module(
         "helicone_filter.frontends.lowering"
     )  # (the package has a lower())

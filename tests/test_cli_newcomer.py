@@ -18,8 +18,8 @@ import sys
 import pytest
 from test_cli import CACHED, _script, run
 
+from helicone_filter.api.diagnosis import diagnose
 from helicone_filter.cli.commands import COMMANDS, SUBCOMMANDS, Exit
-from helicone_filter.diagnostics import diagnose
 
 Capture = pytest.CaptureFixture[str]
 Patch = pytest.MonkeyPatch

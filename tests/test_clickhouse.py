@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from strategies import any_filter_text
 
 import helicone_filter
-from helicone_filter import FilterSyntaxError, FilterValidationError, matches
+from helicone_filter import FilterSyntaxError, FilterValidationError, matches, to_clickhouse
 from helicone_filter.facts.schema import FIELDS, REQUEST_RESPONSE_RMT, USERS_VIEW
 
 chdb = pytest.importorskip("chdb")
@@ -28,7 +28,6 @@ from helicone_filter.backends.clickhouse import (  # noqa: E402 - after the skip
     create_table,
     param_text,
     quote_name,
-    to_clickhouse,
 )
 
 R, U = REQUEST_RESPONSE_RMT, USERS_VIEW

@@ -21,7 +21,8 @@ from conftest import NOW, free_port, serving
 from test_cli import _script, run
 from test_readme import PAGES, _blocks, _section
 
-from helicone_filter.backends.request_body import QueryError, query_body
+from helicone_filter.api.outputs import query_body
+from helicone_filter.backends.request_body import QueryError
 from helicone_filter.cli.commands import Exit
 from helicone_filter.client import (
     DEFAULT_BASE_URL,
@@ -560,7 +561,7 @@ def test_send_422_shows_every_detail(
     def drifted(*args: Any, **kwargs: Any) -> dict[str, Any]:
         return {"filter": {"users_view": {"user_spend": {"gt": 5}}}, "offset": 0, "limit": -0.5e9}
 
-    monkeypatch.setattr("helicone_filter.backends.request_body.query_body", drifted)
+    monkeypatch.setattr("helicone_filter.api.outputs.query_body", drifted)
     code, out, err = run(["query", "all", "--send", "--base-url", url], capsys, monkeypatch)
     assert (code, out) == (3, "")
     assert err.splitlines()[:2] == [

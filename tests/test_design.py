@@ -1,6 +1,7 @@
 """The design holds: a filter is validated once, on the way in, and never again on the way to
-a backend; modules below the faces neither import the package's facade nor each other's
-private names."""
+a backend; the package's import graph has no cycle and runs down its layers (facts, then the
+front ends and the backends as peers, then the ways in, then the faces); modules below the
+faces neither import the package's facade nor each other's private names."""
 
 from __future__ import annotations
 
@@ -12,14 +13,14 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
 from conftest import NOW
 
 import helicone_filter
-from helicone_filter.backends.request_body import query_body
+from helicone_filter.api.outputs import query_body
 from helicone_filter.cli import main
 from helicone_filter.frontends import checker
 
@@ -144,32 +145,262 @@ def test_the_spy_sees_the_checker() -> None:
 
 
 # -- layering ---------------------------------------------------------------------------------
+#
+# The import graph of the package, read from the source of every module: imports at the top,
+# inside functions and under TYPE_CHECKING alike (an import inside a function still ties the
+# two modules together; it only hides the tie until the function runs).
 
 PACKAGE = Path(helicone_filter.__file__).parent
-FACES = {"__init__.py", "__main__.py", "commands.py", "app.py", "client.py", "repl.py"}
+ROOT_NAME = "helicone_filter"
+
+# The layers, bottom first. A module may import modules of a lower layer and of its own group;
+# peers (groups of one layer) never import each other. A module belongs to the group of the
+# longest prefix naming it ("helicone_filter" itself, the package's facade, only exactly).
+LAYERS: list[dict[str, tuple[str, ...]]] = [
+    {
+        "bottom": (
+            "helicone_filter.facts",
+            "helicone_filter.form",
+            "helicone_filter.errors",
+            "helicone_filter.value_class",
+            "helicone_filter.defaults",
+            "helicone_filter.problems",
+            "helicone_filter.diagnostics",
+        )
+    },
+    {"frontends": ("helicone_filter.frontends",), "backends": ("helicone_filter.backends",)},
+    {"api": ("helicone_filter.api",)},
+    {
+        "faces": (
+            "helicone_filter",
+            "helicone_filter.__main__",
+            "helicone_filter.cli",
+            "helicone_filter.service",
+            "helicone_filter.client",
+        )
+    },
+]
+# What no backend may import, whatever the layers say.
+BACKENDS_NEVER = ("helicone_filter.frontends.parser", "helicone_filter.frontends.checker")
 
 
-def _imports(path: Path) -> Iterator[tuple[int, str, str]]:
-    """(line, module, name) for each name a module imports from inside the package."""
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom):
-            inside = node.level > 0 or (node.module or "").startswith("helicone_filter")
-            if inside:
-                module = node.module or ""
-                for alias in node.names:
-                    yield node.lineno, module, alias.name
+class Import(NamedTuple):
+    """One import of a package module by another: where it is, and what it names."""
+
+    source: str  # the importing module
+    line: int
+    target: str  # the module imported (for `from package import name`, the package)
+    name: str  # the name taken from it ("" for `import x.y`)
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: p.name)
-def test_layering(path: Path) -> None:
-    for line, module, name in _imports(path):
-        where = f"{path.name}:{line}"
-        submodule = any(PACKAGE.rglob(f"{name}.py"))
-        facade = module in ("", "helicone_filter") and not submodule
-        assert not (facade and path.name not in FACES), f"{where} imports the package facade"
-        assert not module.split(".")[-1].startswith("_"), f"{where} imports a private module"
-        private = name.startswith("_") and name != "__version__"
-        assert not private, f"{where} imports {module}.{name}, a private name"
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _known(name: str, modules: set[str]) -> str | None:
+    """The longest prefix of a dotted name that is a module of the package."""
+    parts = name.split(".")
+    for n in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:n])
+        if prefix in modules:
+            return prefix
+    return None
+
+
+def imports_of(module: str, is_package: bool, source: str, modules: set[str]) -> list[Import]:
+    """Every import of a package module in `source` (the module `module`), at any depth:
+    `import a.b` and `from a import b`, absolute or relative; `from package import module`
+    names the module."""
+    found: list[Import] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                target = _known(alias.name, modules)
+                if target is not None:
+                    found.append(Import(module, node.lineno, target, ""))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                here = module.split(".") if is_package else module.split(".")[:-1]
+                base = ".".join(here[: len(here) - node.level + 1])
+                base = f"{base}.{node.module}" if node.module else base
+            else:
+                base = node.module or ""
+            for alias in node.names:
+                whole = f"{base}.{alias.name}"
+                if whole in modules:
+                    found.append(Import(module, node.lineno, whole, ""))
+                elif base in modules:
+                    found.append(Import(module, node.lineno, base, alias.name))
+    return found
+
+
+def _graph() -> tuple[dict[str, Path], list[Import]]:
+    paths = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+    modules = set(paths)
+    edges = [
+        edge
+        for name, path in paths.items()
+        for edge in imports_of(
+            name, path.name == "__init__.py", path.read_text(encoding="utf-8"), modules
+        )
+    ]
+    return paths, edges
+
+
+def find_cycle(edges: list[Import]) -> list[str]:
+    """One cycle of the graph as its modules (the first again at the end), or []."""
+    after: dict[str, list[str]] = {}
+    for e in edges:
+        after.setdefault(e.source, []).append(e.target)
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for start in sorted(after):
+        if start in state:
+            continue
+        path = [start]
+        todo = [iter(after.get(start, []))]
+        state[start] = 1
+        while todo:
+            for nxt in todo[-1]:
+                if state.get(nxt) == 1:
+                    return [*path[path.index(nxt) :], nxt]
+                if nxt not in state:
+                    state[nxt] = 1
+                    path.append(nxt)
+                    todo.append(iter(after.get(nxt, [])))
+                    break
+            else:
+                todo.pop()
+                state[path.pop()] = 2
+    return []
+
+
+def layer_of(module: str) -> tuple[int, str]:
+    """(the rank of its layer, its group) for a module of the package."""
+    best: tuple[int, int, str] | None = None  # (prefix length, rank, group)
+    for rank, groups in enumerate(LAYERS):
+        for group, prefixes in groups.items():
+            for prefix in prefixes:
+                inside = prefix != ROOT_NAME and module.startswith(prefix + ".")
+                if (module == prefix or inside) and (best is None or len(prefix) > best[0]):
+                    best = (len(prefix), rank, group)
+    assert best is not None, f"{module} is in no layer: add it to LAYERS"
+    return best[1], best[2]
+
+
+def upward(edges: list[Import]) -> list[Import]:
+    """The imports that run up the layers or across to a peer."""
+    wrong = []
+    for e in edges:
+        (rank, group), (to_rank, to_group) = layer_of(e.source), layer_of(e.target)
+        if not (to_rank < rank or to_group == group):
+            wrong.append(e)
+    return wrong
+
+
+def _where(e: Import, paths: dict[str, Path]) -> str:
+    return f"{paths[e.source].relative_to(PACKAGE.parent)}:{e.line}"
+
+
+PATHS, EDGES = _graph()
+
+
+def test_the_graph_sees_every_kind_of_import() -> None:
+    """The graph builder finds imports inside functions and under TYPE_CHECKING, relative and
+    absolute, and a module named in `from package import module`, so that the tests below
+    cannot pass by seeing nothing."""
+    modules = {
+        "helicone_filter",
+        "helicone_filter.api",
+        "helicone_filter.api.text",
+        "helicone_filter.backends",
+        "helicone_filter.backends.fake",
+        "helicone_filter.form",
+        "helicone_filter.frontends",
+        "helicone_filter.frontends.parser",
+    }
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "from .. import form\n"
+        "if TYPE_CHECKING:\n"
+        "    from helicone_filter.api.text import compile\n"
+        "def f():\n"
+        "    from helicone_filter.frontends import parser\n"
+        "    import helicone_filter.api.text.inner\n"
+        "    from helicone_filter import compile\n"
+    )
+    found = imports_of("helicone_filter.backends.fake", False, source, modules)
+    assert [(e.line, e.target, e.name) for e in found] == [
+        (2, "helicone_filter.form", ""),
+        (4, "helicone_filter.api.text", "compile"),
+        (6, "helicone_filter.frontends.parser", ""),
+        (7, "helicone_filter.api.text", ""),
+        (8, "helicone_filter", "compile"),
+    ]
+    assert [e.target for e in upward(found)] == [
+        "helicone_filter.api.text",
+        "helicone_filter.frontends.parser",
+        "helicone_filter.api.text",
+        "helicone_filter",
+    ]
+    back = Import("helicone_filter.frontends.parser", 1, "helicone_filter.backends.fake", "")
+    assert find_cycle([*found, back]) == [
+        "helicone_filter.backends.fake",
+        "helicone_filter.frontends.parser",
+        "helicone_filter.backends.fake",
+    ]
+    # And the package's own graph is read: function-level imports are in it.
+    assert len(EDGES) > 100
+    assert any(e.source == "helicone_filter.api.reading" for e in EDGES)
+
+
+def test_no_import_cycle() -> None:
+    cycle = find_cycle(EDGES)
+    assert cycle == [], "an import cycle: " + " -> ".join(cycle)
+
+
+def test_every_module_has_a_layer() -> None:
+    for module in PATHS:
+        layer_of(module)
+
+
+def test_imports_run_down_the_layers() -> None:
+    wrong = [
+        f"{_where(e, PATHS)} ({layer_of(e.source)[1]}) imports {e.target} ({layer_of(e.target)[1]})"
+        for e in upward(EDGES)
+    ]
+    assert wrong == []
+
+
+def test_backends_never_read_a_filter() -> None:
+    """A backend reads the validated form only: it never imports the parser, the checker or
+    the ways in."""
+    wrong = [
+        f"{_where(e, PATHS)} imports {e.target}"
+        for e in EDGES
+        if layer_of(e.source)[1] == "backends"
+        and (e.target in BACKENDS_NEVER or layer_of(e.target)[1] == "api")
+    ]
+    assert wrong == []
+
+
+def test_only_faces_import_the_facade() -> None:
+    wrong = [
+        f"{_where(e, PATHS)} imports the package facade"
+        for e in EDGES
+        if e.target == ROOT_NAME and layer_of(e.source)[1] != "faces"
+    ]
+    assert wrong == []
+
+
+def test_no_private_names_cross_modules() -> None:
+    wrong = []
+    for e in EDGES:
+        if e.target.split(".")[-1].startswith("_") and e.target != f"{ROOT_NAME}.__main__":
+            wrong.append(f"{_where(e, PATHS)} imports a private module, {e.target}")
+        if e.name.startswith("_") and e.name != "__version__":
+            wrong.append(f"{_where(e, PATHS)} imports {e.target}.{e.name}, a private name")
+    assert wrong == []
 
 
 # -- ARCHITECTURE.md stays true ---------------------------------------------------------------
@@ -203,8 +434,11 @@ def test_architecture_names_only_what_exists() -> None:
             "_FAMILY_OPERATORS",
         ],
         "commands.py": ["COMMANDS", "class Command"],
-        "canonical_text.py": ["def filter_text", "def to_text"],
-        "api.py": ["def compile", "def lower_text", "def read_filter", "def check_text"],
+        "canonical_text.py": ["def filter_text"],
+        "tree_text.py": ["def tree_text"],
+        "reading.py": ["def lower_text", "def read_filter", "def read_input"],
+        "text.py": ["def compile", "def check_text"],
+        "outputs.py": ["def to_text", "def simplify", "def matches", "def to_clickhouse"],
         "parser.py": ["def compare_not"],
     }.items():
         for name in names:

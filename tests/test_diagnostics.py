@@ -13,7 +13,8 @@ from strategies import any_filter_text
 
 import helicone_filter
 from helicone_filter import FilterError
-from helicone_filter.diagnostics import apply_fix, as_json, diagnose
+from helicone_filter.api.diagnosis import diagnose
+from helicone_filter.diagnostics import apply_fix, as_json
 
 CASES = json.loads((Path(__file__).parent / "cases" / "compile.json").read_text("utf-8"))
 # diagnose reads text as compile does with the default nesting.

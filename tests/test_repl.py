@@ -201,7 +201,7 @@ def test_a_fault_inside_the_loop_is_said_and_the_loop_goes_on(
     def broken(*args: object, **kwargs: object) -> object:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("helicone_filter.backends.request_body.query_body", broken)
+    monkeypatch.setattr("helicone_filter.api.outputs.query_body", broken)
     _, out = session(":body cached\rcost > 1\r:q\r")
     assert "error: RuntimeError: boom" in out
     assert COST_1 in out

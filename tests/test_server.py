@@ -12,7 +12,7 @@ import pytest
 from conftest import NOW
 
 import helicone_filter
-from helicone_filter.backends.request_body import query_body
+from helicone_filter.api.outputs import query_body
 from helicone_filter.facts.schema import FIELDS
 from helicone_filter.service.app import openapi_document
 

@@ -22,7 +22,8 @@ import httpx
 from conftest import free_port
 from test_contract import check_answer, validator
 
-from helicone_filter.backends.request_body import QueryError, query_body
+from helicone_filter.api.outputs import query_body
+from helicone_filter.backends.request_body import QueryError
 from helicone_filter.defaults import MAX_SAFE_INTEGER
 from helicone_filter.facts.schema import FIELDS
 from helicone_filter.service.app import OptionError, create_app

@@ -1,5 +1,6 @@
 """Filters that can never match, always match, or say something twice: an analysis of the
-validated form (ir.py), read like a backend, never validating or parsing again.
+validated form (form.py), read like a backend, never validating or parsing again (`check`,
+`check_text` and `simplify` of the ways in read the filter, then hand it here).
 
 Within one chain (one run of `and`, or of `or`) the conditions on one column (or one map key)
 are compared. A column's values are cut into regions by the values its conditions name: each
@@ -29,7 +30,7 @@ of more conditions on one column a redundancy may go unreported; what is reporte
 
 A fix-it removes a redundant or duplicate condition with its joining `and`/`or`, as written:
 only where the condition is one operand of its chain in the text (lowering records where each
-condition stands, ir.Condition.written) and the text between it and its neighbour is nothing
+condition stands, form.Condition.written) and the text between it and its neighbour is nothing
 but that joint, which makes them neighbours in one written chain, so the edit removes exactly
 that operand from the chain.
 """
@@ -40,7 +41,6 @@ import re
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from itertools import pairwise
 from typing import Any, cast
 
@@ -524,32 +524,6 @@ def simplified(node: Filter) -> Filter:
         return current
 
     return fold(node, leaf, chain, node)
-
-
-def simplify(obj: Any, *, now: datetime | None = None) -> Any:
-    """The equivalent filter with its duplicate and redundant conditions removed: for filter
-    text, its canonical text (where runs of `=` on one field become `in`); for a FilterNode,
-    the FilterNode (in the canonical shape `normalize` gives).
-
-    A FilterNode that `check` finds an error in is refused, the leaves with several conditions
-    among them: Helicone keeps one of their conditions, so no simpler filter both says what
-    was written and selects what Helicone selects.
-
-    Raises:
-        FilterSyntaxError, FilterValidationError: the filter is not valid.
-
-    Example:
-        >>> simplify("cost > 1 and cost > 2 and model = 'a' and model = 'a'")
-        'cost > 2 and model = "a"'
-    """
-    if isinstance(obj, str):
-        from helicone_filter.api import lower_text
-
-        return filter_text(simplified(lower_text(obj, now=now)))
-    from helicone_filter.backends.helicone_json import to_json
-    from helicone_filter.frontends.checker import normalized_ir
-
-    return to_json(simplified(normalized_ir(obj, frozenset())))
 
 
 # -- warnings ------------------------------------------------------------------------------------

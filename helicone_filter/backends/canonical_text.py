@@ -1,39 +1,15 @@
-"""Canonical text (docs/language.md, "Canonical form") from FilterNode JSON or from the AST."""
+"""The canonical text (docs/language.md, "Canonical form") of a filter in its validated form.
+
+A syntax tree has its own writer, which keeps what was written (`frontends/tree_text.py`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from helicone_filter.facts.quoting import key_text, quote
-from helicone_filter.facts.schema import (
-    EMPTY_MAGIC,
-    FIELDS,
-    JSON_OPERATOR_TEXT,
-    NULL_MAGIC,
-    TABLES,
-)
+from helicone_filter.facts.quoting import key_text, value_text
+from helicone_filter.facts.schema import EMPTY_MAGIC, JSON_OPERATOR_TEXT, NULL_MAGIC
 from helicone_filter.form import ALL, Condition, Filter, events
-from helicone_filter.frontends.syntax_tree import (
-    All,
-    And,
-    Comparison,
-    FieldRef,
-    Group,
-    Node,
-    Not,
-    Or,
-    Value,
-)
-
-
-def value_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return quote(value)
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
 
 
 def _condition_text(c: Condition) -> tuple[str, tuple[Any, ...] | None, str]:
@@ -102,85 +78,3 @@ def filter_text(node: Filter) -> str:
             text, single = _join(x.op, stack.pop())
             stack[-1].append((text, None, "", not single))
     return stack[0][0][0]
-
-
-# -- the AST -------------------------------------------------------------------------------------
-
-
-def _field_text(ref: FieldRef) -> str:
-    parts = list(ref.parts)
-    if len(parts) >= 2 and parts[0] in TABLES and parts[1] in FIELDS:
-        parts.pop(0)  # bare names are canonical
-    key = ref.key
-    if key is None and len(parts) == 2 and FIELDS.get(parts[0]) and FIELDS[parts[0]].kind == "map":
-        key = parts.pop()
-    return ".".join(parts) + (key_text(key) if key is not None else "")
-
-
-def _ast_value(v: Value) -> str:
-    if v.kind == "now":
-        return f"now - {v.value}" if v.value else "now"
-    return value_text(v.value)
-
-
-def _comparison_text(c: Comparison) -> str:
-    name = _field_text(c.field)
-    if c.value is None:
-        return f"{name} {c.op}"
-    if isinstance(c.value, tuple):
-        return f"{name} {c.op} [{', '.join(_ast_value(v) for v in c.value)}]"
-    return f"{name} {c.op} {_ast_value(c.value)}"
-
-
-def _ast_text(root: Node) -> str:
-    # Post-order with an explicit stack; each result is (text, "atom" | "not" | "and" | "or").
-    todo: list[tuple[Node, bool]] = [(root, False)]
-    out: list[tuple[str, str]] = []
-    while todo:
-        node, done = todo.pop()
-        if isinstance(node, Comparison):
-            out.append((_comparison_text(node), "atom"))
-        elif isinstance(node, All):
-            out.append(("all", "atom"))
-        elif isinstance(node, Group):
-            todo.append((node.inner, False))  # parentheses follow from precedence
-        elif isinstance(node, Not):
-            if not done:
-                todo += [(node, True), (node.operand, False)]
-                continue
-            text, kind = out.pop()
-            out.append((f"not ({text})" if kind in ("and", "or") else f"not {text}", "not"))
-        else:
-            assert isinstance(node, (And, Or))
-            if not done:
-                todo.append((node, True))
-                todo.extend((c, False) for c in reversed(node.operands))
-                continue
-            op = "and" if isinstance(node, And) else "or"
-            n = len(node.operands)
-            children = out[-n:]
-            del out[-n:]
-            texts = [f"({t})" if k in ("and", "or") and k != op else t for t, k in children]
-            out.append((f" {op} ".join(texts), op))
-    return out[0][0]
-
-
-def to_text(obj: Any) -> str:
-    """The canonical text of a FilterNode (JSON) or of a parsed filter (AST node).
-
-    For JSON, the text compiles back to `normalize(obj)`; for the output of `compile` (with the
-    default nesting), to the very same JSON. For an AST, the text keeps what was written
-    (`not`, relative times, qualified names become bare) in canonical spelling.
-
-    Raises:
-        FilterValidationError: the JSON is not a valid FilterNode.
-
-    Example:
-        >>> to_text({"users_view": {"user_cost": {"gt": 5}}})
-        'user_cost > 5'
-    """
-    if isinstance(obj, (Comparison, Not, And, Or, Group, All)):
-        return _ast_text(obj)
-    from helicone_filter.frontends.checker import normalized_ir
-
-    return filter_text(normalized_ir(obj))

@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
+from helicone_filter.backends import read
 from helicone_filter.backends.row_matching import Row
 from helicone_filter.facts.schema import (
     EMPTY_MAGIC,
@@ -260,58 +261,25 @@ def _uuid_text(value: str) -> str:
     return str(uuid.UUID(value))
 
 
-def to_clickhouse(
-    filter: Any,  # noqa: A002 - the issue's and the request body's name for it
-    *,
-    table_map: Mapping[str, str] | None = None,
-    now: datetime | None = None,
-    target: Target = "rows",
-) -> tuple[str, Params]:
-    """A filter as a ClickHouse WHERE expression and the values of its parameters.
-
-    Args:
-        filter: filter text (compiled with `now`), or a FilterNode ("all", a leaf or a
-            branch, of any depth; JSON already loaded).
-        table_map: other names for the tables and columns (see `column_names`).
-        now: the moment `now` means in filter text; the current time if omitted.
-        target: "rows" for a table laid out as `create_table` makes it; "helicone-where" /
-            "helicone-having" for Helicone's own table and the two halves of its user-metrics
-            query (see the module's docstring).
-
-    Returns:
-        `(sql, params)`: `sql` names every value as `{p0:String}`, `{p1:Int64}`...; `params`
-        maps `p0`, `p1`... to Python values (str, int, float, bool; a timestamp as
-        `YYYY-MM-DD hh:mm:ss` text in UTC, which its `DateTime('UTC')` reads). Pass both
-        to a client that binds ClickHouse query parameters (clickhouse-connect:
-        `client.query(f"SELECT ... WHERE {sql}", parameters=params)`), or use `param_text`
-        for ClickHouse's own text form of each value.
-
-    Raises:
-        FilterSyntaxError, FilterValidationError: the filter is not valid.
-        ValueError: a bad `table_map`, `now` or `target`.
-
-    Example:
-        >>> to_clickhouse('model contains "gpt" and status = 200')
-        ("`model` ILIKE concat('%', {p0:String}, '%') AND `status` = {p1:Int64}", \
-{'p0': 'gpt', 'p1': 200})
-    """
+def check_target(target: str) -> None:
+    """ValueError unless `target` is one of the targets (see the module's docstring)."""
     if target not in ("rows", "helicone-where", "helicone-having"):
         raise ValueError(
             f"target must be 'rows', 'helicone-where' or 'helicone-having', not {target!r}"
         )
-    from helicone_filter.api import read_filter
-
-    return sql_of(read_filter(filter, now=now), table_map=table_map, target=target)
 
 
 def sql_of(
     node: Filter, *, table_map: Mapping[str, str] | None = None, target: Target = "rows"
 ) -> tuple[str, Params]:
-    """`to_clickhouse` of a filter in its validated form."""
-    if target not in ("rows", "helicone-where", "helicone-having"):
-        raise ValueError(
-            f"target must be 'rows', 'helicone-where' or 'helicone-having', not {target!r}"
-        )
+    """`to_clickhouse` of a filter in its validated form: the SQL and its parameters.
+
+    Example:
+        >>> from helicone_filter.form import ALL
+        >>> sql_of(ALL)
+        ('true', {})
+    """
+    check_target(target)
     writer = _Writer(column_names(table_map, target), target)
 
     def leaf(c: Condition) -> _Piece | None:
@@ -443,7 +411,7 @@ class LocalTable:
     def where(self, node: Any, *, now: datetime | None = None) -> list[int]:
         """The numbers (0-based, in insertion order) of the rows a filter (text or FilterNode)
         selects."""
-        sql, params = to_clickhouse(node, now=now)
+        sql, params = sql_of(read(node, now=now))
         out = self.query(
             f"SELECT _row FROM {quote_name(self.name)} WHERE {sql} ORDER BY _row", params
         )

@@ -108,54 +108,29 @@ def _unix(moment: datetime) -> int | float:
     return int(seconds) if seconds.is_integer() else seconds
 
 
-def query_body(
-    filter: dict[str, Any] | str,  # noqa: A002 - the body's own name for it
+def body_of(
+    node: dict[str, Any] | str,
     *,
+    now: datetime,
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
     sort: str | dict[str, str] | None = None,
     since: str | datetime | None = None,
     until: str | datetime | None = None,
     tz_offset: int | None = None,
-    now: datetime | None = None,
     time_filter: TimeFilter | None = None,
 ) -> dict[str, Any]:
-    """The body of POST /v1/user/metrics/query.
-
-    Args:
-        filter: filter text, compiled (`"all"` is all); or a FilterNode dict, validated.
-        limit: users per page, 1 to 1,000 (`MAX_LIMIT`: Helicone refuses more). offset:
-            users to skip, 0 to 2^53 - 1 (`MAX_OFFSET`: what a JavaScript number holds).
-        sort: `"cost:desc"`, a SortLeafUsers dict, `"none"` for no order, or None for
-            Helicone's default (`last_active desc`).
-        since, until: the time window (`timeFilter`); a datetime or a string that
-            `parse_time` reads. With only `since`, the window ends now; with only `until`, it
-            starts at the unix epoch.
-        tz_offset: minutes, -1,440 to 1,440, sent as `timeZoneDifferenceMinutes` (Helicone
-            shifts user_first_active and user_last_active comparisons by it).
-        now: the moment relative times count back from (default: now).
-        time_filter: the window another way: the API's own `{"startTimeUnixSeconds": ...,
-            "endTimeUnixSeconds": ...}` or a `(since, until)` pair (either may be None);
-            not together with `since`/`until`.
+    """The body of POST /v1/user/metrics/query around a FilterNode already compiled or
+    validated (`query_body` of the ways in reads the filter, then calls this); the options as
+    `query_body` takes them, relative times counted back from `now`.
 
     Raises:
-        FilterError: the filter is not valid. QueryError: another argument is not.
+        QueryError: an option cannot be used.
 
     Example:
-        >>> query_body("user_cost > 5", limit=10, sort="cost:desc")
-        {'filter': {'users_view': {'user_cost': {'gt': 5}}}, 'offset': 0, 'limit': 10, \
-'sort': {'cost': 'desc'}}
+        >>> body_of("all", now=datetime(2025, 1, 2, tzinfo=UTC), limit=10)
+        {'filter': 'all', 'offset': 0, 'limit': 10}
     """
-    if now is None:
-        now = datetime.now(UTC).replace(microsecond=0)  # whole unix seconds in the window
-    if isinstance(filter, str):
-        from helicone_filter.api import compile as compile_filter
-
-        node: Any = compile_filter(filter, now=now)
-    else:
-        from helicone_filter.frontends.checker import validate
-
-        node = validate(filter)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise QueryError(
             f"limit must be a whole number from 1 to {MAX_LIMIT:,} (Helicone answers at most "

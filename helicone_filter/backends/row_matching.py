@@ -1,4 +1,4 @@
-"""`matches`: what Helicone's SQL answers for one row, evaluated in Python.
+"""What Helicone's SQL answers for one row, evaluated in Python (`matches` of the ways in).
 
 A row is a dict keyed by bare column name; map columns are dicts; timestamps are ISO 8601
 strings or datetimes; request `cost` is in dollars; None, or a missing column, is SQL NULL. As
@@ -270,25 +270,8 @@ def filter_matches(node: Filter, row: Row) -> bool:
     return fold(node, leaf, chain, True)
 
 
-def matches(obj: Any, row: Row) -> bool:
-    """Whether Helicone's SQL selects `row` with the filter `obj`.
-
-    Args:
-        obj: a FilterNode ("all", a leaf or a branch), of any depth.
-        row: a dict keyed by bare column name (see the module's docstring).
-
-    Raises:
-        FilterValidationError: `obj` is not a valid FilterNode (leaves with several
-            conditions are fine: only the one Helicone keeps counts).
-        RowError: `row` is not a dict, or holds a value its column cannot hold.
-
-    Example:
-        >>> matches({"request_response_rmt": {"model": {"contains": "GPT"}}}, {"model": "gpt-4o"})
-        True
-    """
-    from helicone_filter.frontends.checker import SPLITTABLE, normalized_ir
-
-    node = normalized_ir(obj, SPLITTABLE)
+def checked_row(row: Any) -> Row:
+    """`row` itself, or RowError when it is not a dict."""
     if not isinstance(row, dict):
         raise RowError(f"a row is a dict keyed by column name, not {_shown(row)}")
-    return filter_matches(node, row)
+    return row

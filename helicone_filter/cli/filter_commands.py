@@ -97,7 +97,8 @@ def _fmt_one(
     args: argparse.Namespace, text: str, now: datetime | None
 ) -> tuple[str, list[Problem]]:
     from helicone_filter.api import is_json_text
-    from helicone_filter.backends.canonical_text import filter_text, to_text
+    from helicone_filter.api.outputs import to_text
+    from helicone_filter.backends.canonical_text import filter_text
     from helicone_filter.frontends.parser import parse
 
     simplify = getattr(args, "simplify", False)
@@ -158,8 +159,8 @@ def _problems(text: str, now: datetime | None, analyze: bool = True) -> list[Any
     """Every problem: the checker's for JSON; for text, those `diagnose` finds (after a syntax
     error, those of the conditions around it too); the analysis's unless not `analyze`."""
     from helicone_filter.api import is_json_text
-    from helicone_filter.diagnostics import every_problem
-    from helicone_filter.frontends.checker import check
+    from helicone_filter.api.diagnosis import every_problem
+    from helicone_filter.api.filter_nodes import check
 
     if is_json_text(text):
         return check(load_json(text), analyze=analyze)

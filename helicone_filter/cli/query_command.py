@@ -102,7 +102,8 @@ def query_options(p: argparse.ArgumentParser) -> None:
 
 def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     from helicone_filter.api import is_json_text
-    from helicone_filter.backends.request_body import QueryError, query_body
+    from helicone_filter.api.outputs import query_body
+    from helicone_filter.backends.request_body import QueryError
 
     source: Any = load_json(text) if is_json_text(text) else text
     try:

@@ -171,7 +171,7 @@ def history_file(environ: dict[str, str] | None = None) -> Path:
 @functools.lru_cache(maxsize=16)
 def _diagnostics(text: str, now: datetime | None) -> tuple[Diagnostic, ...]:
     """diagnose(), once per text: the lexer and the toolbar both ask on each keystroke."""
-    from helicone_filter.diagnostics import diagnose
+    from helicone_filter.api.diagnosis import diagnose
 
     return tuple(diagnose(text, now=now))
 
@@ -326,7 +326,7 @@ class Runner:
 
     def show(self, what: str, text: str) -> None:
         """The filter's problems, if it has errors; else its warnings and the form asked for."""
-        from helicone_filter.diagnostics import diagnose
+        from helicone_filter.api.diagnosis import diagnose
 
         found = diagnose(text, now=self.now)
         errors = [d for d in found if d.severity == "error"]
@@ -349,7 +349,7 @@ class Runner:
             )
             self.write(f"{printable(sql)}\nparams: {shown}")
         elif what == "body":
-            from helicone_filter.backends.request_body import query_body
+            from helicone_filter.api.outputs import query_body
 
             self.write(self.json(query_body(text, now=self.now)))
         else:

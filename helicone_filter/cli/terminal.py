@@ -237,7 +237,7 @@ def every_problem(error: FilterError, now: datetime | None) -> list[Problem]:
     if not isinstance(error, FilterSyntaxError) or not error.text:
         return error.problems
     from helicone_filter.api import is_json_text
-    from helicone_filter.diagnostics import every_problem as diagnosed
+    from helicone_filter.api.diagnosis import every_problem as diagnosed
 
     if is_json_text(error.text):
         return error.problems

@@ -1,11 +1,11 @@
-"""How the language writes strings and map keys: the one writer of them, for the formatter,
-the messages, the fix-its and completion."""
+"""How the language writes strings, map keys and values: the one writer of them, for the
+formatter, the messages, the fix-its and completion."""
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Final
+from typing import Any, Final
 
 from helicone_filter.errors import escape_unsafe
 from helicone_filter.facts.schema import KEYWORDS, NAME_PATTERN
@@ -41,3 +41,19 @@ def key_text(key: str) -> str:
         ('.environment', '["my key"]')
     """
     return f".{key}" if is_plain_key(key) else f"[{quote(key)}]"
+
+
+def value_text(value: Any) -> str:
+    """A value as the language writes it: `true`/`false`, a quoted string, a number.
+
+    Example:
+        >>> value_text(True), value_text("gpt"), value_text(0.5)
+        ('true', '"gpt"', '0.5')
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return quote(value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)

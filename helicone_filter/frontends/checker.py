@@ -1,9 +1,10 @@
-"""FilterNode JSON from elsewhere: every problem with its JSON path, and the canonical form.
+"""The JSON front end: FilterNode JSON from elsewhere into the validated form, with every
+problem and its JSON path.
 
-`check` judges any JSON value the way Helicone's backend would treat it (docs/helicone.md): what it
-refuses, what it silently drops, and what works but probably not as meant (warnings).
-`normalize` rebuilds a valid FilterNode in the compiler's canonical shape. Both walk the tree
-with an explicit stack, so any depth is fine.
+It judges any JSON value the way Helicone's backend would treat it (docs/helicone.md): what it
+refuses, what it silently drops, and what works but probably not as meant (warnings). It walks
+the tree with an explicit stack, so any depth is fine. The ways in (`helicone_filter.api`:
+`check`, `validate`, `normalize`...) read JSON through it, once.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from helicone_filter.backends.helicone_json import JSON, Nesting, to_json, too_deep
 from helicone_filter.errors import FilterValidationError, Problem, Severity, closest
 from helicone_filter.facts.quoting import key_text
 from helicone_filter.facts.schema import (
@@ -510,79 +510,12 @@ def _kept_column(table: str, columns: list[str]) -> str:
     return columns[0]
 
 
-def _split_ir(obj: Any) -> tuple[Filter | None, list[Problem]]:
+def check_json(obj: Any) -> tuple[Filter | None, list[Problem]]:
+    """A FilterNode's validated form (None where it has errors) and every problem with it, in
+    document order; never raises."""
     checker = _Checker()
     ir = checker.run(obj)
     return ir, checker.problems
-
-
-def check(obj: Any, *, analyze: bool = True) -> list[Problem]:
-    """Every problem with a FilterNode from elsewhere, in document order.
-
-    Args:
-        obj: any JSON value (as `json.loads` returns it).
-        analyze: when the filter has no error, add the analysis's warnings (analysis.py:
-            conditions that never match together, always match, or say something twice).
-
-    Returns:
-        The problems, each with a `severity` ("error" or "warning"), a stable `code`, a
-        message, a hint and a JSON `path` such as `$.left.users_view.user_cost.gt`. Offsets,
-        line and column are 0: JSON problems have a path instead. Never raises.
-
-    Example:
-        >>> [(p.severity, p.code) for p in check({"users_view": {"user_cost": {"gt": "5"}}})]
-        [('warning', 'converted-value')]
-    """
-    ir, problems = _split_ir(obj)
-    if analyze and ir is not None and not any(p.severity == "error" for p in problems):
-        from helicone_filter.backends.analysis import analysis_problems
-
-        problems += analysis_problems(ir)
-    return problems
-
-
-def validate(obj: Any) -> Any:
-    """`obj` itself when `check` finds no error (warnings are fine).
-
-    Raises:
-        FilterValidationError: with every problem, warnings included.
-
-    Example:
-        >>> validate("all")
-        'all'
-    """
-    problems = check(obj, analyze=False)  # its warnings only matter beside an error
-    if any(p.severity == "error" for p in problems):
-        raise FilterValidationError(problems)
-    return obj
-
-
-def normalize(obj: Any, *, nesting: Nesting = "balanced") -> JSON:
-    """The canonical form of a valid FilterNode: the shape the compiler gives its text.
-
-    Leaves with several tables, columns, keys or operators become and-chains of one condition
-    each (what their author meant; Helicone itself keeps only the first); chains are flattened
-    and rebuilt balanced (or right-nested), so a tree too deep for Helicone becomes one it
-    runs; `all` and `{}` leave and-chains and swallow or-chains. Each value becomes the one
-    Helicone runs with where that differs from what is written (`check` warns): strings its
-    validator converts (`"5"` to 5, `"TRUE"` to true), timestamps in the form
-    `YYYY-MM-DDTHH:MM:SS.sssZ`, integers past 2^53 as JavaScript rounds them, and a whole
-    bound past the 32-bit integer Helicone binds as the one it wraps to.
-
-    Raises:
-        FilterValidationError: `obj` has errors other than leaves with several conditions or
-            a tree too deep for Helicone (or the right-nested result would be too deep).
-
-    Example:
-        >>> normalize({"users_view": {"user_cost": {"gt": 5, "lt": 10}}})["operator"]
-        'and'
-    """
-    node = normalized_ir(obj)
-    result = to_json(node, nesting)
-    limit = too_deep(node, result, nesting)  # right-nested, or and/or alternating deeply
-    if limit is not None:
-        raise FilterValidationError([_problem(limit.code, limit.message, ROOT, limit.hint)])
-    return result
 
 
 class Checked(Record):
@@ -596,7 +529,7 @@ def read_json(obj: Any, tolerated: frozenset[str] = REPAIRABLE) -> Checked:
     """A FilterNode in its validated form, with its problems, or FilterValidationError when it
     has errors other than `tolerated` ones (by default those `normalize` repairs: leaves with
     several conditions, which the form splits, and a tree too deep for Helicone)."""
-    ir, problems = _split_ir(obj)
+    ir, problems = check_json(obj)
     fatal = [p for p in problems if p.severity == "error" and p.code not in tolerated]
     if fatal:
         raise FilterValidationError(fatal)
@@ -609,4 +542,4 @@ def normalized_ir(obj: Any, tolerated: frozenset[str] = REPAIRABLE) -> Filter:
     return read_json(obj, tolerated).filter
 
 
-__all__ = ["Checked", "check", "normalize", "normalized_ir", "read_json", "validate"]
+__all__ = ["REPAIRABLE", "SPLITTABLE", "Checked", "check_json", "normalized_ir", "read_json"]

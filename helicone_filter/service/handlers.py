@@ -196,7 +196,8 @@ def _filter(value: Any) -> tuple[str | None, Any]:
 
 def _format(request: FormatRequest) -> dict[str, Any]:
     from helicone_filter.api import lower_text
-    from helicone_filter.backends.canonical_text import filter_text, to_text
+    from helicone_filter.api.outputs import to_text
+    from helicone_filter.backends.canonical_text import filter_text
 
     text, node = _filter(request.input)
     if text is None:
@@ -207,7 +208,7 @@ def _format(request: FormatRequest) -> dict[str, Any]:
 
 def _check(request: CheckRequest) -> dict[str, Any]:
     from helicone_filter.api import check_text
-    from helicone_filter.frontends.checker import check
+    from helicone_filter.api.filter_nodes import check
 
     text, node = _filter(request.input)
     problems = check(node) if text is None else check_text(text, now=_moment(request.now))
@@ -264,7 +265,8 @@ def _map_keys(request: CompleteRequest) -> dict[str, list[str]]:
 
 
 def _diagnose(request: DiagnoseRequest) -> dict[str, Any]:
-    from helicone_filter.diagnostics import as_json, diagnose
+    from helicone_filter.api.diagnosis import diagnose
+    from helicone_filter.diagnostics import as_json
 
     return {"diagnostics": as_json(diagnose(request.text, now=_moment(request.now)))}
 
@@ -293,7 +295,8 @@ def _sql(request: SqlRequest) -> dict[str, Any]:
 
 
 def _query(request: QueryRequest) -> dict[str, Any]:
-    from helicone_filter.backends.request_body import QueryError, query_body
+    from helicone_filter.api.outputs import query_body
+    from helicone_filter.backends.request_body import QueryError
 
     text, node = _filter(request.input)
     try:
@@ -372,6 +375,9 @@ def prepare() -> None:
     import uuid  # noqa: F401 - for a request_id
 
     import helicone_filter.api
+    import helicone_filter.api.diagnosis
+    import helicone_filter.api.filter_nodes
+    import helicone_filter.api.outputs
     import helicone_filter.backends.analysis
     import helicone_filter.backends.canonical_text
     import helicone_filter.backends.clickhouse

@@ -40,8 +40,9 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_jso
 from pydantic_core import core_schema
 from typing_extensions import TypeAliasType
 
+from helicone_filter.api.outputs import query_body
 from helicone_filter.backends.clickhouse import column_names
-from helicone_filter.backends.request_body import QueryError, query_body
+from helicone_filter.backends.request_body import QueryError
 from helicone_filter.defaults import (
     MAX_LIMIT,
     MAX_MAP_KEY_LENGTH,

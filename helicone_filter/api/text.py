@@ -1,19 +1,18 @@
-"""The ways into the validated form, and compile: filter text through the parser and lowering,
-FilterNode JSON through the checker, each read once and handed to the backends.
-
-The package's public functions (`compile`, `check_text`...) live here; `__init__` only
-re-exports them, so modules below the faces never import the package itself.
+"""Filter text to Helicone's JSON and to its problems: `compile` and its kin (with warnings,
+spans, the source of each leaf), `check_text`. The text is read once (parser, lowering) and its
+validated form handed to the JSON writer and the analysis.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from helicone_filter.api.reading import checked_now, lower_text
 from helicone_filter.backends.helicone_json import JSON, Nesting, leaf_paths, to_json, too_deep
 from helicone_filter.errors import FilterSyntaxError, FilterValidationError, Problem, make_problem
 from helicone_filter.form import Condition, Filter, conditions
-from helicone_filter.frontends.lowering import lower, lower_with_warnings
+from helicone_filter.frontends.lowering import lower_with_warnings
 from helicone_filter.frontends.parser import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LENGTH, parse
 
 # A leaf of the output and where it came from: its path in the JSON ("left"/"right" steps from
@@ -21,102 +20,6 @@ from helicone_filter.frontends.parser import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LENG
 LeafSpan = tuple[tuple[str, ...], int, int]
 # Each leaf of the output with the condition it came from.
 Sources = list[tuple[tuple[str, ...], Condition]]
-
-
-def checked_now(now: datetime | None, nesting: str = "balanced") -> datetime:
-    """`now`, or the current time; ValueError for a naive datetime or an unknown nesting."""
-    if nesting not in ("balanced", "right"):
-        raise ValueError(f"nesting must be 'balanced' or 'right', not {nesting!r}")
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be an aware datetime, e.g. datetime.now(timezone.utc)")
-    return now
-
-
-def lower_text(
-    text: str,
-    *,
-    now: datetime | None = None,
-    max_length: int = DEFAULT_MAX_LENGTH,
-    max_depth: int = DEFAULT_MAX_DEPTH,
-) -> Filter:
-    """Filter text in its validated form.
-
-    Raises:
-        FilterSyntaxError, FilterValidationError: the text is not a valid filter.
-    """
-    root = parse(text, max_length=max_length, max_depth=max_depth)
-    return lower(root, text, now=checked_now(now))
-
-
-def read_filter(obj: Any, *, now: datetime | None = None) -> Filter:
-    """A filter given as text or as FilterNode JSON (already loaded), in its validated form,
-    read as Helicone reads it: a JSON leaf with several conditions is kept (Helicone keeps one
-    of them, and so do `matches` and the SQL), anything Helicone fails on is refused.
-
-    Raises:
-        FilterSyntaxError, FilterValidationError: the filter is not valid.
-    """
-    if isinstance(obj, str):
-        return lower_text(obj, now=now)
-    from helicone_filter.frontends.checker import (
-        SPLITTABLE,
-        normalized_ir,
-    )  # JSON only: not for a one-shot compile
-
-    return normalized_ir(obj, SPLITTABLE)
-
-
-def load_json(text: str) -> Any:
-    """JSON text as Python data, for a filter given as JSON text (the command line, the service).
-
-    Raises:
-        FilterSyntaxError: the text is not JSON ("invalid-json", at the offending character), or
-            nests deeper than Python's reader can follow ("json-too-deep"; far deeper than
-            Helicone runs a filter).
-    """
-    import json
-
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        problem = make_problem(
-            text,
-            "invalid-json",
-            f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}",
-            e.pos,
-            min(e.pos + 1, len(text)),
-        )
-    except RecursionError:
-        problem = make_problem(
-            text,
-            "json-too-deep",
-            "JSON nested too deeply to read",
-            0,
-            len(text),
-            "Helicone runs filters at most 400 branches deep",
-        )
-    except ValueError:  # an integer of more digits than Python converts (4,300)
-        import re
-
-        digits = re.search(r"\d{1000,}", text)
-        start, end = (digits.start(), digits.end()) if digits else (0, len(text))
-        problem = make_problem(
-            text,
-            "number-too-long",
-            f"a number of {end - start:,} digits is too long to read",
-            start,
-            end,
-            "Helicone reads numbers as doubles (about 16 digits): write a shorter number",
-        )
-    raise FilterSyntaxError([problem], text)
-
-
-def is_json_text(text: str) -> bool:
-    """Whether input is FilterNode JSON rather than filter text: filter text never starts with
-    `{`, `[` or `"`, and FilterNode JSON always does."""
-    return text.lstrip()[:1] in ("{", "[", '"')
 
 
 def to_helicone(node: Filter, text: str, nesting: Nesting = "balanced") -> JSON:

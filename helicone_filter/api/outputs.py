@@ -1,0 +1,176 @@
+"""A filter as text or as FilterNode JSON, read once, handed to one backend: `to_text` (the
+canonical text), `simplify`, `matches` (one row), `to_clickhouse` (SQL) and `query_body` (the
+request body of Helicone's user-metrics query).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from helicone_filter.api.filter_nodes import validate
+from helicone_filter.api.reading import lower_text, read_filter
+from helicone_filter.api.text import compile as compile_filter
+from helicone_filter.backends.analysis import simplified
+from helicone_filter.backends.canonical_text import filter_text
+from helicone_filter.backends.clickhouse import Params, Target, check_target, sql_of
+from helicone_filter.backends.helicone_json import to_json
+from helicone_filter.backends.request_body import DEFAULT_LIMIT, TimeFilter, body_of
+from helicone_filter.backends.row_matching import Row, checked_row, filter_matches
+from helicone_filter.frontends.checker import SPLITTABLE, normalized_ir
+from helicone_filter.frontends.syntax_tree import Node
+from helicone_filter.frontends.tree_text import tree_text
+
+
+def to_text(obj: Any) -> str:
+    """The canonical text of a FilterNode (JSON) or of a parsed filter (AST node).
+
+    For JSON, the text compiles back to `normalize(obj)`; for the output of `compile` (with the
+    default nesting), to the very same JSON. For an AST, the text keeps what was written
+    (`not`, relative times, qualified names become bare) in canonical spelling.
+
+    Raises:
+        FilterValidationError: the JSON is not a valid FilterNode.
+
+    Example:
+        >>> to_text({"users_view": {"user_cost": {"gt": 5}}})
+        'user_cost > 5'
+    """
+    if isinstance(obj, Node):
+        return tree_text(obj)
+    return filter_text(normalized_ir(obj))
+
+
+def simplify(obj: Any, *, now: datetime | None = None) -> Any:
+    """The equivalent filter with its duplicate and redundant conditions removed: for filter
+    text, its canonical text (where runs of `=` on one field become `in`); for a FilterNode,
+    the FilterNode (in the canonical shape `normalize` gives).
+
+    A FilterNode that `check` finds an error in is refused, the leaves with several conditions
+    among them: Helicone keeps one of their conditions, so no simpler filter both says what
+    was written and selects what Helicone selects.
+
+    Raises:
+        FilterSyntaxError, FilterValidationError: the filter is not valid.
+
+    Example:
+        >>> simplify("cost > 1 and cost > 2 and model = 'a' and model = 'a'")
+        'cost > 2 and model = "a"'
+    """
+    if isinstance(obj, str):
+        return filter_text(simplified(lower_text(obj, now=now)))
+    return to_json(simplified(normalized_ir(obj, frozenset())))
+
+
+def matches(obj: Any, row: Row) -> bool:
+    """Whether Helicone's SQL selects `row` with the filter `obj`.
+
+    Args:
+        obj: a FilterNode ("all", a leaf or a branch), of any depth.
+        row: a dict keyed by bare column name (see the module's docstring).
+
+    Raises:
+        FilterValidationError: `obj` is not a valid FilterNode (leaves with several
+            conditions are fine: only the one Helicone keeps counts).
+        RowError: `row` is not a dict, or holds a value its column cannot hold.
+
+    Example:
+        >>> matches({"request_response_rmt": {"model": {"contains": "GPT"}}}, {"model": "gpt-4o"})
+        True
+    """
+    node = normalized_ir(obj, SPLITTABLE)
+    return filter_matches(node, checked_row(row))
+
+
+def to_clickhouse(
+    filter: Any,  # noqa: A002 - the issue's and the request body's name for it
+    *,
+    table_map: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+    target: Target = "rows",
+) -> tuple[str, Params]:
+    """A filter as a ClickHouse WHERE expression and the values of its parameters.
+
+    Args:
+        filter: filter text (compiled with `now`), or a FilterNode ("all", a leaf or a
+            branch, of any depth; JSON already loaded).
+        table_map: other names for the tables and columns (see `column_names`).
+        now: the moment `now` means in filter text; the current time if omitted.
+        target: "rows" for a table laid out as `create_table` makes it; "helicone-where" /
+            "helicone-having" for Helicone's own table and the two halves of its user-metrics
+            query (see the module's docstring).
+
+    Returns:
+        `(sql, params)`: `sql` names every value as `{p0:String}`, `{p1:Int64}`...; `params`
+        maps `p0`, `p1`... to Python values (str, int, float, bool; a timestamp as
+        `YYYY-MM-DD hh:mm:ss` text in UTC, which its `DateTime('UTC')` reads). Pass both
+        to a client that binds ClickHouse query parameters (clickhouse-connect:
+        `client.query(f"SELECT ... WHERE {sql}", parameters=params)`), or use `param_text`
+        for ClickHouse's own text form of each value.
+
+    Raises:
+        FilterSyntaxError, FilterValidationError: the filter is not valid.
+        ValueError: a bad `table_map`, `now` or `target`.
+
+    Example:
+        >>> to_clickhouse('model contains "gpt" and status = 200')
+        ("`model` ILIKE concat('%', {p0:String}, '%') AND `status` = {p1:Int64}", \
+{'p0': 'gpt', 'p1': 200})
+    """
+    check_target(target)
+    return sql_of(read_filter(filter, now=now), table_map=table_map, target=target)
+
+
+def query_body(
+    filter: dict[str, Any] | str,  # noqa: A002 - the body's own name for it
+    *,
+    limit: int = DEFAULT_LIMIT,
+    offset: int = 0,
+    sort: str | dict[str, str] | None = None,
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
+    tz_offset: int | None = None,
+    now: datetime | None = None,
+    time_filter: TimeFilter | None = None,
+) -> dict[str, Any]:
+    """The body of POST /v1/user/metrics/query.
+
+    Args:
+        filter: filter text, compiled (`"all"` is all); or a FilterNode dict, validated.
+        limit: users per page, 1 to 1,000 (`MAX_LIMIT`: Helicone refuses more). offset:
+            users to skip, 0 to 2^53 - 1 (`MAX_OFFSET`: what a JavaScript number holds).
+        sort: `"cost:desc"`, a SortLeafUsers dict, `"none"` for no order, or None for
+            Helicone's default (`last_active desc`).
+        since, until: the time window (`timeFilter`); a datetime or a string that
+            `parse_time` reads. With only `since`, the window ends now; with only `until`, it
+            starts at the unix epoch.
+        tz_offset: minutes, -1,440 to 1,440, sent as `timeZoneDifferenceMinutes` (Helicone
+            shifts user_first_active and user_last_active comparisons by it).
+        now: the moment relative times count back from (default: now).
+        time_filter: the window another way: the API's own `{"startTimeUnixSeconds": ...,
+            "endTimeUnixSeconds": ...}` or a `(since, until)` pair (either may be None);
+            not together with `since`/`until`.
+
+    Raises:
+        FilterError: the filter is not valid. QueryError: another argument is not.
+
+    Example:
+        >>> query_body("user_cost > 5", limit=10, sort="cost:desc")
+        {'filter': {'users_view': {'user_cost': {'gt': 5}}}, 'offset': 0, 'limit': 10, \
+'sort': {'cost': 'desc'}}
+    """
+    if now is None:
+        now = datetime.now(UTC).replace(microsecond=0)  # whole unix seconds in the window
+    node = compile_filter(filter, now=now) if isinstance(filter, str) else validate(filter)
+    return body_of(
+        node,
+        now=now,
+        limit=limit,
+        offset=offset,
+        sort=sort,
+        since=since,
+        until=until,
+        tz_offset=tz_offset,
+        time_filter=time_filter,
+    )

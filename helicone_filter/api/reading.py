@@ -1,0 +1,162 @@
+"""The one door to the validated form (`helicone_filter.form`): a user's filter, as text or as
+FilterNode JSON (text, or already loaded), read once by its front end.
+
+Text goes through the parser and lowering (`lower_text`); JSON through the checker
+(`checker.read_json`), which is imported only when JSON comes, so that compiling text loads only the
+text side. `read_input` tells the two apart, for the faces that take either.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from helicone_filter.errors import FilterSyntaxError, Problem, make_problem
+from helicone_filter.form import Filter
+from helicone_filter.frontends.lowering import lower
+from helicone_filter.frontends.parser import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LENGTH, parse
+from helicone_filter.value_class import Record
+
+if TYPE_CHECKING:
+    from helicone_filter.frontends.checker import Checked
+
+
+def checked_now(now: datetime | None, nesting: str = "balanced") -> datetime:
+    """`now`, or the current time; ValueError for a naive datetime or an unknown nesting."""
+    if nesting not in ("balanced", "right"):
+        raise ValueError(f"nesting must be 'balanced' or 'right', not {nesting!r}")
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be an aware datetime, e.g. datetime.now(timezone.utc)")
+    return now
+
+
+def lower_text(
+    text: str,
+    *,
+    now: datetime | None = None,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> Filter:
+    """Filter text in its validated form.
+
+    Raises:
+        FilterSyntaxError, FilterValidationError: the text is not a valid filter.
+    """
+    root = parse(text, max_length=max_length, max_depth=max_depth)
+    return lower(root, text, now=checked_now(now))
+
+
+def read_filter(obj: Any, *, now: datetime | None = None) -> Filter:
+    """A filter given as text or as FilterNode JSON (already loaded), in its validated form,
+    read as Helicone reads it: a JSON leaf with several conditions is kept (Helicone keeps one
+    of them, and so do `matches` and the SQL), anything Helicone fails on is refused.
+
+    Raises:
+        FilterSyntaxError, FilterValidationError: the filter is not valid.
+    """
+    if isinstance(obj, str):
+        return lower_text(obj, now=now)
+    return _read_json(obj).filter
+
+
+def load_json(text: str) -> Any:
+    """JSON text as Python data, for a filter given as JSON text (the command line, the service).
+
+    Raises:
+        FilterSyntaxError: the text is not JSON ("invalid-json", at the offending character), or
+            nests deeper than Python's reader can follow ("json-too-deep"; far deeper than
+            Helicone runs a filter).
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        problem = make_problem(
+            text,
+            "invalid-json",
+            f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}",
+            e.pos,
+            min(e.pos + 1, len(text)),
+        )
+    except RecursionError:
+        problem = make_problem(
+            text,
+            "json-too-deep",
+            "JSON nested too deeply to read",
+            0,
+            len(text),
+            "Helicone runs filters at most 400 branches deep",
+        )
+    except ValueError:  # an integer of more digits than Python converts (4,300)
+        digits = re.search(r"\d{1000,}", text)
+        start, end = (digits.start(), digits.end()) if digits else (0, len(text))
+        problem = make_problem(
+            text,
+            "number-too-long",
+            f"a number of {end - start:,} digits is too long to read",
+            start,
+            end,
+            "Helicone reads numbers as doubles (about 16 digits): write a shorter number",
+        )
+    raise FilterSyntaxError([problem], text)
+
+
+def is_json_text(text: str) -> bool:
+    """Whether input is FilterNode JSON rather than filter text: filter text never starts with
+    `{`, `[` or `"`, and FilterNode JSON always does."""
+    return text.lstrip()[:1] in ("{", "[", '"')
+
+
+class Input(Record):
+    """A filter read from a user's input: its validated form, whether it came as FilterNode
+    JSON (else as filter text), and for JSON the checker's problems (its warnings, and the
+    errors tolerated); none for text."""
+
+    filter: Filter
+    from_json: bool
+    problems: tuple[Problem, ...] = ()
+
+
+def read_input(
+    source: Any,
+    *,
+    now: datetime | None = None,
+    tolerated: frozenset[str] | None = None,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> Input:
+    """A filter as a user gives it, in its validated form: a string is filter text or, when it
+    starts as JSON does (`is_json_text`), FilterNode JSON text; anything else is FilterNode
+    JSON already loaded. JSON errors other than `tolerated` ones are refused (by default, None,
+    a leaf with several conditions is read as Helicone reads it: `checker.SPLITTABLE`).
+
+    Raises:
+        FilterSyntaxError: the text is not a filter, or the JSON text is not JSON.
+        FilterValidationError: the filter is not valid.
+
+    Example:
+        >>> read_input('{"users_view": {"user_cost": {"gt": 5}}}').from_json
+        True
+        >>> read_input("cached").filter.op
+        'equals'
+        >>> [p.code for p in read_input({"users_view": {"user_cost": {"gt": 1, "lt": 9}}}).problems]
+        ['multiple-operators']
+    """
+    if isinstance(source, str):
+        if not is_json_text(source):
+            node = lower_text(source, now=now, max_length=max_length, max_depth=max_depth)
+            return Input(node, False)
+        source = load_json(source)
+    checked = _read_json(source, tolerated)
+    return Input(checked.filter, True, tuple(checked.problems))
+
+
+def _read_json(obj: Any, tolerated: frozenset[str] | None = None) -> Checked:
+    """FilterNode JSON (loaded) read by the checker, which is imported only now; errors other
+    than `tolerated` ones (default: `checker.SPLITTABLE`) refused."""
+    from helicone_filter.frontends.checker import SPLITTABLE, read_json
+
+    return read_json(obj, SPLITTABLE if tolerated is None else tolerated)
