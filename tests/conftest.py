@@ -19,7 +19,11 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 import helicone_filter.api
 
-SPEC = Path(__file__).parent / "spec" / "user-metrics-query.openapi.yaml"
+# Where things are, for tests at any depth under tests/.
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+CASES = TESTS / "cases"
+SPEC = TESTS / "spec" / "user-metrics-query.openapi.yaml"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
 settings.register_profile("dev", max_examples=200, deadline=None)
@@ -86,6 +90,16 @@ def assert_valid_filter_node(node: Any) -> None:
         assert not errors, errors[0].message
 
 
+def assert_valid_query_body(body: dict[str, Any]) -> None:
+    """`body` validates against UserMetricsQueryParams, the endpoint's request body, in the
+    OpenAPI file and as the pydantic model."""
+    from helicone_filter.frontends.models import UserMetricsQueryParams
+
+    schema = {"$ref": "#/components/schemas/UserMetricsQueryParams", **openapi()}
+    OAS30Validator(schema).validate(body)
+    UserMetricsQueryParams.model_validate(body)
+
+
 VALIDATED = {"count": 0}
 
 
@@ -98,7 +112,7 @@ def _every_compile_is_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     def checked(*args: Any, **kwargs: Any) -> Any:
         result = original(*args, **kwargs)
         # jsonschema recurses several frames per level; deeper (right-nested) chains are
-        # checked by shape in test_limits instead.
+        # checked by shape in language/test_long_input.py instead.
         if json_depth(result) < 100:
             assert_valid_filter_node(result)
             VALIDATED["count"] += 1

@@ -1,8 +1,10 @@
-"""matches(): Helicone's SQL semantics for one row, case by case."""
+"""matches(): Helicone's SQL semantics for one row, case by case, and a row value of the wrong
+type as our error."""
 
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -195,3 +197,28 @@ def test_numbers_past_a_column_are_row_errors() -> None:
         with pytest.raises(RowError):
             m(text, **row)
     assert m("user_cost > 1", user_cost=float("inf")) is True  # a Float64 column holds it
+
+
+# -- a row value of the wrong type ----------------------------------------------------------------
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    ("text", "row", "message"),
+    [
+        ("user_cost > 1", {"user_cost": "text"}, "row['user_cost'] is a string ('text'), but"),
+        ("user_cost > 1", {"user_cost": True}, "user_cost holds a number"),
+        ("request_created_at > now - 1d", {"request_created_at": "soon"}, "ISO 8601"),
+        ("cached", {"cached": "yes"}, "cached holds true or false"),
+        ('request_id = "00000000-0000-0000-0000-000000000000"', {"request_id": "x"}, "UUID"),
+        ('properties.env = "a"', {"properties": ["env"]}, "properties holds a dict"),
+        ("scores.a = 1", {"scores": {"a": "high"}}, "row['scores']['a'] is a string"),
+        ("cached", [("cached", True)], "a row is a dict keyed by column name"),
+    ],
+)
+def test_a_row_value_of_the_wrong_type_is_our_error(text: str, row: Any, message: str) -> None:
+    """Before: a bare TypeError or ValueError, or a timestamp that does not read silently
+    matched nothing."""
+    compiled = helicone_filter.compile(text.replace("scores.a = 1", 'scores.a = "1"'))
+    with pytest.raises(RowError, match=re.escape(message)):
+        helicone_filter.matches(compiled, row)

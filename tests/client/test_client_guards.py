@@ -1,7 +1,8 @@
-"""The client against broken or hostile servers: one that drips its answer, one that sends too
-much, one whose text would drive the terminal, one whose page is not a page. Over real HTTP to
-a raw server on a loopback port (`Hostile`, which writes whatever bytes a test asks for), or
-through httpx's MockTransport."""
+"""The client's guards against a broken or hostile server: an answer that drips (the timeout
+bounds the whole call), one that sends too much (the reply limit), one whose text would drive
+the terminal (every message cleaned), one whose page is not a page, one that echoes the API key
+(redacted). Over real HTTP to a raw server on a loopback port (`Hostile`, which writes whatever
+bytes a test asks for), or through httpx's MockTransport. Every test here is hostile input."""
 
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ from typing import Any
 import fake_helicone as fake
 import httpx
 import pytest
-from test_cli import run
+from command_line import run
 
 import helicone_filter.client as client_module
 from helicone_filter.cli.commands import Exit
 from helicone_filter.client import MAX_REPLY_BYTES, HeliconeAPIError, UserMetricsPage, send_query
+
+pytestmark = pytest.mark.hostile
 
 PAGE = b'{"data": {"users": [], "count": 0, "hasUsers": false}, "error": null}'
 TIMEOUT_HINT = "allow more time (--timeout SECONDS, or timeout= in Python), or try again later"

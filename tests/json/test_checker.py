@@ -1,15 +1,23 @@
-"""check(): one case per problem code, with its JSON path; and trees of any depth."""
+"""check() and the JSON way in: one case per problem code, with its JSON path; trees of any
+depth; normalize; and what is not JSON (cycles, keys that are not strings, Python-only values,
+JSON text nested too deeply), a problem of ours, never an exception."""
 
 from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
+import time
+from collections import OrderedDict
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from conftest import ROOT
 
+import helicone_filter
 from helicone_filter import FilterValidationError, check, matches, normalize, to_text, validate
+from helicone_filter.api import load_json
+from helicone_filter.errors import FilterError, FilterSyntaxError
 
 U = "users_view"
 R = "request_response_rmt"
@@ -343,7 +351,7 @@ def test_problem(code: str, severity: str, node: Any, path: str) -> None:
 
 def test_every_code_in_the_checker_has_a_case() -> None:
     source = "".join(
-        (Path(__file__).parent.parent / "helicone_filter" / name).read_text(encoding="utf-8")
+        (ROOT / "helicone_filter" / name).read_text(encoding="utf-8")
         for name in ("frontends/checker.py", "facts/semantics.py")
     )
     codes = set(
@@ -430,3 +438,90 @@ def test_right_nesting_on_request() -> None:
     assert normalize(node, nesting="right") == branch(
         COST, "and", branch(COST, "and", branch(COST, "and", COST))
     )
+
+
+# -- inputs only Python can make, and JSON text nested too deeply -------------------------------
+
+
+# -- inputs only Python can make ----------------------------------------------------------------
+
+LEAF = {"users_view": {"user_cost": {"gt": 5}}}
+
+
+def _cycle() -> dict[str, Any]:
+    branch: dict[str, Any] = {"operator": "and", "right": LEAF}
+    branch["left"] = branch
+    return branch
+
+
+def _value_cycle() -> dict[str, Any]:
+    items: list[Any] = ["a"]
+    items.append(items)
+    return {"request_response_rmt": {"model": {"equals": items}}}
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    ("what", "obj", "path"),
+    [
+        ("a branch that contains itself", _cycle(), "$.left"),
+        ("a value that contains itself", _value_cycle(), "$.request_response_rmt.model.equals[1]"),
+        ("a key that is a number", {"users_view": {1: {"gt": 5}}}, "$.users_view"),
+        ("a key that is None", {None: LEAF}, "$"),
+        ("an integer too long to write", {"users_view": {"user_cost": {"gt": 10**5000}}}, None),
+        ("a Decimal", {"users_view": {"user_cost": {"gt": Decimal("1.5")}}}, None),
+        ("a set", {"request_response_rmt": {"model": {"equals": {"a"}}}}, None),
+        ("bytes", {"request_response_rmt": {"model": {"equals": b"a"}}}, None),
+        ("a tuple", {"request_response_rmt": {"model": {"equals": ("a",)}}}, None),
+    ],
+)
+def test_what_is_not_json_is_a_problem_never_an_exception(
+    what: str, obj: Any, path: str | None
+) -> None:
+    """Before: check looped while memory grew (a cycle), or raised AttributeError, ValueError,
+    TypeError or RecursionError."""
+    start = time.perf_counter()
+    problems = helicone_filter.check(obj)
+    assert time.perf_counter() - start < 2.0, what
+    assert [p.code for p in problems] == ["not-json"], what
+    if path is not None:
+        assert problems[0].path == path
+    for call in (helicone_filter.validate, helicone_filter.normalize, helicone_filter.to_text):
+        with pytest.raises(FilterError):
+            call(obj)
+    with pytest.raises(FilterError):
+        helicone_filter.matches(obj, {})
+    with pytest.raises(FilterError):
+        helicone_filter.to_clickhouse(obj)
+
+
+@pytest.mark.hostile
+def test_a_leaf_used_twice_is_no_cycle() -> None:
+    # The same object twice is no cycle, so no not-json problem: only the analysis's word
+    # that the condition is written twice.
+    problems = helicone_filter.check({"left": LEAF, "operator": "or", "right": LEAF})
+    assert [p.code for p in problems] == ["duplicate"]
+    assert (
+        helicone_filter.check({"left": LEAF, "operator": "or", "right": LEAF}, analyze=False) == []
+    )
+
+
+@pytest.mark.hostile
+def test_subclasses_of_json_types_are_json() -> None:
+    class Name(str):
+        pass
+
+    obj = OrderedDict({"users_view": {Name("user_cost"): {"gt": 5}}})
+    assert helicone_filter.check(obj) == []
+    assert helicone_filter.normalize(obj) == LEAF
+
+
+@pytest.mark.hostile
+def test_json_text_nested_too_deeply_is_our_error() -> None:
+    """json.loads raises RecursionError on deep nesting; the command line printed it."""
+    with pytest.raises(FilterSyntaxError) as info:
+        load_json("[" * 100_000)
+    assert info.value.problems[0].code == "json-too-deep"
+    with pytest.raises(FilterSyntaxError) as info:
+        load_json('{"a": }')
+    assert info.value.problems[0].message == "not valid JSON: Expecting value at line 1, column 7"

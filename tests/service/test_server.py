@@ -1,20 +1,29 @@
-"""The HTTP service, over real HTTP on a loopback port (uvicorn in a thread)."""
+"""The HTTP service, over real HTTP on a loopback port (uvicorn in a thread): each endpoint,
+bad bodies, CORS, `serve`; and clients that go away, a fault of ours (a JSON 500), and the
+playground's Content-Security-Policy."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
+import re
+import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from conftest import NOW
+from service_calls import assert_error, call_app, serve_process
 
 import helicone_filter
 from helicone_filter.backends.request_body import query_body
 from helicone_filter.facts.schema import FIELDS
-from helicone_filter.service.server import openapi_document
+from helicone_filter.service import server
+from helicone_filter.service.server import create_app, openapi_document
 
 NOW_TEXT = "2025-06-01T12:00:00Z"
 
@@ -292,3 +301,50 @@ def test_the_curl_example_in_serve_help_works(base: str) -> None:
     r = httpx.post(url, content=body.encode(), headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["diagnostics"][0]["code"] == "unknown-field"
+
+
+# -- clients that go away, faults of ours, and the page's Content-Security-Policy ----------
+
+
+@pytest.mark.hostile
+def test_a_client_that_goes_away_is_no_traceback() -> None:
+    """Before: each disconnect mid-body logged a full traceback (54 of them: 156 KB)."""
+    with serve_process() as (base, process):
+        port = int(base.rsplit(":", 1)[1])
+        for _ in range(30):
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                s.sendall(
+                    b"POST /compile HTTP/1.1\r\nHost: localhost\r\n"
+                    b'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"te'
+                )
+                time.sleep(0.01)
+        assert httpx.get(base + "/healthz").status_code == 200
+        process.terminate()
+        _, err = process.communicate(timeout=10)
+    assert "Traceback" not in err
+    assert len(err) < 2000, err
+
+
+@pytest.mark.hostile
+def test_an_unforeseen_failure_is_a_json_500(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(body: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(server, "_check", broken)
+    r = call_app(create_app(), "POST", "/check", json={"input": "cached"})
+    assert_error(r, 500, "a fault of ours")
+
+
+@pytest.mark.hostile
+def test_the_playground_allows_its_own_script_and_style_only() -> None:
+    r = call_app(create_app(), "GET", "/")
+    policy = r.headers["content-security-policy"]
+    page = r.text
+    for tag in ("script", "style"):
+        (inline,) = re.findall(rf"<{tag}>(.*?)</{tag}>", page, re.S)
+        digest = base64.b64encode(hashlib.sha256(inline.encode()).digest()).decode()
+        assert f"{tag}-src 'sha256-{digest}'" in policy
+    assert "default-src 'none'" in policy and "connect-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["x-frame-options"] == "DENY"

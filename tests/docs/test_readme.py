@@ -14,31 +14,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import NOW
+from conftest import NOW, ROOT
+from pages import PAGES, README, code_blocks, page_section
 
 import helicone_filter
 from helicone_filter.facts.schema import FIELD_NOTES, FIELD_OPERATORS, FIELDS
 
-ROOT = Path(__file__).resolve().parent.parent
-# README.md and every page of docs/, each example of which must run.
-PAGES = {
-    p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8")
-    for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-}
-README = PAGES["README.md"]
 LANGUAGE = PAGES["docs/language.md"]
 BIN = Path(sys.executable).parent
-
-
-def _section(title: str, text: str = README) -> str:
-    start = text.index(f"\n{title}\n")
-    level = title.split(" ")[0]
-    end = text.find(f"\n{level} ", start + len(title) + 2)
-    return text[start : end if end >= 0 else len(text)]
-
-
-def _blocks(text: str, lang: str) -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
 
 
 def test_the_docs_are_all_there() -> None:
@@ -52,8 +35,8 @@ def test_the_docs_are_all_there() -> None:
     [("README.md", "## Examples", 3), ("docs/language.md", "## Worked examples", 10)],
 )
 def test_worked_examples_compile_to_the_json_shown(page: str, title: str, least: int) -> None:
-    section = _section(title, PAGES[page])
-    filters, outputs = _blocks(section, "text"), _blocks(section, "json")
+    section = page_section(title, PAGES[page])
+    filters, outputs = code_blocks(section, "text"), code_blocks(section, "json")
     assert len(filters) == len(outputs) >= least
     for text, shown in zip(filters, outputs, strict=True):
         assert helicone_filter.compile(text.strip(), now=NOW) == json.loads(shown), text
@@ -61,7 +44,9 @@ def test_worked_examples_compile_to_the_json_shown(page: str, title: str, least:
 
 def test_field_table_is_the_schema_table() -> None:
     rows = re.findall(
-        r"^\| (`.*?) \| (\w+) \| (\w+) \| (.*?) \| (.*?) \|$", _section("## Fields", LANGUAGE), re.M
+        r"^\| (`.*?) \| (\w+) \| (\w+) \| (.*?) \| (.*?) \|$",
+        page_section("## Fields", LANGUAGE),
+        re.M,
     )
     table = {}
     for names, tbl, kind, ops, note in rows:
@@ -77,7 +62,7 @@ def _transcripts() -> list[tuple[str, str]]:
     return [
         (page, block)
         for page, text in PAGES.items()
-        for block in _blocks(text, "text")
+        for block in code_blocks(text, "text")
         if block.startswith("$ helicone-filter ")
     ]
 
@@ -110,7 +95,7 @@ def _shell_lines(text: str) -> list[str]:
     """The commands of the ```sh blocks, continuation lines joined."""
     return [
         line.strip()
-        for block in _blocks(text, "sh")
+        for block in code_blocks(text, "sh")
         for line in block.replace("\\\n", " ").splitlines()
         if line.strip()
     ]
@@ -162,7 +147,7 @@ def test_python_examples_are_python() -> None:
     blocks = [
         (page, block)
         for page, text in PAGES.items()
-        for block in _blocks(text, "python")
+        for block in code_blocks(text, "python")
         if not block.startswith(">>> ")
     ]
     assert len(blocks) >= 4
@@ -174,7 +159,7 @@ def test_python_examples_are_python() -> None:
 
 
 def _quick_start() -> list[str]:
-    return [b.strip() for b in _blocks(_section("## Quick start"), "sh")]
+    return [b.strip() for b in code_blocks(page_section("## Quick start"), "sh")]
 
 
 def test_quick_start_has_two_commands_and_ci_runs_the_second() -> None:
@@ -187,7 +172,7 @@ def test_quick_start_has_two_commands_and_ci_runs_the_second() -> None:
 def test_the_readme_starts_with_its_contents_and_the_quick_start() -> None:
     sections = re.findall(r"^## (.+)$", README, flags=re.M)
     assert sections[:2] == ["Contents", "Quick start"]
-    contents = re.findall(r"^- \[(.+?)\]\(#(.+?)\)$", _section("## Contents"), flags=re.M)
+    contents = re.findall(r"^- \[(.+?)\]\(#(.+?)\)$", page_section("## Contents"), flags=re.M)
     assert [title for title, _ in contents] == sections[1:]
 
 
@@ -220,7 +205,7 @@ def test_python_sessions_print_what_is_shown() -> None:
     sessions = [
         (page, block)
         for page, text in PAGES.items()
-        for block in _blocks(text, "python")
+        for block in code_blocks(text, "python")
         if block.startswith(">>> ")
     ]
     assert len(sessions) >= 5

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from conftest import CASES
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -69,7 +69,7 @@ def test_format_timestamp_pads_the_year_and_cuts_to_milliseconds() -> None:
 
 # -- what Helicone's API server makes of a timestamp ------------------------------------------
 
-GOLDEN = Path(__file__).parent / "cases" / "js_timestamps.jsonl"
+GOLDEN = CASES / "js_timestamps.jsonl"
 
 
 def test_helicone_reads_timestamps_as_its_server_does() -> None:

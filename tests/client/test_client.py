@@ -17,9 +17,9 @@ from typing import Any
 import fake_helicone as fake
 import httpx
 import pytest
+from command_line import console_script, run
 from conftest import NOW, free_port, serving
-from test_cli import _script, run
-from test_readme import PAGES, _blocks, _section
+from pages import PAGES, code_blocks, page_section
 
 from helicone_filter.backends.request_body import QueryError, query_body
 from helicone_filter.cli.commands import Exit
@@ -702,7 +702,7 @@ def test_send_error_format_json_and_colour(
 def test_send_through_the_console_script(url: str) -> None:
     env = {**os.environ, "HELICONE_API_KEY": fake.API_KEY, "NO_COLOR": "1"}
     done = subprocess.run(
-        [_script(), "query", "--sort", "cost:desc", "--send", "--base-url", url, "-"],
+        [console_script(), "query", "--sort", "cost:desc", "--send", "--base-url", url, "-"],
         input="user_cost > 5",
         capture_output=True,
         text=True,
@@ -739,8 +739,8 @@ def test_query_help_shows_send(
 def test_the_docs_table_is_what_send_prints(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    section = _section("## Sending the query", PAGES["docs/cli.md"])
-    commands = _blocks(section, "sh")[0].splitlines()
+    section = page_section("## Sending the query", PAGES["docs/cli.md"])
+    commands = code_blocks(section, "sh")[0].splitlines()
     argv = shlex.split(next(c for c in commands if c.startswith("helicone-filter query")))
     users = [u for u in fake.USERS if u["user_id"] in ("alice@example.com", "bob")]
 
@@ -752,4 +752,4 @@ def test_the_docs_table_is_what_send_prints(
     monkeypatch.setattr(httpx, "Client", lambda **kw: real(transport=_transport(answer), **kw))
     monkeypatch.setenv("HELICONE_API_KEY", "sk-x")
     code, out, _ = run(argv[1:], capsys, monkeypatch)
-    assert (code, out) == (0, _blocks(section, "text")[0])
+    assert (code, out) == (0, code_blocks(section, "text")[0])

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import CASES
 
 import helicone_filter
 
 LINES = [
     line
-    for line in (Path(__file__).parent / "cases" / "identity.txt")
-    .read_text(encoding="utf-8")
-    .splitlines()
+    for line in (CASES / "identity.txt").read_text(encoding="utf-8").splitlines()
     if line and not line.startswith("#")
 ]
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import ROOT
 
 CALLS = 5_000 if os.environ.get("CI") else 1_500
 
 
 def _fuzz() -> ModuleType:
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "fuzz.py"
+    path = ROOT / "benchmarks" / "fuzz.py"
     spec = importlib.util.spec_from_file_location("fuzz", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -1,4 +1,4 @@
-"""The public API: names, spans in the AST, options and their checks."""
+"""The public API: names, spans in the AST and of the compiled leaves, options and their checks."""
 
 from __future__ import annotations
 
@@ -140,3 +140,24 @@ def test_a_raw_lone_surrogate_is_refused() -> None:
     (p,) = info.value.problems
     assert (p.code, p.start, p.end) == ("invalid-character", 10, 11)
     assert "\ufffd" in str(info.value)
+
+
+def test_compile_with_spans_maps_every_leaf() -> None:
+    text = 'user_cost > 1 and not (request_created_at != "2025-01-01" or model in ["a"])'
+    result, spans = helicone_filter.compile_with_spans(text, now=NOW)
+    assert [(path, text[start:end]) for path, start, end in spans] == [
+        (("left",), "user_cost > 1"),
+        (("right", "left"), 'request_created_at != "2025-01-01"'),
+        (("right", "right"), 'model in ["a"]'),
+    ]
+    assert isinstance(result, dict)
+    assert result["right"]["left"] == {
+        "request_response_rmt": {"request_created_at": {"equals": "2025-01-01T00:00:00.000Z"}}
+    }
+
+
+def test_compile_with_spans_checks_its_arguments_as_compile_does() -> None:
+    with pytest.raises(ValueError, match="aware datetime"):
+        helicone_filter.compile_with_spans("cached", now=NOW.replace(tzinfo=None))
+    with pytest.raises(ValueError, match="nesting"):
+        helicone_filter.compile_with_spans("cached", nesting="left")  # type: ignore[arg-type]

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CASES
 
 import helicone_filter
 from helicone_filter import FilterError, FilterSyntaxError, FilterValidationError
 from helicone_filter.facts.timestamps import parse_timestamp
 
-CASES_FILE = Path(__file__).parent / "cases" / "compile.json"
+CASES_FILE = CASES / "compile.json"
 DATA = json.loads(CASES_FILE.read_text(encoding="utf-8"))
 NOW = parse_timestamp(DATA["now"])
 CASES: list[dict[str, Any]] = DATA["cases"]

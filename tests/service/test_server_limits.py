@@ -1,18 +1,16 @@
 """Limits on everything a user or a client sets, and a JSON error of ours for everything the
 service refuses: its options, every field of a body, JSON that Python's reader accepts but
 nothing should (numbers of thousands of digits, lone surrogates), and the requests the HTTP
-server answers before the app runs. Each case was accepted, a 500, or plain text before."""
+server answers before the app runs; clients slow to send their headers or their body, bodies
+that do not say they are JSON or nest too deeply, hosts not ours on loopback. Each case was
+accepted, a 500, plain text, or a connection held forever before."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -20,30 +18,23 @@ import pytest
 pytest.importorskip("starlette")
 import httpx
 from conftest import free_port
+from service_calls import JSON, assert_error, call_app, uvicorn_thread
 from test_contract import check_answer, validator
 
 from helicone_filter.backends.request_body import QueryError, query_body
 from helicone_filter.facts.schema import FIELDS
+from helicone_filter.service import server
 from helicone_filter.service.models import MapField
 from helicone_filter.service.server import (
     MAX_SAFE_INTEGER,
     OptionError,
     create_app,
+    is_loopback,
     serve,
     server_config,
 )
 
-JSON = {"content-type": "application/json"}
 HUGE = 10**3999  # the largest whole number Python's JSON reader makes is 4,300 digits long
-
-
-def _call(app: Any, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
-            return await c.request(method, path, **kwargs)
-
-    return asyncio.run(go())
 
 
 APP = create_app()
@@ -52,7 +43,7 @@ APP = create_app()
 def _post(path: str, body: Any = None, content: bytes | None = None) -> httpx.Response:
     if content is None:
         content = json.dumps(body).encode()
-    return _call(APP, "POST", path, content=content, headers=JSON)
+    return call_app(APP, "POST", path, content=content, headers=JSON)
 
 
 # -- the options of the service ---------------------------------------------------------------
@@ -317,25 +308,6 @@ def test_an_answer_without_lone_surrogates_is_written_as_before() -> None:
 # -- what the HTTP server answers before the app runs -----------------------------------------
 
 
-@contextmanager
-def _uvicorn(app: Any, **settings: Any) -> Iterator[int]:
-    import uvicorn
-
-    port = free_port()
-    running = uvicorn.Server(server_config(app, "127.0.0.1", port, **settings))
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not running.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    try:
-        yield port
-    finally:
-        running.should_exit = True
-        thread.join(timeout=10)
-
-
 def _exchange(port: int, request: bytes, *, wait: float = 0) -> tuple[int, dict[str, str], Any]:
     """Sends `request` as it is; the status, headers and JSON body of the answer."""
     with socket.create_connection(("127.0.0.1", port)) as s:
@@ -406,7 +378,7 @@ POST = b"POST /compile HTTP/1.1\r\nContent-Type: application/json\r\nContent-Len
 def test_malformed_requests_get_json_errors(request_: bytes, status: int, needle: str) -> None:
     """Before: uvicorn answered these in plain text ("Invalid HTTP request received."), and
     `Host: localhost:evil` was answered as localhost."""
-    with _uvicorn(create_app(allowed_hosts=["localhost", "127.0.0.1", "::1"])) as port:
+    with uvicorn_thread(create_app(allowed_hosts=["localhost", "127.0.0.1", "::1"])) as port:
         _is_json_error(_exchange(port, request_), status, needle)
 
 
@@ -415,7 +387,7 @@ def test_malformed_requests_get_json_errors(request_: bytes, status: int, needle
 )
 def test_a_host_with_a_port_that_is_not_one_is_refused(host: str) -> None:
     app = create_app(allowed_hosts=["localhost", "127.0.0.1", "::1"])
-    r = _call(app, "GET", "/healthz", headers={"host": host})
+    r = call_app(app, "GET", "/healthz", headers={"host": host})
     assert r.status_code == 421
     check_answer("GET", "/healthz", r)
 
@@ -423,7 +395,7 @@ def test_a_host_with_a_port_that_is_not_one_is_refused(host: str) -> None:
 def test_a_refused_cors_preflight_says_why_in_json() -> None:
     """Before: "Disallowed CORS origin" in plain text."""
     app = create_app(cors_origins=["https://builder.example.com"])
-    r = _call(
+    r = call_app(
         app,
         "OPTIONS",
         "/compile",
@@ -443,7 +415,7 @@ def test_a_refused_cors_preflight_says_why_in_json() -> None:
         "the headers 'x-secret' are not allowed (Content-Type is)"
     )
     assert "access-control-allow-origin" not in r.headers
-    ok = _call(
+    ok = call_app(
         app,
         "OPTIONS",
         "/compile",
@@ -459,7 +431,7 @@ def test_a_refused_cors_preflight_says_why_in_json() -> None:
 
 def test_past_the_limit_of_connections_is_a_json_503() -> None:
     """Before: uvicorn's "Service Unavailable" in plain text."""
-    with _uvicorn(create_app(), max_connections=1) as port:
+    with uvicorn_thread(create_app(), max_connections=1) as port:
         with socket.create_connection(("127.0.0.1", port)) as first:
             first.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
             first.recv(1024)
@@ -469,6 +441,147 @@ def test_past_the_limit_of_connections_is_a_json_503() -> None:
 
 
 def test_headers_that_do_not_arrive_are_a_json_408() -> None:
-    with _uvicorn(create_app(), header_seconds=0.3) as port:
+    with uvicorn_thread(create_app(), header_seconds=0.3) as port:
         answer = _exchange(port, b"GET /healthz HTTP/1.1\r\nHost: loc")
     _is_json_error(answer, 408, "the request's headers did not arrive within 0.3 s")
+
+
+# -- clients that dawdle, bodies that are no JSON, hosts that are not ours ---------------
+
+
+def _closed_within(s: socket.socket, seconds: float, drip: bytes = b"") -> bool:
+    """Whether the server closes `s` within `seconds`, while we send a byte of `drip` now and
+    then."""
+    s.settimeout(0.25)
+    end = time.monotonic() + seconds
+    for byte in [drip[i : i + 1] for i in range(len(drip))] + [b""] * 1000:
+        if time.monotonic() > end:
+            return False
+        try:
+            if byte:
+                s.sendall(byte)
+            if s.recv(1024) == b"":
+                return True
+        except TimeoutError:
+            continue
+        except OSError:
+            return True
+    return False
+
+
+@pytest.mark.hostile
+def test_clients_slow_to_send_their_headers_are_dropped() -> None:
+    """Before: 100 sockets sending a header byte now and then were never dropped."""
+    with uvicorn_thread(create_app(), header_seconds=1.0) as port:
+        sockets = [socket.create_connection(("127.0.0.1", port)) for _ in range(20)]
+        try:
+            for s in sockets[1:]:
+                s.sendall(b"POST /compile HTTP/1.1\r\nHost: local")
+            drip = b"host\r\nX-Slow: " + b"a" * 40
+            assert _closed_within(sockets[0], 6.0, drip)
+            assert all(_closed_within(s, 3.0) for s in sockets[1:])
+        finally:
+            for s in sockets:
+                s.close()
+        # and the service still answers
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+
+
+def _whole_answer(s: socket.socket) -> str:
+    """One HTTP answer read whole: its head, then as many bytes as its Content-Length says
+    (one `recv` may return the head alone)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        assert chunk, f"the connection closed before the answer's head was in: {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = s.recv(65536)
+        assert chunk, "the connection closed before the answer's body was in"
+        body += chunk
+    return (head + b"\r\n\r\n" + body).decode()
+
+
+@pytest.mark.hostile
+def test_a_body_that_does_not_arrive_is_a_408() -> None:
+    with uvicorn_thread(create_app(body_seconds=1.0)) as port:
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(
+                b"POST /check HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 100\r\n\r\n{"input"'
+            )
+            s.settimeout(5)
+            answer = _whole_answer(s)
+        assert answer.startswith("HTTP/1.1 408")
+        assert '"the body did not arrive within 1 s"' in answer
+
+
+# -- what a request may be -------------------------------------------------------------------
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    ("headers", "needle"),
+    [
+        ({}, "without a Content-Type"),
+        ({"content-type": ""}, "without a Content-Type"),
+        ({"content-type": "text/plain"}, "not text/plain"),
+        ({"content-type": "application/x-www-form-urlencoded"}, "not application/x-www-form"),
+    ],
+)
+def test_a_body_must_say_it_is_json(headers: dict[str, str], needle: str) -> None:
+    """Before: a body without a Content-Type was read as JSON, so any web page could post to
+    the service without the browser asking it first (a CORS preflight)."""
+    r = call_app(create_app(), "POST", "/check", content=b'{"input": "cached"}', headers=headers)
+    assert_error(r, 415, needle)
+
+
+@pytest.mark.hostile
+def test_deep_bodies_are_json_errors() -> None:
+    """Before: a 500 in text/plain from an uncaught RecursionError."""
+    app = create_app(max_body=1_000_000)
+    assert_error(
+        call_app(app, "POST", "/check", content=b"[" * 100_000, headers=JSON), 400, "deeply"
+    )
+    deep = json.dumps({"input": "[" * 100_000})
+    r = call_app(app, "POST", "/check", content=deep.encode(), headers=JSON)
+    assert_error(r, 422, "nested too deeply")
+    assert r.json()["error"]["problems"][0]["code"] == "json-too-deep"
+
+
+@pytest.mark.hostile
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("localhost", 200),
+        ("localhost:8765", 200),
+        ("127.0.0.1:8765", 200),
+        ("[::1]:8765", 200),
+        ("evil.example", 421),
+        ("evil.example:8765", 421),
+        ("127.0.0.1.evil.example", 421),
+        ("localhost:evil", 421),
+        ("localhost:8765:1", 421),
+        ("", 421),
+    ],
+)
+def test_on_loopback_only_loopback_names_are_answered(host: str, status: int) -> None:
+    """Before: any Host was answered, so a web page whose name a DNS rebinding pointed at
+    127.0.0.1 could call the service as its own origin."""
+    app = create_app(allowed_hosts=server._LOOPBACK_NAMES)
+    r = call_app(app, "GET", "/healthz", headers={"host": host})
+    assert r.status_code == status
+    if status == 421:
+        assert_error(r, 421, "does not answer to")
+
+
+@pytest.mark.hostile
+def test_serve_guards_the_host_on_loopback_only() -> None:
+    assert all(is_loopback(h) for h in ("127.0.0.1", "::1", "localhost", "127.1.2.3"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "192.168.1.5", "example.com"))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ROOT
 from hypothesis import given
 from lark import Lark, Token, Transformer
 from strategies import any_filter_text
@@ -22,8 +23,6 @@ from helicone_filter.frontends import lalr as engine
 from helicone_filter.frontends import parse_tables
 from helicone_filter.frontends.lalr import Engine, load_tables, tables_source, tok
 from helicone_filter.frontends.parser import _ToAst, grammar_text
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_shipped_tables_are_those_of_the_grammar() -> None:

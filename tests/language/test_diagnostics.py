@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from conftest import NOW
+from conftest import CASES, NOW
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import any_filter_text
@@ -15,7 +14,7 @@ import helicone_filter
 from helicone_filter import FilterError
 from helicone_filter.diagnostics import apply_fix, as_json, diagnose
 
-CASES = json.loads((Path(__file__).parent / "cases" / "compile.json").read_text("utf-8"))
+CASES = json.loads((CASES / "compile.json").read_text("utf-8"))
 # diagnose reads text as compile does with the default nesting.
 BAD = [c for c in CASES["cases"] if "errors" in c and "nesting" not in c]
 

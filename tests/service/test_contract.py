@@ -22,7 +22,7 @@ import pytest
 
 pytest.importorskip("starlette")
 import httpx
-from conftest import serving
+from conftest import TESTS, serving
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema.exceptions import ValidationError
@@ -594,7 +594,7 @@ def test_an_undocumented_answer_is_refused() -> None:
 
 # -- a TypeScript client typed from the document ----------------------------------------------
 
-TS = Path(__file__).parent / "typescript"
+TS = TESTS / "typescript"
 TS_REQUIRED = os.environ.get("HELICONE_FILTER_TS_TESTS") == "required"
 TSC = [
     "--noEmit",
