@@ -1,15 +1,19 @@
-"""Shared fixtures: the fixed clock, and a check that every compile in the suite is valid JSON
-for the endpoint's `UserFilterNode` schema (read from the OpenAPI file copied under tests/spec)."""
+"""Shared by every test: where the test data is (TESTS, ROOT, CASES, SPEC), the fixed clock
+(NOW), Hypothesis's profiles, the HTTP service on a loopback port (`base`), and the net: an
+autouse fixture that checks every FilterNode the package writes during a test against the
+endpoint's `UserFilterNode` schema (from the OpenAPI file copied under tests/spec)."""
 
 from __future__ import annotations
 
 import copy
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -18,6 +22,7 @@ from hypothesis import HealthCheck, settings
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 import helicone_filter.api
+import helicone_filter.backends.helicone_json
 
 # Where things are, for tests at any depth under tests/.
 TESTS = Path(__file__).resolve().parent
@@ -100,14 +105,29 @@ def assert_valid_query_body(body: dict[str, Any]) -> None:
     UserMetricsQueryParams.model_validate(body)
 
 
-VALIDATED = {"count": 0}
+VALIDATED = {"count": 0}  # how many FilterNodes the net below has checked (tests/test_net.py)
+
+
+def _writer_bindings() -> list[tuple[ModuleType, str]]:
+    """Every name that the package's modules hold the FilterNode writer under: its own module's,
+    and the copies made by `from ... import to_json` (the ways in, normalize, simplify)."""
+    import helicone_filter.backends.analysis
+    import helicone_filter.frontends.checker
+
+    writer = helicone_filter.backends.helicone_json.to_json
+    return [
+        (module, "to_json")
+        for name, module in sorted(sys.modules.items())
+        if name.startswith("helicone_filter") and getattr(module, "to_json", None) is writer
+    ]
 
 
 @pytest.fixture(autouse=True)
 def _every_compile_is_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Wrap the JSON writer the ways in call, so that whatever a test compiles is
-    schema-checked (tests/test_net.py fails if this stops running)."""
-    original = helicone_filter.api.to_json
+    """Wrap the FilterNode writer wherever the package calls it, so that whatever a test
+    compiles, normalizes or simplifies is schema-checked (tests/test_net.py fails if this
+    stops running)."""
+    original = helicone_filter.backends.helicone_json.to_json
 
     def checked(*args: Any, **kwargs: Any) -> Any:
         result = original(*args, **kwargs)
@@ -118,7 +138,8 @@ def _every_compile_is_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             VALIDATED["count"] += 1
         return result
 
-    monkeypatch.setattr(helicone_filter.api, "to_json", checked)
+    for module, name in _writer_bindings():
+        monkeypatch.setattr(module, name, checked)
     yield
 
 
