@@ -22,9 +22,10 @@ def _errors(obj: Any) -> list[str]:
 
 
 @_SLOW
-@given(any_filter_text())
+@given(st.booleans().flatmap(lambda negatable: any_filter_text(negatable=negatable)))
 def test_compiler_output_prints_back_to_itself(text: str) -> None:
-    """compile(to_text(J)) == J for every J the compiler produces."""
+    """compile(to_text(J)) == J for every J the compiler produces (from any valid filter, `not`
+    at any depth over the conditions it can cross among them)."""
     j = helicone_filter.compile(text, now=NOW)
     printed = to_text(j)
     assert helicone_filter.compile(printed, now=NOW) == j, printed
