@@ -4,7 +4,7 @@ README.md links to docs/, examples/ and pictures by relative paths, which work i
 on the repository's web page but not on a package index's page. The build reads README.md and
 points each relative link at the repository (`[project.urls] Repository` in pyproject.toml):
 pages at `<repository>/blob/main/<path>`, pictures at `<repository>/raw/main/<path>`.
-`tests/test_readme.py` checks the result.
+`tests/docs/test_readme.py` checks the result.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ table of rows); the command line writes no control character it was given and no
 and exits with one of its codes; the service answers every body with JSON, never a 500. It
 prints how many calls of each kind ran, the failures with their reproducers, the slowest calls
 and the calls per second, and exits 1 if anything failed. The test suite runs a few thousand
-of the same calls (tests/test_fuzz.py); this is the long run, for a maintainer.
+of the same calls (tests/design/test_fuzz.py); this is the long run, for a maintainer.
 """
 
 from __future__ import annotations

@@ -1,15 +1,19 @@
-"""Shared fixtures: the fixed clock, and a check that every compile in the suite is valid JSON
-for the endpoint's `UserFilterNode` schema (read from the OpenAPI file copied under tests/spec)."""
+"""Shared by every test: where the test data is (TESTS, ROOT, CASES, SPEC), the fixed clock
+(NOW), Hypothesis's profiles, the HTTP service on a loopback port (`base`), and the net: an
+autouse fixture that checks every FilterNode the package writes during a test against the
+endpoint's `UserFilterNode` schema (from the OpenAPI file copied under tests/spec)."""
 
 from __future__ import annotations
 
 import copy
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -18,8 +22,13 @@ from hypothesis import HealthCheck, settings
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 import helicone_filter.api.text
+import helicone_filter.backends.helicone_json
 
-SPEC = Path(__file__).parent / "spec" / "user-metrics-query.openapi.yaml"
+# Where things are, for tests at any depth under tests/.
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+CASES = TESTS / "cases"
+SPEC = TESTS / "spec" / "user-metrics-query.openapi.yaml"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
 settings.register_profile("dev", max_examples=200, deadline=None)
@@ -86,25 +95,51 @@ def assert_valid_filter_node(node: Any) -> None:
         assert not errors, errors[0].message
 
 
-VALIDATED = {"count": 0}
+def assert_valid_query_body(body: dict[str, Any]) -> None:
+    """`body` validates against UserMetricsQueryParams, the endpoint's request body, in the
+    OpenAPI file and as the pydantic model."""
+    from helicone_filter.frontends.models import UserMetricsQueryParams
+
+    schema = {"$ref": "#/components/schemas/UserMetricsQueryParams", **openapi()}
+    OAS30Validator(schema).validate(body)
+    UserMetricsQueryParams.model_validate(body)
+
+
+VALIDATED = {"count": 0}  # how many FilterNodes the net below has checked (tests/test_net.py)
+
+
+def _writer_bindings() -> list[tuple[ModuleType, str]]:
+    """Every name that the package's modules hold the FilterNode writer under: its own module's,
+    and the copies made by `from ... import to_json` (the ways in, normalize, simplify)."""
+    import helicone_filter.backends.analysis
+    import helicone_filter.frontends.checker
+
+    writer = helicone_filter.backends.helicone_json.to_json
+    return [
+        (module, "to_json")
+        for name, module in sorted(sys.modules.items())
+        if name.startswith("helicone_filter") and getattr(module, "to_json", None) is writer
+    ]
 
 
 @pytest.fixture(autouse=True)
 def _every_compile_is_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Wrap the JSON writer the ways in call, so that whatever a test compiles is
-    schema-checked (tests/test_net.py fails if this stops running)."""
-    original = helicone_filter.api.text.to_json
+    """Wrap the FilterNode writer wherever the package calls it, so that whatever a test
+    compiles, normalizes or simplifies is schema-checked (tests/test_net.py fails if this
+    stops running)."""
+    original = helicone_filter.backends.helicone_json.to_json
 
     def checked(*args: Any, **kwargs: Any) -> Any:
         result = original(*args, **kwargs)
         # jsonschema recurses several frames per level; deeper (right-nested) chains are
-        # checked by shape in test_limits instead.
+        # checked by shape in language/test_long_input.py instead.
         if json_depth(result) < 100:
             assert_valid_filter_node(result)
             VALIDATED["count"] += 1
         return result
 
-    monkeypatch.setattr(helicone_filter.api.text, "to_json", checked)
+    for module, name in _writer_bindings():
+        monkeypatch.setattr(module, name, checked)
     yield
 
 

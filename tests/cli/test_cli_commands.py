@@ -1,0 +1,586 @@
+"""Each subcommand, run in this process with `main(argv)`: compile (from an argument or standard
+input, every mistake with its caret, its warnings), fmt, check, explain, fields, sql and query,
+what each prints and the problems it reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from typing import Any
+
+import pytest
+from command_line import (
+    CACHED,
+    NOW_TEXT,
+    TWO_MISTAKES,
+    TWO_MISTAKES_SHOWN,
+    WILDCARD,
+    WILDCARD_JSON,
+    WILDCARD_SHOWN,
+    Capture,
+    Patch,
+    console_script,
+    run,
+)
+from conftest import NOW, assert_valid_query_body
+
+from helicone_filter.api.diagnosis import diagnose
+from helicone_filter.cli import main
+from helicone_filter.cli.exits import Exit
+from helicone_filter.facts.schema import FIELD_NOTES, FIELD_OPERATORS, FIELDS
+
+
+def test_compile_argument(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = run(["compile", "cached"], capsys, monkeypatch)
+    assert (code, json.loads(out), err) == (0, CACHED, "")
+
+
+@pytest.mark.parametrize("argv", [["compile"], ["compile", "-"], ["-"], []])
+def test_stdin(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(argv, capsys, monkeypatch, stdin="cached\n")
+    assert (code, json.loads(out)) == (0, CACHED)
+
+
+def test_bad_filter_goes_to_stderr_with_the_caret(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = run(["compile", 'modle = "x"'], capsys, monkeypatch)
+    assert code == Exit.BAD_FILTER == 1
+    assert out == ""
+    assert err == (
+        "helicone-filter: error: line 1, column 1: unknown field 'modle'\n"
+        '  modle = "x"\n'
+        "  ^^^^^\n"
+        "  hint: did you mean 'model'?\n"
+    )
+
+
+def test_now_and_nesting(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(
+        [
+            "compile",
+            "--now",
+            "2025-01-02T00:00:00Z",
+            "--nesting",
+            "right",
+            "request_created_at > now - 1d and cached and threat",
+        ],
+        capsys,
+        monkeypatch,
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert result["left"] == {
+        "request_response_rmt": {"request_created_at": {"gt": "2025-01-01T00:00:00.000Z"}}
+    }
+    assert result["right"]["left"] == CACHED
+
+
+def test_pretty_and_compact(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, pretty, _ = run(["compile", "--pretty", "cached"], capsys, monkeypatch)
+    _, compact, _ = run(["compile", "--compact", "cached"], capsys, monkeypatch)
+    assert pretty.count("\n") > 1 and json.loads(pretty) == CACHED
+    assert compact == '{"request_response_rmt":{"cached":{"equals":true}}}\n'
+
+
+# -- a filter on stdin ends at its last line, not after the newline that closes it ------------
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\n\n"])
+def test_the_newline_that_ends_stdin_is_not_part_of_the_filter(
+    ending: str, capsys: Capture, monkeypatch: Patch
+) -> None:
+    """`echo 'cached and' | helicone-filter` said `line 2, column 1` over an empty line."""
+    expected = (
+        "helicone-filter: error: line 1, column 11: the filter ends too early; expected a "
+        "condition such as user_cost > 5, 'not' or '('\n"
+        "  cached and\n"
+        "            ^\n"
+    )
+    code, out, err = run([], capsys, monkeypatch, stdin="cached and" + ending)
+    assert (code, out, err) == (Exit.BAD_FILTER, "", expected)
+    done = subprocess.run(  # through the bytes of a real pipe
+        [console_script()], input=("cached and" + ending).encode(), capture_output=True, check=False
+    )
+    assert (done.returncode, done.stderr.decode()) == (Exit.BAD_FILTER, expected)
+    code, out, err = run(["check"], capsys, monkeypatch, stdin="cached and" + ending)
+    assert out.startswith("line 1, column 11: the filter ends too early")
+
+
+# -- every mistake at once ------------------------------------------------------------------
+
+
+def test_compile_reports_every_mistake_with_its_caret(capsys: Capture, monkeypatch: Patch) -> None:
+    code, out, err = run(["compile", TWO_MISTAKES], capsys, monkeypatch)
+    assert (code, out, err) == (Exit.BAD_FILTER, "", TWO_MISTAKES_SHOWN)
+    code, out, err = run([TWO_MISTAKES], capsys, monkeypatch)  # compile by default
+    assert (code, err) == (Exit.BAD_FILTER, TWO_MISTAKES_SHOWN)
+
+
+@pytest.mark.parametrize("command", ["compile", "fmt", "sql", "query", "explain"])
+def test_every_mistake_as_json_is_what_diagnose_finds(
+    command: str, capsys: Capture, monkeypatch: Patch
+) -> None:
+    text = 'modle = 1 and model contains "a_b" and cost => 5 and status = '
+    code, out, err = run([command, "--error-format", "json", text], capsys, monkeypatch)
+    assert (code, out) == (Exit.BAD_FILTER, "")
+    error = json.loads(err)["error"]
+    found = [(p["code"], p["severity"], p["message"], p["hint"], p["start"], p["end"])
+             for p in error["problems"]]  # fmt: skip
+    assert found == [(d.code, d.severity, d.message, d.hint, d.start, d.end)
+                     for d in diagnose(text)]  # fmt: skip
+    assert [p["code"] for p in error["problems"]] == [
+        "unknown-field",
+        "contains-wildcard",  # a warning about a condition beside the mistakes
+        "unknown-operator",
+        "unexpected-end",
+    ]
+    assert error["message"] == "unknown field 'modle'"
+
+
+# -- warnings for the risky successes -------------------------------------------------------
+
+
+def test_an_empty_filter_compiles_with_a_warning(capsys: Capture, monkeypatch: Patch) -> None:
+    """`helicone-filter "$UNSET"` printed "all" without a word."""
+    code, out, err = run([""], capsys, monkeypatch)
+    assert (code, out) == (0, '"all"\n')
+    assert err == (
+        "helicone-filter: warning: the filter is empty, so it matches every user\n"
+        "  hint: write all to mean every user; --quiet silences warnings\n"
+    )
+    code, out, err = run(["--quiet", ""], capsys, monkeypatch)
+    assert (code, out, err) == (0, '"all"\n', "")
+    code, out, err = run(["compile"], capsys, monkeypatch, stdin="\n")
+    assert (code, out) == (0, '"all"\n') and "empty" in err
+    code, out, err = run(["all"], capsys, monkeypatch)  # said on purpose
+    assert (code, out, err) == (0, '"all"\n', "")
+
+
+def test_compile_warns_as_check_does(capsys: Capture, monkeypatch: Patch) -> None:
+    code, out, err = run(["compile", WILDCARD], capsys, monkeypatch)
+    assert (code, json.loads(out), err) == (0, WILDCARD_JSON, WILDCARD_SHOWN)
+    for quiet in ("-q", "--quiet"):
+        code, out, err = run(["compile", quiet, WILDCARD], capsys, monkeypatch)
+        assert (code, json.loads(out), err) == (0, WILDCARD_JSON, "")
+    code, out, err = run(["compile", "--error-format", "json", WILDCARD], capsys, monkeypatch)
+    assert (code, json.loads(out)) == (0, WILDCARD_JSON)
+    warning = json.loads(err)["warning"]
+    assert warning["problems"][0]["code"] == "contains-wildcard"
+    assert warning["message"].startswith("'50%' holds % or _")
+
+
+@pytest.mark.parametrize("command", ["fmt", "sql", "query", "explain"])
+def test_the_other_commands_that_compile_warn_too(
+    command: str, capsys: Capture, monkeypatch: Patch
+) -> None:
+    code, out, err = run([command, WILDCARD], capsys, monkeypatch)
+    assert code == 0 and out and err == WILDCARD_SHOWN
+    code, quiet_out, err = run([command, "--quiet", WILDCARD], capsys, monkeypatch)
+    assert (code, quiet_out, err) == (0, out, "")
+
+
+@pytest.mark.hostile
+def test_the_collector_is_paused_for_one_filter_and_on_again_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its passes over a heap that grows with the input made a million-character filter's
+    # command grow faster than the filter; nothing a command reads makes cycles to collect.
+    import gc
+
+    from helicone_filter.cli import commands as cli
+
+    seen: list[bool] = []
+    command = cli.BY_NAME["compile"]
+    monkeypatch.setitem(
+        cli.BY_NAME,
+        "compile",
+        command.replace(run=lambda *a: seen.append(gc.isenabled()) or command.run(*a)),
+    )
+    assert gc.isenabled()
+    assert main(["compile", "cached"]) == Exit.OK
+    assert main(["compile", "modle = 1"]) == Exit.BAD_FILTER
+    assert seen == [False, False]
+    assert gc.isenabled()
+    gc.disable()  # a host that keeps it off: it stays off
+    try:
+        main(["compile", "cached"])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+# -- fmt and check ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "expected"),
+    [
+        (["fmt", 'NOT (cost>1 AND model == "a")'], "", 'cost <= 1 or model != "a"\n'),
+        (
+            ["fmt"],
+            '{"users_view": {"user_cost": {"gt": 5, "lt": 9}}}',
+            "user_cost > 5 and user_cost < 9\n",
+        ),
+        (["fmt", "-"], '"all"', "all\n"),
+        (
+            ["fmt", "--as-written", "request_created_at > now-7d and not cached"],
+            "",
+            "request_created_at > now - 7d and not cached = true\n",
+        ),
+        (
+            ["fmt", "--now", "2025-01-02T00:00:00Z", "request_created_at > now-1d"],
+            "",
+            'request_created_at > "2025-01-01T00:00:00.000Z"\n',
+        ),
+    ],
+)
+def test_fmt(
+    argv: list[str],
+    stdin: str,
+    expected: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code, out, err = run(argv, capsys, monkeypatch, stdin=stdin)
+    assert (code, out, err) == (0, expected, "")
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "needle"),
+    [
+        (
+            ["fmt", '{"users_view": {"usr_cost": {"gt": 5}}}'],
+            "",
+            "$.users_view.usr_cost: users_view has no column 'usr_cost'",
+        ),
+        (["fmt", "{not json"], "", "the input is not valid JSON"),
+        (["fmt", "modle = 1"], "", "unknown field 'modle'"),
+    ],
+)
+def test_fmt_errors(
+    argv: list[str],
+    stdin: str,
+    needle: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code, out, err = run(argv, capsys, monkeypatch, stdin=stdin)
+    assert code == 1 and out == ""
+    assert needle in err
+
+
+def test_check_text_and_json(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(["check", "cached"], capsys, monkeypatch)
+    assert (code, out) == (0, "ok: no problems\n")
+    code, out, _ = run(["check", 'model contains "gpt_4"'], capsys, monkeypatch)
+    assert code == 0
+    assert out.startswith("warning: line 1, column 1: 'gpt_4' holds % or _")
+    code, out, _ = run(["check", 'modle = "x"'], capsys, monkeypatch)
+    assert code == 1 and out.startswith("line 1, column 1: unknown field 'modle'")
+    code, out, _ = run(
+        ["check"], capsys, monkeypatch, stdin='{"users_view": {"user_cost": {"gt": "5x"}}}'
+    )
+    assert code == 1
+    assert out.startswith("$.users_view.user_cost.gt: user_cost takes a number, not a string")
+    code, out, _ = run(
+        ["check"], capsys, monkeypatch, stdin='{"users_view": {"user_cost": {"gt": "5"}}}'
+    )
+    assert code == 0
+    assert out.startswith("warning: $.users_view.user_cost.gt: user_cost takes a number; Helicone")
+
+
+def test_check_json_output(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(["check", "--error-format", "json", "{}"], capsys, monkeypatch)
+    assert code == 0
+    (problem,) = json.loads(out)
+    assert (
+        problem["code"] == "empty-filter"
+        and problem["severity"] == "warning"
+        and problem["path"] == "$"
+    )
+    code, out, _ = run(["check", "--error-format", "json", "usr_cost > 5"], capsys, monkeypatch)
+    assert code == 1
+    (problem,) = json.loads(out)
+    assert (problem["code"], problem["start"], problem["end"], problem["hint"]) == (
+        "unknown-field",
+        0,
+        8,
+        "did you mean 'user_cost'?",
+    )
+
+
+def test_check_lists_every_mistake(capsys: Capture, monkeypatch: Patch) -> None:
+    code, out, _ = run(["check", TWO_MISTAKES], capsys, monkeypatch)
+    assert code == Exit.BAD_FILTER
+    assert out == re.sub(r"^helicone-filter: error: ", "", TWO_MISTAKES_SHOWN, flags=re.M)
+    code, out, _ = run(["check", "--error-format", "json", TWO_MISTAKES], capsys, monkeypatch)
+    assert code == Exit.BAD_FILTER
+    assert [(p["code"], p["column"]) for p in json.loads(out)] == [
+        ("unknown-field", 1),
+        ("unknown-operator", 20),
+    ]
+    code, out, _ = run(["check", "--lines"], capsys, monkeypatch, stdin=TWO_MISTAKES + "\n")
+    assert code == Exit.BAD_FILTER
+    assert len(json.loads(out)["problems"]) == 2
+
+
+# -- one flag for check's format ------------------------------------------------------------
+
+
+def test_check_takes_error_format(capsys: Capture, monkeypatch: Patch) -> None:
+    """`check --error-format json` printed text; --format was check's own spelling."""
+    code, out, err = run(["check", "--error-format", "json", "usr_cost > 5"], capsys, monkeypatch)
+    assert (code, err) == (Exit.BAD_FILTER, "")
+    assert json.loads(out)[0]["hint"] == "did you mean 'user_cost'?"
+    code, out, _ = run(["check", "--help"], capsys, monkeypatch)
+    assert "--error-format" in out and "--format" not in out.replace("--error-format", "")
+    # The old spelling still works, and says what to write instead.
+    code, out, err = run(["check", "--format", "json", "usr_cost > 5"], capsys, monkeypatch)
+    assert code == Exit.BAD_FILTER and json.loads(out)[0]["code"] == "unknown-field"
+    assert err == "helicone-filter: warning: --format is deprecated: write --error-format json\n"
+
+
+# -- query ----------------------------------------------------------------------------------
+
+
+def test_query_defaults(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = run(["query", "user_cost > 5"], capsys, monkeypatch)
+    assert (code, err) == (0, "")
+    body = json.loads(out)
+    assert body == {"filter": {"users_view": {"user_cost": {"gt": 5}}}, "offset": 0, "limit": 100}
+    assert_valid_query_body(body)
+
+
+def test_query_every_option(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv = [
+        "query",
+        "--now", NOW_TEXT,
+        "--limit", "20",
+        "--offset", "40",
+        "--sort", "cost:desc",
+        "--since", "7d",
+        "--until", "now - 1d",
+        "--tz-offset", "-120",
+        "model = 'gpt-4o' and user_cost > 1",
+    ]  # fmt: skip
+    code, out, _ = run(argv, capsys, monkeypatch)
+    assert code == 0
+    body = json.loads(out)
+    day = 86_400
+    end = int(NOW.timestamp())
+    assert body["timeFilter"] == {
+        "startTimeUnixSeconds": end - 7 * day,
+        "endTimeUnixSeconds": end - day,
+    }
+    assert (body["limit"], body["offset"], body["sort"]) == (20, 40, {"cost": "desc"})
+    assert body["timeZoneDifferenceMinutes"] == -120
+    assert_valid_query_body(body)
+
+
+def test_query_takes_filter_json_from_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node = {"users_view": {"user_cost": {"gt": 5}}}
+    code, out, _ = run(["query", "--sort", "none"], capsys, monkeypatch, stdin=json.dumps(node))
+    assert code == 0
+    body = json.loads(out)
+    assert body["filter"] == node and body["sort"] == {}
+    assert_valid_query_body(body)
+    code, out, err = run(["query"], capsys, monkeypatch, stdin='{"users_view": {"usr": {}}}')
+    assert code == Exit.BAD_FILTER and out == "" and "usr" in err
+
+
+def test_query_through_the_console_script_in_a_pipe() -> None:
+    done = subprocess.run(
+        [console_script(), "query", "--sort", "cost:desc", "-"],
+        input="user_cost > 5",
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert done.returncode == 0
+    assert done.stdout.count("\n") == 1  # compact in a pipe
+    assert_valid_query_body(json.loads(done.stdout))
+
+
+# -- fields and explain ---------------------------------------------------------------------
+
+
+def test_fields_table(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = run(["fields"], capsys, monkeypatch)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["FIELD", "TABLE", "TYPE", "OPERATORS"]
+    rows = {line.split()[0]: line for line in lines[1 : 1 + len(FIELDS)]}
+    assert set(rows) == set(FIELDS)
+    assert rows["cached"].split(None, 3)[1:] == ["request_response_rmt", "boolean", "=, !="]
+
+
+def test_fields_json(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = run(["fields", "--json"], capsys, monkeypatch)
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["field"] for r in rows] == list(FIELDS)
+    for r in rows:
+        f = FIELDS[r["field"]]
+        assert (r["table"], r["operators"]) == (f.table, list(FIELD_OPERATORS[f.name]))
+        assert (r["helicone"] != "") is (f.name in FIELD_NOTES)
+
+
+def test_explain(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    text = 'not (cost > 1 or cached) and model in ["a", "b"]'
+    code, out, _ = run(["explain", text], capsys, monkeypatch)
+    assert code == 0
+    assert out == (  # three operands, balanced: {a, {b, c}}
+        "and\n"
+        "├─ cost <= 1          ← cost > 1\n"
+        "└─ and\n"
+        "   ├─ cached = false  ← cached\n"
+        "   └─ or\n"
+        '      ├─ model = "a"  ← model in ["a", "b"]\n'
+        '      └─ model = "b"  ← model in ["a", "b"]\n'
+    )
+    code, out, _ = run(["explain", ""], capsys, monkeypatch)
+    assert (code, out) == (0, "all  (matches every user)\n")
+    code, _, err = run(["explain", "cost >"], capsys, monkeypatch)
+    assert code == Exit.BAD_FILTER and "ends too early" in err
+
+
+# -- sql ------------------------------------------------------------------------------------
+
+
+def test_sql(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = run(
+        ["sql", "--now", NOW_TEXT, 'model ilike "gpt%" and request_created_at > now - 1d'],
+        capsys,
+        monkeypatch,
+    )
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {
+        "sql": "`model` ILIKE {p0:String} AND `request_created_at` > {p1:DateTime('UTC')}",
+        "params": {"p0": "gpt%", "p1": "2025-05-31 12:00:00"},
+    }
+
+
+def test_sql_table_map_and_json_input(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    argv = ["sql", "--table-map", "users_view=users", "--table-map", "user_cost = cost_usd"]
+    code, out, err = run(argv, capsys, monkeypatch, '{"users_view": {"user_cost": {"gt": 5}}}')
+    assert (code, err) == (0, "")
+    assert json.loads(out)["sql"] == "`users`.`cost_usd` > {p0:Int64}"
+
+
+def test_sql_says_what_helicone_drops(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    leaf = '{"users_view": {"user_cost": {"gt": 5, "lt": 1}}}'
+    code, out, err = run(["sql", leaf], capsys, monkeypatch)
+    assert (code, json.loads(out)["params"]) == (0, {"p0": 5})
+    assert err == (
+        "helicone-filter: warning: $.users_view.user_cost: user_cost has 2 operators; "
+        "Helicone uses only the first, 'gt'\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--table-map", "model"], "--table-map takes KEY=NAME, not 'model'"),
+        (["--table-map", "modle=m"], "'modle' is neither a table"),
+        (["--table-map", "model="], "must be a non-empty string"),
+    ],
+)
+def test_sql_bad_table_map(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    message: str,
+) -> None:
+    code, out, err = run(["sql", *argv, "cached"], capsys, monkeypatch)
+    assert (code, out) == (Exit.USAGE, "")
+    assert message in err
+
+
+def test_sql_bad_filter(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = run(["sql", 'model like "50\\\\"'], capsys, monkeypatch)
+    assert (code, out) == (Exit.BAD_FILTER, "")
+    assert "lone backslash" in err
+
+
+# -- --quiet does no work for the warnings it does not print ---------------------------------
+
+SLIPS = "cost > 1 and cost > 2 and model contains 'gpt_4'"  # redundant; a wildcard
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["compile", SLIPS],
+        ["query", SLIPS],
+        ["explain", SLIPS],
+        ["fmt", "--simplify", SLIPS],
+        ["fmt", SLIPS],
+        ["sql", SLIPS],
+        ["compile", "--lines", "--jobs", "1"],
+    ],
+    ids=["compile", "query", "explain", "fmt-simplify", "fmt", "sql", "compile-lines"],
+)
+def test_quiet_looks_for_no_warnings(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --quiet, compile ran the analysis and read the warnings of every condition, and
+    dropped them. Now neither runs: any call of either fails the test. Without --quiet the
+    same commands call them (so that the trap is known to work)."""
+    import importlib
+
+    analysis = importlib.import_module("helicone_filter.backends.analysis")
+    compiler = importlib.import_module("helicone_filter.api.text")
+    lower = importlib.import_module(
+        "helicone_filter.frontends.lowering"
+    )  # (the package has a lower())
+
+    calls: list[str] = []
+
+    def trap(name: str, real: Any) -> Any:
+        def called(*args: Any, **kwargs: Any) -> Any:
+            calls.append(name)
+            return real(*args, **kwargs)
+
+        return called
+
+    monkeypatch.setattr(analysis, "analysis_problems", trap("analysis", analysis.analysis_problems))
+    for module in (lower, compiler):
+        monkeypatch.setattr(
+            module, "lower_with_warnings", trap("warnings", lower.lower_with_warnings)
+        )
+    code, out, err = run([*argv, "--quiet"], capsys, monkeypatch, stdin=SLIPS + "\n")
+    assert (code, err, calls) == (Exit.OK, "", [])
+    assert out
+    code, _, err = run(argv, capsys, monkeypatch, stdin=SLIPS + "\n")
+    assert code == Exit.OK and "warning" in err
+    assert "warnings" in calls
+    if argv[0] in ("compile", "query", "explain"):
+        assert "analysis" in calls

@@ -1,0 +1,163 @@
+"""The public API: names, spans in the AST and of the compiled leaves, options and their checks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from conftest import NOW
+
+import helicone_filter
+from helicone_filter import (
+    All,
+    And,
+    Comparison,
+    FieldRef,
+    FilterError,
+    FilterSyntaxError,
+    FilterValidationError,
+    Group,
+    Not,
+    Or,
+    Value,
+    parse,
+)
+from helicone_filter.frontends.parser import iter_nodes
+
+
+def test_public_names() -> None:
+    for name in ("compile", "parse", "FilterError", "FilterSyntaxError", "FilterValidationError"):
+        assert name in helicone_filter.__all__
+    assert issubclass(FilterError, ValueError)
+    assert issubclass(FilterSyntaxError, FilterError)
+    assert issubclass(FilterValidationError, FilterError)
+
+
+def test_every_node_spans_its_own_text() -> None:
+    text = 'not (user_cost >= 5 or user_cost < 1) and properties["k k"] in ["a", \'b\'] || cached'
+    root = parse(text)
+    assert isinstance(root, Or)
+    seen = {type(n) for n in iter_nodes(root)}
+    assert seen == {Or, And, Not, Group, Comparison}
+    spans = {text[n.start : n.end] for n in iter_nodes(root)}
+    assert {
+        text,
+        "not (user_cost >= 5 or user_cost < 1)",
+        "(user_cost >= 5 or user_cost < 1)",
+        "user_cost >= 5",
+        'properties["k k"] in ["a", \'b\']',
+        "cached",
+    } <= spans
+    and_node = root.operands[0]
+    assert isinstance(and_node, And)
+    comparison = and_node.operands[1]
+    assert isinstance(comparison, Comparison)
+    at = text.index("properties")
+    assert comparison.field == FieldRef(("properties",), "k k", at, at + 17)
+    a, b = text.index('"a"'), text.index("'b'")
+    assert comparison.value == (Value("string", "a", a, a + 3), Value("string", "b", b, b + 3))
+
+
+def test_ast_keeps_what_was_written() -> None:
+    root = parse("NOT x <> 1")
+    assert isinstance(root, Not)
+    assert root.operand == Comparison(
+        FieldRef(("x",), None, 4, 5), "!=", Value("number", 1, 9, 10), 4, 10
+    )
+    assert parse("request_created_at > now - 2h").value == Value("now", "2h", 21, 29)  # type: ignore[union-attr]
+    assert parse("  ") == All(0, 2)
+    assert parse("x is not null").op == "is not null"  # type: ignore[union-attr]
+
+
+def test_parse_does_not_validate_names() -> None:
+    assert isinstance(parse("no_such_field = 1"), Comparison)
+
+
+def test_relative_times_count_back_from_now() -> None:
+    result = helicone_filter.compile("request_created_at > now - 1d", now=NOW)
+    assert result == {
+        "request_response_rmt": {"request_created_at": {"gt": "2025-05-31T12:00:00.000Z"}}
+    }
+    other_zone = NOW.astimezone(timezone(timedelta(hours=5)))
+    assert helicone_filter.compile("request_created_at > now - 1d", now=other_zone) == result
+
+
+def test_now_defaults_to_the_current_time() -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    result = helicone_filter.compile("request_created_at > now")
+    assert isinstance(result, dict)
+    stamp = result["request_response_rmt"]["request_created_at"]["gt"]
+    moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert before <= moment <= datetime.now(UTC)
+
+
+def test_naive_now_is_refused() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        helicone_filter.compile("cached", now=datetime(2025, 1, 1))
+
+
+def test_unknown_nesting_is_refused() -> None:
+    with pytest.raises(ValueError, match="nesting"):
+        helicone_filter.compile("cached", nesting="left")  # type: ignore[arg-type]
+
+
+def test_result_is_plain_json_data() -> None:
+    result = helicone_filter.compile(
+        'cost > 1 and model = "a" and request_created_at < now', now=NOW
+    )
+    stack = [result]
+    while stack:
+        x = stack.pop()
+        assert type(x) in (dict, str, int, float, bool)
+        if isinstance(x, dict):
+            assert all(type(k) is str for k in x)
+            stack.extend(x.values())
+
+
+def test_errors_carry_every_field_users_need() -> None:
+    with pytest.raises(FilterValidationError) as info:
+        helicone_filter.compile('cached and\n  modle = "x"')
+    (p,) = info.value.problems
+    assert (p.code, p.start, p.end, p.line, p.column) == ("unknown-field", 13, 18, 2, 3)
+    assert p.hint == "did you mean 'model'?"
+    assert p.severity == "error"
+    assert info.value.code == "unknown-field"
+    assert isinstance(info.value, ValueError)
+
+
+def test_keywords_are_case_insensitive() -> None:
+    lower = helicone_filter.compile(
+        'not (model like "a" and cost > 1 or model is null)'.replace("like", "contains")
+    )
+    upper = helicone_filter.compile('NOT (model CONTAINS "a" AND cost > 1 OR model IS NULL)')
+    assert lower == upper
+
+
+def test_a_raw_lone_surrogate_is_refused() -> None:
+    """Such a string could not be encoded as UTF-8 JSON (orjson refuses it)."""
+    with pytest.raises(FilterSyntaxError) as info:
+        helicone_filter.compile('model = "a\ud800"')
+    (p,) = info.value.problems
+    assert (p.code, p.start, p.end) == ("invalid-character", 10, 11)
+    assert "\ufffd" in str(info.value)
+
+
+def test_compile_with_spans_maps_every_leaf() -> None:
+    text = 'user_cost > 1 and not (request_created_at != "2025-01-01" or model in ["a"])'
+    result, spans = helicone_filter.compile_with_spans(text, now=NOW)
+    assert [(path, text[start:end]) for path, start, end in spans] == [
+        (("left",), "user_cost > 1"),
+        (("right", "left"), 'request_created_at != "2025-01-01"'),
+        (("right", "right"), 'model in ["a"]'),
+    ]
+    assert isinstance(result, dict)
+    assert result["right"]["left"] == {
+        "request_response_rmt": {"request_created_at": {"equals": "2025-01-01T00:00:00.000Z"}}
+    }
+
+
+def test_compile_with_spans_checks_its_arguments_as_compile_does() -> None:
+    with pytest.raises(ValueError, match="aware datetime"):
+        helicone_filter.compile_with_spans("cached", now=NOW.replace(tzinfo=None))
+    with pytest.raises(ValueError, match="nesting"):
+        helicone_filter.compile_with_spans("cached", nesting="left")  # type: ignore[arg-type]
