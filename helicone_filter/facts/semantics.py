@@ -23,6 +23,7 @@ from helicone_filter.facts.schema import (
     FIELDS_BY_TABLE,
     JSON_OPERATOR_TEXT,
     KINDS,
+    MISSING_COLUMNS,
     NULL_MAGIC,
     PATTERN_OPERATORS,
     TABLES,
@@ -422,11 +423,6 @@ _PATTERN_OPS: Final = PATTERN_OPERATORS
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _UUID_PLAIN = re.compile(r"[0-9a-fA-F]{32}")
 _INT64_TEXT = re.compile(r"[+-]?[0-9]+")
-_NO_COLUMN: Final = {
-    "assets": "Helicone reads assets from a column asset_ids that its table does not have",
-    "search_properties": "Helicone writes search_properties as a bare column `key`, which its "
-    "table does not have",
-}
 
 
 def uuid_number(text: str) -> int:
@@ -457,15 +453,15 @@ def read_condition(
         The value Helicone runs with and every quirk, errors first.
     """
     if field.column is None:
-        reason = _NO_COLUMN.get(field.name, f"Helicone's table has no column {field.name}")
+        missing = MISSING_COLUMNS[field.name]
         return Reading(
             raw,
             [
                 Quirk(
                     "error",
                     "no-column",
-                    f"{reason}, so every query on it fails (HTTP 500)",
-                    FIELD_ALTERNATIVES.get(field.name, "remove the condition"),
+                    f"{missing.reason}, so every query on it fails (HTTP 500)",
+                    missing.instead,
                     "column",
                 )
             ],
@@ -540,16 +536,6 @@ def plain_text_value(family: str | None, kind: str, op: str, value: Any) -> bool
             and len(value) == 24
         )
     return False
-
-
-# Where a field has no column, what to write instead.
-FIELD_ALTERNATIVES: Final[dict[str, str]] = {
-    "total_tokens": "filter on prompt_tokens and completion_tokens instead",
-    "search_properties": "filter on properties instead",
-    "node_id": "remove the condition: Helicone cannot filter on it",
-    "job_id": "remove the condition: Helicone cannot filter on it",
-    "assets": "remove the condition: Helicone cannot filter on it",
-}
 
 
 def _uuid_checks(field: Field, op: str, value: Any, text: bool) -> list[Quirk]:
