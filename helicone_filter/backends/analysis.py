@@ -7,9 +7,9 @@ are compared. A column's values are cut into regions by the values its condition
 value itself, each gap between two of them (for request cost and scores, which compare whole
 numbers, only gaps that hold one), the two ends, any other value (for text, UUIDs and
 feedback), and NULL. Each condition is true or false on the whole of a region, as `matches`
-and Helicone's SQL read it (`semantics.compared`: the Int32 wrap, the cost floor, timestamps in
-whole seconds), so a condition is a set of regions, `and` their intersection and `or` their
-union, and every claim is exact:
+and Helicone's SQL read it (each column family's `reading`, `columns.py`: the Int32 wrap, the
+cost floor, timestamps in whole seconds), so a condition is a set of regions, `and` their
+intersection and `or` their union, and every claim is exact:
 
 - `never-matches`: the conditions of an `and` on one column share no region;
 - `always-matches`: those of an `or` cover every region but NULL ("every row where x is set"),
@@ -46,15 +46,11 @@ from typing import Any, cast
 
 from helicone_filter.backends.canonical_text import condition_text, filter_text
 from helicone_filter.errors import Fix, Problem, make_problem
+from helicone_filter.facts.columns import family_of
 from helicone_filter.facts.quoting import key_text
-from helicone_filter.facts.schema import EMPTY_MAGIC, FIELDS, NULL_MAGIC
-from helicone_filter.facts.semantics import compared
+from helicone_filter.facts.schema import FIELDS
 from helicone_filter.form import Chain, Condition, Filter, conditions, fold, join
 
-_ORDERED = ("equals", "not-equals", "gt", "gte", "lt", "lte")
-_EQUALITY = ("equals", "not-equals")
-# The families whose conditions are read, by how their values are cut into regions.
-_LINE = {"int": "real", "float": "real", "datetime": "real", "datetime64": "real", "cost": "int"}
 _JOINT = re.compile(r"\s*(?:and|or|&&|\|\|)\s*", re.IGNORECASE)
 
 # How many of the other conditions on its column one condition is compared with, for a
@@ -71,29 +67,9 @@ Span = tuple[int, int]
 
 def _reading(c: Condition) -> tuple[str, Any] | None:
     """How the analysis reads a condition: (the way its column's values are cut, the value it
-    compares with, or the magic it tests), or None for a condition it does not read."""
-    if not c.kept:
-        return None
-    family, op, value = c.field.family, c.op, c.value
-    if c.key is not None:
-        if op not in _EQUALITY:
-            return None
-        if c.field.name == "scores":
-            return "int", compared(c.field, c.key, value)
-        return ("points", value) if family == "map" else None
-    if family in _LINE:
-        return (_LINE[family], compared(c.field, None, value)) if op in _ORDERED else None
-    if family in ("string", "uuid") and op in _EQUALITY:
-        if value == NULL_MAGIC:
-            return "null", None
-        if value == EMPTY_MAGIC:
-            return ("points", "" if family == "string" else 0) if op == "equals" else None
-        return "points", compared(c.field, None, value)
-    if family in ("bool", "cached"):
-        return "bool", value
-    if family == "feedback":
-        return "points", 1 if value else 0
-    return None
+    compares with, or the magic it tests), or None for a condition it does not read (its
+    field's family says: `columns.FAMILIES`)."""
+    return family_of(c.field).reading(c) if c.kept else None
 
 
 class _Reader:
@@ -420,7 +396,7 @@ def _one_written(chain: Chain) -> bool:
     a column that is not boolean: they are not compared with each other, and they can
     neither cover every value (an `in` misses the others) nor exclude every one."""
     first = chain.items[0]
-    if type(first) is not Condition or first.field.family in ("bool", "cached"):
+    if type(first) is not Condition or family_of(first.field).cut == "bool":
         return False
     span = first.written
     return all(type(x) is Condition and x.written == span for x in chain.items)

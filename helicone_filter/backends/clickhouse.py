@@ -29,25 +29,15 @@ SQL `NULL` (never true). Leaves with several conditions keep only the one Helico
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
 
 from helicone_filter.backends import read
 from helicone_filter.backends.row_matching import Row
-from helicone_filter.facts.schema import (
-    EMPTY_MAGIC,
-    FIELDS,
-    JSON_OPERATOR,
-    NULL_MAGIC,
-    TABLES,
-    USERS_VIEW,
-    Field,
-)
-from helicone_filter.facts.semantics import COST_SCALE, ZERO_UUID, compared
-from helicone_filter.facts.timestamps import parse_timestamp
+from helicone_filter.facts.columns import FAMILIES, family_of
+from helicone_filter.facts.schema import FIELDS, TABLES, USERS_VIEW, Field
 from helicone_filter.form import Chain, Condition, Filter, fold
 
 Params = dict[str, Any]
@@ -56,40 +46,15 @@ Target = Literal["rows", "helicone-where", "helicone-having"]
 # A piece of SQL, and the operator joining it at its top ("" for one test).
 _Piece = tuple[str, str]
 
-_DATETIME = "DateTime('UTC')"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _row_type(field: Field) -> str | None:
-    """The column type of `create_table` for a field: Helicone's own, Nullable, except request
-    cost in dollars and the columns Helicone derives (`cached`, feedback). None: no column
-    (the field is read from another, or Helicone has none)."""
-    family = field.family
-    if family is None or family in ("scores_column", "property_key"):
-        return None
-    if family == "cost":
-        return "Nullable(Float64)"
-    if family == "cached":
-        return "Nullable(Bool)"
-    if family == "feedback":
-        return "Nullable(Int64)"
-    column = field.column
-    assert column is not None
-    if column.startswith("Map("):
-        return column
-    inner = column.removeprefix("Nullable(").removesuffix(")") if field.nullable else column
-    inner = inner.removeprefix("LowCardinality(").removesuffix(")")
-    if inner.startswith("DateTime64"):
-        inner = "DateTime64(3, 'UTC')"
-    elif inner == "DateTime":
-        inner = "DateTime('UTC')"
-    return f"Nullable({inner})"
-
 
 COLUMN_TYPES: Mapping[str, str] = {
-    name: column for name, f in FIELDS.items() if (column := _row_type(f)) is not None
+    name: column
+    for name, f in FIELDS.items()
+    if f.family is not None and (column := FAMILIES[f.family].row_type(f)) is not None
 }
-"""The column of each field in `create_table`'s table, by field name."""
+"""The column of each field in `create_table`'s table, by field name: Helicone's own type,
+Nullable, except request cost in dollars and the columns Helicone derives (`cached`,
+feedback); none for a field read from another column, or one Helicone has no column for."""
 
 # Helicone's names for the users_view fields in the HAVING of its user-metrics query.
 HELICONE_AGGREGATES: Mapping[str, str] = {
@@ -106,10 +71,9 @@ HELICONE_AGGREGATES: Mapping[str, str] = {
 }
 # Helicone's columns of request_response_rmt, for the fields read from another column.
 _HELICONE_READS: Mapping[str, str] = {
-    "cached": "cache_reference_id",
-    "helicone-score-feedback": "scores",
-    "scores_column": "scores",
-    "property_key": "properties",
+    name: reads
+    for name, f in FIELDS.items()
+    if f.family is not None and (reads := FAMILIES[f.family].reads) is not None
 }
 
 
@@ -189,76 +153,12 @@ class _Writer:
         self.params[name] = value
         return f"{{{name}:{type_name}}}"
 
-    def text_test(self, column: str, op: str, value: str) -> str:
-        """`column op value` for the text operators (no magic strings here)."""
-        operator = JSON_OPERATOR[op]
-        bound = self.bind(value, "String")
-        if operator.wrapped:  # contains: '%' || v || '%', its wildcards live, as Helicone's
-            bound = f"concat('%', {bound}, '%')"
-        return f"{column} {operator.sql} {bound}"
-
     def condition(self, c: Condition) -> list[str]:
         """The SQL of one condition, as the tests that must all hold."""
         f: Field = c.field
         if self.target != "rows" and (f.table == USERS_VIEW) != (self.target == "helicone-having"):
             return []  # read as true in this part of Helicone's query
-        column = self.columns[f.name]
-        op, value = c.op, c.value
-        family = f.family
-        if family == "property_key":
-            return [f"has({column}, {self.bind(value, 'String')})"]
-        if c.key is not None:
-            key = self.bind(c.key, "String")
-            if f.name == "scores":
-                bound = self.bind(compared(f, c.key, value), "Int64")
-                return [f"has({column}, {key})", f"{column}[{key}] {JSON_OPERATOR[op].sql} {bound}"]
-            return [self.text_test(f"{column}[{key}]", op, value)]  # unguarded, as Helicone
-        if f.kind == "text":
-            if value == NULL_MAGIC:
-                if op in ("equals", "not-equals"):
-                    return [f"{column} IS {'NOT ' if op == 'not-equals' else ''}NULL"]
-                # Helicone pastes "null" itself into the SQL: the test is never true.
-                return [f"{column} {op.upper()} NULL"]
-            if value == EMPTY_MAGIC and op == "equals":
-                return [f"empty({column})"]
-        if family == "string":
-            return [self.text_test(column, op, value)]
-        if family == "uuid":
-            return [f"{column} {JSON_OPERATOR[op].sql} {self.bind(_uuid_text(value), 'UUID')}"]
-        if family == "scores_column":
-            return [f"{column} {JSON_OPERATOR[op].sql} {self.bind(value, 'String')}"]
-        if family in ("int", "float", "cost"):
-            bound = compared(f, None, value)
-            type_name = "Float64" if isinstance(bound, float) else "Int64"
-            if family == "cost" and self.target == "rows":
-                column = f"round({column} * {COST_SCALE})"
-            return [f"{column} {JSON_OPERATOR[op].sql} {self.bind(bound, type_name)}"]
-        if family in ("datetime", "datetime64"):
-            if "1970" <= value[:4] <= "2105":  # canonical: whole seconds are its first 19
-                text = f"{value[:10]} {value[11:19]}"
-            else:
-                seconds = compared(f, None, value)  # clamped as DateTime clamps it
-                text = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S")
-            return [f"{column} {JSON_OPERATOR[op].sql} {self.bind(text, _DATETIME)}"]
-        if family == "cached":
-            zero = f"toUUID('{ZERO_UUID}')"
-            if self.target != "rows":
-                return [f"{column} {'!=' if value else '='} {zero}"]
-            reference = self.columns["cache_reference_id"]
-            derived = f"coalesce({column}, {reference} != {zero})"
-            return [f"{derived} = {self.bind(value, 'Bool')}"]
-        if family == "feedback":
-            read = f"{self.columns['scores']}['helicone-score-feedback']"
-            if self.target == "rows":
-                read = f"coalesce({column}, {read})"
-            return [f"{read} = {self.bind(1 if value else 0, 'Int64')}"]
-        return [f"{column} = {self.bind(value, 'Bool')}"]  # boolean
-
-
-def _uuid_text(value: str) -> str:
-    import uuid
-
-    return str(uuid.UUID(value))
+        return family_of(f).sql(self, c, self.columns[f.name])
 
 
 def check_target(target: str) -> None:
@@ -347,21 +247,8 @@ def create_table(name: str = "requests", *, engine: str = "Memory") -> str:
 def row_json(number: int, row: Row) -> str:
     """A row as `matches` takes it, in JSONEachRow form for `create_table`'s table."""
     out: dict[str, Any] = {"_row": number}
-    for name, column in COLUMN_TYPES.items():
-        f = FIELDS[name]
-        value = row.get(name)
-        if column.startswith("Map("):
-            value = value if isinstance(value, dict) else {}
-        elif f.kind == "timestamp" and value is not None:
-            moment = value if isinstance(value, datetime) else parse_timestamp(str(value))
-            if moment is not None and moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            value = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if moment else None
-        elif f.family == "feedback" and value is not None:
-            value = int(value)
-        elif f.family == "cost" and isinstance(value, float) and not math.isfinite(value):
-            value = None
-        out[name] = value
+    for name in COLUMN_TYPES:
+        out[name] = family_of(FIELDS[name]).stored(row.get(name))
     return json.dumps(out, ensure_ascii=False)
 
 

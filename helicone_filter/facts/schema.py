@@ -97,11 +97,52 @@ _COLUMNS: Final[dict[str, dict[Kind, tuple[str, ...]]]] = {
     },
 }
 
+_CANNOT: Final = "remove the condition: Helicone cannot filter on it"
+
+
+class MissingColumn(Record):
+    """A field Helicone's schema allows whose SQL names a column its table does not have, so
+    every query on it fails: why (`reason`, in the words of the error; `note`, in those of
+    the field table), and what to write instead."""
+
+    reason: str
+    note: str
+    instead: str = _CANNOT
+
+
+def _absent(name: str, instead: str = _CANNOT) -> MissingColumn:
+    """A field Helicone's SQL reads from a column of its own name, which its table lacks."""
+    return MissingColumn(
+        f"Helicone's table has no column {name}",
+        f"Helicone's table has no {name} column, so its query fails",
+        instead,
+    )
+
+
+# The fields Helicone lacks a column for: the one list of them (the checker refuses them,
+# completion leaves them out, the backends never see them).
+MISSING_COLUMNS: Final[dict[str, MissingColumn]] = {
+    "node_id": _absent("node_id"),
+    "job_id": _absent("job_id"),
+    "total_tokens": _absent(
+        "total_tokens", "filter on prompt_tokens and completion_tokens instead"
+    ),
+    "assets": MissingColumn(
+        "Helicone reads assets from a column asset_ids that its table does not have",
+        "Helicone reads it from asset_ids, a column its table lacks",
+    ),
+    "search_properties": MissingColumn(
+        "Helicone writes search_properties as a bare column `key`, which its table does not have",
+        "Helicone writes it as a bare column key, which its table lacks",
+        "filter on properties instead",
+    ),
+}
+
 # What Helicone compares each field with: the type of the column of its table
 # request_response_rmt (ClickHouse migrations schema_41 and later ALTERs), or of the per-user
-# aggregate its user-metrics query computes (users_view). None: Helicone's SQL names a column
-# its table does not have, so every query on the field fails.
-HELICONE_COLUMNS: Final[dict[str, str | None]] = {
+# aggregate its user-metrics query computes (users_view). The fields it lacks a column for are
+# in MISSING_COLUMNS.
+HELICONE_COLUMNS: Final[dict[str, str]] = {
     # users_view: the aggregates of the user-metrics query, compared in HAVING
     "user_user_id": "LowCardinality(String)",  # the grouping key, r.user_id
     "user_active_for": "UInt64",  # count(DISTINCT day)
@@ -119,15 +160,12 @@ HELICONE_COLUMNS: Final[dict[str, str | None]] = {
     "model": "LowCardinality(String)",
     "user_id": "LowCardinality(String)",
     "organization_id": "UUID",
-    "node_id": None,  # no such column
-    "job_id": None,  # no such column
     "request_id": "UUID",
     "target_url": "Nullable(String)",
     "scores_column": "Map(LowCardinality(String), Int64)",  # the whole scores map
     "request_body": "String",
     "response_body": "String",
     "cache_reference_id": "UUID",
-    "assets": None,  # read from asset_ids, which the table does not have
     "prompt_id": "String",
     "prompt_version": "String",
     "request_referrer": "String",
@@ -139,7 +177,6 @@ HELICONE_COLUMNS: Final[dict[str, str | None]] = {
     "completion_tokens": "Nullable(Int64)",
     "prompt_cache_read_tokens": "Int64",
     "prompt_cache_write_tokens": "Int64",
-    "total_tokens": None,  # no such column
     "request_created_at": "DateTime64(3)",
     "response_created_at": "Nullable(DateTime64(3))",
     "threat": "Nullable(Bool)",
@@ -148,7 +185,6 @@ HELICONE_COLUMNS: Final[dict[str, str | None]] = {
     "helicone-score-feedback": "Int64",  # scores['helicone-score-feedback'], unguarded (0)
     "is_passthrough_billing": "Bool",
     "properties": "Map(LowCardinality(String), String)",  # properties[k], unguarded ('')
-    "search_properties": None,  # written as a bare column `key`, which the table lacks
     "scores": "Map(LowCardinality(String), Int64)",  # has(scores, k) AND scores[k]
     "property_key": "Map(LowCardinality(String), String)",  # has(properties, k)
 }
@@ -156,11 +192,7 @@ HELICONE_COLUMNS: Final[dict[str, str | None]] = {
 # What a user of each field should know about Helicone's reading of it (the field table of
 # docs/language.md, `helicone-filter fields`).
 FIELD_NOTES: Final[dict[str, str]] = {
-    "node_id": "refused: Helicone's table has no node_id column, so its query fails",
-    "job_id": "refused: Helicone's table has no job_id column, so its query fails",
-    "total_tokens": "refused: Helicone's table has no total_tokens column, so its query fails",
-    "assets": "refused: Helicone reads it from asset_ids, a column its table lacks",
-    "search_properties": "refused: Helicone writes it as a bare column key, which its table lacks",
+    **{name: f"refused: {missing.note}" for name, missing in MISSING_COLUMNS.items()},
     "scores_column": 'the whole scores map: only = or != a map literal such as "{}"',
     "request_id": "a UUID (any case): = and != a UUID, no patterns",
     "organization_id": "a UUID (any case): = and != a UUID, no patterns",
@@ -190,6 +222,18 @@ Family = Literal[
     "scores_column",
     "property_key",
 ]
+# The family of each ClickHouse type (inside Nullable, LowCardinality; before its arguments).
+_TYPE_FAMILIES: Final[dict[str, Family]] = {
+    "String": "string",
+    "UUID": "uuid",
+    "Int32": "int",
+    "Int64": "int",
+    "UInt64": "int",
+    "Float64": "float",
+    "DateTime": "datetime",
+    "DateTime64": "datetime64",
+    "Bool": "bool",
+}
 # Fields that Helicone reads through a column of another kind.
 _FAMILIES: Final[dict[str, Family]] = {
     "cost": "cost",
@@ -203,24 +247,14 @@ _FAMILIES: Final[dict[str, Family]] = {
 
 
 def _family(column: str | None) -> Family | None:
+    """How Helicone's column of this type compares values (`columns.FAMILIES`)."""
     if column is None:
         return None
     inner = column.removeprefix("Nullable(").removeprefix("LowCardinality(").rstrip(")")
-    if inner == "String":
-        return "string"
-    if inner == "UUID":
-        return "uuid"
-    if inner in ("Int32", "Int64", "UInt64"):
-        return "int"
-    if inner == "Float64":
-        return "float"
-    if inner == "DateTime":
-        return "datetime"
-    if inner.startswith("DateTime64"):
-        return "datetime64"
-    if inner == "Bool":
-        return "bool"
-    raise ValueError(f"no family for the column type {column}")
+    family = _TYPE_FAMILIES.get(inner.partition("(")[0])
+    if family is None:
+        raise ValueError(f"no family for the column type {column}")
+    return family
 
 
 FIELDS: Final[dict[str, Field]] = {
@@ -228,8 +262,8 @@ FIELDS: Final[dict[str, Field]] = {
         table,
         name,
         kind,
-        HELICONE_COLUMNS[name],
-        _FAMILIES.get(name) or _family(HELICONE_COLUMNS[name]),
+        HELICONE_COLUMNS.get(name),
+        _FAMILIES.get(name) or _family(HELICONE_COLUMNS.get(name)),
     )
     for table, kinds in _COLUMNS.items()
     for kind, names in kinds.items()

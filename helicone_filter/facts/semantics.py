@@ -1,13 +1,14 @@
 """What Helicone does with one condition: the one place both the text compiler and the JSON
-checker consult, and the values Helicone's SQL compares that `matches` and `to_clickhouse` read.
+checker consult, and the values (JavaScript's numbers, the 32-bit bind, UUIDs, map literals,
+DateTime's range) that the column families of `columns.py` compare.
 
 Helicone's API server validates the request body (tsoa, with `bodyCoercion`), converting some
 values on the way; its filter builder then writes SQL that runs on ClickHouse with each value
 bound as a typed parameter (docs/helicone.md). `read_condition` follows a condition through both
 steps and says what comes out: an error where Helicone answers 422 or its SQL fails, a warning
-where it runs the condition otherwise than written, and the value it runs with. `compared` gives
-that value as Helicone's SQL compares it (the 32-bit integer bind, the cost floor, whole
-seconds, UUIDs as numbers, scores as Int64).
+where it runs the condition otherwise than written, and the value it runs with.
+`columns.compared` gives that value as Helicone's SQL compares it (the 32-bit integer bind,
+the cost floor, whole seconds, UUIDs as numbers, scores as Int64).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from helicone_filter.facts.schema import (
     FIELDS_BY_TABLE,
     JSON_OPERATOR_TEXT,
     KINDS,
+    MISSING_COLUMNS,
     NULL_MAGIC,
     PATTERN_OPERATORS,
     TABLES,
@@ -37,7 +39,7 @@ INT32: Final = (-(2**31), 2**31 - 1)
 # to these moments (1970-01-01 .. 2106-02-07T06:28:15Z).
 DATETIME_MIN: Final = datetime(1970, 1, 1, tzinfo=UTC)
 DATETIME_MAX: Final = datetime(2106, 2, 7, 6, 28, 15, tzinfo=UTC)
-_DATETIME_SECONDS: Final = (0, 2**32 - 1)
+DATETIME_SECONDS: Final = (0, 2**32 - 1)
 # Helicone multiplies a request cost bound by this before it binds it (nano-dollars).
 COST_SCALE: Final = 1_000_000_000
 ZERO_UUID: Final = "00000000-0000-0000-0000-000000000000"
@@ -115,7 +117,7 @@ def js_is_integer(x: float) -> bool:
     return math.isfinite(x) and x == math.floor(x)
 
 
-def _wrap(n: int, bits: int) -> int:
+def wrap_signed(n: int, bits: int) -> int:
     """`n` read into a signed integer of `bits` bits as ClickHouse reads text: modulo 2^bits."""
     half = 1 << (bits - 1)
     return (n + half) % (1 << bits) - half
@@ -133,7 +135,7 @@ def int32_bind(x: float) -> int | None:
     text = js_number_text(x)
     if "e" in text:
         return None
-    return _wrap(int(text), 32)
+    return wrap_signed(int(text), 32)
 
 
 def _looks_float(s: str) -> bool:
@@ -423,11 +425,6 @@ _PATTERN_OPS: Final = PATTERN_OPERATORS
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _UUID_PLAIN = re.compile(r"[0-9a-fA-F]{32}")
 _INT64_TEXT = re.compile(r"[+-]?[0-9]+")
-_NO_COLUMN: Final = {
-    "assets": "Helicone reads assets from a column asset_ids that its table does not have",
-    "search_properties": "Helicone writes search_properties as a bare column `key`, which its "
-    "table does not have",
-}
 
 
 def uuid_number(text: str) -> int:
@@ -458,15 +455,15 @@ def read_condition(
         The value Helicone runs with and every quirk, errors first.
     """
     if field.column is None:
-        reason = _NO_COLUMN.get(field.name, f"Helicone's table has no column {field.name}")
+        missing = MISSING_COLUMNS[field.name]
         return Reading(
             raw,
             [
                 Quirk(
                     "error",
                     "no-column",
-                    f"{reason}, so every query on it fails (HTTP 500)",
-                    FIELD_ALTERNATIVES.get(field.name, "remove the condition"),
+                    f"{missing.reason}, so every query on it fails (HTTP 500)",
+                    missing.instead,
                     "column",
                 )
             ],
@@ -498,7 +495,7 @@ def read_condition(
     if check is not None:
         found = check(field, op, value, text)
         if any(q.code == "int64-overflow" for q in found):
-            value = str(_wrap(int(value), 64))  # what ClickHouse reads
+            value = str(wrap_signed(int(value), 64))  # what ClickHouse reads
         quirks += found
     # Strings, and Helicone's magic strings on the other text columns (UUIDs, the scores map)
     if (
@@ -541,16 +538,6 @@ def plain_text_value(family: str | None, kind: str, op: str, value: Any) -> bool
             and len(value) == 24
         )
     return False
-
-
-# Where a field has no column, what to write instead.
-FIELD_ALTERNATIVES: Final[dict[str, str]] = {
-    "total_tokens": "filter on prompt_tokens and completion_tokens instead",
-    "search_properties": "filter on properties instead",
-    "node_id": "remove the condition: Helicone cannot filter on it",
-    "job_id": "remove the condition: Helicone cannot filter on it",
-    "assets": "remove the condition: Helicone cannot filter on it",
-}
 
 
 def _uuid_checks(field: Field, op: str, value: Any, text: bool) -> list[Quirk]:
@@ -601,13 +588,13 @@ def _score_checks(field: Field, op: str, value: Any, text: bool) -> list[Quirk]:
                 'write a whole number in quotes, e.g. "1" or "-2"',
             )
         ]
-    if isinstance(value, str) and _wrap(int(value), 64) != int(value):
+    if isinstance(value, str) and wrap_signed(int(value), 64) != int(value):
         return [
             Quirk(
                 "error" if text else "warning",
                 "int64-overflow",
                 f"{value} is beyond the Int64 range of scores; ClickHouse reads it as "
-                f"{_wrap(int(value), 64)}",
+                f"{wrap_signed(int(value), 64)}",
                 "write a whole number from -9223372036854775808 to 9223372036854775807",
             )
         ]
@@ -880,7 +867,7 @@ def map_literal(text: str) -> list[tuple[str, int]] | None:
         if key is None:
             return None
         number = int(m.group(2))
-        if _wrap(number, 64) != number:
+        if wrap_signed(number, 64) != number:
             return None
         items.append((key, number))
     return items
@@ -919,43 +906,6 @@ def _unescape(s: str) -> str | None:
             out.append(s[i])
             i += 1
     return "".join(out)
-
-
-# -- what Helicone's SQL compares ------------------------------------------------------------------
-
-
-def compared(field: Field, key: str | None, value: Any) -> Any:
-    """The value of a checked condition as Helicone's SQL compares it, in Python.
-
-    Numbers: the integer ClickHouse reads from the Int32 bind (wrapped), or the float; request
-    cost: the nano-dollar integer `Math.floor(v * 1e9)`, wrapped; timestamps: whole seconds
-    since 1970, clamped to DateTime's range; UUIDs: their 128-bit number; scores: the Int64;
-    scores_column: the map's items; booleans, strings: themselves.
-    """
-    family = field.family
-    if key is not None:
-        return _wrap(int(value), 64) if field.name == "scores" else value
-    if family in ("int", "float"):
-        x = js_number(value)
-        if js_is_integer(x):
-            read = int32_bind(x)
-            assert read is not None  # checked
-            return read
-        return x
-    if family == "cost":
-        read = int32_bind(math.floor(js_number(value) * COST_SCALE))
-        assert read is not None
-        return read
-    if family in ("datetime", "datetime64"):
-        moment = parse_canonical(value)
-        assert moment is not None
-        seconds = math.floor(moment.timestamp())
-        return min(max(seconds, _DATETIME_SECONDS[0]), _DATETIME_SECONDS[1])
-    if family == "uuid" and value not in (NULL_MAGIC, EMPTY_MAGIC):
-        return uuid_number(value)
-    if family == "scores_column":
-        return map_literal(value)
-    return value
 
 
 # -- the shape of the tree -----------------------------------------------------------------------
