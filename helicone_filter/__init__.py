@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from helicone_filter import backends
 from helicone_filter.api import check_text, compile, compile_with_spans  # noqa: A004 - the API's verb
-from helicone_filter.api import read_filter as _read_filter
 from helicone_filter.backends.helicone_json import build_chain
 from helicone_filter.errors import (
     FilterError,
@@ -35,10 +33,6 @@ from helicone_filter.frontends.syntax_tree import (
 
 __version__ = "0.1.0"
 
-# The backends never import the ways in; the one backend tool that reads a user's filter
-# (`backends.clickhouse.LocalTable.where`) is handed their reader here.
-backends.read_filter = _read_filter
-
 __all__ = [
     "All",
     "And",
@@ -50,6 +44,7 @@ __all__ = [
     "FilterSyntaxError",
     "FilterValidationError",
     "Group",
+    "LocalTable",
     "Node",
     "Not",
     "Or",
@@ -78,6 +73,7 @@ __all__ = [
 if TYPE_CHECKING:
     from helicone_filter.api.diagnosis import diagnose
     from helicone_filter.api.filter_nodes import check, normalize, validate
+    from helicone_filter.api.local_table import LocalTable
     from helicone_filter.api.outputs import matches, simplify, to_clickhouse, to_text
     from helicone_filter.diagnostics import Diagnostic
     from helicone_filter.frontends.completion import Completion, complete
@@ -92,6 +88,7 @@ _LAZY = {
     "check": "api.filter_nodes",
     "normalize": "api.filter_nodes",
     "validate": "api.filter_nodes",
+    "LocalTable": "api.local_table",
     "matches": "api.outputs",
     "simplify": "api.outputs",
     "to_clickhouse": "api.outputs",

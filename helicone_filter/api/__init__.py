@@ -10,6 +10,8 @@ service, the client) call these; nothing below them imports this layer.
 - `outputs`: either kind to one backend: `to_text`, `simplify`, `matches`, `to_clickhouse`,
   `query_body`.
 - `diagnosis`: `diagnose` and `every_problem`, for editors.
+- `local_table`: `LocalTable`, rows in ClickHouse's engine in this process (chdb), on which
+  a filter's SQL runs.
 
 The text side is imported here; the rest on first use (`from helicone_filter.api.outputs
 import matches`), so that compiling text loads neither the checker nor the other backends.

@@ -29,12 +29,11 @@ SQL `NULL` (never true). Leaves with several conditions keep only the one Helico
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
 
-from helicone_filter.backends import read
 from helicone_filter.backends.row_matching import Row
 from helicone_filter.facts.columns import FAMILIES, family_of
 from helicone_filter.facts.schema import FIELDS, TABLES, USERS_VIEW, Field
@@ -250,60 +249,3 @@ def row_json(number: int, row: Row) -> str:
     for name in COLUMN_TYPES:
         out[name] = family_of(FIELDS[name]).stored(row.get(name))
     return json.dumps(out, ensure_ascii=False)
-
-
-class LocalTable:
-    """Rows in ClickHouse's own engine, in this process (chdb): the filter's SQL run for real.
-
-    Example:
-        >>> table = LocalTable([{"model": "gpt-4o"}, {"model": "claude"}])
-        >>> table.where('model ilike "GPT%"')
-        [0]
-    """
-
-    _session: Any = None
-    _count = 0
-
-    def __init__(self, rows: Iterable[Row] = ()) -> None:
-        if LocalTable._session is None:
-            try:
-                from chdb import session
-            except ImportError:
-                raise ImportError(
-                    "LocalTable needs chdb: pip install 'helicone-filter[clickhouse]' "
-                    "(from a clone: pip install -e '.[clickhouse]')"
-                ) from None
-            LocalTable._session = session.Session()  # type: ignore[no-untyped-call]
-        LocalTable._count += 1
-        self.name = f"helicone_filter_rows_{LocalTable._count}"
-        self.size = 0
-        self.query(create_table(self.name))
-        self.insert(rows)
-
-    def query(self, sql: str, params: Params | None = None) -> str:
-        """Run any SQL on the engine, `params` bound; the result as JSON lines."""
-        texts = {k: param_text(v) for k, v in (params or {}).items()}
-        result = LocalTable._session.query(sql, "JSONEachRow", params=texts)
-        return bytes(result.bytes()).decode()
-
-    def insert(self, rows: Iterable[Row]) -> None:
-        """Add rows (dicts keyed by bare column name, as `matches` takes them)."""
-        lines = [row_json(self.size + i, r) for i, r in enumerate(rows)]
-        if lines:
-            self.query(
-                f"INSERT INTO {quote_name(self.name)} FORMAT JSONEachRow\n" + "\n".join(lines)
-            )
-            self.size += len(lines)
-
-    def where(self, node: Any, *, now: datetime | None = None) -> list[int]:
-        """The numbers (0-based, in insertion order) of the rows a filter (text or FilterNode)
-        selects."""
-        sql, params = sql_of(read(node, now=now))
-        out = self.query(
-            f"SELECT _row FROM {quote_name(self.name)} WHERE {sql} ORDER BY _row", params
-        )
-        return [json.loads(line)["_row"] for line in out.splitlines()]
-
-    def drop(self) -> None:
-        """Remove the table from the engine."""
-        self.query(f"DROP TABLE IF EXISTS {quote_name(self.name)}")

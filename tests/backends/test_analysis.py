@@ -338,7 +338,7 @@ def _is_set(atom: tuple[str, str | None], row: dict[str, Any]) -> bool:
 @pytest.fixture(scope="module")
 def universe_table() -> Iterator[Any]:
     pytest.importorskip("chdb")
-    from helicone_filter.backends.clickhouse import LocalTable
+    from helicone_filter.api.local_table import LocalTable
 
     table = LocalTable(UNIVERSE)
     yield table

@@ -22,8 +22,8 @@ from helicone_filter.facts.schema import FIELDS, REQUEST_RESPONSE_RMT, USERS_VIE
 
 chdb = pytest.importorskip("chdb")
 
+from helicone_filter.api.local_table import LocalTable  # noqa: E402 - after the skip
 from helicone_filter.backends.clickhouse import (  # noqa: E402 - after the skip
-    LocalTable,
     column_names,
     create_table,
     param_text,

@@ -75,7 +75,7 @@ chdb = pytest.importorskip("chdb")
 from helicone_table import HeliconeTable, from_native, to_native, user_row  # noqa: E402
 
 from helicone_filter import to_clickhouse  # noqa: E402
-from helicone_filter.backends.clickhouse import LocalTable  # noqa: E402
+from helicone_filter.api.local_table import LocalTable  # noqa: E402
 
 UNIVERSE = universe()
 NATIVE = [to_native(r) for r in UNIVERSE]

@@ -21,8 +21,8 @@ pytest.importorskip("chdb")
 
 from helicone_table import HeliconeTable, from_native, to_native
 
+from helicone_filter.api.local_table import LocalTable
 from helicone_filter.api.outputs import to_clickhouse
-from helicone_filter.backends.clickhouse import LocalTable
 
 R, U = "request_response_rmt", "users_view"
 UUID = "0f8fad5b-d9cb-469f-a165-70867728950e"

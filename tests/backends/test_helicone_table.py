@@ -38,8 +38,8 @@ from helicone_table import (
     user_rows,
 )
 
+from helicone_filter.api.local_table import LocalTable
 from helicone_filter.api.outputs import to_clickhouse
-from helicone_filter.backends.clickhouse import LocalTable
 
 R, U = REQUEST_RESPONSE_RMT, USERS_VIEW
 CI = bool(os.environ.get("CI"))
