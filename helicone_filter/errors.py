@@ -6,9 +6,10 @@ import bisect
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from typing import Any, Self
 
+from helicone_filter.problems import CODES, severity
 from helicone_filter.problems import Severity as Severity  # Problem.severity's type
-from helicone_filter.problems import severity
 from helicone_filter.value_class import Record
 
 Edit = tuple[int, int, str]  # replace text[start:end] (code points) with the string
@@ -19,7 +20,8 @@ _WINDOW = 100
 
 
 class Problem(Record):
-    """One thing wrong with a filter.
+    """One thing wrong with a filter. Making one with a code that is not registered in
+    problems.CODES raises `UnregisteredCode` (a bug), however it is made.
 
     Attributes:
         code: stable kebab-case identifier, e.g. `unknown-field`; each is registered, with
@@ -47,6 +49,16 @@ class Problem(Record):
     path: str | None = None
     fixes: tuple[Fix, ...] = ()
 
+    def __new__(cls, code: str, *fields: Any, **named: Any) -> Self:
+        # The one place every Problem is made through (Record writes `__init__` itself).
+        if code not in CODES:
+            severity(code)  # raises UnregisteredCode
+        return super().__new__(cls)
+
+    def __reduce__(self) -> tuple[type[Problem], tuple[Any, ...]]:
+        # Copies and pickles (a worker's problems) are made by the constructor too.
+        return type(self), self._values()
+
 
 def make_problem(
     text: str,
@@ -58,7 +70,7 @@ def make_problem(
     fixes: tuple[Fix, ...] = (),
 ) -> Problem:
     """A Problem about `text[start:end]`, with its line and column worked out, and the
-    severity registered for its code (problems.CODES).
+    severity registered for its code (problems.CODES): the usual way to make one about text.
 
     Raises:
         UnregisteredCode: `code` is not registered, which is a bug.

@@ -3,9 +3,10 @@
 A code is the stable name of one kind of problem (`unknown-field`, `or-across-tables`): the
 thing a program tests, where the message is for a person. The front ends, the facts and the
 analysis raise them from several modules; this table is the one list of them, read by
-`errors.make_problem` (which refuses a code that is not here, and takes its severity from
-here), by the tests (which check that each code raised is here, that each code here is
-raised, and that docs/api.md lists exactly these) and by the documentation.
+`errors.Problem` (whose constructor refuses a code that is not here, however a problem is
+made), by `errors.make_problem` (which takes its severity from here), by the tests (which
+check that each code raised is here, that each code here is raised, and that docs/api.md
+lists exactly these) and by the documentation.
 
 Most codes have one severity. A few are raised at both: `Code.otherwise` says where the other
 one is given, and `Code.why` why. This module imports nothing of the package, so anything may

@@ -50,6 +50,7 @@ from helicone_filter.facts.columns import family_of
 from helicone_filter.facts.quoting import key_text
 from helicone_filter.facts.schema import FIELDS
 from helicone_filter.form import Chain, Condition, Filter, conditions, fold, join
+from helicone_filter.problems import severity
 
 _JOINT = re.compile(r"\s*(?:and|or|&&|\|\|)\s*", re.IGNORECASE)
 
@@ -648,13 +649,11 @@ def _problem(f: Finding, source: _Source | None) -> Problem:
     if source is None:
         first = operands[0]
         leaf = first if isinstance(first, Condition) else _leaves(first)[0]
-        return Problem(
-            f.code, message, 0, 0, 0, 0, hint, "warning", str(leaf.path) if leaf.path else "$"
-        )
+        path = str(leaf.path) if leaf.path else "$"
+        return Problem(f.code, message, 0, 0, 0, 0, hint, severity(f.code), path)
     if f.code in ("redundant", "duplicate"):
         start, end = source.marked(operands[0])
     else:
         marked = [source.marked(f.chain.items[i]) for i in f.operands]
         start, end = min(s for s, _ in marked), max(e for _, e in marked)
-    problem = make_problem(source.text, f.code, message, start, end, hint, fixes)
-    return problem.replace(severity="warning")
+    return make_problem(source.text, f.code, message, start, end, hint, fixes)

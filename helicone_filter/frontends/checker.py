@@ -82,6 +82,9 @@ ROOT = JsonPath(None, "$")
 def _problem(
     code: str, message: str, path: JsonPath, hint: str = "", severity: Severity = "error"
 ) -> Problem:
+    """A problem at `path` in JSON (no text, so no line). The severity is given, for a few
+    codes are warnings in JSON and errors in text (problems.Code.otherwise); the code is
+    checked against the registry, as every Problem's is."""
     return Problem(code, message, 0, 0, 0, 0, hint, severity, str(path))
 
 

@@ -567,8 +567,9 @@ def lower_with_warnings(root: Node, text: str, *, now: datetime) -> tuple[Filter
     lowerer = _Lowerer(text, now)
     lowerer.warnings = []
     result = lowerer.run(root)
+    # Each code reported here is registered as a warning, which make_problem gives it.
     warnings = [
-        make_problem(text, code, message, start, end, hint).replace(severity="warning")
+        make_problem(text, code, message, start, end, hint)
         for code, message, start, end, hint in lowerer.warnings
     ]
     return result, warnings

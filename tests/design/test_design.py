@@ -1,14 +1,17 @@
 """The design holds: a filter is validated once, on the way in, and never again on the way to
 a backend; the package's import graph has no cycle and runs down its layers (facts, then the
 front ends and the backends as peers, then the ways in, then the faces); modules below the
-faces neither import the package's facade nor each other's private names."""
+faces neither import the package's facade nor each other's private names; every Problem is
+made through the registry of problem codes."""
 
 from __future__ import annotations
 
 import ast
 import asyncio
+import copy
 import io
 import json
+import pickle
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -22,7 +25,9 @@ from conftest import NOW
 import helicone_filter
 from helicone_filter.api.outputs import query_body
 from helicone_filter.cli import main
+from helicone_filter.errors import Problem
 from helicone_filter.frontends import checker
+from helicone_filter.problems import UnregisteredCode
 
 TEXT = 'user_cost > 5 and not (model contains "gpt" or cached) and request_created_at > now - 7d'
 JSON = helicone_filter.compile(TEXT, now=NOW)
@@ -401,6 +406,20 @@ def test_no_private_names_cross_modules() -> None:
         if e.name.startswith("_") and e.name != "__version__":
             wrong.append(f"{_where(e, PATHS)} imports {e.target}.{e.name}, a private name")
     assert wrong == []
+
+
+# -- every Problem through the registry -------------------------------------------------------
+
+
+def test_every_problem_is_made_through_the_registry() -> None:
+    """However a Problem is made (make_problem, or built whole for JSON), its code is checked
+    against problems.CODES; copies and pickles (a worker's problems) are made the same way."""
+    with pytest.raises(UnregisteredCode, match="no-such-code"):
+        Problem("no-such-code", "nothing", 0, 0, 0, 0)
+    with pytest.raises(UnregisteredCode, match="no-such-code"):
+        Problem(code="no-such-code", message="", start=0, end=0, line=0, column=0)
+    problem = Problem("int32-overflow", "m", 0, 0, 0, 0, "h", "warning", "$.a", (((0, 1, "x"),),))
+    assert copy.deepcopy(problem) == pickle.loads(pickle.dumps(problem)) == problem
 
 
 # -- ARCHITECTURE.md stays true ---------------------------------------------------------------
