@@ -1,8 +1,9 @@
 """The design holds: a filter is validated once, on the way in, and never again on the way to
 a backend; the package's import graph has no cycle and runs down its layers (facts, then the
 front ends and the backends as peers, then the ways in, then the faces); modules below the
-faces neither import the package's facade nor each other's private names; every Problem is
-made through the registry of problem codes."""
+faces neither import the package's facade nor each other's private names; no module sets
+another's names as it loads (a hidden hook); every Problem is made through the registry of
+problem codes."""
 
 from __future__ import annotations
 
@@ -406,6 +407,120 @@ def test_no_private_names_cross_modules() -> None:
         if e.name.startswith("_") and e.name != "__version__":
             wrong.append(f"{_where(e, PATHS)} imports {e.target}.{e.name}, a private name")
     assert wrong == []
+
+
+# -- no hidden hooks --------------------------------------------------------------------------
+#
+# A module that sets a name of another as it loads (`backends.read_filter = read_filter`, once
+# in the package's facade) ties the two as an import does, but no import says so: the module
+# set may then run code of a layer above it. Every module, the faces too, binds only its own
+# names at import time; what needs another module's code imports it.
+
+
+def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements run as the module loads: its body, and the bodies of its classes and
+    of its top-level if, try, with and for, but not of its functions."""
+    for node in body:
+        yield node
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            yield from _module_level(getattr(node, field, []))
+        for handler in getattr(node, "handlers", []):
+            yield from _module_level(handler.body)
+
+
+def _imported_names(tree: ast.Module) -> set[str]:
+    """The names a module binds by importing, anywhere in it (`import a.b` binds `a`)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.asname or a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.update(a.asname or a.name for a in node.names)
+    return names
+
+
+def _targets(node: ast.stmt) -> Iterator[ast.expr]:
+    """What a statement assigns to, tuples unpacked; `setattr(x, ...)` sets an attribute of
+    `x`, and `del x.y` removes one."""
+    found: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        found = list(node.targets)
+    elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+        found = [node.target]
+    elif isinstance(node, ast.Delete):
+        found = list(node.targets)
+    elif (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+        and node.value.func.id in ("setattr", "delattr")
+        and node.value.args
+    ):
+        found = [ast.Attribute(node.value.args[0], "?", ast.Store())]
+    while found:
+        target = found.pop()
+        if isinstance(target, ast.Tuple | ast.List):
+            found.extend(target.elts)
+        elif isinstance(target, ast.Starred):
+            found.append(target.value)
+        else:
+            yield target
+
+
+def _owner(target: ast.expr) -> str | None:
+    """For `a.b.c = ...` or `a.b[k] = ...`, the name `a` whose inside it changes."""
+    if not isinstance(target, ast.Attribute | ast.Subscript):
+        return None
+    while isinstance(target, ast.Attribute | ast.Subscript):
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def hooks_in(source: str) -> list[tuple[int, str]]:
+    """(line, statement) of each statement run as the module loads that changes something
+    it imported: sets or removes an attribute (or an item) of an imported name."""
+    tree = ast.parse(source)
+    imported = _imported_names(tree)
+    return [
+        (node.lineno, ast.unparse(node))
+        for node in _module_level(tree.body)
+        if any(_owner(t) in imported for t in _targets(node))
+    ]
+
+
+def test_the_hook_finder_sees_every_kind_of_hook() -> None:
+    source = (
+        "import helicone_filter.backends\n"
+        "from helicone_filter import backends, form as f\n"
+        "from helicone_filter.api import read_filter\n"
+        "backends.read_filter = read_filter\n"
+        "if True:\n"
+        "    helicone_filter.backends.read = read_filter\n"
+        "try:\n"
+        "    f.ALL, x = None, 1\n"
+        "except ImportError:\n"
+        "    setattr(backends, 'read', read_filter)\n"
+        "backends.TABLE['x'] += 1\n"
+        "read_filter.__doc__: str = ''\n"
+        "own = {}\n"
+        "own['key'] = read_filter\n"
+        "class C:\n"
+        "    backends.inside_a_class = 1\n"
+        "def f():\n"
+        "    backends.when_called = 1\n"
+    )
+    assert [line for line, _ in hooks_in(source)] == [4, 6, 8, 10, 11, 12, 16]
+
+
+def test_no_hidden_hooks() -> None:
+    wrong = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}: {statement}"
+        for path in PATHS.values()
+        for line, statement in hooks_in(path.read_text(encoding="utf-8"))
+    ]
+    assert wrong == [], "a module sets what another module holds as it loads"
 
 
 # -- every Problem through the registry -------------------------------------------------------
