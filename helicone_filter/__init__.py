@@ -63,6 +63,7 @@ __all__ = [
     "matches",
     "normalize",
     "parse",
+    "query_body",
     "simplify",
     "to_clickhouse",
     "to_text",
@@ -74,7 +75,7 @@ if TYPE_CHECKING:
     from helicone_filter.api.diagnosis import diagnose
     from helicone_filter.api.filter_nodes import check, normalize, validate
     from helicone_filter.api.local_table import LocalTable
-    from helicone_filter.api.outputs import matches, simplify, to_clickhouse, to_text
+    from helicone_filter.api.outputs import matches, query_body, simplify, to_clickhouse, to_text
     from helicone_filter.diagnostics import Diagnostic
     from helicone_filter.frontends.completion import Completion, complete
 
@@ -90,6 +91,7 @@ _LAZY = {
     "validate": "api.filter_nodes",
     "LocalTable": "api.local_table",
     "matches": "api.outputs",
+    "query_body": "api.outputs",
     "simplify": "api.outputs",
     "to_clickhouse": "api.outputs",
     "to_text": "api.outputs",
@@ -117,8 +119,7 @@ def json_schema(which: Literal["query", "filter"] = "query") -> dict[str, Any]:
         >>> json_schema("filter")["oneOf"][2]
         {'const': 'all', 'type': 'string'}
     """
-    from helicone_filter.frontends.models import (
-        json_schema as schema,
-    )  # pydantic only when asked for
+    # pydantic only when asked for
+    from helicone_filter.frontends.models import json_schema as schema
 
     return schema(which)

@@ -543,37 +543,95 @@ ARCHITECTURE = (PACKAGE.parent / "ARCHITECTURE.md").read_text(encoding="utf-8")
 
 
 def test_architecture_names_every_module() -> None:
+    """Each module by its path inside the package (`api/reading.py`), or by its bare name where
+    no other module has it, so that `frontends/models.py` and `service/models.py` are told
+    apart."""
+    modules = [
+        p for p in sorted(PACKAGE.rglob("*.py")) if p.name not in ("__init__.py", "__main__.py")
+    ]
+    names = [p.name for p in modules]
     unnamed = [
-        p.name
-        for p in sorted(PACKAGE.rglob("*.py"))
-        if p.name not in ("__init__.py", "__main__.py") and p.name not in ARCHITECTURE
+        p.relative_to(PACKAGE).as_posix()
+        for p in modules
+        if f"`{p.relative_to(PACKAGE).as_posix()}`" not in ARCHITECTURE
+        and not (names.count(p.name) == 1 and f"`{p.name}`" in ARCHITECTURE)
     ]
     assert unnamed == []
+
+
+def _layer_table() -> dict[str, set[str]]:
+    """The table of layers ARCHITECTURE.md draws: each layer's name and what it holds."""
+    block = ARCHITECTURE.split("layer      holds\n", 1)[1].split("```", 1)[0]
+    layers = {}
+    for line in block.splitlines():
+        name, _, held = line.partition("  ")
+        layers[name.strip()] = set(held.split())
+    return layers
+
+
+def test_architecture_draws_the_layers_this_test_enforces() -> None:
+    """The layers in ARCHITECTURE.md are LAYERS above, bottom first, and every module of the
+    package is in one of them."""
+    drawn = _layer_table()
+    assert list(drawn) == ["faces", "ways in", "sides", "bottom"]
+
+    def held(prefixes: tuple[str, ...]) -> set[str]:
+        out = set()
+        for prefix in prefixes:
+            rest = prefix.removeprefix(ROOT_NAME).lstrip(".").replace(".", "/")
+            if not rest:
+                out.add("__init__.py")
+            elif (PACKAGE / rest).is_dir():
+                out.add(rest + "/")
+            else:
+                out.add(rest + ".py")
+        return out
+
+    enforced = [set().union(*(held(p) for p in layer.values())) for layer in LAYERS]
+    assert enforced == [drawn["bottom"], drawn["sides"], drawn["ways in"], drawn["faces"]]
+    tops = {p.name + ("/" if p.is_dir() else "") for p in PACKAGE.iterdir()}
+    tops = {t for t in tops if t.endswith((".py", "/")) and t != "__pycache__/"}
+    assert tops == set().union(*drawn.values())
 
 
 def test_architecture_names_only_what_exists() -> None:
     root = PACKAGE.parent
     for name in re.findall(r"`((?:[\w/]+/)?\w+\.(?:py|lark|md|yaml|json|txt))`", ARCHITECTURE):
-        found = [root / name, *PACKAGE.rglob(name), root / "tests" / name]
+        found = [root / name, PACKAGE / name]
+        if "/" not in name:  # a bare name, in the paragraph of its folder
+            found += PACKAGE.rglob(name)
         assert any(p.exists() for p in found), f"ARCHITECTURE.md names {name}, which is gone"
+    for folder in re.findall(r"(?<![\w/])(\w+/)(?=[\s`])", ARCHITECTURE):
+        found = [root / folder, PACKAGE / folder]
+        assert any(p.is_dir() for p in found), f"ARCHITECTURE.md names {folder}, which is gone"
     # The tables it sends people to.
-    sources = {p.name: p.read_text(encoding="utf-8") for p in PACKAGE.rglob("*.py")}
+    sources = {
+        p.relative_to(PACKAGE).as_posix(): p.read_text(encoding="utf-8")
+        for p in PACKAGE.rglob("*.py")
+    }
     for module, names in {
-        "schema.py": [
+        "facts/schema.py": [
             "_COLUMNS",
             "HELICONE_COLUMNS",
+            "MISSING_COLUMNS",
             "FIELD_NOTES",
             "OPERATORS",
             "KINDS",
+            "TABLES",
             "_FAMILY_OPERATORS",
         ],
-        "commands.py": ["COMMANDS", "class Command"],
-        "canonical_text.py": ["def filter_text"],
-        "tree_text.py": ["def tree_text"],
-        "reading.py": ["def lower_text", "def read_filter", "def read_input"],
-        "text.py": ["def compile", "def check_text"],
-        "outputs.py": ["def to_text", "def simplify", "def matches", "def to_clickhouse"],
-        "parser.py": ["def compare_not"],
+        "facts/columns.py": ["FAMILIES", "cut_ops"],
+        "problems.py": ["CODES"],
+        "cli/commands.py": ["COMMANDS", "class Command"],
+        "service/models.py": ["OPERATIONS", "def refusal"],
+        "service/handlers.py": ["ENDPOINTS", "BadRequest"],
+        "backends/canonical_text.py": ["def filter_text"],
+        "frontends/tree_text.py": ["def tree_text"],
+        "api/reading.py": ["def lower_text", "def read_filter", "def read_input"],
+        "api/text.py": ["def compile", "def check_text"],
+        "api/outputs.py": ["def to_text", "def simplify", "def matches", "def to_clickhouse"],
+        "api/local_table.py": ["class LocalTable"],
+        "frontends/parser.py": ["def compare_not"],
     }.items():
         for name in names:
             assert name in sources[module], f"ARCHITECTURE.md: {module} has no {name}"
