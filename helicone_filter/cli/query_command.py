@@ -19,7 +19,10 @@ from helicone_filter.cli.filter_commands import text_warnings
 from helicone_filter.cli.terminal import dump, pretty, report, warn
 from helicone_filter.defaults import (
     API_KEY_ENV,
+    CLIENT_TIMEOUT_SECONDS,
     DEFAULT_LIMIT,
+    HELICONE_BASE_URL,
+    HELICONE_EU_BASE_URL,
     MAX_TZ_OFFSET_MINUTES,
     PROG,
     install_hint,
@@ -83,20 +86,19 @@ def query_options(p: argparse.ArgumentParser) -> None:
     host.add_argument(
         "--eu",
         action="store_true",
-        help="send to the EU host, https://eu.api.helicone.ai, as EU accounts must",
+        help=f"send to the EU host, {HELICONE_EU_BASE_URL}, as EU accounts must",
     )
     host.add_argument(
         "--base-url",
         metavar="URL",
-        help="send to another API host, e.g. a self-hosted Helicone (default "
-        "https://api.helicone.ai)",
+        help=f"send to another API host, e.g. a self-hosted Helicone (default {HELICONE_BASE_URL})",
     )
     send.add_argument(
         "--timeout",
         type=seconds,
         metavar="SECONDS",
         help="give up when the whole call (connecting, sending, reading all of the answer) "
-        "takes longer (default 30)",
+        f"takes longer (default {CLIENT_TIMEOUT_SECONDS:g})",
     )
 
 
@@ -144,7 +146,6 @@ def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 def _send(args: argparse.Namespace, body: dict[str, Any]) -> int:
     """`query --send`: the body to Helicone, the users back as a table or JSON."""
     from helicone_filter.client import (
-        DEFAULT_TIMEOUT,
         HeliconeAPIError,
         check_api_key,
         endpoint_url,
@@ -158,7 +159,7 @@ def _send(args: argparse.Namespace, body: dict[str, Any]) -> int:
             f"{PROG} query: error: --send needs a Helicone API key in {API_KEY_ENV}, which is "
             f"{state} (export {API_KEY_ENV}=sk-...); nothing was sent"
         )
-    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    timeout = CLIENT_TIMEOUT_SECONDS if args.timeout is None else args.timeout
     try:
         check_api_key(key)
     except HeliconeAPIError as e:
