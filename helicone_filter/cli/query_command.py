@@ -13,7 +13,7 @@ import os
 from datetime import datetime
 from typing import Any
 
-from helicone_filter.cli.arguments import add_output, load_json, seconds, whole
+from helicone_filter.cli.arguments import add_output, seconds, source_of, whole
 from helicone_filter.cli.exits import Exit, UsageError
 from helicone_filter.cli.filter_commands import text_warnings
 from helicone_filter.cli.terminal import dump, pretty, report, warn
@@ -103,14 +103,12 @@ def query_options(p: argparse.ArgumentParser) -> None:
 
 
 def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from helicone_filter.api import is_json_text
     from helicone_filter.api.outputs import query_body
     from helicone_filter.backends.request_body import QueryError
 
-    source: Any = load_json(text) if is_json_text(text) else text
     try:
         body = query_body(
-            source,
+            source_of(text).value,
             limit=args.limit,
             offset=args.offset,
             sort=args.sort,

@@ -182,15 +182,13 @@ def _compile(request: CompileRequest) -> dict[str, Any]:
 
 
 def _filter(value: Any) -> tuple[str | None, Any]:
-    """A body's "input": (filter text, None), or (None, FilterNode JSON), which may come as
-    an object or as a JSON string."""
-    from helicone_filter.api import is_json_text
+    """A body's "input", told apart by the one door (`api.reading.input_source`): (filter text,
+    None), or (None, FilterNode JSON), which may come as an object or as a JSON string (JSON
+    text that cannot be read is a 422, as text that cannot be is; a JSON string is text)."""
+    from helicone_filter.api.reading import input_source
 
-    if isinstance(value, str) and is_json_text(value):
-        from helicone_filter.api import load_json
-
-        with _text_errors(value):
-            value = load_json(value)
+    with _text_errors(value if isinstance(value, str) else ""):
+        value = input_source(value).value
     return (value, None) if isinstance(value, str) else (None, value)
 
 
@@ -279,9 +277,10 @@ def _sql(request: SqlRequest) -> dict[str, Any]:
     text, node = _filter(request.input)
     warnings: list[dict[str, Any]] = []
     if text is None:
-        from helicone_filter.frontends.checker import SPLITTABLE, read_json
+        from helicone_filter.api.reading import Source, read_input
+        from helicone_filter.frontends.checker import SPLITTABLE
 
-        checked = read_json(node, SPLITTABLE)
+        checked = read_input(Source(node, True))
         # Helicone keeps one condition of such a leaf, and so does the SQL: say so.
         warnings = [
             {**p.as_dict(), "severity": "warning"} for p in checked.problems if p.code in SPLITTABLE
