@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from helicone_filter.backends.request_body import DEFAULT_LIMIT, TimeFilter
+from helicone_filter.backends.request_body import DEFAULT_LIMIT, TimeFilter, options_of
 from helicone_filter.defaults import (
     API_KEY_ENV,
     CLIENT_TIMEOUT_SECONDS,
@@ -252,22 +252,13 @@ def query_user_metrics(
         >>> [(u["user_id"], u["cost"]) for u in page.users]  # doctest: +SKIP
         [('alice', 12.5), ('bob', 7.25)]
     """
+    options = options_of(locals())  # the body's options, by their rows of QUERY_OPTIONS
     check_api_key(api_key)
     endpoint_url(base_url, eu=eu)
     _check_timeout(timeout)
     from helicone_filter.api.outputs import query_body
 
-    body = query_body(
-        filter,
-        limit=limit,
-        offset=offset,
-        sort=sort,
-        since=since,
-        until=until,
-        tz_offset=tz_offset,
-        now=now,
-        time_filter=time_filter,
-    )
+    body = query_body(filter, now=now, **options)
     return send_query(
         body, api_key=api_key, base_url=base_url, eu=eu, timeout=timeout, client=client
     )

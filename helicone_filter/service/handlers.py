@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from helicone_filter.defaults import DEFAULT_LIMIT
 from helicone_filter.service.models import (
     OPERATIONS,
     CheckRequest,
@@ -295,21 +294,18 @@ def _sql(request: SqlRequest) -> dict[str, Any]:
 
 def _query(request: QueryRequest) -> dict[str, Any]:
     from helicone_filter.api.outputs import query_body
-    from helicone_filter.backends.request_body import QueryError
+    from helicone_filter.backends.request_body import QUERY_OPTIONS, QueryError
 
     text, node = _filter(request.input)
+    # The options given, by their rows of the table; an absent one is `query_body`'s default.
+    options = {
+        o.name: value
+        for o in QUERY_OPTIONS
+        if o.name in QueryRequest.model_fields and (value := getattr(request, o.name)) is not None
+    }
     try:
         with _text_errors(text or ""):
-            answer = query_body(
-                node if text is None else text,
-                limit=DEFAULT_LIMIT if request.limit is None else request.limit,
-                offset=request.offset or 0,
-                sort=request.sort,
-                since=request.since,
-                until=request.until,
-                tz_offset=request.tz_offset,
-                now=_moment(request.now),
-            )
+            answer = query_body(node if text is None else text, now=_moment(request.now), **options)
     except QueryError as e:
         raise BadRequest(422, str(e)) from None
     return {"body": answer}
