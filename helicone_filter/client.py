@@ -18,17 +18,26 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from helicone_filter.backends.request_body import DEFAULT_LIMIT, TimeFilter
+from helicone_filter.backends.request_body import DEFAULT_LIMIT, TimeFilter, options_of
+from helicone_filter.defaults import (
+    API_KEY_ENV,
+    CLIENT_TIMEOUT_SECONDS,
+    HELICONE_BASE_URL,
+    HELICONE_EU_BASE_URL,
+    MAX_WAIT_SECONDS,
+    install_hint,
+)
 from helicone_filter.value_class import Record
 
 if TYPE_CHECKING:
     import httpx
 
-DEFAULT_BASE_URL = "https://api.helicone.ai"
-EU_BASE_URL = "https://eu.api.helicone.ai"
+# The hosts, the timeout and the key's variable are said once in defaults.py; these names stay
+# the client's own (API_KEY_ENV is imported above and re-exported as it is).
+DEFAULT_BASE_URL = HELICONE_BASE_URL
+EU_BASE_URL = HELICONE_EU_BASE_URL
+DEFAULT_TIMEOUT = CLIENT_TIMEOUT_SECONDS
 ENDPOINT = "/v1/user/metrics/query"
-DEFAULT_TIMEOUT = 30.0
-API_KEY_ENV = "HELICONE_API_KEY"
 
 # The most of an answer's body that is read, in bytes. A page of 1,000 users (Helicone's
 # largest) is under 1 MiB; past this the answer is refused while it streams in, so that a
@@ -43,7 +52,7 @@ _EXCERPT = 300
 REDACTED = "[API key]"
 # Each step's own timeout in httpx is capped at this many seconds (a day): a larger number does
 # not fit the platform's clocks, and the whole call's deadline still holds.
-_MAX_STEP = 86400.0
+_MAX_STEP = MAX_WAIT_SECONDS
 _TAG = re.compile(r"<[^>]*>")
 _KEY_HINT = (
     f"set {API_KEY_ENV} (or api_key) to an API key of your Helicone organisation; "
@@ -243,22 +252,13 @@ def query_user_metrics(
         >>> [(u["user_id"], u["cost"]) for u in page.users]  # doctest: +SKIP
         [('alice', 12.5), ('bob', 7.25)]
     """
+    options = options_of(locals())  # the body's options, by their rows of QUERY_OPTIONS
     check_api_key(api_key)
     endpoint_url(base_url, eu=eu)
     _check_timeout(timeout)
     from helicone_filter.api.outputs import query_body
 
-    body = query_body(
-        filter,
-        limit=limit,
-        offset=offset,
-        sort=sort,
-        since=since,
-        until=until,
-        tz_offset=tz_offset,
-        now=now,
-        time_filter=time_filter,
-    )
+    body = query_body(filter, now=now, **options)
     return send_query(
         body, api_key=api_key, base_url=base_url, eu=eu, timeout=timeout, client=client
     )
@@ -292,7 +292,7 @@ def send_query(
         raise HeliconeAPIError(
             "sending a query needs httpx, which is not installed; nothing was sent",
             url=url,
-            hint="pip install 'helicone-filter[client]' (from a clone: pip install -e '.[client]')",
+            hint=install_hint("client"),
         ) from None
     headers = {
         "Authorization": f"Bearer {api_key}",

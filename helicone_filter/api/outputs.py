@@ -16,7 +16,7 @@ from helicone_filter.backends.analysis import simplified
 from helicone_filter.backends.canonical_text import filter_text
 from helicone_filter.backends.clickhouse import Params, Target, check_target, sql_of
 from helicone_filter.backends.helicone_json import to_json
-from helicone_filter.backends.request_body import DEFAULT_LIMIT, TimeFilter, body_of
+from helicone_filter.backends.request_body import DEFAULT_LIMIT, TimeFilter, body_of, options_of
 from helicone_filter.backends.row_matching import Row, checked_row, filter_matches
 from helicone_filter.frontends.checker import SPLITTABLE, normalized_ir
 from helicone_filter.frontends.syntax_tree import Node
@@ -160,17 +160,8 @@ def query_body(
         {'filter': {'users_view': {'user_cost': {'gt': 5}}}, 'offset': 0, 'limit': 10, \
 'sort': {'cost': 'desc'}}
     """
+    options = options_of(locals())  # the options, by their rows of QUERY_OPTIONS
     if now is None:
         now = datetime.now(UTC).replace(microsecond=0)  # whole unix seconds in the window
     node = compile_filter(filter, now=now) if isinstance(filter, str) else validate(filter)
-    return body_of(
-        node,
-        now=now,
-        limit=limit,
-        offset=offset,
-        sort=sort,
-        since=since,
-        until=until,
-        tz_offset=tz_offset,
-        time_filter=time_filter,
-    )
+    return body_of(node, now=now, **options)

@@ -3,7 +3,9 @@ FilterNode JSON (text, or already loaded), read once by its front end.
 
 Text goes through the parser and lowering (`lower_text`); JSON through the checker
 (`checker.read_json`), which is imported only when JSON comes, so that compiling text loads only the
-text side. `read_input` tells the two apart, for the faces that take either.
+text side. `input_source` tells the two apart (and loads JSON text), and `read_input` reads what it
+told apart: the one text-or-JSON dispatch of the faces that take either (the command line, the
+service, the REPL).
 """
 
 from __future__ import annotations
@@ -110,10 +112,41 @@ def is_json_text(text: str) -> bool:
     return text.lstrip()[:1] in ("{", "[", '"')
 
 
+class Source(Record):
+    """A user's input told apart, before it is read: filter text as it came (`from_json`
+    False), or FilterNode JSON (`from_json` True), loaded when it came as JSON text."""
+
+    value: Any
+    from_json: bool
+
+
+def input_source(source: Any) -> Source:
+    """`source` told apart: a string is filter text or, when it starts as JSON does
+    (`is_json_text`), FilterNode JSON text, which is loaded (`load_json`); anything else is
+    FilterNode JSON already loaded; a `Source` is already told apart.
+
+    Raises:
+        FilterSyntaxError: JSON text that is not JSON, or that Python cannot read.
+
+    Example:
+        >>> input_source('{"users_view": {"user_cost": {"gt": 5}}}').value
+        {'users_view': {'user_cost': {'gt': 5}}}
+        >>> input_source("cached").from_json
+        False
+    """
+    if isinstance(source, Source):
+        return source
+    if not isinstance(source, str):
+        return Source(source, True)
+    if is_json_text(source):
+        return Source(load_json(source), True)
+    return Source(source, False)
+
+
 class Input(Record):
     """A filter read from a user's input: its validated form, whether it came as FilterNode
-    JSON (else as filter text), and for JSON the checker's problems (its warnings, and the
-    errors tolerated); none for text."""
+    JSON (else as filter text), and its problems: for JSON the checker's (its warnings, and the
+    errors tolerated); for text, its warnings when they were asked for, else none."""
 
     filter: Filter
     from_json: bool
@@ -125,13 +158,16 @@ def read_input(
     *,
     now: datetime | None = None,
     tolerated: frozenset[str] | None = None,
+    warnings: bool = False,
     max_length: int = DEFAULT_MAX_LENGTH,
     max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> Input:
     """A filter as a user gives it, in its validated form: a string is filter text or, when it
     starts as JSON does (`is_json_text`), FilterNode JSON text; anything else is FilterNode
-    JSON already loaded. JSON errors other than `tolerated` ones are refused (by default, None,
-    a leaf with several conditions is read as Helicone reads it: `checker.SPLITTABLE`).
+    JSON already loaded (`input_source` tells them apart). JSON errors other than `tolerated`
+    ones are refused (by default, None, a leaf with several conditions is read as Helicone
+    reads it: `checker.SPLITTABLE`). With `warnings`, text's problems are the warnings about
+    what Helicone will do unexpectedly with it.
 
     Raises:
         FilterSyntaxError: the text is not a filter, or the JSON text is not JSON.
@@ -145,13 +181,18 @@ def read_input(
         >>> [p.code for p in read_input({"users_view": {"user_cost": {"gt": 1, "lt": 9}}}).problems]
         ['multiple-operators']
     """
-    if isinstance(source, str):
-        if not is_json_text(source):
-            node = lower_text(source, now=now, max_length=max_length, max_depth=max_depth)
-            return Input(node, False)
-        source = load_json(source)
-    checked = _read_json(source, tolerated)
-    return Input(checked.filter, True, tuple(checked.problems))
+    told = input_source(source)
+    if told.from_json:
+        checked = _read_json(told.value, tolerated)
+        return Input(checked.filter, True, tuple(checked.problems))
+    text: str = told.value
+    if not warnings:
+        return Input(lower_text(text, now=now, max_length=max_length, max_depth=max_depth), False)
+    from helicone_filter.frontends.lowering import lower_with_warnings
+
+    root = parse(text, max_length=max_length, max_depth=max_depth)
+    node, found = lower_with_warnings(root, text, now=checked_now(now))
+    return Input(node, False, tuple(found))
 
 
 def _read_json(obj: Any, tolerated: frozenset[str] | None = None) -> Checked:

@@ -13,13 +13,15 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import IO, TYPE_CHECKING, Any, NoReturn, Protocol
+from typing import IO, TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 from helicone_filter.cli.exits import InputError, UsageError
 from helicone_filter.defaults import MAX_WAIT_SECONDS, PROG
 
 if TYPE_CHECKING:
     from datetime import datetime
+
+    from helicone_filter.api.reading import Input, Source
 
 
 class Row(Protocol):
@@ -237,15 +239,37 @@ def read_input(arg: str, stdin: IO[str] | None) -> str:
         ) from None
 
 
-def load_json(text: str) -> Any:
-    from helicone_filter.api import load_json
+def source_of(text: str) -> Source:
+    """The input told apart by the one door (`api.reading.input_source`): filter text, or
+    FilterNode JSON loaded; JSON text that cannot be read is an `InputError`."""
+    from helicone_filter.api.reading import input_source
+
+    return _json_read(input_source, text)
+
+
+def filter_of(text: str, **options: Any) -> Input:
+    """The input read by the one door (`api.reading.read_input`, with its `options`); JSON
+    text that cannot be read is an `InputError`."""
+    from helicone_filter.api.reading import read_input
+
+    return _json_read(lambda given: read_input(given, **options), text)
+
+
+# JSON text that is not JSON, or too deep for Python's reader: said as the input's fault, in a
+# line. A number too long to read is shown as a problem (a caret under it, and the hint).
+_UNREADABLE_JSON = frozenset({"invalid-json", "json-too-deep"})
+Read = TypeVar("Read")
+
+
+def _json_read(read: Callable[[str], Read], text: str) -> Read:
+    """`read(text)`, JSON text that cannot be read an `InputError`."""
     from helicone_filter.errors import FilterSyntaxError
 
     try:
-        return load_json(text)
+        return read(text)
     except FilterSyntaxError as e:
-        if e.code == "number-too-long":
-            raise  # shown as a problem: a caret under the number, and the hint
+        if e.code not in _UNREADABLE_JSON:
+            raise
         raise InputError(f"the input is {e.problems[0].message}") from None
 
 

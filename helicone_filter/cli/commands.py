@@ -26,7 +26,7 @@ from helicone_filter.cli.arguments import (
     completion_script,
 )
 from helicone_filter.cli.exits import Exit
-from helicone_filter.defaults import PROG, install_hint
+from helicone_filter.defaults import PROG, SERVICE_HOST, SERVICE_PORT, install_hint
 from helicone_filter.value_class import Record
 
 if TYPE_CHECKING:
@@ -203,11 +203,11 @@ COMMANDS: tuple[Command, ...] = (
         "the HTTP service for filter builders",
         "Serve compile, format, check, complete and diagnose as a JSON API. It needs the "
         f"server extra: {install_hint('server')}.",
-        """\
-  helicone-filter serve                          (http://127.0.0.1:8765)
+        f"""\
+  helicone-filter serve                          (http://{SERVICE_HOST}:{SERVICE_PORT})
   helicone-filter serve --port 9000 --cors-origin https://builder.example.com
-  curl -s localhost:8765/diagnose -H 'content-type: application/json' \\
-       -d '{"text": "modle = 1"}'
+  curl -s localhost:{SERVICE_PORT}/diagnose -H 'content-type: application/json' \\
+       -d '{{"text": "modle = 1"}}'
 """,
         sessions.run_serve,
         sessions.serve_options,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from helicone_filter.cli.arguments import Deprecated, add_output, load_json
+from helicone_filter.cli.arguments import Deprecated, add_output, filter_of, source_of
 from helicone_filter.cli.exits import Exit, UsageError
 from helicone_filter.cli.terminal import (
     dump,
@@ -30,6 +30,7 @@ from helicone_filter.cli.terminal import (
 from helicone_filter.defaults import PROG
 
 if TYPE_CHECKING:
+    from helicone_filter.api.reading import Input
     from helicone_filter.cli.lines import LineResult
     from helicone_filter.errors import Problem
 
@@ -96,45 +97,34 @@ def run_fmt(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 def _fmt_one(
     args: argparse.Namespace, text: str, now: datetime | None
 ) -> tuple[str, list[Problem]]:
-    from helicone_filter.api import is_json_text
-    from helicone_filter.api.outputs import to_text
     from helicone_filter.backends.canonical_text import filter_text
-    from helicone_filter.frontends.parser import parse
+    from helicone_filter.frontends.checker import REPAIRABLE
 
     simplify = getattr(args, "simplify", False)
-    if is_json_text(text):
-        if simplify:
-            from helicone_filter.backends.analysis import simplified
-            from helicone_filter.frontends.checker import normalized_ir
-
-            # Refused where `check` finds an error: Helicone keeps one condition of a leaf
-            # with several, so no simpler filter both says it and selects what Helicone does.
-            node = normalized_ir(load_json(text), frozenset())
-            return filter_text(simplified(node)), []
-        return to_text(load_json(text)), []
-    root = parse(text)
-    node, warnings = _lowered(args, root, text, now)  # only valid filters are formatted
+    # JSON is read as `to_text` reads it (the leaves `normalize` repairs kept), but with
+    # --simplify refused where `check` finds an error: Helicone keeps one condition of a leaf
+    # with several, so no simpler filter both says it and selects what Helicone does.
+    read = filter_of(
+        text, now=now, tolerated=frozenset() if simplify else REPAIRABLE, warnings=not args.quiet
+    )
+    warnings = _warnings(args, read, text)
     if simplify:
         from helicone_filter.backends.analysis import simplified
 
-        return filter_text(simplified(node)), warnings
-    return (to_text(root) if args.as_written else filter_text(node)), warnings
+        return filter_text(simplified(read.filter)), warnings
+    if args.as_written and not read.from_json:
+        from helicone_filter.api.outputs import to_text
+        from helicone_filter.frontends.parser import parse
+
+        return to_text(parse(text)), warnings  # only valid filters are formatted
+    return filter_text(read.filter), warnings
 
 
-def _lowered(
-    args: argparse.Namespace, root: Any, text: str, now: datetime | None
-) -> tuple[Any, list[Problem]]:
-    """Parsed text in its validated form, and its warnings (none looked for with --quiet)."""
-    from helicone_filter.api import checked_now
-
-    if args.quiet:
-        from helicone_filter.frontends.lowering import lower
-
-        return lower(root, text, now=checked_now(now)), []
-    from helicone_filter.frontends.lowering import lower_with_warnings
-
-    node, warnings = lower_with_warnings(root, text, now=checked_now(now))
-    return node, warnings if warnings or text.strip() else empty_warnings(text)
+def _warnings(args: argparse.Namespace, read: Input, text: str) -> list[Problem]:
+    """The warnings about filter text that was read; none for JSON, or with --quiet."""
+    if args.quiet or read.from_json:
+        return []
+    return list(read.problems) or ([] if text.strip() else empty_warnings(text))
 
 
 def check_options(p: argparse.ArgumentParser) -> None:
@@ -158,12 +148,13 @@ def check_options(p: argparse.ArgumentParser) -> None:
 def _problems(text: str, now: datetime | None, analyze: bool = True) -> list[Any]:
     """Every problem: the checker's for JSON; for text, those `diagnose` finds (after a syntax
     error, those of the conditions around it too); the analysis's unless not `analyze`."""
-    from helicone_filter.api import is_json_text
-    from helicone_filter.api.diagnosis import every_problem
-    from helicone_filter.api.filter_nodes import check
+    source = source_of(text)
+    if source.from_json:
+        from helicone_filter.api.filter_nodes import check
 
-    if is_json_text(text):
-        return check(load_json(text), analyze=analyze)
+        return check(source.value, analyze=analyze)
+    from helicone_filter.api.diagnosis import every_problem
+
     return every_problem(text, now=now, analyze=analyze)
 
 
@@ -204,9 +195,7 @@ def sql_options(p: argparse.ArgumentParser) -> None:
 
 
 def run_sql(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from helicone_filter.api import is_json_text
     from helicone_filter.backends.clickhouse import column_names, sql_of
-    from helicone_filter.frontends.parser import parse
 
     table_map: dict[str, str] = {}
     for item in args.table_map:
@@ -218,20 +207,17 @@ def run_sql(args: argparse.Namespace, text: str, now: datetime | None) -> int:
         column_names(table_map)
     except ValueError as e:
         raise UsageError(f"{PROG} sql: error: {e}") from None
-    if is_json_text(text):
+    read = filter_of(text, now=now, warnings=not args.quiet)
+    if read.from_json:
         from helicone_filter.errors import printable
-        from helicone_filter.frontends.checker import SPLITTABLE, read_json
+        from helicone_filter.frontends.checker import SPLITTABLE
 
-        node = read_json(load_json(text), SPLITTABLE)
         # Helicone keeps one condition of such a leaf, and so does the SQL: say so.
-        for p in node.problems:
+        for p in read.problems:
             if p.code in SPLITTABLE:
                 print(f"{PROG}: warning: {printable(f'{p.path}: {p.message}')}", file=sys.stderr)
-        sql, params = sql_of(node.filter, table_map=table_map)
-        warnings: list[Problem] = []
-    else:
-        lowered, warnings = _lowered(args, parse(text), text, now)
-        sql, params = sql_of(lowered, table_map=table_map)
+    sql, params = sql_of(read.filter, table_map=table_map)
+    warnings = _warnings(args, read, text)
     print(dump({"sql": sql, "params": params}, pretty(args)))
     warn(args, text, warnings)
     return Exit.OK

@@ -11,55 +11,28 @@ import argparse
 import json
 import os
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from helicone_filter.cli.arguments import add_output, load_json, seconds, whole
+from helicone_filter.cli.arguments import add_output, seconds, source_of, whole
 from helicone_filter.cli.exits import Exit, UsageError
 from helicone_filter.cli.filter_commands import text_warnings
 from helicone_filter.cli.terminal import dump, pretty, report, warn
 from helicone_filter.defaults import (
     API_KEY_ENV,
-    DEFAULT_LIMIT,
-    MAX_TZ_OFFSET_MINUTES,
+    CLIENT_TIMEOUT_SECONDS,
+    HELICONE_BASE_URL,
+    HELICONE_EU_BASE_URL,
     PROG,
     install_hint,
 )
 
+if TYPE_CHECKING:
+    from helicone_filter.backends.request_body import QueryOption
+
 
 def query_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--limit",
-        type=whole("a number of users per page", 1),
-        default=DEFAULT_LIMIT,
-        help=f"users per page (default {DEFAULT_LIMIT})",
-    )
-    p.add_argument(
-        "--offset",
-        type=whole("a number of users to skip", 0),
-        default=0,
-        help="users to skip (default 0)",
-    )
-    p.add_argument(
-        "--sort",
-        metavar="KEY[:asc|desc]",
-        help="order of the users (a bare KEY is ascending; 'none' for no order; default: "
-        "Helicone's, last_active desc); KEY is one of " + ", ".join(_sort_keys()),
-    )
-    p.add_argument(
-        "--since",
-        metavar="TIME",
-        help="start of the time window: ISO 8601, now - 7d, 7d (ago), or unix seconds",
-    )
-    p.add_argument(
-        "--until", metavar="TIME", help="end of the time window (default with --since: now)"
-    )
-    p.add_argument(
-        "--tz-offset",
-        type=whole("a time-zone offset in minutes", -MAX_TZ_OFFSET_MINUTES, MAX_TZ_OFFSET_MINUTES),
-        metavar="MINUTES",
-        help="timeZoneDifferenceMinutes: Helicone shifts user_first_active and "
-        "user_last_active comparisons by it",
-    )
+    for option in _flagged():
+        p.add_argument(option.flag, **_flag_settings(option))
     add_output(p)
     send = p.add_argument_group(
         "sending it",
@@ -83,40 +56,49 @@ def query_options(p: argparse.ArgumentParser) -> None:
     host.add_argument(
         "--eu",
         action="store_true",
-        help="send to the EU host, https://eu.api.helicone.ai, as EU accounts must",
+        help=f"send to the EU host, {HELICONE_EU_BASE_URL}, as EU accounts must",
     )
     host.add_argument(
         "--base-url",
         metavar="URL",
-        help="send to another API host, e.g. a self-hosted Helicone (default "
-        "https://api.helicone.ai)",
+        help=f"send to another API host, e.g. a self-hosted Helicone (default {HELICONE_BASE_URL})",
     )
     send.add_argument(
         "--timeout",
         type=seconds,
         metavar="SECONDS",
         help="give up when the whole call (connecting, sending, reading all of the answer) "
-        "takes longer (default 30)",
+        f"takes longer (default {CLIENT_TIMEOUT_SECONDS:g})",
     )
 
 
+def _flagged() -> tuple[QueryOption, ...]:
+    """The options of the body that have a flag, in the table's order."""
+    from helicone_filter.backends.request_body import QUERY_OPTIONS
+
+    return tuple(option for option in QUERY_OPTIONS if option.flag)
+
+
+def _flag_settings(option: QueryOption) -> dict[str, Any]:
+    """`add_argument`'s settings for an option's flag: its metavar, help and default, and for a
+    whole number a type that checks its range (up to `high` only where the flag says it)."""
+    settings: dict[str, Any] = {"help": option.help, "default": option.default}
+    if option.metavar is not None:
+        settings["metavar"] = option.metavar
+    if option.kind == "whole":
+        assert option.low is not None
+        high = option.high if option.flag_high else None
+        settings["type"] = whole(option.what, option.low, high)
+    return settings
+
+
 def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
-    from helicone_filter.api import is_json_text
     from helicone_filter.api.outputs import query_body
     from helicone_filter.backends.request_body import QueryError
 
-    source: Any = load_json(text) if is_json_text(text) else text
     try:
-        body = query_body(
-            source,
-            limit=args.limit,
-            offset=args.offset,
-            sort=args.sort,
-            since=args.since,
-            until=args.until,
-            tz_offset=args.tz_offset,
-            now=now,
-        )
+        options = {option.name: getattr(args, option.name) for option in _flagged()}
+        body = query_body(source_of(text).value, now=now, **options)
     except QueryError as e:
         raise UsageError(f"{PROG} query: error: {e}") from None
     if args.send:
@@ -144,7 +126,6 @@ def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 def _send(args: argparse.Namespace, body: dict[str, Any]) -> int:
     """`query --send`: the body to Helicone, the users back as a table or JSON."""
     from helicone_filter.client import (
-        DEFAULT_TIMEOUT,
         HeliconeAPIError,
         check_api_key,
         endpoint_url,
@@ -158,7 +139,7 @@ def _send(args: argparse.Namespace, body: dict[str, Any]) -> int:
             f"{PROG} query: error: --send needs a Helicone API key in {API_KEY_ENV}, which is "
             f"{state} (export {API_KEY_ENV}=sk-...); nothing was sent"
         )
-    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    timeout = CLIENT_TIMEOUT_SECONDS if args.timeout is None else args.timeout
     try:
         check_api_key(key)
     except HeliconeAPIError as e:

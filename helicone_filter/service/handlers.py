@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from helicone_filter.defaults import DEFAULT_LIMIT
 from helicone_filter.service.models import (
     OPERATIONS,
     CheckRequest,
@@ -182,15 +181,13 @@ def _compile(request: CompileRequest) -> dict[str, Any]:
 
 
 def _filter(value: Any) -> tuple[str | None, Any]:
-    """A body's "input": (filter text, None), or (None, FilterNode JSON), which may come as
-    an object or as a JSON string."""
-    from helicone_filter.api import is_json_text
+    """A body's "input", told apart by the one door (`api.reading.input_source`): (filter text,
+    None), or (None, FilterNode JSON), which may come as an object or as a JSON string (JSON
+    text that cannot be read is a 422, as text that cannot be is; a JSON string is text)."""
+    from helicone_filter.api.reading import input_source
 
-    if isinstance(value, str) and is_json_text(value):
-        from helicone_filter.api import load_json
-
-        with _text_errors(value):
-            value = load_json(value)
+    with _text_errors(value if isinstance(value, str) else ""):
+        value = input_source(value).value
     return (value, None) if isinstance(value, str) else (None, value)
 
 
@@ -279,9 +276,10 @@ def _sql(request: SqlRequest) -> dict[str, Any]:
     text, node = _filter(request.input)
     warnings: list[dict[str, Any]] = []
     if text is None:
-        from helicone_filter.frontends.checker import SPLITTABLE, read_json
+        from helicone_filter.api.reading import Source, read_input
+        from helicone_filter.frontends.checker import SPLITTABLE
 
-        checked = read_json(node, SPLITTABLE)
+        checked = read_input(Source(node, True))
         # Helicone keeps one condition of such a leaf, and so does the SQL: say so.
         warnings = [
             {**p.as_dict(), "severity": "warning"} for p in checked.problems if p.code in SPLITTABLE
@@ -296,21 +294,18 @@ def _sql(request: SqlRequest) -> dict[str, Any]:
 
 def _query(request: QueryRequest) -> dict[str, Any]:
     from helicone_filter.api.outputs import query_body
-    from helicone_filter.backends.request_body import QueryError
+    from helicone_filter.backends.request_body import QUERY_OPTIONS, QueryError
 
     text, node = _filter(request.input)
+    # The options given, by their rows of the table; an absent one is `query_body`'s default.
+    options = {
+        o.name: value
+        for o in QUERY_OPTIONS
+        if o.name in QueryRequest.model_fields and (value := getattr(request, o.name)) is not None
+    }
     try:
         with _text_errors(text or ""):
-            answer = query_body(
-                node if text is None else text,
-                limit=DEFAULT_LIMIT if request.limit is None else request.limit,
-                offset=request.offset or 0,
-                sort=request.sort,
-                since=request.since,
-                until=request.until,
-                tz_offset=request.tz_offset,
-                now=_moment(request.now),
-            )
+            answer = query_body(node if text is None else text, now=_moment(request.now), **options)
     except QueryError as e:
         raise BadRequest(422, str(e)) from None
     return {"body": answer}

@@ -42,14 +42,11 @@ from typing_extensions import TypeAliasType
 
 from helicone_filter.api.outputs import query_body
 from helicone_filter.backends.clickhouse import column_names
-from helicone_filter.backends.request_body import QueryError
+from helicone_filter.backends.request_body import QUERY_OPTION, QUERY_OPTIONS, QueryError
 from helicone_filter.defaults import (
-    MAX_LIMIT,
     MAX_MAP_KEY_LENGTH,
     MAX_MAP_KEYS,
-    MAX_OFFSET,
     MAX_SAFE_INTEGER,
-    MAX_TZ_OFFSET_MINUTES,
 )
 from helicone_filter.errors import did_you_mean
 from helicone_filter.frontends.models import FilterNode as _FilterNode
@@ -315,25 +312,26 @@ class SqlRequest(_Body):
         return self
 
 
+def _option(name: str) -> Any:
+    """The field of a query option: optional, with its range and description from its row of
+    `QUERY_OPTIONS`."""
+    option = QUERY_OPTION[name]
+    return Field(_ABSENT, ge=option.low, le=option.high, description=option.description)
+
+
 class QueryRequest(_Body):
     """A filter and the options of Helicone's POST /v1/user/metrics/query."""
 
     input: FilterField
     """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
-    limit: StrictInt = Field(_ABSENT, ge=1, le=MAX_LIMIT)
-    """Users per page, at most 1,000 (Helicone answers 400 past that); default 100."""
-    offset: StrictInt = Field(_ABSENT, ge=0, le=MAX_OFFSET)
-    """Users to skip (at most 2^53 - 1, the most a JavaScript number holds exactly); default
-    0."""
-    sort: SortField = Field(_ABSENT)
-    """`FIELD`, `FIELD:asc`, `FIELD:desc`, `none` (no order), or a SortLeafUsers object;
-    default: Helicone's own (`last_active desc`)."""
-    since: StrictStr = Field(_ABSENT)
-    """The window's start: ISO 8601, `now`, `now - 7d`, `7d` (ago) or unix seconds."""
-    until: StrictStr = Field(_ABSENT)
-    """The window's end, written as `since` is; default: now when `since` is given."""
-    tz_offset: StrictInt = Field(_ABSENT, ge=-MAX_TZ_OFFSET_MINUTES, le=MAX_TZ_OFFSET_MINUTES)
-    """Minutes, sent as `timeZoneDifferenceMinutes`: a day at most, either way."""
+    # The query options: their ranges and descriptions are their rows of `QUERY_OPTIONS`
+    # (`_option`); their types are said here, for the OpenAPI document.
+    limit: StrictInt = _option("limit")
+    offset: StrictInt = _option("offset")
+    sort: SortField = _option("sort")
+    since: StrictStr = _option("since")
+    until: StrictStr = _option("until")
+    tz_offset: StrictInt = _option("tz_offset")
     now: Timestamp = Field(_ABSENT)
     """The moment relative times count back from; default: now."""
 
@@ -371,9 +369,7 @@ _WORDS: dict[str, Callable[[Any], str]] = {
     "cursor": _cursor_words("cursor", "code points"),
     "cursor_utf16": _cursor_words("cursor_utf16", "UTF-16 code units"),
     "table_map": lambda value: "'table_map' maps names to names (strings)",
-    "limit": _query_words("limit"),
-    "offset": _query_words("offset"),
-    "tz_offset": _query_words("tz_offset"),
+    **{o.name: _query_words(o.name) for o in QUERY_OPTIONS if o.kind == "whole"},
 }
 # pydantic's type errors, by the JSON type the field wants.
 _TYPE_ERRORS = {"string_type": "string", "int_type": "integer", "dict_type": "object"}

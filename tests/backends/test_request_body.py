@@ -3,6 +3,9 @@ that `query` reads, and `query_body`, valid against the OpenAPI file."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import pytest
 from conftest import NOW, assert_valid_query_body, openapi
 
@@ -44,3 +47,78 @@ def test_query_body_library() -> None:
         query_body("cached", sort={"cost": "asc", "id": "desc"})
     with pytest.raises(QueryError, match="aware"):
         query_body("cached", since=NOW.replace(tzinfo=None))
+
+
+# -- the query options, said once (QUERY_OPTIONS), read by every face ---------------------------
+
+
+def _parameters(function: Any) -> set[str]:
+    import inspect
+
+    return {
+        name
+        for name, p in inspect.signature(function).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+
+
+def test_query_body_and_the_client_take_the_tables_options() -> None:
+    from helicone_filter.api.outputs import query_body
+    from helicone_filter.backends.request_body import QUERY_OPTIONS, body_of
+    from helicone_filter.client import query_user_metrics
+
+    names = {o.name for o in QUERY_OPTIONS}
+    assert _parameters(body_of) == names | {"now"}
+    assert _parameters(query_body) == names | {"now"}
+    client_own = {"api_key", "base_url", "eu", "timeout", "client"}
+    assert _parameters(query_user_metrics) == names | {"now"} | client_own
+
+
+def test_the_services_query_fields_are_the_tables() -> None:
+    from helicone_filter.backends.request_body import QUERY_OPTIONS
+    from helicone_filter.service.models import QueryRequest
+
+    served = [o for o in QUERY_OPTIONS if o.flag]  # the window as since/until only
+    fields = QueryRequest.model_fields
+    assert [n for n in fields if n not in ("input", "now")] == [o.name for o in served]
+    for option in served:
+        field = fields[option.name]
+        assert field.description == option.description
+        bounds = {type(m).__name__: m for m in field.metadata}
+        assert getattr(bounds.get("Ge"), "ge", None) == option.low
+        assert getattr(bounds.get("Le"), "le", None) == option.high
+
+
+def test_the_query_flags_are_the_tables() -> None:
+    import argparse
+
+    from helicone_filter.backends.request_body import QUERY_OPTIONS
+    from helicone_filter.cli.query_command import query_options
+
+    parser = argparse.ArgumentParser()
+    query_options(parser)
+    flags = {a.option_strings[0]: a for a in parser._actions if a.option_strings}
+    for option in QUERY_OPTIONS:
+        if not option.flag:
+            continue
+        action = flags[option.flag]
+        assert action.dest == option.name
+        assert action.help == option.help
+        assert action.default == option.default
+        if option.metavar is not None:
+            assert action.metavar == option.metavar
+
+
+def test_whole_options_are_checked_in_their_ranges() -> None:
+    from helicone_filter.backends.request_body import QUERY_OPTIONS, QueryError, body_of
+
+    now = datetime(2025, 1, 2, tzinfo=UTC)
+    for option in QUERY_OPTIONS:
+        if option.kind != "whole":
+            continue
+        assert option.low is not None and option.high is not None
+        for fine in (option.low, option.high):
+            body_of("all", now=now, **{option.name: fine})
+        for bad in (option.low - 1, option.high + 1):
+            with pytest.raises(QueryError):
+                body_of("all", now=now, **{option.name: bad})
