@@ -171,7 +171,7 @@ def empty_warnings(text: str) -> list[Problem]:
         return []
     from helicone_filter.errors import make_problem
 
-    problem = make_problem(
+    problem = make_problem(  # a warning, as the registry says
         text,
         "empty-filter",
         "the filter is empty, so it matches every user",
@@ -179,7 +179,7 @@ def empty_warnings(text: str) -> list[Problem]:
         len(text),
         "write all to mean every user; --quiet silences warnings",
     )
-    return [problem.replace(severity="warning")]
+    return [problem]
 
 
 def warnings_note(
