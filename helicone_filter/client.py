@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from helicone_filter.backends.request_body import DEFAULT_LIMIT, TimeFilter, options_of
+from helicone_filter.backends.request_body import DEFAULT_LIMIT, TimeFilter
 from helicone_filter.defaults import (
     API_KEY_ENV,
     CLIENT_TIMEOUT_SECONDS,
@@ -27,6 +27,7 @@ from helicone_filter.defaults import (
     MAX_WAIT_SECONDS,
     install_hint,
 )
+from helicone_filter.facts.query_options import options_of
 from helicone_filter.value_class import Record
 
 if TYPE_CHECKING:

@@ -16,8 +16,9 @@ from helicone_filter.backends.analysis import simplified
 from helicone_filter.backends.canonical_text import filter_text
 from helicone_filter.backends.clickhouse import Params, Target, check_target, sql_of
 from helicone_filter.backends.helicone_json import to_json
-from helicone_filter.backends.request_body import DEFAULT_LIMIT, TimeFilter, body_of, options_of
+from helicone_filter.backends.request_body import DEFAULT_LIMIT, TimeFilter, body_of
 from helicone_filter.backends.row_matching import Row, checked_row, filter_matches
+from helicone_filter.facts.query_options import options_of
 from helicone_filter.frontends.checker import SPLITTABLE, normalized_ir
 from helicone_filter.frontends.syntax_tree import Node
 from helicone_filter.frontends.tree_text import tree_text

@@ -20,9 +20,9 @@ from helicone_filter.defaults import DEFAULT_LIMIT as DEFAULT_LIMIT
 from helicone_filter.defaults import MAX_LIMIT as MAX_LIMIT
 from helicone_filter.defaults import MAX_OFFSET as MAX_OFFSET
 from helicone_filter.defaults import MAX_TZ_OFFSET_MINUTES as MAX_TZ_OFFSET_MINUTES
+from helicone_filter.facts.query_options import QUERY_OPTION, QueryOption
 from helicone_filter.facts.schema import SORT_DIRECTIONS, SORT_KEYS
 from helicone_filter.facts.timestamps import DURATION_SECONDS, parse_timestamp, relative
-from helicone_filter.value_class import Record
 
 _RELATIVE = re.compile(r"(?i:now)(?:\s*-\s*([0-9]+[smhdw]))?|([0-9]+[smhdw])")
 _UNIX = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
@@ -30,138 +30,6 @@ _UNIX = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 # The window as the API writes it (unix seconds), or a (since, until) pair.
 TimeFilter = Mapping[str, float] | tuple[str | datetime | None, str | datetime | None]
-
-
-class QueryOption(Record):
-    """One option of the request body, as every face takes it.
-
-    `name` is its keyword (`query_body`, `query_user_metrics`, the service's field, the
-    command line's dest); `key` its key in Helicone's body; `flag` and `metavar` its
-    command-line flag ("" for none: given to `query_body` and the client only); `help` the
-    flag's help; `description` the service field's (in the OpenAPI document); `kind` what it
-    holds ("whole": a whole number from `low` to `high`, "sort", "time", "window");
-    `default` what an absent option is; `what` how a bad flag value is named ("... is not
-    {what}: give ..."), whose range the flag checks up to `high` only when `flag_high` (past it,
-    `body_of` says why in its own words).
-    """
-
-    name: str
-    key: str
-    flag: str
-    metavar: str | None
-    help: str
-    description: str
-    kind: str
-    low: int | None = None
-    high: int | None = None
-    default: Any = None
-    what: str = ""
-    flag_high: bool = False
-    why: str = ""  # for a whole number, why its range is what it is
-
-    def body_message(self, value: object) -> str:
-        """What `body_of` says of a whole number out of this option's range."""
-        return (
-            f"{self.name} must be a whole number from {self.low:,} to {self.high:,} "
-            f"({self.why}), not {_shown(value)}"
-        )
-
-
-_TIME = "ISO 8601, now - 7d, 7d (ago), or unix seconds"
-
-# The options of POST /v1/user/metrics/query, said once: `query_body` and the client take them
-# (by these names), the command line makes its flags of them, the service its fields.
-QUERY_OPTIONS: tuple[QueryOption, ...] = (
-    QueryOption(
-        "limit",
-        "limit",
-        "--limit",
-        None,
-        f"users per page (default {DEFAULT_LIMIT})",
-        f"Users per page, at most {MAX_LIMIT:,} (Helicone answers 400 past that); default "
-        f"{DEFAULT_LIMIT}.",
-        "whole",
-        1,
-        MAX_LIMIT,
-        DEFAULT_LIMIT,
-        "a number of users per page",
-        why=f"Helicone answers at most {MAX_LIMIT:,} users a page",
-    ),
-    QueryOption(
-        "offset",
-        "offset",
-        "--offset",
-        None,
-        "users to skip (default 0)",
-        "Users to skip (at most 2^53 - 1, the most a JavaScript number holds exactly); default 0.",
-        "whole",
-        0,
-        MAX_OFFSET,
-        0,
-        "a number of users to skip",
-        why="the most a JavaScript number holds exactly",
-    ),
-    QueryOption(
-        "sort",
-        "sort",
-        "--sort",
-        "KEY[:asc|desc]",
-        "order of the users (a bare KEY is ascending; 'none' for no order; default: "
-        "Helicone's, last_active desc); KEY is one of " + ", ".join(SORT_KEYS),
-        "`FIELD`, `FIELD:asc`, `FIELD:desc`, `none` (no order), or a SortLeafUsers object; "
-        "default: Helicone's own (`last_active desc`).",
-        "sort",
-    ),
-    QueryOption(
-        "since",
-        "timeFilter",
-        "--since",
-        "TIME",
-        f"start of the time window: {_TIME}",
-        "The window's start: ISO 8601, `now`, `now - 7d`, `7d` (ago) or unix seconds.",
-        "time",
-    ),
-    QueryOption(
-        "until",
-        "timeFilter",
-        "--until",
-        "TIME",
-        "end of the time window (default with --since: now)",
-        "The window's end, written as `since` is; default: now when `since` is given.",
-        "time",
-    ),
-    QueryOption(
-        "tz_offset",
-        "timeZoneDifferenceMinutes",
-        "--tz-offset",
-        "MINUTES",
-        "timeZoneDifferenceMinutes: Helicone shifts user_first_active and user_last_active "
-        "comparisons by it",
-        "Minutes, sent as `timeZoneDifferenceMinutes`: a day at most, either way.",
-        "whole",
-        -MAX_TZ_OFFSET_MINUTES,
-        MAX_TZ_OFFSET_MINUTES,
-        None,
-        "a time-zone offset in minutes",
-        flag_high=True,
-    ),
-    QueryOption(
-        "time_filter",
-        "timeFilter",
-        "",
-        None,
-        "",
-        "",
-        "window",
-    ),
-)
-QUERY_OPTION = {option.name: option for option in QUERY_OPTIONS}
-
-
-def options_of(arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """The query options among a function's `arguments` (its `locals()`), by the table: how
-    `query_body` and the client, whose typed signatures name each option, forward them."""
-    return {option.name: arguments[option.name] for option in QUERY_OPTIONS}
 
 
 class QueryError(ValueError):
@@ -301,9 +169,9 @@ def _check_whole(option: QueryOption, value: object) -> None:
     """QueryError unless `value` is a whole number in `option`'s range."""
     assert option.low is not None and option.high is not None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise QueryError(option.body_message(value))
+        raise QueryError(_out_of_range(option, value))
     if not option.low <= value <= option.high:
-        raise QueryError(option.body_message(value))
+        raise QueryError(_out_of_range(option, value))
 
 
 def _window(time_filter: TimeFilter) -> tuple[str | datetime | None, str | datetime | None]:
@@ -342,3 +210,11 @@ def _checked_sort(sort: dict[str, str]) -> dict[str, str]:
     for key, direction in sort.items():
         parse_sort(f"{key}:{direction}")
     return dict(sort)
+
+
+def _out_of_range(option: QueryOption, value: object) -> str:
+    """What `body_of` says of a whole number out of `option`'s range."""
+    return (
+        f"{option.name} must be a whole number from {option.low:,} to {option.high:,} "
+        f"({option.why}), not {_shown(value)}"
+    )

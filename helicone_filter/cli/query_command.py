@@ -27,7 +27,7 @@ from helicone_filter.defaults import (
 )
 
 if TYPE_CHECKING:
-    from helicone_filter.backends.request_body import QueryOption
+    from helicone_filter.facts.query_options import QueryOption
 
 
 def query_options(p: argparse.ArgumentParser) -> None:
@@ -74,7 +74,7 @@ def query_options(p: argparse.ArgumentParser) -> None:
 
 def _flagged() -> tuple[QueryOption, ...]:
     """The options of the body that have a flag, in the table's order."""
-    from helicone_filter.backends.request_body import QUERY_OPTIONS
+    from helicone_filter.facts.query_options import QUERY_OPTIONS
 
     return tuple(option for option in QUERY_OPTIONS if option.flag)
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import re
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -365,6 +364,8 @@ class UuidFamily(StringFamily):
 
     @classmethod
     def test_sql(cls, w: SqlWriter, c: ConditionLike, column: str) -> list[str]:
+        import uuid  # only for a UUID column: a one-shot compile need not load it
+
         bound = w.bind(str(uuid.UUID(c.value)), "UUID")
         return [f"{column} {JSON_OPERATOR[c.op].sql} {bound}"]
 

@@ -294,7 +294,8 @@ def _sql(request: SqlRequest) -> dict[str, Any]:
 
 def _query(request: QueryRequest) -> dict[str, Any]:
     from helicone_filter.api.outputs import query_body
-    from helicone_filter.backends.request_body import QUERY_OPTIONS, QueryError
+    from helicone_filter.backends.request_body import QueryError
+    from helicone_filter.facts.query_options import QUERY_OPTIONS
 
     text, node = _filter(request.input)
     # The options given, by their rows of the table; an absent one is `query_body`'s default.

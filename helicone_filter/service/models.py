@@ -42,13 +42,14 @@ from typing_extensions import TypeAliasType
 
 from helicone_filter.api.outputs import query_body
 from helicone_filter.backends.clickhouse import column_names
-from helicone_filter.backends.request_body import QUERY_OPTION, QUERY_OPTIONS, QueryError
+from helicone_filter.backends.request_body import QueryError
 from helicone_filter.defaults import (
     MAX_MAP_KEY_LENGTH,
     MAX_MAP_KEYS,
     MAX_SAFE_INTEGER,
 )
 from helicone_filter.errors import did_you_mean
+from helicone_filter.facts.query_options import QUERY_OPTION, QUERY_OPTIONS
 from helicone_filter.frontends.models import FilterNode as _FilterNode
 from helicone_filter.frontends.models import SortLeafUsers, Timestamp, UserMetricsQueryParams
 

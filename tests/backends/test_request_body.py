@@ -64,8 +64,9 @@ def _parameters(function: Any) -> set[str]:
 
 def test_query_body_and_the_client_take_the_tables_options() -> None:
     from helicone_filter.api.outputs import query_body
-    from helicone_filter.backends.request_body import QUERY_OPTIONS, body_of
+    from helicone_filter.backends.request_body import body_of
     from helicone_filter.client import query_user_metrics
+    from helicone_filter.facts.query_options import QUERY_OPTIONS
 
     names = {o.name for o in QUERY_OPTIONS}
     assert _parameters(body_of) == names | {"now"}
@@ -75,7 +76,7 @@ def test_query_body_and_the_client_take_the_tables_options() -> None:
 
 
 def test_the_services_query_fields_are_the_tables() -> None:
-    from helicone_filter.backends.request_body import QUERY_OPTIONS
+    from helicone_filter.facts.query_options import QUERY_OPTIONS
     from helicone_filter.service.models import QueryRequest
 
     served = [o for o in QUERY_OPTIONS if o.flag]  # the window as since/until only
@@ -92,8 +93,8 @@ def test_the_services_query_fields_are_the_tables() -> None:
 def test_the_query_flags_are_the_tables() -> None:
     import argparse
 
-    from helicone_filter.backends.request_body import QUERY_OPTIONS
     from helicone_filter.cli.query_command import query_options
+    from helicone_filter.facts.query_options import QUERY_OPTIONS
 
     parser = argparse.ArgumentParser()
     query_options(parser)
@@ -110,7 +111,8 @@ def test_the_query_flags_are_the_tables() -> None:
 
 
 def test_whole_options_are_checked_in_their_ranges() -> None:
-    from helicone_filter.backends.request_body import QUERY_OPTIONS, QueryError, body_of
+    from helicone_filter.backends.request_body import QueryError, body_of
+    from helicone_filter.facts.query_options import QUERY_OPTIONS
 
     now = datetime(2025, 1, 2, tzinfo=UTC)
     for option in QUERY_OPTIONS:

@@ -626,7 +626,7 @@ def test_architecture_names_only_what_exists() -> None:
         "service/models.py": ["OPERATIONS", "def refusal"],
         "service/handlers.py": ["ENDPOINTS", "BadRequest"],
         "backends/canonical_text.py": ["def filter_text"],
-        "backends/request_body.py": ["QUERY_OPTIONS", "class QueryOption"],
+        "facts/query_options.py": ["QUERY_OPTIONS", "class QueryOption"],
         "frontends/tree_text.py": ["def tree_text"],
         "api/reading.py": ["def lower_text", "def read_filter", "def read_input"],
         "api/text.py": ["def compile", "def check_text"],
