@@ -251,6 +251,26 @@ def test_links_between_the_pages_lead_somewhere() -> None:
     assert checked >= 40
 
 
+# A file of the repository named in prose: `helicone_filter/facts/schema.py`, `tests/cases/...`.
+NAMED_PATH = re.compile(r"`([\w.-]+(?:/[\w.-]+)+\.(?:py|md|lark|json|yaml|txt|html|toml|ts))`")
+
+
+def test_the_files_the_pages_name_exist() -> None:
+    """A path the README, docs/, tests/README.md or the benchmark results name is a file of the
+    repository (tests/README.md names paths from tests/): a module that moved is not left
+    behind in the prose."""
+    pages = {**PAGES}
+    for extra in ("tests/README.md", "benchmarks/RESULTS.md"):  # ARCHITECTURE.md: test_design
+        pages[extra] = (ROOT / extra).read_text(encoding="utf-8")
+    gone = []
+    for page, text in pages.items():
+        base = ROOT / "tests" if page == "tests/README.md" else ROOT
+        for name in NAMED_PATH.findall(text):
+            if not ((base / name).exists() or (ROOT / name).exists()):
+                gone.append(f"{page}: {name}")
+    assert gone == []
+
+
 def test_the_long_description_has_absolute_links() -> None:
     """The package index shows README.md as the build makes it (hatch_build.py): every link
     absolute, into the repository named in pyproject.toml, at a file that exists."""
