@@ -4,7 +4,8 @@ problem and its JSON path.
 It judges any JSON value the way Helicone's backend would treat it (docs/helicone.md): what it
 refuses, what it silently drops, and what works but probably not as meant (warnings). It walks
 the tree with an explicit stack, so any depth is fine. The ways in (`helicone_filter.api`:
-`check`, `validate`, `normalize`...) read JSON through it, once.
+`check`, `validate`, `normalize`...) read JSON through it, once, for one endpoint of Helicone
+(`schema.schema_of`), whose tables and fields it takes.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 `complete(text, cursor)` parses the text before the word under the cursor with the grammar's
 own tables and asks which terminals could come next; the schema table then says which fields,
 which operators (only those the field's type takes) and which value templates fit there.
-It never raises.
+It never raises on any text; the fields are those of the endpoint asked for.
 """
 
 from __future__ import annotations

@@ -3,7 +3,10 @@ chains.
 
 One pass over the tree, without recursion, collects every problem before it gives up. Each
 maximal run of one operator becomes one chain (docs/language.md, "Chains"); its JSON shape is
-helicone_json's business.
+helicone_json's business. The names it takes are those of one endpoint of Helicone
+(`schema.schema_of`): a name of another endpoint, a table the endpoint cannot run or a column it
+drops is refused with what Helicone does, and `or` across tables only where the endpoint's
+query refuses it.
 """
 
 from __future__ import annotations
