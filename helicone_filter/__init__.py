@@ -109,11 +109,16 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-def json_schema(which: Literal["query", "filter"] = "query") -> dict[str, Any]:
-    """The JSON Schema of the request body of POST /v1/user/metrics/query, or of a FilterNode.
+def json_schema(
+    which: Literal["query", "filter"] = "query", *, endpoint: str = "user-metrics"
+) -> dict[str, Any]:
+    """The JSON Schema of the request body of an endpoint of Helicone (POST
+    /v1/user/metrics/query by default), or of its FilterNode.
 
     Args:
-        which: "query" for `UserMetricsQueryParams`, "filter" for the FilterNode union.
+        which: "query" for the body (`UserMetricsQueryParams`, `RequestQueryParams`),
+            "filter" for the FilterNode union (`UserFilterNode`, `RequestFilterNode`).
+        endpoint: "user-metrics" or "requests" (ValueError for another).
 
     Example:
         >>> json_schema("filter")["oneOf"][2]
@@ -122,4 +127,4 @@ def json_schema(which: Literal["query", "filter"] = "query") -> dict[str, Any]:
     # pydantic only when asked for
     from helicone_filter.frontends.models import json_schema as schema
 
-    return schema(which)
+    return schema(which, endpoint=endpoint)

@@ -98,6 +98,9 @@ CODES: Final[dict[str, Code]] = {
     "proto-key": _error("the map key __proto__, which Helicone's JavaScript reads as no key"),
     "no-column": _error("a field Helicone's table has no column for: every query on it fails"),
     "operator-not-allowed": _error("an operator the field's kind does not take"),
+    "other-endpoint": _error("a field or table of another endpoint: this one answers 422"),
+    "dropped-column": _error("a column the endpoint drops without a word (it reads as true)"),
+    "table-fails": _error("a table the endpoint takes but cannot run: an empty page or HTTP 500"),
     # -- conditions together ---------------------------------------------------------------
     "all-combined": _error("all joined with other conditions"),
     "not-negatable": _error("not over what Helicone has no opposite of (all, is empty, like)"),
@@ -135,6 +138,8 @@ CODES: Final[dict[str, Code]] = {
     "empty-magic": _error('"__empty__" other than under equals, pasted into SQL as a name'),
     "like-trailing-escape": _error("a like pattern that ends in a lone backslash"),
     "contains-wildcard": _warning("% or _ under contains, which Helicone leaves as wildcards"),
+    "session-tag-magic": _error('"null" or "__empty__" on session_tag, pasted into SQL as is'),
+    "session-tag-contains": _warning("contains on session_tag, which Helicone runs without %"),
     # -- the analysis ----------------------------------------------------------------------
     "never-matches": _warning("conditions in one and that cannot all hold"),
     "always-matches": _warning("conditions in one or that cover every row (where set)"),

@@ -1,11 +1,13 @@
 """Shared by every test: where the test data is (TESTS, ROOT, CASES, SPEC), the fixed clock
 (NOW), Hypothesis's profiles, the HTTP service on a loopback port (`base`), and the net: an
-autouse fixture that checks every FilterNode the package writes during a test against the
-endpoint's `UserFilterNode` schema (from the OpenAPI file copied under tests/spec)."""
+autouse fixture that checks every FilterNode the package writes during a test against its
+endpoint's schema, `UserFilterNode` or `RequestFilterNode` (from the OpenAPI files copied
+under tests/spec)."""
 
 from __future__ import annotations
 
 import copy
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -29,6 +31,7 @@ TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 CASES = TESTS / "cases"
 SPEC = TESTS / "spec" / "user-metrics-query.openapi.yaml"
+REQUEST_SPEC = TESTS / "spec" / "request-query.openapi.json"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
 settings.register_profile("dev", max_examples=200, deadline=None)
@@ -64,9 +67,22 @@ def _strict(components: dict[str, Any]) -> dict[str, Any]:
 
 
 @cache
-def filter_node_validators() -> tuple[OAS30Validator, OAS30Validator]:
-    components = openapi()["components"]
-    ref = "#/components/schemas/UserFilterNode"
+def request_openapi() -> dict[str, Any]:
+    """The excerpt of Helicone's OpenAPI document for its request endpoints."""
+    loaded: dict[str, Any] = json.loads(REQUEST_SPEC.read_text(encoding="utf-8"))
+    return loaded
+
+
+@cache
+def filter_node_validators(endpoint: str = "user-metrics") -> tuple[OAS30Validator, OAS30Validator]:
+    """The validators of the endpoint's FilterNode (UserFilterNode, RequestFilterNode), as
+    published and strict."""
+    if endpoint == "requests":
+        components = request_openapi()["components"]
+        ref = "#/components/schemas/RequestFilterNode"
+    else:
+        components = openapi()["components"]
+        ref = "#/components/schemas/UserFilterNode"
     return (
         OAS30Validator(
             {"components": components, "$ref": ref}, format_checker=oas30_format_checker
@@ -88,9 +104,10 @@ def json_depth(node: Any) -> int:
     return deepest
 
 
-def assert_valid_filter_node(node: Any) -> None:
-    """`node` validates against UserFilterNode, as published and in the strict copy."""
-    for validator in filter_node_validators():
+def assert_valid_filter_node(node: Any, endpoint: str = "user-metrics") -> None:
+    """`node` validates against the endpoint's FilterNode (UserFilterNode, RequestFilterNode),
+    as published and in the strict copy."""
+    for validator in filter_node_validators(endpoint):
         errors = list(validator.iter_errors(node))
         assert not errors, errors[0].message
 
@@ -134,13 +151,26 @@ def _every_compile_is_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         # jsonschema recurses several frames per level; deeper (right-nested) chains are
         # checked by shape in language/test_long_input.py instead.
         if json_depth(result) < 100:
-            assert_valid_filter_node(result)
+            for endpoint in _endpoints_of(result):
+                assert_valid_filter_node(result, endpoint)
             VALIDATED["count"] += 1
         return result
 
     for module, name in _writer_bindings():
         monkeypatch.setattr(module, name, checked)
     yield
+
+
+def _endpoints_of(node: Any) -> list[str]:
+    """The endpoints whose FilterNode `node` must be: the user-metrics one unless it names the
+    sessions table, the request endpoints' unless it names users_view (a filter on
+    request_response_rmt alone is checked against both)."""
+    written = json.dumps(node)
+    users = '"users_view": ' in written
+    sessions = '"sessions_request_response_rmt": ' in written
+    found = ([] if sessions else ["user-metrics"]) + ([] if users else ["requests"])
+    assert found, "a FilterNode names both users_view and sessions_request_response_rmt"
+    return found
 
 
 def free_port() -> int:

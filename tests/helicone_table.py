@@ -1,6 +1,7 @@
 """Helicone's own table in chdb, for the tests: request_response_rmt with the column types of
 Helicone's ClickHouse migrations (docs/helicone.md; `HELICONE_COLUMNS` in schema.py), rows
-stored as Helicone stores them, and the per-user aggregates of its user-metrics query.
+stored as Helicone stores them, and the per-user aggregates of its user-metrics query; for
+the request endpoints, its `tags` table (migration schema_46_tags), which session_tag reads.
 
 Written from those facts, not from the library: `to_native` / `from_native` move a row between
 Helicone's storage (cost in nano-dollars, `cached` as `cache_reference_id`, feedback as a
@@ -62,6 +63,44 @@ DDL = (
     + ",\n    `_row` UInt64\n) ENGINE = Memory"
 )
 TIMES = {"request_created_at", "response_created_at"}
+
+# Helicone's tags table: a tag of an entity (a request or a session) of an organization.
+TAGS_DDL = (
+    "CREATE TABLE tags (organization_id UUID, entity_type String, entity_id String, "
+    "tag String) ENGINE = Memory"
+)
+SESSION_ID = "Helicone-Session-Id"
+
+
+def session_tag_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tags table for rows in the layout `matches` takes: each session's tags (a row's
+    `session_tags`, under its properties' Helicone-Session-Id) once, and beside them tags
+    that must not count: the same tags on requests, not sessions."""
+    seen: dict[str, list[str]] = {}
+    for r in rows:
+        session = (r.get("properties") or {}).get(SESSION_ID)
+        if session:
+            seen.setdefault(session, list(r.get("session_tags") or []))
+    out = []
+    for session, tags in seen.items():
+        for tag in tags:
+            out.append(
+                {
+                    "organization_id": ZERO,
+                    "entity_type": "session",
+                    "entity_id": session,
+                    "tag": tag,
+                }
+            )
+            out.append(
+                {
+                    "organization_id": ZERO,
+                    "entity_type": "request",
+                    "entity_id": session + "-request",
+                    "tag": tag,
+                }
+            )
+    return out
 
 
 def _stored_time(value: Any) -> str | None:
@@ -143,11 +182,18 @@ class HeliconeTable:
 
     _session: Any = None
 
-    def __init__(self, native_rows: Iterable[dict[str, Any]]) -> None:
+    def __init__(
+        self, native_rows: Iterable[dict[str, Any]], tags: Iterable[dict[str, Any]] = ()
+    ) -> None:
         if HeliconeTable._session is None:
             HeliconeTable._session = session.Session()
         self.query(f"DROP TABLE IF EXISTS {TABLE}")
         self.query(DDL)
+        self.query("DROP TABLE IF EXISTS tags")
+        self.query(TAGS_DDL)
+        tag_lines = [json.dumps(t, ensure_ascii=False) for t in tags]
+        if tag_lines:
+            self.query("INSERT INTO tags FORMAT JSONEachRow\n" + "\n".join(tag_lines))
         self.rows = list(native_rows)
         lines = [json.dumps({**r, "_row": i}, ensure_ascii=False) for i, r in enumerate(self.rows)]
         if lines:

@@ -10,33 +10,37 @@ from typing import Any
 from helicone_filter.backends.analysis import analysis_problems
 from helicone_filter.backends.helicone_json import JSON, Nesting, to_json, too_deep
 from helicone_filter.errors import FilterValidationError, Problem
+from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT
 from helicone_filter.frontends.checker import ROOT, check_json, normalized_ir
 
 
-def check(obj: Any, *, analyze: bool = True) -> list[Problem]:
+def check(obj: Any, *, analyze: bool = True, endpoint: str = DEFAULT_ENDPOINT) -> list[Problem]:
     """Every problem with a FilterNode from elsewhere, in document order.
 
     Args:
         obj: any JSON value (as `json.loads` returns it).
         analyze: when the filter has no error, add the analysis's warnings (analysis.py:
             conditions that never match together, always match, or say something twice).
+        endpoint: the endpoint of Helicone the filter is for: "user-metrics" (its
+            UserFilterNode) or "requests" (RequestFilterNode).
 
     Returns:
         The problems, each with a `severity` ("error" or "warning"), a stable `code`, a
         message, a hint and a JSON `path` such as `$.left.users_view.user_cost.gt`. Offsets,
-        line and column are 0: JSON problems have a path instead. Never raises.
+        line and column are 0: JSON problems have a path instead. Never raises for a filter
+        (ValueError for an unknown endpoint).
 
     Example:
         >>> [(p.severity, p.code) for p in check({"users_view": {"user_cost": {"gt": "5"}}})]
         [('warning', 'converted-value')]
     """
-    node, problems = check_json(obj)
+    node, problems = check_json(obj, endpoint)
     if analyze and node is not None and not any(p.severity == "error" for p in problems):
         problems += analysis_problems(node)
     return problems
 
 
-def validate(obj: Any) -> Any:
+def validate(obj: Any, *, endpoint: str = DEFAULT_ENDPOINT) -> Any:
     """`obj` itself when `check` finds no error (warnings are fine).
 
     Raises:
@@ -46,13 +50,14 @@ def validate(obj: Any) -> Any:
         >>> validate("all")
         'all'
     """
-    problems = check(obj, analyze=False)  # its warnings only matter beside an error
+    # its warnings only matter beside an error
+    problems = check(obj, analyze=False, endpoint=endpoint)
     if any(p.severity == "error" for p in problems):
         raise FilterValidationError(problems)
     return obj
 
 
-def normalize(obj: Any, *, nesting: Nesting = "balanced") -> JSON:
+def normalize(obj: Any, *, nesting: Nesting = "balanced", endpoint: str = DEFAULT_ENDPOINT) -> JSON:
     """The canonical form of a valid FilterNode: the shape the compiler gives its text.
 
     Leaves with several tables, columns, keys or operators become and-chains of one condition
@@ -72,7 +77,7 @@ def normalize(obj: Any, *, nesting: Nesting = "balanced") -> JSON:
         >>> normalize({"users_view": {"user_cost": {"gt": 5, "lt": 10}}})["operator"]
         'and'
     """
-    node = normalized_ir(obj)
+    node = normalized_ir(obj, endpoint=endpoint)
     result = to_json(node, nesting)
     limit = too_deep(node, result, nesting)  # right-nested, or and/or alternating deeply
     if limit is not None:

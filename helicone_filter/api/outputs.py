@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from helicone_filter.api.filter_nodes import validate
-from helicone_filter.api.reading import lower_text, read_filter
+from helicone_filter.api.reading import checked_endpoint, lower_text, read_filter
 from helicone_filter.api.text import compile as compile_filter
 from helicone_filter.backends.analysis import simplified
 from helicone_filter.backends.canonical_text import filter_text
@@ -18,13 +18,14 @@ from helicone_filter.backends.clickhouse import Params, Target, check_target, sq
 from helicone_filter.backends.helicone_json import to_json
 from helicone_filter.backends.request_body import DEFAULT_LIMIT, TimeFilter, body_of
 from helicone_filter.backends.row_matching import Row, checked_row, filter_matches
+from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT
 from helicone_filter.facts.query_options import options_of
 from helicone_filter.frontends.checker import SPLITTABLE, normalized_ir
 from helicone_filter.frontends.syntax_tree import Node
 from helicone_filter.frontends.tree_text import tree_text
 
 
-def to_text(obj: Any) -> str:
+def to_text(obj: Any, *, endpoint: str = DEFAULT_ENDPOINT) -> str:
     """The canonical text of a FilterNode (JSON) or of a parsed filter (AST node).
 
     For JSON, the text compiles back to `normalize(obj)`; for the output of `compile` (with the
@@ -38,12 +39,13 @@ def to_text(obj: Any) -> str:
         >>> to_text({"users_view": {"user_cost": {"gt": 5}}})
         'user_cost > 5'
     """
+    checked_endpoint(endpoint)
     if isinstance(obj, Node):
         return tree_text(obj)
-    return filter_text(normalized_ir(obj))
+    return filter_text(normalized_ir(obj, endpoint=endpoint))
 
 
-def simplify(obj: Any, *, now: datetime | None = None) -> Any:
+def simplify(obj: Any, *, now: datetime | None = None, endpoint: str = DEFAULT_ENDPOINT) -> Any:
     """The equivalent filter with its duplicate and redundant conditions removed: for filter
     text, its canonical text (where runs of `=` on one field become `in`); for a FilterNode,
     the FilterNode (in the canonical shape `normalize` gives).
@@ -60,16 +62,19 @@ def simplify(obj: Any, *, now: datetime | None = None) -> Any:
         'cost > 2 and model = "a"'
     """
     if isinstance(obj, str):
-        return filter_text(simplified(lower_text(obj, now=now)))
-    return to_json(simplified(normalized_ir(obj, frozenset())))
+        return filter_text(simplified(lower_text(obj, now=now, endpoint=endpoint)))
+    return to_json(simplified(normalized_ir(obj, frozenset(), checked_endpoint(endpoint))))
 
 
-def matches(obj: Any, row: Row) -> bool:
+def matches(obj: Any, row: Row, *, endpoint: str = DEFAULT_ENDPOINT) -> bool:
     """Whether Helicone's SQL selects `row` with the filter `obj`.
 
     Args:
         obj: a FilterNode ("all", a leaf or a branch), of any depth.
-        row: a dict keyed by bare column name (see the module's docstring).
+        row: a dict keyed by bare column name (see the module's docstring); for
+            session_tag (endpoint "requests"), `session_tags` is the list of the tags of
+            the row's session.
+        endpoint: the endpoint of Helicone the filter is for ("user-metrics", "requests").
 
     Raises:
         FilterValidationError: `obj` is not a valid FilterNode (leaves with several
@@ -80,7 +85,7 @@ def matches(obj: Any, row: Row) -> bool:
         >>> matches({"request_response_rmt": {"model": {"contains": "GPT"}}}, {"model": "gpt-4o"})
         True
     """
-    node = normalized_ir(obj, SPLITTABLE)
+    node = normalized_ir(obj, SPLITTABLE, checked_endpoint(endpoint))
     return filter_matches(node, checked_row(row))
 
 
@@ -90,6 +95,7 @@ def to_clickhouse(
     table_map: Mapping[str, str] | None = None,
     now: datetime | None = None,
     target: Target = "rows",
+    endpoint: str = DEFAULT_ENDPOINT,
 ) -> tuple[str, Params]:
     """A filter as a ClickHouse WHERE expression and the values of its parameters.
 
@@ -100,7 +106,9 @@ def to_clickhouse(
         now: the moment `now` means in filter text; the current time if omitted.
         target: "rows" for a table laid out as `create_table` makes it; "helicone-where" /
             "helicone-having" for Helicone's own table and the two halves of its user-metrics
-            query (see the module's docstring).
+            query (see the module's docstring); for the request endpoints,
+            "helicone-where" is the whole of their WHERE.
+        endpoint: the endpoint of Helicone the filter is for ("user-metrics", "requests").
 
     Returns:
         `(sql, params)`: `sql` names every value as `{p0:String}`, `{p1:Int64}`...; `params`
@@ -112,7 +120,7 @@ def to_clickhouse(
 
     Raises:
         FilterSyntaxError, FilterValidationError: the filter is not valid.
-        ValueError: a bad `table_map`, `now` or `target`.
+        ValueError: a bad `table_map`, `now`, `target` or `endpoint`.
 
     Example:
         >>> to_clickhouse('model contains "gpt" and status = 200')
@@ -120,7 +128,9 @@ def to_clickhouse(
 {'p0': 'gpt', 'p1': 200})
     """
     check_target(target)
-    return sql_of(read_filter(filter, now=now), table_map=table_map, target=target)
+    checked_endpoint(endpoint)
+    node = read_filter(filter, now=now, endpoint=endpoint)
+    return sql_of(node, table_map=table_map, target=target)
 
 
 def query_body(

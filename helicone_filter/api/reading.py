@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from helicone_filter.errors import FilterSyntaxError, Problem, make_problem
+from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT
 from helicone_filter.form import Filter
 from helicone_filter.frontends.lowering import lower
 from helicone_filter.frontends.parser import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LENGTH, parse
@@ -36,23 +37,36 @@ def checked_now(now: datetime | None, nesting: str = "balanced") -> datetime:
     return now
 
 
+def checked_endpoint(endpoint: str) -> str:
+    """`endpoint` itself when it names an endpoint of Helicone ("user-metrics", "requests");
+    ValueError naming the known ones (and the one meant) when it does not."""
+    from helicone_filter.facts.endpoints import endpoint as endpoint_row
+
+    return endpoint_row(endpoint).name
+
+
 def lower_text(
     text: str,
     *,
     now: datetime | None = None,
     max_length: int = DEFAULT_MAX_LENGTH,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    endpoint: str = DEFAULT_ENDPOINT,
 ) -> Filter:
-    """Filter text in its validated form.
+    """Filter text in its validated form, for an endpoint of Helicone.
 
     Raises:
         FilterSyntaxError, FilterValidationError: the text is not a valid filter.
+        ValueError: an unknown endpoint.
     """
+    checked_endpoint(endpoint)
     root = parse(text, max_length=max_length, max_depth=max_depth)
-    return lower(root, text, now=checked_now(now))
+    return lower(root, text, now=checked_now(now), endpoint=endpoint)
 
 
-def read_filter(obj: Any, *, now: datetime | None = None) -> Filter:
+def read_filter(
+    obj: Any, *, now: datetime | None = None, endpoint: str = DEFAULT_ENDPOINT
+) -> Filter:
     """A filter given as text or as FilterNode JSON (already loaded), in its validated form,
     read as Helicone reads it: a JSON leaf with several conditions is kept (Helicone keeps one
     of them, and so do `matches` and the SQL), anything Helicone fails on is refused.
@@ -61,8 +75,8 @@ def read_filter(obj: Any, *, now: datetime | None = None) -> Filter:
         FilterSyntaxError, FilterValidationError: the filter is not valid.
     """
     if isinstance(obj, str):
-        return lower_text(obj, now=now)
-    return _read_json(obj).filter
+        return lower_text(obj, now=now, endpoint=endpoint)
+    return _read_json(obj, endpoint=endpoint).filter
 
 
 def load_json(text: str) -> Any:
@@ -161,17 +175,20 @@ def read_input(
     warnings: bool = False,
     max_length: int = DEFAULT_MAX_LENGTH,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    endpoint: str = DEFAULT_ENDPOINT,
 ) -> Input:
     """A filter as a user gives it, in its validated form: a string is filter text or, when it
     starts as JSON does (`is_json_text`), FilterNode JSON text; anything else is FilterNode
     JSON already loaded (`input_source` tells them apart). JSON errors other than `tolerated`
     ones are refused (by default, None, a leaf with several conditions is read as Helicone
     reads it: `checker.SPLITTABLE`). With `warnings`, text's problems are the warnings about
-    what Helicone will do unexpectedly with it.
+    what Helicone will do unexpectedly with it. `endpoint` is the endpoint of Helicone the
+    filter is for ("user-metrics" or "requests").
 
     Raises:
         FilterSyntaxError: the text is not a filter, or the JSON text is not JSON.
         FilterValidationError: the filter is not valid.
+        ValueError: an unknown endpoint.
 
     Example:
         >>> read_input('{"users_view": {"user_cost": {"gt": 5}}}').from_json
@@ -181,23 +198,29 @@ def read_input(
         >>> [p.code for p in read_input({"users_view": {"user_cost": {"gt": 1, "lt": 9}}}).problems]
         ['multiple-operators']
     """
+    checked_endpoint(endpoint)
     told = input_source(source)
     if told.from_json:
-        checked = _read_json(told.value, tolerated)
+        checked = _read_json(told.value, tolerated, endpoint)
         return Input(checked.filter, True, tuple(checked.problems))
     text: str = told.value
     if not warnings:
-        return Input(lower_text(text, now=now, max_length=max_length, max_depth=max_depth), False)
+        node = lower_text(
+            text, now=now, max_length=max_length, max_depth=max_depth, endpoint=endpoint
+        )
+        return Input(node, False)
     from helicone_filter.frontends.lowering import lower_with_warnings
 
     root = parse(text, max_length=max_length, max_depth=max_depth)
-    node, found = lower_with_warnings(root, text, now=checked_now(now))
+    node, found = lower_with_warnings(root, text, now=checked_now(now), endpoint=endpoint)
     return Input(node, False, tuple(found))
 
 
-def _read_json(obj: Any, tolerated: frozenset[str] | None = None) -> Checked:
+def _read_json(
+    obj: Any, tolerated: frozenset[str] | None = None, endpoint: str = DEFAULT_ENDPOINT
+) -> Checked:
     """FilterNode JSON (loaded) read by the checker, which is imported only now; errors other
     than `tolerated` ones (default: `checker.SPLITTABLE`) refused."""
     from helicone_filter.frontends.checker import SPLITTABLE, read_json
 
-    return read_json(obj, SPLITTABLE if tolerated is None else tolerated)
+    return read_json(obj, SPLITTABLE if tolerated is None else tolerated, endpoint)

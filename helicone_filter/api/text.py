@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from helicone_filter.api.reading import checked_now, lower_text
+from helicone_filter.api.reading import checked_endpoint, checked_now, lower_text
 from helicone_filter.backends.helicone_json import JSON, Nesting, leaf_paths, to_json, too_deep
 from helicone_filter.errors import FilterSyntaxError, FilterValidationError, Problem, make_problem
+from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT
 from helicone_filter.form import Condition, Filter, conditions
 from helicone_filter.frontends.lowering import lower_with_warnings
 from helicone_filter.frontends.parser import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LENGTH, parse
@@ -56,8 +57,10 @@ def compile(  # noqa: A001 - the verb users look for, like re.compile
     nesting: Nesting = "balanced",
     max_length: int = DEFAULT_MAX_LENGTH,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    endpoint: str = DEFAULT_ENDPOINT,
 ) -> dict[str, Any] | str:
-    """Compile filter text into the FilterNode JSON that POST /v1/user/metrics/query takes.
+    """Compile filter text into the FilterNode JSON that an endpoint of Helicone takes: POST
+    /v1/user/metrics/query (the default), or the request endpoints (`endpoint="requests"`).
 
     Args:
         text: the filter, e.g. `user_cost > 5 and request_created_at >= now - 7d`.
@@ -66,6 +69,8 @@ def compile(  # noqa: A001 - the verb users look for, like re.compile
             Helicone's own builder makes).
         max_length: the longest text accepted, in characters.
         max_depth: the deepest nesting of parentheses and `not` accepted.
+        endpoint: "user-metrics" (users_view and request_response_rmt) or "requests"
+            (request_response_rmt and session_tag; `or` across tables allowed).
 
     Returns:
         Plain JSON-ready data: a dict, or the string "all" for an empty filter or `all`.
@@ -74,13 +79,14 @@ def compile(  # noqa: A001 - the verb users look for, like re.compile
         FilterSyntaxError: the text is not a filter.
         FilterValidationError: the filter asks for something Helicone does not allow; it
             carries every problem found.
+        ValueError: a naive `now`, an unknown nesting or endpoint.
 
     Example:
         >>> compile("cached")
         {'request_response_rmt': {'cached': {'equals': True}}}
     """
     checked_now(now, nesting)
-    node = lower_text(text, now=now, max_length=max_length, max_depth=max_depth)
+    node = lower_text(text, now=now, max_length=max_length, max_depth=max_depth, endpoint=endpoint)
     result: dict[str, Any] | str = to_helicone(node, text, nesting)
     return result
 
@@ -91,6 +97,7 @@ def compile_with_warnings(
     now: datetime | None = None,
     nesting: Nesting = "balanced",
     analyze: bool = True,
+    endpoint: str = DEFAULT_ENDPOINT,
 ) -> tuple[dict[str, Any] | str, list[Problem]]:
     """`compile`, and the warnings `check_text` gives for the same text (what Helicone will do
     unexpectedly with the result, and the analysis's unless `analyze` is False), in one
@@ -101,8 +108,9 @@ def compile_with_warnings(
         ['contains-wildcard']
     """
     now = checked_now(now, nesting)
+    checked_endpoint(endpoint)
     root = parse(text)
-    node, warnings = lower_with_warnings(root, text, now=now)
+    node, warnings = lower_with_warnings(root, text, now=now, endpoint=endpoint)
     result: dict[str, Any] | str = to_helicone(node, text, nesting)
     if analyze:
         from helicone_filter.backends.analysis import analysis_problems
@@ -118,16 +126,22 @@ def compile_with_sources(
     nesting: Nesting = "balanced",
     max_length: int = DEFAULT_MAX_LENGTH,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    endpoint: str = DEFAULT_ENDPOINT,
 ) -> tuple[dict[str, Any] | str, Sources]:
     """`compile`, and each leaf's path in the JSON with the condition it was made from."""
     checked_now(now, nesting)
-    node = lower_text(text, now=now, max_length=max_length, max_depth=max_depth)
+    node = lower_text(text, now=now, max_length=max_length, max_depth=max_depth, endpoint=endpoint)
     result = to_helicone(node, text, nesting)
     return result, _sources(node, result)
 
 
 def compile_explained(
-    text: str, *, now: datetime | None = None, nesting: Nesting = "balanced", analyze: bool = True
+    text: str,
+    *,
+    now: datetime | None = None,
+    nesting: Nesting = "balanced",
+    analyze: bool = True,
+    endpoint: str = DEFAULT_ENDPOINT,
 ) -> tuple[dict[str, Any] | str, list[Condition], list[Problem]]:
     """`compile` and `compile_with_warnings` in one reading of the text: the JSON, the
     condition each of its leaves was made from (in the order of the leaves, left first), and
@@ -139,7 +153,8 @@ def compile_explained(
         (['gt', 'gt'], ['redundant'])
     """
     now = checked_now(now, nesting)
-    node, warnings = lower_with_warnings(parse(text), text, now=now)
+    checked_endpoint(endpoint)
+    node, warnings = lower_with_warnings(parse(text), text, now=now, endpoint=endpoint)
     result: dict[str, Any] | str = to_helicone(node, text, nesting)
     if analyze:
         from helicone_filter.backends.analysis import analysis_problems
@@ -162,6 +177,7 @@ def compile_with_spans(
     nesting: Nesting = "balanced",
     max_length: int = DEFAULT_MAX_LENGTH,
     max_depth: int = DEFAULT_MAX_DEPTH,
+    endpoint: str = DEFAULT_ENDPOINT,
 ) -> tuple[dict[str, Any] | str, list[LeafSpan]]:
     """`compile`, and a source map: for each leaf of the JSON, where in the text it came from.
 
@@ -174,7 +190,12 @@ def compile_with_spans(
         [(('left',), 0, 8), (('right',), 13, 19)]
     """
     result, sources = compile_with_sources(
-        text, now=now, nesting=nesting, max_length=max_length, max_depth=max_depth
+        text,
+        now=now,
+        nesting=nesting,
+        max_length=max_length,
+        max_depth=max_depth,
+        endpoint=endpoint,
     )
     return result, [(path, c.start, c.end) for path, c in sources]
 
@@ -186,6 +207,7 @@ def check_text(
     max_length: int = DEFAULT_MAX_LENGTH,
     max_depth: int = DEFAULT_MAX_DEPTH,
     analyze: bool = True,
+    endpoint: str = DEFAULT_ENDPOINT,
 ) -> list[Problem]:
     """Every problem with filter text: its errors, or, when it compiles, its warnings.
 
@@ -193,13 +215,14 @@ def check_text(
     wildcards, "null" under an operator that pastes it as SQL null, a timestamp's milliseconds
     that it drops...) and, unless `analyze` is False, what the analysis finds (analysis.py:
     conditions that never match together, always match, or say something twice). Each
-    problem has its span in the text. Never raises FilterError.
+    problem has its span in the text. Never raises FilterError (ValueError for an unknown
+    endpoint).
 
     Example:
         >>> [p.code for p in check_text('model contains "gpt_4"')]
         ['contains-wildcard']
     """
-    return text_problems(text, now, max_length, max_depth, analyze)[0]
+    return text_problems(text, now, max_length, max_depth, analyze, endpoint)[0]
 
 
 def text_problems(
@@ -208,15 +231,17 @@ def text_problems(
     max_length: int = DEFAULT_MAX_LENGTH,
     max_depth: int = DEFAULT_MAX_DEPTH,
     analyze: bool = True,
+    endpoint: str = DEFAULT_ENDPOINT,
 ) -> tuple[list[Problem], bool]:
     """`check_text`'s problems, and whether they are syntax errors (which hide the rest)."""
     now = checked_now(now)
+    checked_endpoint(endpoint)
     try:
         root = parse(text, max_length=max_length, max_depth=max_depth)
     except FilterSyntaxError as e:
         return e.problems, True
     try:
-        node, warnings = lower_with_warnings(root, text, now=now)
+        node, warnings = lower_with_warnings(root, text, now=now, endpoint=endpoint)
         check_depth(node, text)
     except FilterValidationError as e:
         return e.problems, False

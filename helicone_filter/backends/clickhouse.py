@@ -18,7 +18,10 @@ logs, on a self-hosted ClickHouse or on a cluster, and agrees with `matches`. Tw
   Helicone's user-metrics query splits a filter: the request conditions for its WHERE (user
   conditions read as true there), the user conditions for the HAVING over its per-user
   aggregates (`user_id`, `active_for`, `first_active`, ... `cost`; request conditions read as
-  true there).
+  true there). On the request endpoints (`endpoint="requests"`) there is no HAVING: their
+  WHERE is the whole filter, and `session_tag` is Helicone's subquery on its `tags` table
+  (`properties['Helicone-Session-Id'] IN (SELECT entity_id FROM tags WHERE tag <op> v AND
+  entity_type = 'session')`); on `"rows"` it tests the row's `session_tags` array.
 
 The magic strings work as in Helicone: on text columns "null" under equals / not-equals is
 `IS NULL` / `IS NOT NULL`, equals "__empty__" is `empty(col)`, and "null" under like / ilike is
@@ -36,7 +39,15 @@ from typing import Any, Literal
 
 from helicone_filter.backends.row_matching import Row
 from helicone_filter.facts.columns import FAMILIES, family_of
-from helicone_filter.facts.schema import FIELDS, TABLES, USERS_VIEW, Field
+from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT
+from helicone_filter.facts.schema import (
+    ALL_FIELDS,
+    ALL_TABLES,
+    FIELDS,
+    USERS_VIEW,
+    Field,
+    schema_of,
+)
 from helicone_filter.form import Chain, Condition, Filter, fold
 
 Params = dict[str, Any]
@@ -71,7 +82,7 @@ HELICONE_AGGREGATES: Mapping[str, str] = {
 # Helicone's columns of request_response_rmt, for the fields read from another column.
 _HELICONE_READS: Mapping[str, str] = {
     name: reads
-    for name, f in FIELDS.items()
+    for name, f in ALL_FIELDS.items()
     if f.family is not None and (reads := FAMILIES[f.family].reads) is not None
 }
 
@@ -104,9 +115,9 @@ def column_names(
             non-empty string.
     """
     for key, value in (table_map or {}).items():
-        if key not in TABLES and (key not in FIELDS or key not in COLUMN_TYPES):
+        if key not in ALL_TABLES and (key not in FIELDS or key not in COLUMN_TYPES):
             raise ValueError(
-                f"table_map: {key!r} is neither a table ({', '.join(TABLES)}) nor a column"
+                f"table_map: {key!r} is neither a table ({', '.join(ALL_TABLES)}) nor a column"
                 " (see `helicone-filter fields`)"
             )
         if not isinstance(value, str) or not value:
@@ -119,7 +130,7 @@ def _columns(renames: frozenset[tuple[str, str]], target: Target) -> dict[str, s
     table_map = dict(renames)
     helicone = target != "rows"
     out: dict[str, str] = {}
-    for name, f in FIELDS.items():
+    for name, f in ALL_FIELDS.items():
         if f.column is None:
             continue
         column = name
@@ -226,9 +237,31 @@ _ESCAPES = str.maketrans(
 )
 
 
-def create_table(name: str = "requests", *, engine: str = "Memory") -> str:
-    """CREATE TABLE for a table with one column per field (`COLUMN_TYPES`), and `_row` (the
-    row's number).
+def _row_fields(endpoint: str) -> dict[str, Field]:
+    """The field behind each column of `create_table`'s table for an endpoint, by column."""
+    out: dict[str, Field] = {}
+    for f in schema_of(endpoint).fields.values():
+        if f.family is not None and FAMILIES[f.family].row_type(f) is not None:
+            out[FAMILIES[f.family].row_column(f)] = f
+    return out
+
+
+def table_columns(endpoint: str = DEFAULT_ENDPOINT) -> dict[str, str]:
+    """The columns of `create_table`'s table for an endpoint's fields, by name: `COLUMN_TYPES`
+    for user metrics; for the request endpoints, those of request_response_rmt and
+    `session_tags Array(String)`, the tags of the row's session.
+
+    Raises:
+        ValueError: an unknown endpoint.
+    """
+    return {column: family_of(f).row_type(f) or "" for column, f in _row_fields(endpoint).items()}
+
+
+def create_table(
+    name: str = "requests", *, engine: str = "Memory", endpoint: str = DEFAULT_ENDPOINT
+) -> str:
+    """CREATE TABLE for a table with one column per field of an endpoint (`table_columns`:
+    `COLUMN_TYPES` by default), and `_row` (the row's number).
 
     The columns take Helicone's types (UUID, Int64, DateTime64(3), Map(..., Int64) for
     scores...), each Nullable, for NULL is a missing value; request cost is in dollars; maps
@@ -238,14 +271,16 @@ def create_table(name: str = "requests", *, engine: str = "Memory") -> str:
         >>> create_table().splitlines()[1]
         '    `_row` UInt64,'
     """
-    columns = ["`_row` UInt64"] + [f"{quote_name(n)} {t}" for n, t in COLUMN_TYPES.items()]
+    types = table_columns(endpoint)
+    columns = ["`_row` UInt64"] + [f"{quote_name(n)} {t}" for n, t in types.items()]
     body = ",\n".join(f"    {c}" for c in columns)
     return f"CREATE TABLE {quote_name(name)} (\n{body}\n) ENGINE = {engine}"
 
 
-def row_json(number: int, row: Row) -> str:
-    """A row as `matches` takes it, in JSONEachRow form for `create_table`'s table."""
+def row_json(number: int, row: Row, *, endpoint: str = DEFAULT_ENDPOINT) -> str:
+    """A row as `matches` takes it, in JSONEachRow form for `create_table`'s table (of the
+    endpoint's fields)."""
     out: dict[str, Any] = {"_row": number}
-    for name in COLUMN_TYPES:
-        out[name] = family_of(FIELDS[name]).stored(row.get(name))
+    for column, field in _row_fields(endpoint).items():
+        out[column] = family_of(field).stored(row.get(column))
     return json.dumps(out, ensure_ascii=False)

@@ -732,6 +732,58 @@ class PropertyKeyFamily(ColumnFamily):
         return props is not None and c.value in props
 
 
+class SessionTagFamily(ColumnFamily):
+    """`session_tag` (the request endpoints): a tag of the request's session. Helicone runs
+    `properties['Helicone-Session-Id'] IN (SELECT entity_id FROM tags WHERE tag <op> v AND
+    entity_type = 'session')`: contains is ILIKE v itself (no `%` added), and a request is
+    selected when any tag of its session passes, so `!=` and not-contains are no opposites of
+    `=` and contains. A row carries its session's tags as `session_tags`, a list of strings
+    (missing or None: a session without tags), which `create_table(endpoint="requests")`
+    makes an `Array(String)` column; for Helicone's own table the SQL reads its `tags`
+    table."""
+
+    name: ClassVar[Family] = "session_tag"
+    holds = (list,)
+    holds_words = "a list of strings"
+    own_column = False
+    reads = "session_tags"
+
+    @classmethod
+    def row_type(cls, field: Field) -> str | None:
+        return "Array(String)"
+
+    @classmethod
+    def row_column(cls, field: Field) -> str:
+        return "session_tags"
+
+    @classmethod
+    def stored(cls, value: Any) -> Any:
+        return list(value) if isinstance(value, list) else []
+
+    @classmethod
+    def sql(cls, w: SqlWriter, c: ConditionLike, column: str) -> list[str]:
+        operator = JSON_OPERATOR[c.op]
+        bound = w.bind(c.value, "String")
+        if w.target == "rows":
+            return [f"arrayExists(t -> t {operator.sql} {bound}, {column})"]
+        session = f"{w.columns['properties']}['Helicone-Session-Id']"
+        tags = f"SELECT entity_id FROM tags WHERE tag {operator.sql} {bound}"
+        return [f"{session} IN ({tags} AND entity_type = 'session')"]
+
+    @classmethod
+    def matches(cls, c: ConditionLike, row: Row) -> bool:
+        found = row.get("session_tags")
+        tags: list[Any] = [] if found is None else cls.held("session_tags", found)
+        for tag in tags:
+            if not isinstance(tag, str):
+                raise _wrong("session_tags", tag, "strings")
+        operator = JSON_OPERATOR[c.op]
+        if not operator.pattern:
+            return any(_compare(c.op, tag, c.value) for tag in tags)
+        pattern = like_pattern(c.value, operator.case_insensitive)  # contains: no `%` added
+        return any((pattern.fullmatch(tag) is not None) is not operator.negates for tag in tags)
+
+
 FAMILIES: Final[Mapping[str, type[ColumnFamily]]] = {
     family.name: family
     for family in (
@@ -749,6 +801,7 @@ FAMILIES: Final[Mapping[str, type[ColumnFamily]]] = {
         ScoresFamily,
         ScoresColumnFamily,
         PropertyKeyFamily,
+        SessionTagFamily,
     )
 }
 """Every family of columns by its name (`schema.Family`)."""

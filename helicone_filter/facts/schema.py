@@ -1,4 +1,9 @@
-"""The field/operator matrix of Helicone's user-metrics filter, as data every module reads."""
+"""The field/operator matrix of Helicone's filters, as data every module reads: the fields of
+each endpoint (`facts/endpoints.py`), the operators, the kinds and what Helicone's SQL runs.
+
+`FIELDS`, `FIELDS_BY_TABLE`, `FIELD_OPERATORS` and `FIELD_NOTES` are the default endpoint's
+(user metrics); `schema_of(endpoint)` gives any endpoint's (`EndpointSchema`), which the front
+ends read."""
 
 from __future__ import annotations
 
@@ -6,16 +11,27 @@ import operator
 from collections.abc import Callable
 from typing import Any, Final, Literal
 
+from helicone_filter.facts.endpoints import (
+    DEFAULT_ENDPOINT,
+    ENDPOINTS,
+    Endpoint,
+    endpoint,
+)
+from helicone_filter.facts.endpoints import REQUEST_RESPONSE_RMT as REQUEST_RESPONSE_RMT
+from helicone_filter.facts.endpoints import (
+    SESSIONS_REQUEST_RESPONSE_RMT as SESSIONS_REQUEST_RESPONSE_RMT,
+)
+from helicone_filter.facts.endpoints import USERS_VIEW as USERS_VIEW
 from helicone_filter.value_class import Record
 
 Kind = Literal["text", "number", "timestamp", "boolean", "map", "property_key"]
 
-USERS_VIEW: Final = "users_view"
-REQUEST_RESPONSE_RMT: Final = "request_response_rmt"
-TABLES: Final = (USERS_VIEW, REQUEST_RESPONSE_RMT)
+TABLES: Final = ENDPOINTS[DEFAULT_ENDPOINT].tables
+"""The tables of the default endpoint (user metrics)."""
 
-# Bit per table, so that the tables under a chain combine with `|`.
-TABLE_BITS: Final = {USERS_VIEW: 1, REQUEST_RESPONSE_RMT: 2}
+# Bit per table, so that the tables under a chain combine with `|` (users_view is the one the
+# user-metrics query compares in its HAVING).
+TABLE_BITS: Final = {USERS_VIEW: 1, REQUEST_RESPONSE_RMT: 2, SESSIONS_REQUEST_RESPONSE_RMT: 2}
 
 
 class Field(Record):
@@ -94,6 +110,19 @@ _COLUMNS: Final[dict[str, dict[Kind, tuple[str, ...]]]] = {
         ),
         "map": ("properties", "search_properties", "scores"),
         "property_key": ("property_key",),
+    },
+}
+
+# The fields of the request endpoints' own table: session_tag, which Helicone runs as a
+# subquery on its `tags` table (the other keys of the table it drops: endpoints.py).
+_SESSION_COLUMNS: Final[dict[Kind, tuple[str, ...]]] = {"text": ("session_tag",)}
+
+# The tables and fields of each endpoint, by kind.
+ENDPOINT_COLUMNS: Final[dict[str, dict[str, dict[Kind, tuple[str, ...]]]]] = {
+    "user-metrics": _COLUMNS,
+    "requests": {
+        REQUEST_RESPONSE_RMT: _COLUMNS[REQUEST_RESPONSE_RMT],
+        SESSIONS_REQUEST_RESPONSE_RMT: _SESSION_COLUMNS,
     },
 }
 
@@ -189,6 +218,10 @@ HELICONE_COLUMNS: Final[dict[str, str]] = {
     "property_key": "Map(LowCardinality(String), String)",  # has(properties, k)
 }
 
+# The type of what Helicone compares the request endpoints' own fields with: session_tag is
+# the `tag` (String) of its tags table, in a subquery (columns.SessionTagFamily).
+REQUEST_ENDPOINT_COLUMNS: Final[dict[str, str]] = {"session_tag": "String"}
+
 # What a user of each field should know about Helicone's reading of it (the field table of
 # docs/language.md, `helicone-filter fields`).
 FIELD_NOTES: Final[dict[str, str]] = {
@@ -221,6 +254,7 @@ Family = Literal[
     "feedback",
     "scores_column",
     "property_key",
+    "session_tag",
 ]
 # The family of each ClickHouse type (inside Nullable, LowCardinality; before its arguments).
 _TYPE_FAMILIES: Final[dict[str, Family]] = {
@@ -243,6 +277,7 @@ _FAMILIES: Final[dict[str, Family]] = {
     "property_key": "property_key",
     "scores": "scores",
     "properties": "map",
+    "session_tag": "session_tag",
 }
 
 
@@ -257,19 +292,27 @@ def _family(column: str | None) -> Family | None:
     return family
 
 
-FIELDS: Final[dict[str, Field]] = {
-    name: Field(
-        table,
-        name,
-        kind,
-        HELICONE_COLUMNS.get(name),
-        _FAMILIES.get(name) or _family(HELICONE_COLUMNS.get(name)),
-    )
-    for table, kinds in _COLUMNS.items()
-    for kind, names in kinds.items()
-    for name in names
-}
-"""Every column by its bare name; names are unique across the two tables."""
+def _fields(columns: dict[str, dict[Kind, tuple[str, ...]]]) -> dict[str, Field]:
+    """The fields of tables given by kind, by bare name; one Field per name whatever the
+    endpoint, so that the backends read every endpoint's conditions alike."""
+    return {
+        name: _FIELD_CACHE.setdefault(name, _field(table, name, kind))
+        for table, kinds in columns.items()
+        for kind, names in kinds.items()
+        for name in names
+    }
+
+
+def _field(table: str, name: str, kind: Kind) -> Field:
+    column = HELICONE_COLUMNS.get(name) or REQUEST_ENDPOINT_COLUMNS.get(name)
+    return Field(table, name, kind, column, _FAMILIES.get(name) or _family(column))
+
+
+_FIELD_CACHE: Final[dict[str, Field]] = {}
+
+FIELDS: Final[dict[str, Field]] = _fields(_COLUMNS)
+"""Every column of the default endpoint (user metrics) by its bare name; names are unique
+across its two tables."""
 
 FIELDS_BY_TABLE: Final[dict[str, dict[str, Field]]] = {
     table: {name: f for name, f in FIELDS.items() if f.table == table} for table in TABLES
@@ -525,6 +568,8 @@ _FAMILY_OPERATORS: Final[dict[Family, tuple[str, ...]]] = {
     "scores": _EQUALITY_OPS,  # of a key
     "scores_column": ("=", "!="),
     "property_key": ("=",),
+    # tag <op> v in a subquery, where Helicone pastes "null" and "__empty__" as they are
+    "session_tag": tuple(op for op in KINDS["text"].operators if op not in _MAGIC_OPS),
 }
 
 FIELD_OPERATORS: Final[dict[str, tuple[str, ...]]] = {
@@ -570,16 +615,110 @@ SORT_KEYS: Final[tuple[str, ...]] = (
 SORT_DIRECTIONS: Final[tuple[str, ...]] = ("asc", "desc")
 
 
-def field_table() -> list[dict[str, Any]]:
-    """Every field as plain data: name, table, type, its operators in the language and in JSON."""
+# What a user of the request endpoints' own fields should know.
+_REQUEST_NOTES: Final[dict[str, str]] = {
+    "session_tag": "a tag of the request's session (Helicone's tags table); contains adds no %, "
+    "so it matches a whole tag, ignoring case",
+}
+
+
+class EndpointSchema(Record):
+    """The fields of one endpoint, as the front ends read them: its row (`endpoint`), every
+    field by bare name (unique across its tables) and by table, the operators Helicone runs on
+    each, the notes of the field table, and the fields of the other endpoints that it does
+    not take (their name -> the endpoint that takes them)."""
+
+    endpoint: Endpoint
+    fields: dict[str, Field]
+    fields_by_table: dict[str, dict[str, Field]]
+    field_operators: dict[str, tuple[str, ...]]
+    notes: dict[str, str]
+    foreign: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        """The endpoint's name."""
+        return self.endpoint.name
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The leaf tables the language writes for the endpoint."""
+        return self.endpoint.tables
+
+    def dropped(self, table: str, column: str) -> str | None:
+        """What to write instead of a column Helicone drops without a word on this endpoint,
+        or None when it does not drop it."""
+        return self.endpoint.dropped_columns.get(table, {}).get(column)
+
+
+def _schema(row: Endpoint) -> EndpointSchema:
+    fields = _fields(ENDPOINT_COLUMNS[row.name])
+    return EndpointSchema(
+        row,
+        fields,
+        {table: {n: f for n, f in fields.items() if f.table == table} for table in row.tables},
+        {
+            name: _FAMILY_OPERATORS[f.family] if f.family is not None else ()
+            for name, f in fields.items()
+        },
+        {n: note for n, note in {**FIELD_NOTES, **_REQUEST_NOTES}.items() if n in fields},
+        {},
+    )
+
+
+def _schemas() -> dict[str, EndpointSchema]:
+    made: dict[str, EndpointSchema] = {name: _schema(row) for name, row in ENDPOINTS.items()}
+    for schema in made.values():
+        for other, theirs in made.items():
+            for field in theirs.fields:
+                if field not in schema.fields:
+                    schema.foreign.setdefault(field, other)
+    return made
+
+
+SCHEMAS: Final[dict[str, EndpointSchema]] = _schemas()
+"""The fields of every endpoint, by the endpoint's name."""
+
+ALL_FIELDS: Final[dict[str, Field]] = {
+    name: f for schema in SCHEMAS.values() for name, f in schema.fields.items()
+}
+"""The fields of every endpoint, by bare name (the default endpoint's first): what the
+backends may meet in a validated form."""
+ALL_TABLES: Final[tuple[str, ...]] = tuple(
+    dict.fromkeys(t for schema in SCHEMAS.values() for t in schema.tables)
+)
+
+
+def schema_of(name: str = DEFAULT_ENDPOINT) -> EndpointSchema:
+    """The fields of the endpoint `name`.
+
+    Raises:
+        ValueError: no endpoint has that name (endpoints.endpoint).
+
+    Example:
+        >>> "session_tag" in schema_of("requests").fields
+        True
+    """
+    found = SCHEMAS.get(name) if isinstance(name, str) else None
+    return found if found is not None else SCHEMAS[endpoint(name).name]
+
+
+def field_table(endpoint: str = DEFAULT_ENDPOINT) -> list[dict[str, Any]]:
+    """Every field of an endpoint as plain data: name, table, type, its operators in the
+    language and in JSON, and what Helicone does with it.
+
+    Raises:
+        ValueError: an unknown endpoint.
+    """
+    schema = schema_of(endpoint)
     return [
         {
             "field": name,
             "table": f.table,
             "type": f.kind_label,
-            "operators": list(FIELD_OPERATORS[name]),
+            "operators": list(schema.field_operators[name]),
             "json_operators": list(JSON_OPERATORS[f.kind]) if f.column is not None else [],
-            "helicone": FIELD_NOTES.get(name, ""),
+            "helicone": schema.notes.get(name, ""),
         }
-        for name, f in FIELDS.items()
+        for name, f in schema.fields.items()
     ]

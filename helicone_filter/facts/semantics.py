@@ -21,14 +21,13 @@ from typing import Any, Final, Literal
 from helicone_filter.facts.quoting import key_text
 from helicone_filter.facts.schema import (
     EMPTY_MAGIC,
-    FIELDS,
-    FIELDS_BY_TABLE,
     JSON_OPERATOR_TEXT,
     KINDS,
     MISSING_COLUMNS,
     NULL_MAGIC,
     PATTERN_OPERATORS,
-    TABLES,
+    SCHEMAS,
+    EndpointSchema,
     Field,
 )
 from helicone_filter.facts.timestamps import canonical_timestamp, format_timestamp
@@ -155,38 +154,92 @@ def _whole(x: float) -> int | float:
 # -- names and operators: the messages both paths give -------------------------------------------
 
 
-def unknown_table(written: str) -> tuple[str, str, str | None]:
+_DEFAULT: Final = SCHEMAS["user-metrics"]
+
+
+def unknown_table(written: str, schema: EndpointSchema = _DEFAULT) -> tuple[str, str, str | None]:
     """The message and hint for a table that does not exist, and the table meant (or None)."""
     from helicone_filter.errors import closest  # only when a name is wrong
 
-    near = closest(written, TABLES)
-    hint = f"did you mean '{near[0]}'?" if near else f"the tables are {' and '.join(TABLES)}"
+    tables = schema.tables
+    near = closest(written, tables)
+    hint = f"did you mean '{near[0]}'?" if near else f"the tables are {' and '.join(tables)}"
     return f"unknown table '{written}'", hint, near[0] if near else None
 
 
-def unknown_column(written: str, table: str | None = None) -> tuple[str, str, str | None]:
+def unknown_column(
+    written: str, table: str | None = None, schema: EndpointSchema = _DEFAULT
+) -> tuple[str, str, str | None]:
     """The message and hint for a column that is not in `table` (or in no table), and the
     name meant (or None)."""
     from helicone_filter.errors import closest  # only when a name is wrong
 
-    if table is not None and written in FIELDS:
-        other = FIELDS[written].table
+    fields, by_table = schema.fields, schema.fields_by_table
+    if table is not None and written in fields:
+        other = fields[written].table
         return (
             f"{table} has no column {written}; {written} is in {other}",
             f"write {other}.{written}, or just {written}",
             written,
         )
-    pool = FIELDS if table is None else FIELDS_BY_TABLE[table]
+    pool = fields if table is None else by_table[table]
     near = closest(written, pool)
-    if written in TABLES:
-        example = next(iter(FIELDS_BY_TABLE[written]))
+    if written in schema.tables:
+        example = next(iter(by_table[written]))
         hint = f"name a column of the table, e.g. {written}.{example}"
     elif near:
         hint = f"did you mean '{near[0]}'?"
     else:
         hint = "fields are named as in Helicone's schema: user_cost, model, properties.k, ..."
     where = f"{table} has no column" if table is not None else "unknown field"
-    return f"{where} '{written}'", hint, near[0] if near and written not in TABLES else None
+    return f"{where} '{written}'", hint, near[0] if near and written not in schema.tables else None
+
+
+def other_endpoint(name: str, schema: EndpointSchema) -> Quirk | None:
+    """The error for a field or table that another endpoint takes and `schema`'s does not
+    (Helicone answers 422), or None when `name` is no such thing."""
+    refusal = schema.endpoint.refused_tables.get(name)
+    if refusal is not None and refusal.answer == "422":
+        return Quirk("error", "other-endpoint", refusal.why, refusal.instead, "field")
+    theirs = schema.foreign.get(name)
+    if theirs is None:
+        return None
+    table = SCHEMAS[theirs].fields[name].table
+    return Quirk(
+        "error",
+        "other-endpoint",
+        f"{name} is a field of the {theirs} endpoint ({table}), not of the {schema.name} "
+        "endpoint: Helicone answers 422",
+        f'filter on it with the {theirs} endpoint (endpoint="{theirs}", --endpoint {theirs})',
+        "field",
+    )
+
+
+def refused_table(table: str, schema: EndpointSchema) -> Quirk | None:
+    """The error for a table that the endpoint's schema takes but whose conditions Helicone
+    cannot run (its query fails: an empty page; or HTTP 500), or None."""
+    refusal = schema.endpoint.refused_tables.get(table)
+    if refusal is None:
+        return None
+    if refusal.answer == "422":
+        return other_endpoint(table, schema)
+    return Quirk("error", "table-fails", refusal.why, refusal.instead, "field")
+
+
+def dropped_column(table: str, column: str, schema: EndpointSchema) -> Quirk | None:
+    """The error for a column that Helicone takes and drops without a word on this endpoint
+    (the condition reads as true), or None."""
+    instead = schema.dropped(table, column)
+    if instead is None:
+        return None
+    return Quirk(
+        "error",
+        "dropped-column",
+        f"Helicone's {schema.name} endpoint takes {table}.{column} and drops it without a "
+        "word: the condition reads as true and selects every request",
+        instead,
+        "field",
+    )
 
 
 def operator_not_allowed(field: Field, key: str | None, op: str, allowed: str) -> tuple[str, str]:
@@ -502,7 +555,11 @@ def read_condition(
         isinstance(value, str)
         and kind in _TEXT_KINDS
         and family != "scores"
-        and (family in ("string", "map", "property_key") or value in (NULL_MAGIC, EMPTY_MAGIC))
+        and (
+            family in ("string", "map", "property_key")
+            or (family == "session_tag" and value not in (NULL_MAGIC, EMPTY_MAGIC))
+            or (family != "session_tag" and value in (NULL_MAGIC, EMPTY_MAGIC))
+        )
     ):
         quirks += _text_quirks(kind, op, value)
     if kind == "number":
@@ -628,10 +685,41 @@ def _scores_column_checks(field: Field, op: str, value: Any, text: bool) -> list
     return []
 
 
+def _session_tag_checks(field: Field, op: str, value: Any, text: bool) -> list[Quirk]:
+    """Helicone's subquery on its tags table pastes "null" and "__empty__" as they are, and
+    adds no `%` under contains."""
+    if value in (NULL_MAGIC, EMPTY_MAGIC):
+        what = (
+            "as SQL NULL, so the condition matches no request"
+            if value == NULL_MAGIC
+            else "as a bare name, and the query fails (an empty page)"
+        )
+        return [
+            Quirk(
+                "error",
+                "session-tag-magic",
+                f'Helicone pastes "{value}" into its subquery on session tags {what}',
+                "Helicone cannot test a session for no tag or an empty one; compare with a tag",
+            )
+        ]
+    if op in ("contains", "not-contains"):
+        return [
+            Quirk(
+                "warning",
+                "session-tag-contains",
+                f"Helicone runs {op} on session_tag as {'NOT ' if op == 'not-contains' else ''}"
+                "ILIKE without %: it matches a whole tag, ignoring case",
+                f'for a part of a tag write session_tag ilike "%{value}%"',
+            )
+        ]
+    return []
+
+
 _CHECKS: Final = {
     "uuid": _uuid_checks,
     "scores": _score_checks,
     "scores_column": _scores_column_checks,
+    "session_tag": _session_tag_checks,
 }
 
 

@@ -4,7 +4,8 @@ problem and its JSON path.
 It judges any JSON value the way Helicone's backend would treat it (docs/helicone.md): what it
 refuses, what it silently drops, and what works but probably not as meant (warnings). It walks
 the tree with an explicit stack, so any depth is fine. The ways in (`helicone_filter.api`:
-`check`, `validate`, `normalize`...) read JSON through it, once.
+`check`, `validate`, `normalize`...) read JSON through it, once, for one endpoint of Helicone
+(`schema.schema_of`), whose tables and fields it takes.
 """
 
 from __future__ import annotations
@@ -13,24 +14,29 @@ import re
 from typing import Any
 
 from helicone_filter.errors import FilterValidationError, Problem, Severity, closest
+from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT
 from helicone_filter.facts.quoting import key_text
 from helicone_filter.facts.schema import (
-    FIELDS_BY_TABLE,
     JSON_OPERATORS,
     REQUEST_RESPONSE_RMT,
-    TABLES,
     USERS_VIEW,
+    EndpointSchema,
     Field,
+    schema_of,
 )
-from helicone_filter.facts.semantics import describe as _describe
 from helicone_filter.facts.semantics import (
+    Quirk,
+    dropped_column,
     operator_not_allowed,
     or_across_tables,
+    other_endpoint,
     read_condition,
+    refused_table,
     tree_limits,
     unknown_column,
     unknown_table,
 )
+from helicone_filter.facts.semantics import describe as _describe
 from helicone_filter.form import ALL, Condition, Filter, join, join2
 from helicone_filter.value_class import Record
 
@@ -202,7 +208,8 @@ def _entries(container: Any) -> Any:
 
 
 class _Checker:
-    def __init__(self) -> None:
+    def __init__(self, schema: EndpointSchema) -> None:
+        self.schema = schema
         self.problems: list[Problem] = []
 
     def add(
@@ -254,7 +261,7 @@ class _Checker:
                 (right, r_users, r_rmt, r_bad), (left_ir, l_users, l_rmt, l_bad) = results
                 op = node["operator"]
                 users, rmt, bad = l_users or r_users, l_rmt or r_rmt, l_bad or r_bad
-                if op == "or" and users and rmt and not bad:
+                if op == "or" and users and rmt and not bad and self.refuses_or:
                     bad = True
                     message, hint = or_across_tables(str(users.path), str(rmt.path))
                     self.add("or-across-tables", message, path, hint)
@@ -328,6 +335,15 @@ class _Checker:
             )
         return ok
 
+    @property
+    def refuses_or(self) -> bool:
+        """Whether the endpoint's query refuses `or` across tables."""
+        return self.schema.endpoint.refuses_or_across_tables
+
+    def quirk(self, q: Quirk, path: JsonPath) -> None:
+        """Report a quirk of a name (a table or column the endpoint refuses) at `path`."""
+        self.add(q.code, q.message, path, q.hint, q.severity)
+
     # -- leaves --------------------------------------------------------------------------------
 
     def leaf(self, node: dict[str, Any], path: JsonPath, root: bool) -> list[Condition] | None:
@@ -352,7 +368,8 @@ class _Checker:
             return []
         conditions: list[Condition] = []
         ok = True
-        if len(node) > 1 and all(t in TABLES for t in node):
+        tables = self.schema.tables
+        if len(node) > 1 and all(t in tables for t in node):
             self.add(
                 "several-tables",
                 f"one leaf names {' and '.join(node)}: Helicone applies both, as 'and'",
@@ -362,9 +379,13 @@ class _Checker:
             )
         for table, columns in node.items():
             tpath = path.child(table)
-            if table not in TABLES:
-                message, hint, _ = unknown_table(table)
-                self.add("unknown-table", message, tpath, hint)
+            if table not in tables:
+                refused = refused_table(table, self.schema)
+                if refused is not None:
+                    self.quirk(refused, tpath)
+                else:
+                    message, hint, _ = unknown_table(table, self.schema)
+                    self.add("unknown-table", message, tpath, hint)
                 ok = False
                 continue
             if not isinstance(columns, dict):
@@ -408,9 +429,15 @@ class _Checker:
     def column(
         self, table: str, column: str, operators: Any, path: JsonPath
     ) -> list[Condition] | None:
-        field = FIELDS_BY_TABLE[table].get(column)
+        field = self.schema.fields_by_table[table].get(column)
         if field is None:
-            message, hint, _ = unknown_column(column, table)
+            elsewhere = dropped_column(table, column, self.schema)
+            if elsewhere is None and column not in self.schema.fields:
+                elsewhere = other_endpoint(column, self.schema)
+            if elsewhere is not None:
+                self.quirk(elsewhere, path)
+                return None
+            message, hint, _ = unknown_column(column, table, self.schema)
             self.add("unknown-field", message, path, hint)
             return None
         if not isinstance(operators, dict):
@@ -513,10 +540,11 @@ def _kept_column(table: str, columns: list[str]) -> str:
     return columns[0]
 
 
-def check_json(obj: Any) -> tuple[Filter | None, list[Problem]]:
+def check_json(obj: Any, endpoint: str = DEFAULT_ENDPOINT) -> tuple[Filter | None, list[Problem]]:
     """A FilterNode's validated form (None where it has errors) and every problem with it, in
-    document order; never raises."""
-    checker = _Checker()
+    document order, for an endpoint of Helicone; never raises for a filter (ValueError for an
+    unknown endpoint)."""
+    checker = _Checker(schema_of(endpoint))
     ir = checker.run(obj)
     return ir, checker.problems
 
@@ -528,11 +556,13 @@ class Checked(Record):
     problems: list[Problem]
 
 
-def read_json(obj: Any, tolerated: frozenset[str] = REPAIRABLE) -> Checked:
+def read_json(
+    obj: Any, tolerated: frozenset[str] = REPAIRABLE, endpoint: str = DEFAULT_ENDPOINT
+) -> Checked:
     """A FilterNode in its validated form, with its problems, or FilterValidationError when it
     has errors other than `tolerated` ones (by default those `normalize` repairs: leaves with
     several conditions, which the form splits, and a tree too deep for Helicone)."""
-    ir, problems = check_json(obj)
+    ir, problems = check_json(obj, endpoint)
     fatal = [p for p in problems if p.severity == "error" and p.code not in tolerated]
     if fatal:
         raise FilterValidationError(fatal)
@@ -540,9 +570,11 @@ def read_json(obj: Any, tolerated: frozenset[str] = REPAIRABLE) -> Checked:
     return Checked(ir, problems)
 
 
-def normalized_ir(obj: Any, tolerated: frozenset[str] = REPAIRABLE) -> Filter:
-    """`read_json(obj, tolerated).filter`: the validated form of a FilterNode."""
-    return read_json(obj, tolerated).filter
+def normalized_ir(
+    obj: Any, tolerated: frozenset[str] = REPAIRABLE, endpoint: str = DEFAULT_ENDPOINT
+) -> Filter:
+    """`read_json(obj, tolerated, endpoint).filter`: the validated form of a FilterNode."""
+    return read_json(obj, tolerated, endpoint).filter
 
 
 __all__ = ["REPAIRABLE", "SPLITTABLE", "Checked", "check_json", "normalized_ir", "read_json"]

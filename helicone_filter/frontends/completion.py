@@ -3,7 +3,7 @@
 `complete(text, cursor)` parses the text before the word under the cursor with the grammar's
 own tables and asks which terminals could come next; the schema table then says which fields,
 which operators (only those the field's type takes) and which value templates fit there.
-It never raises.
+It never raises on any text; the fields are those of the endpoint asked for.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT
 from helicone_filter.facts.quoting import is_plain_key, key_text, quote
 from helicone_filter.facts.schema import (
-    FIELD_OPERATORS,
-    FIELDS,
-    FIELDS_BY_TABLE,
     KINDS,
     OPERATORS,
-    TABLES,
+    SCHEMAS,
+    EndpointSchema,
     Field,
     Kind,
+    schema_of,
 )
 from helicone_filter.frontends.lalr import ParseFailure, Tok
 from helicone_filter.frontends.syntax_tree import FieldRef
@@ -54,7 +54,11 @@ _SCAN_STRINGS = re.compile(r"\"(?:[^\"\\]|\\.)*\"?|'(?:[^'\\]|\\.)*'?|[^\"']+", 
 
 
 def complete(
-    text: str, cursor: int | None = None, *, map_keys: Mapping[str, Iterable[str]] | None = None
+    text: str,
+    cursor: int | None = None,
+    *,
+    map_keys: Mapping[str, Iterable[str]] | None = None,
+    endpoint: str = DEFAULT_ENDPOINT,
 ) -> list[Completion]:
     """What may stand at `cursor` (default: the end) in `text`, best first.
 
@@ -63,20 +67,29 @@ def complete(
         cursor: an offset in code points, clamped to the text.
         map_keys: known keys of the map columns, e.g. `{"properties": ["environment"]}`,
             offered after `properties.`.
+        endpoint: the endpoint of Helicone whose fields are offered ("user-metrics" or
+            "requests").
+
+    Raises:
+        ValueError: an unknown endpoint (the only thing it raises for).
 
     Example:
         >>> [c.label for c in complete("cached ")][:3]
         ['=', '!=', 'and']
     """
+    schema = schema_of(endpoint)
     if not isinstance(text, str):
         return []
     position = len(text) if cursor is None else min(max(int(cursor), 0), len(text))
     keys = {name: sorted(set(values)) for name, values in (map_keys or {}).items()}
-    return _Completer(text, position, keys).run()
+    return _Completer(text, position, keys, schema).run()
 
 
 class _Completer:
-    def __init__(self, text: str, cursor: int, keys: dict[str, list[str]]) -> None:
+    def __init__(
+        self, text: str, cursor: int, keys: dict[str, list[str]], schema: EndpointSchema
+    ) -> None:
+        self.schema = schema
         self.text = text
         self.cursor = cursor
         self.keys = keys
@@ -106,7 +119,8 @@ class _Completer:
             reading = _reading(before)
         # After a syntax error before the cursor: offer a fresh condition.
         expected, tail = reading or ({"NAME", "NOT", "LPAR"}, [])
-        field = _field_at_end(tail)  # the field just written, if the cursor follows one
+        # the field just written, if the cursor follows one
+        field = _field_at_end(tail, self.schema)
         out: list[Completion] = []
         if "NAME" in expected:
             out += self.names(tail)
@@ -143,11 +157,10 @@ class _Completer:
         if tail and isinstance(tail[-1], Tok) and tail[-1].type == "DOT":  # `table.`, `map.`
             dot = tail[-1]
             parts = _names_before(tail[:-1])
-            if len(parts) == 1 and parts[0] in TABLES:
-                return self.ranked(
-                    [self.field_item(f) for f in FIELDS_BY_TABLE[parts[0]].values() if f.column]
-                )
-            found = _resolve(parts)
+            if len(parts) == 1 and parts[0] in self.schema.tables:
+                by_table = self.schema.fields_by_table[parts[0]]
+                return self.ranked([self.field_item(f) for f in by_table.values() if f.column])
+            found = _resolve(parts, self.schema)
             field = found[0] if found is not None else None
             if field is not None and field.kind == "map":
                 # A plain key follows the dot; any other goes in brackets, the dot replaced.
@@ -166,8 +179,11 @@ class _Completer:
                 )
             return []
         # Not the fields whose every query fails in Helicone (no column in its table).
-        fields = [self.field_item(f) for f in FIELDS.values() if f.column]
-        tables = [self.item(t, "field", "a table: write table.column", t + ".") for t in TABLES]
+        fields = [self.field_item(f) for f in self.schema.fields.values() if f.column]
+        tables = [
+            self.item(t, "field", "a table: write table.column", t + ".")
+            for t in self.schema.tables
+        ]
         return self.ranked(fields + tables)
 
     def field_item(self, f: Field) -> Completion:
@@ -182,7 +198,8 @@ class _Completer:
         if field is not None:
             if field[0].kind == "map" and field[1] is None:
                 return []  # a map needs its key first: properties.environment
-            allowed = FIELD_OPERATORS[field[0].name]  # the operators Helicone runs on it
+            # the operators Helicone runs on it
+            allowed = self.schema.field_operators[field[0].name]
         out = []
         for op in allowed:
             terminal, meaning = _OPERATORS[op]
@@ -193,7 +210,7 @@ class _Completer:
     def values(self, tail: list[Any], expected: set[str]) -> list[Completion]:
         # The field the value is for: the last one the parser has read whole.
         ref = next((x for x in reversed(tail) if isinstance(x, FieldRef)), None)
-        field = _field_of(list(ref.parts), ref.key) if ref is not None else None
+        field = _field_of(list(ref.parts), ref.key, self.schema) if ref is not None else None
         kind: Kind | None = None
         if field is not None:
             kind = "map" if field[1] is not None else field[0].kind
@@ -254,7 +271,7 @@ class _Completer:
         tail = reading[1] if reading else []
         if not (tail and isinstance(tail[-1], Tok) and tail[-1].type == "LSQB"):
             return []
-        found = _resolve(_names_before(tail[:-1]))
+        found = _resolve(_names_before(tail[:-1]), self.schema)
         if found is None or found[0].kind != "map" or found[0].name not in self.keys:
             return []
         name = found[0].name
@@ -304,12 +321,15 @@ def _in_order(typed: str, label: str) -> bool:
 _FieldKey = tuple[Field, str | None]  # a column and the map key written after it
 
 
-def _resolve(parts: list[str]) -> tuple[Field, list[str]] | None:
+_DEFAULT = SCHEMAS[DEFAULT_ENDPOINT]
+
+
+def _resolve(parts: list[str], schema: EndpointSchema = _DEFAULT) -> tuple[Field, list[str]] | None:
     """The column that dotted `parts` name (a table first is checked), and the parts after it."""
-    table = parts[0] if len(parts) >= 2 and parts[0] in TABLES else None
+    table = parts[0] if len(parts) >= 2 and parts[0] in schema.tables else None
     if table is not None:
         parts = parts[1:]
-    field = FIELDS.get(parts[0]) if parts else None
+    field = schema.fields.get(parts[0]) if parts else None
     if field is None or (table is not None and field.table != table):
         return None
     return field, parts[1:]
@@ -328,15 +348,17 @@ def _names_before(tail: list[Any]) -> list[str]:
     return parts[::-1]
 
 
-def _field_of(parts: list[str], key: str | None) -> _FieldKey | None:
-    found = _resolve(parts)
+def _field_of(
+    parts: list[str], key: str | None, schema: EndpointSchema = _DEFAULT
+) -> _FieldKey | None:
+    found = _resolve(parts, schema)
     if found is None:
         return None
     field, rest = found
     return (field, rest[0]) if rest else (field, key)
 
 
-def _field_at_end(tail: list[Any]) -> _FieldKey | None:
+def _field_at_end(tail: list[Any], schema: EndpointSchema = _DEFAULT) -> _FieldKey | None:
     """The field written at the end of what the parser holds, with its map key (None if it has
     none): the tokens `name`, `table.name`, `map.key` or `map["key"]`."""
     from helicone_filter.frontends.parser import LexProblem, decode_string
@@ -352,4 +374,4 @@ def _field_at_end(tail: list[Any]) -> _FieldKey | None:
             return None
         tail = tail[:-3]
     parts = _names_before(tail)
-    return _field_of(parts, key) if parts else None
+    return _field_of(parts, key, schema) if parts else None

@@ -3,7 +3,10 @@ chains.
 
 One pass over the tree, without recursion, collects every problem before it gives up. Each
 maximal run of one operator becomes one chain (docs/language.md, "Chains"); its JSON shape is
-helicone_json's business.
+helicone_json's business. The names it takes are those of one endpoint of Helicone
+(`schema.schema_of`): a name of another endpoint, a table the endpoint cannot run or a column it
+drops is refused with what Helicone does, and `or` across tables only where the endpoint's
+query refuses it.
 """
 
 from __future__ import annotations
@@ -13,27 +16,31 @@ from datetime import datetime
 from typing import Any
 
 from helicone_filter.errors import FilterValidationError, Fix, Problem, make_problem
+from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT, SESSIONS_REQUEST_RESPONSE_RMT
 from helicone_filter.facts.quoting import quote
 from helicone_filter.facts.schema import (
     ALLOWED_OPERATORS,
     EMPTY_MAGIC,
-    FIELDS,
     MAX_SAFE_INTEGER,
     NEGATED_OPERATOR,
     NULL_MAGIC,
     OPERATOR_JSON,
     TABLE_BITS,
-    TABLES,
+    EndpointSchema,
     Field,
     Kind,
+    schema_of,
 )
 from helicone_filter.facts.semantics import (
     ZERO_UUID,
     Quirk,
+    dropped_column,
     operator_not_allowed,
     or_across_tables,
+    other_endpoint,
     plain_text_value,
     read_condition,
+    refused_table,
     unknown_column,
     unknown_table,
     wrong_type,
@@ -58,8 +65,6 @@ Span = tuple[int, int]
 Wrap = tuple[int, int, bool]
 JSON = Any
 
-_MAPS = tuple(name for name, f in FIELDS.items() if f.kind == "map")
-
 
 # A lowered piece of the tree, as a plain tuple (one per condition, so it must be cheap): the
 # piece (None where it failed), one condition on each table below it for messages, and whether
@@ -68,7 +73,9 @@ Item = tuple[Filter | None, Condition | None, Condition | None, bool]
 
 
 class _Lowerer:
-    def __init__(self, text: str, now: datetime) -> None:
+    def __init__(self, text: str, now: datetime, schema: EndpointSchema) -> None:
+        self.schema = schema
+        self.resolved = _RESOLVED.setdefault(schema.name, {})
         self.text = text
         # Helicone compares whole seconds, so `now` means the current second.
         self.now = now.replace(microsecond=0)
@@ -177,7 +184,13 @@ class _Lowerer:
             ex_users = ex_users or users
             ex_rmt = ex_rmt or rmt
             reported = reported or below
-        if op == "or" and ex_users and ex_rmt and not reported:
+        if (
+            op == "or"
+            and ex_users
+            and ex_rmt
+            and not reported
+            and self.schema.endpoint.refuses_or_across_tables
+        ):
             reported = True
             message, hint = or_across_tables(
                 self.source(ex_users.start, ex_users.end), self.source(ex_rmt.start, ex_rmt.end)
@@ -189,14 +202,15 @@ class _Lowerer:
 
     def leaf(self, node: Comparison, neg: bool) -> Item:
         ref = node.field
-        resolved = _RESOLVED.get((ref.parts, ref.key))
+        cache = self.resolved
+        resolved = cache.get((ref.parts, ref.key))
         if resolved is None:
             found = self.resolve(ref)
             if found is None:
                 return _BAD_ITEM
-            if len(_RESOLVED) > 10_000:  # map keys are the user's: keep the cache bounded
-                _RESOLVED.clear()
-            resolved = _RESOLVED[(ref.parts, ref.key)] = _resolved(*found)
+            if len(cache) > 10_000:  # map keys are the user's: keep the cache bounded
+                cache.clear()
+            resolved = cache[(ref.parts, ref.key)] = _resolved(*found)
         field, key, kind, _, plain = resolved
         op = node.op
         raw = node.value
@@ -266,6 +280,12 @@ class _Lowerer:
                 )
             if kind == "property_key":
                 return self.not_negatable(node, "property_key takes only '='; drop the 'not'")
+            if field.family == "session_tag":
+                return self.not_negatable(
+                    node,
+                    "Helicone selects a request when any tag of its session passes the test, "
+                    "so != and not contains are no opposites here; drop the 'not'",
+                )
             if op not in NEGATED_OPERATOR:  # like, ilike
                 name = self.source(ref.start, ref.end)
                 return self.not_negatable(
@@ -364,10 +384,11 @@ class _Lowerer:
         parts = list(ref.parts)
         start, end = ref.start, ref.end
         table: str | None = None
-        if len(parts) >= 2 and parts[0] in TABLES:
+        schema = self.schema
+        if len(parts) >= 2 and parts[0] in schema.tables:
             table = parts.pop(0)
         name = parts[0]
-        field = FIELDS.get(name)
+        field = schema.fields.get(name)
         if field is None or (table is not None and field.table != table):
             self.unknown_field(ref, table, name)
             return None
@@ -402,24 +423,42 @@ class _Lowerer:
                 f"{name} is a {field.kind_label} column, not a map, so it has no keys",
                 start,
                 end,
-                f"only {', '.join(_MAPS)} take keys",
+                f"only {', '.join(_maps(schema))} take keys",
             )
             return None
         return field, None
 
     def unknown_field(self, ref: FieldRef, table: str | None, name: str) -> None:
         start, end = ref.start, ref.end
-        if table is None and len(ref.parts) >= 2 and ref.parts[1] in FIELDS:
-            message, hint, near = unknown_table(ref.parts[0])
+        elsewhere = self.elsewhere(ref, table, name)
+        if elsewhere is not None:
+            self.problem(elsewhere.code, elsewhere.message, start, end, elsewhere.hint)
+            return
+        if table is None and len(ref.parts) >= 2 and ref.parts[1] in self.schema.fields:
+            message, hint, near = unknown_table(ref.parts[0], self.schema)
             table_end = start + len(self.text[start:end].split(".")[0].rstrip())
             fix = ((start, table_end, near),) if near else ()
             self.problem("unknown-table", message, start, end, hint, fix)
             return
         written = name if table is not None else self.source(start, end)
-        message, hint, near = unknown_column(written, table)
+        message, hint, near = unknown_column(written, table, self.schema)
         self.problem(
             "unknown-field", message, start, end, hint, ((start, end, near),) if near else ()
         )
+
+    def elsewhere(self, ref: FieldRef, table: str | None, name: str) -> Quirk | None:
+        """The error for a name this endpoint refuses though Helicone knows it: a table or a
+        field of another endpoint, a table it cannot run, a column it drops; or None."""
+        schema = self.schema
+        if table is None and len(ref.parts) >= 2:
+            found = refused_table(ref.parts[0], schema)
+            if found is not None:
+                return found
+        if table in (None, SESSIONS_REQUEST_RESPONSE_RMT):
+            found = dropped_column(SESSIONS_REQUEST_RESPONSE_RMT, name, schema)
+            if found is not None:
+                return found
+        return other_endpoint(name, schema)
 
     # -- values --------------------------------------------------------------------------------
 
@@ -514,8 +553,8 @@ _TEXT_KINDS = frozenset({"text", "map", "property_key"})
 # A resolved field reference: the column, the map key, the kind of what is compared ("map"
 # for a map key), the column's table as TABLE_BITS, and _PLAIN for that kind.
 _Resolved = tuple[Field, str | None, Kind, int, dict[str, str]]
-# Field references already resolved: (parts, key) -> _Resolved.
-_RESOLVED: dict[tuple[tuple[str, ...], str | None], _Resolved] = {}
+# Field references already resolved, per endpoint: (parts, key) -> _Resolved.
+_RESOLVED: dict[str, dict[tuple[tuple[str, ...], str | None], _Resolved]] = {}
 
 
 # The common case, kind -> operator -> JSON operator: the operator applies to the kind and is
@@ -541,8 +580,9 @@ def _not_empty(field: Field) -> str:
     return f'"{ZERO_UUID}"' if field.family == "uuid" else '""'
 
 
-def _columns(table: str) -> list[str]:
-    return [n for n, f in FIELDS.items() if f.table == table]
+def _maps(schema: EndpointSchema) -> list[str]:
+    """The map fields of an endpoint."""
+    return [name for name, f in schema.fields.items() if f.kind == "map"]
 
 
 def _is_number(s: str) -> bool:
@@ -553,18 +593,21 @@ def _is_number(s: str) -> bool:
     return True
 
 
-def lower(root: Node, text: str, *, now: datetime) -> Filter:
-    """Lower a parsed filter to its validated form.
+def lower(root: Node, text: str, *, now: datetime, endpoint: str = DEFAULT_ENDPOINT) -> Filter:
+    """Lower a parsed filter to its validated form, for an endpoint of Helicone.
 
     Raises:
         FilterValidationError: with every problem found, sorted by position.
+        ValueError: an unknown endpoint.
     """
-    return _Lowerer(text, now).run(root)
+    return _Lowerer(text, now, schema_of(endpoint)).run(root)
 
 
-def lower_with_warnings(root: Node, text: str, *, now: datetime) -> tuple[Filter, list[Problem]]:
+def lower_with_warnings(
+    root: Node, text: str, *, now: datetime, endpoint: str = DEFAULT_ENDPOINT
+) -> tuple[Filter, list[Problem]]:
     """`lower`, and the warnings about what Helicone will do unexpectedly with the result."""
-    lowerer = _Lowerer(text, now)
+    lowerer = _Lowerer(text, now, schema_of(endpoint))
     lowerer.warnings = []
     result = lowerer.run(root)
     # Each code reported here is registered as a warning, which make_problem gives it.

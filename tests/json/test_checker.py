@@ -349,6 +349,49 @@ def test_problem(code: str, severity: str, node: Any, path: str) -> None:
         assert validate(node) is node
 
 
+S = "sessions_request_response_rmt"
+# One case per code that only the request endpoints raise: (code, severity, node, path).
+REQUEST_CASES: list[tuple[str, str, Any, str]] = [
+    ("other-endpoint", "error", leaf(U, "user_cost", "gt", 5), "$.users_view"),
+    (
+        "dropped-column",
+        "error",
+        leaf(S, "session_total_cost", "gt", 5),
+        f"$.{S}.session_total_cost",
+    ),
+    ("table-fails", "error", leaf("request", "model", "equals", "x"), "$.request"),
+    ("table-fails", "error", leaf("values", "x", "equals", "y"), "$.values"),
+    (
+        "session-tag-magic",
+        "error",
+        leaf(S, "session_tag", "equals", "null"),
+        f"$.{S}.session_tag.equals",
+    ),
+    (
+        "session-tag-contains",
+        "warning",
+        leaf(S, "session_tag", "contains", "prod"),
+        f"$.{S}.session_tag.contains",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("code", "severity", "node", "path"),
+    REQUEST_CASES,
+    ids=[f"{c[0]}:{c[3]}" for c in REQUEST_CASES],
+)
+def test_request_endpoint_problem(code: str, severity: str, node: Any, path: str) -> None:
+    found = [(p.code, p.severity, p.path) for p in check(node, endpoint="requests")]
+    assert (code, severity, path) in found
+    if severity == "error":
+        with pytest.raises(FilterValidationError) as info:
+            validate(node, endpoint="requests")
+        assert code in {p.code for p in info.value.problems}
+    else:
+        assert validate(node, endpoint="requests") is node
+
+
 def test_every_code_in_the_checker_has_a_case() -> None:
     source = "".join(
         (ROOT / "helicone_filter" / name).read_text(encoding="utf-8")
@@ -359,7 +402,7 @@ def test_every_code_in_the_checker_has_a_case() -> None:
     )
     codes |= set(re.findall(r'Quirk\(\s*[^,()]*,\s*"([a-z0-9]+(?:-[a-z0-9]+)+)"', source))
     codes.add("wrong-value-type")  # reported through wrong_type()
-    assert codes == {c[0] for c in CASES}
+    assert codes == {c[0] for c in CASES + REQUEST_CASES}
 
 
 def test_valid_filters_have_no_problems() -> None:

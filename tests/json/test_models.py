@@ -164,3 +164,34 @@ def test_the_compiler_does_not_import_pydantic() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+# -- the request endpoints ---------------------------------------------------------------------
+
+
+def test_request_models_take_what_the_request_endpoints_take() -> None:
+    """RequestQueryParams and RequestFilterNode: the body's fields and sort keys are those of
+    the OpenAPI excerpt; the leaf's tables the ones the language writes (session_tag alone of
+    its table), and a compiled filter is a valid body."""
+    from conftest import request_openapi
+
+    from helicone_filter.frontends.models import REQUEST_SORT_KEYS, RequestQueryParams
+
+    spec = request_openapi()["components"]["schemas"]
+    ours = helicone_filter.json_schema(endpoint="requests")
+    assert set(ours["properties"]) == set(spec["RequestQueryParams"]["properties"])
+    assert ours["required"] == spec["RequestQueryParams"]["required"] == ["filter"]
+    sorts = set(spec["SortLeafRequest"]["properties"])
+    assert sorts == {*REQUEST_SORT_KEYS, "random", "properties", "values"}
+    leaf = ours["$defs"]["RequestFilterLeaf"]["properties"]
+    assert set(leaf) == {"request_response_rmt", "sessions_request_response_rmt"}
+    sessions = ours["$defs"]["SessionsRequestResponseRMTToOperators"]["properties"]
+    assert set(sessions) == {"session_tag"}
+    node = helicone_filter.compile('session_tag = "prod" or cost > 1', now=NOW, endpoint="requests")
+    RequestQueryParams.model_validate({"filter": node, "limit": 10})
+    assert helicone_filter.json_schema("filter", endpoint="requests")["oneOf"][2] == {
+        "const": "all",
+        "type": "string",
+    }
+    with pytest.raises(ValueError, match="unknown endpoint"):
+        helicone_filter.json_schema(endpoint="sessions")
