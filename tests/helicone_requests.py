@@ -319,7 +319,7 @@ def _joined(pieces: list[tuple[str, dict[str, Any]]], operator: str) -> tuple[st
     """Pieces of SQL joined by `operator`, each one's parameters renamed apart."""
     texts, params = [], {}
     for i, (sql, values) in enumerate(pieces):
-        texts.append(re.sub(r"\{p(\d+):", rf"{{l{i}_p\1:", sql))
+        texts.append(re.sub(r"\{(\w+):", rf"{{l{i}_\1:", sql))
         params.update({f"l{i}_{name}": value for name, value in values.items()})
     return "(" + f" {operator} ".join(texts) + ")", params
 
