@@ -22,6 +22,13 @@ from helicone_filter.client.calls import (
     Retries,
     check_api_key,
 )
+from helicone_filter.client.records import HeliconeRequest
+from helicone_filter.client.requests import (
+    QUERY_PATH,
+    RequestPage,
+    iter_requests,
+    query_requests,
+)
 from helicone_filter.client.user_metrics import (
     ENDPOINT,
     UserMetricsPage,
@@ -38,12 +45,17 @@ __all__ = [
     "ENDPOINT",
     "EU_BASE_URL",
     "MAX_REPLY_BYTES",
+    "QUERY_PATH",
     "REDACTED",
     "HeliconeAPIError",
+    "HeliconeRequest",
+    "RequestPage",
     "Retries",
     "UserMetricsPage",
     "check_api_key",
     "endpoint_url",
+    "iter_requests",
+    "query_requests",
     "query_user_metrics",
     "send_query",
 ]
