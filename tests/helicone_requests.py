@@ -866,7 +866,7 @@ class HeliconeRequests:
         if limit < 0 or limit > 1000:
             return 500, {"data": None, "error": "invalid limit"}
         where, params = self._where(org, _score_filter(body["filter"], body.get("isScored")))
-        ties = "" if self.stable_ties else ", cityHash64(request_id, {salt:UInt64})"
+        ties = ", request_id" if self.stable_ties else ", cityHash64(request_id, {salt:UInt64})"
         params["salt"] = random.getrandbits(63)
         by_created = sort.get("created_at") in DIRECTIONS
         template, order = (CREATED_AT_QUERY, "") if by_created else (SORTED_QUERY, sort_order(sort))
