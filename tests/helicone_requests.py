@@ -43,8 +43,9 @@ same millisecond, some scored, some cached, some in sessions, with bodies.
 
 Which SQL a filter becomes: the library's own `to_clickhouse(..., target="helicone-where")` for
 `request_response_rmt` leaves; the leaves of the other tables the endpoint takes are written
-here as Helicone writes them (see `_other_leaf`), until the library takes
-`endpoint="requests"`: then `FILTER_SQL` becomes that one call.
+here as Helicone writes them (see `_other_leaf`): the library refuses those Helicone fails on
+or drops (a Postgres table, a dropped session key), where the stand-in must do what Helicone
+does with them (an empty page, a 500, a condition read as true).
 """
 
 from __future__ import annotations
@@ -319,7 +320,7 @@ def _joined(pieces: list[tuple[str, dict[str, Any]]], operator: str) -> tuple[st
     """Pieces of SQL joined by `operator`, each one's parameters renamed apart."""
     texts, params = [], {}
     for i, (sql, values) in enumerate(pieces):
-        texts.append(re.sub(r"\{p(\d+):", rf"{{l{i}_p\1:", sql))
+        texts.append(re.sub(r"\{(\w+):", rf"{{l{i}_\1:", sql))
         params.update({f"l{i}_{name}": value for name, value in values.items()})
     return "(" + f" {operator} ".join(texts) + ")", params
 
@@ -334,9 +335,8 @@ def _filter_sql(node: Any) -> tuple[str, dict[str, Any]]:
     return _leaf(node)
 
 
-# The one line to change once the library writes the request endpoint's SQL itself:
-# FILTER_SQL = functools.partial(helicone_filter.to_clickhouse, target="helicone-where",
-#                                endpoint="requests")
+# How a RequestFilterNode becomes SQL here (see the module's docstring for why it is not the
+# library's `to_clickhouse(..., endpoint="requests")` alone).
 FILTER_SQL: Callable[[Any], tuple[str, dict[str, Any]]] = _filter_sql
 
 
@@ -866,7 +866,7 @@ class HeliconeRequests:
         if limit < 0 or limit > 1000:
             return 500, {"data": None, "error": "invalid limit"}
         where, params = self._where(org, _score_filter(body["filter"], body.get("isScored")))
-        ties = "" if self.stable_ties else ", cityHash64(request_id, {salt:UInt64})"
+        ties = ", request_id" if self.stable_ties else ", cityHash64(request_id, {salt:UInt64})"
         params["salt"] = random.getrandbits(63)
         by_created = sort.get("created_at") in DIRECTIONS
         template, order = (CREATED_AT_QUERY, "") if by_created else (SORTED_QUERY, sort_order(sort))

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from command_line import run
 
-import helicone_filter.client as client_module
+import helicone_filter.client.calls as client_calls
 from helicone_filter.cli.commands import Exit
 from helicone_filter.client import MAX_REPLY_BYTES, HeliconeAPIError, UserMetricsPage, send_query
 
@@ -312,7 +312,7 @@ def test_a_content_length_above_the_limit_is_refused_before_the_body() -> None:
 def test_the_limit_is_max_reply_bytes_exactly(
     streamed: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(client_module, "MAX_REPLY_BYTES", 1000)
+    monkeypatch.setattr(client_calls, "MAX_REPLY_BYTES", 1000)
     padded = PAGE[:-1] + b', "pad": "' + b"x" * (1000 - len(PAGE) - 11) + b'"}'
     assert len(padded) == 1000
 

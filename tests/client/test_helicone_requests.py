@@ -112,9 +112,15 @@ def test_limit_is_checked_coerced_and_a_fraction_is_an_empty_page(
 def test_is_scored_adds_its_condition_and_count_ignores_it(
     api: tuple[HeliconeRequests, httpx.Client],
 ) -> None:
-    _, client = api
+    helicone, client = api
     assert all(item["scores"] for item in page(client, limit=200, isScored=True))
-    assert not any(item["scores"] for item in page(client, limit=200, isScored=False))
+    unscored = page(client, limit=200, isScored=False)
+    # A request is answered with its newest version even when only an older one matched: a
+    # request scored after it was logged (stored twice) comes back with its scores.
+    later = {
+        r["request_id"] for r in helicone.data.rows if "helicone-score-feedback" in r["scores"]
+    }  # type: ignore[attr-defined]
+    assert unscored and all(not item["scores"] or item["request_id"] in later for item in unscored)
 
 
 def test_an_organisation_sees_only_its_own_requests(

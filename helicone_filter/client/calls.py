@@ -1,7 +1,22 @@
-"""Sends POST /v1/user/metrics/query to Helicone and reads the page of users it answers with.
+"""The HTTP machinery every call to Helicone shares: one request with a deadline over all of it,
+retries with backoff and jitter, the API key kept out of every error, and an answer read up to
+a cap and turned into the error it means.
 
-Needs httpx, the `client` extra (from a clone: `pip install -e '.[client]'`); it is imported only
-when a request is sent, so this module imports without it.
+- `Call` makes one request whose `timeout` bounds all of it (connecting, sending, reading the
+  whole answer, however slowly it comes), and reads at most MAX_REPLY_BYTES of the answer.
+- `send` makes a call again on what is worth another try (`Retries`: 429, honouring its
+  `Retry-After`; 408; 5xx but Helicone's own `{"data": null, "error": ...}`; a dropped
+  connection or a timed-out try), waiting with backoff and jitter in between, within a total
+  deadline for the call and its retries; 401, 403 and 422 are never tried again.
+- `read_answer` reads a 2xx answer's JSON, or raises the HeliconeAPIError any other answer
+  means (`refused`), with the API key replaced by REDACTED in whatever of the server's text
+  it shows, and every string from the server made safe for a terminal (`clean`).
+
+The endpoints' modules (`user_metrics.py`, `requests.py`) build bodies and read pages; what
+they say differently in an error (their name, what a page holds) is an `Endpoint`.
+
+Needs httpx, the `client` extra (from a clone: `pip install -e '.[client]'`); it is imported
+only when a request is sent, so this module imports without it.
 """
 
 from __future__ import annotations
@@ -9,16 +24,16 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import random
 import re
 import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from helicone_filter.backends.request_body import DEFAULT_LIMIT, TimeFilter
 from helicone_filter.defaults import (
     API_KEY_ENV,
     CLIENT_TIMEOUT_SECONDS,
@@ -27,7 +42,6 @@ from helicone_filter.defaults import (
     MAX_WAIT_SECONDS,
     install_hint,
 )
-from helicone_filter.facts.query_options import options_of
 from helicone_filter.value_class import Record
 
 if TYPE_CHECKING:
@@ -38,12 +52,11 @@ if TYPE_CHECKING:
 DEFAULT_BASE_URL = HELICONE_BASE_URL
 EU_BASE_URL = HELICONE_EU_BASE_URL
 DEFAULT_TIMEOUT = CLIENT_TIMEOUT_SECONDS
-ENDPOINT = "/v1/user/metrics/query"
 
-# The most of an answer's body that is read, in bytes. A page of 1,000 users (Helicone's
-# largest) is under 1 MiB; past this the answer is refused while it streams in, so that a
-# broken or hostile server cannot fill the memory. A Content-Length above it is refused before
-# the body is read.
+# The most of an answer's body that is read, in bytes. A page of 1,000 users or requests
+# (Helicone's largest) is a few MiB at most; past this the answer is refused while it streams
+# in, so that a broken or hostile server cannot fill the memory. A Content-Length above it is
+# refused before the body is read.
 MAX_REPLY_BYTES = 16 * 1024 * 1024
 
 # Where an error shows text from the server, at most this much of it.
@@ -60,6 +73,20 @@ _KEY_HINT = (
     "a key of an EU account works only on the EU host (--eu, eu=True), "
     "a key of a US account only on the default host"
 )
+
+
+class Endpoint(Record):
+    """What an endpoint's errors say that another's do not.
+
+    Attributes:
+        name: how a 404 names it ("user-metrics endpoint").
+        too_large: the hint for an answer larger than MAX_REPLY_BYTES.
+        result_error: the hint for Helicone's `{"data": null, "error": ...}` with a 5xx.
+    """
+
+    name: str
+    too_large: str
+    result_error: str
 
 
 class HeliconeAPIError(Exception):
@@ -115,7 +142,7 @@ class HeliconeAPIError(Exception):
 
         lines = [paint(self.message, BOLD, color)]
         for d in self.details:
-            value = f" (value: {_clean(_json(d['value']), 80)})" if "value" in d else ""
+            value = f" (value: {clean(_json(d['value']), 80)})" if "value" in d else ""
             where = f"{d['path']}: " if d["path"] else ""
             lines.append(f"  {where}{d['message']}{value}")
         if self.hint:
@@ -126,37 +153,19 @@ class HeliconeAPIError(Exception):
         return self.render()
 
 
-class UserMetricsPage(Record):
-    """One page of Helicone's answer: the users, and how many match in all.
-
-    Attributes:
-        users: the users of this page, each a dict as Helicone sent it (`UserMetricsResult`:
-            `user_id`, `total_requests`, `active_for` (days), `cost` (dollars),
-            `first_active`, `last_active` (ISO 8601), token counts and averages).
-        count: Helicone's `count` of the users that match, for paging through them.
-        has_users: Helicone's `hasUsers`.
-        data: the `data` object exactly as Helicone sent it, for printing as JSON.
-    """
-
-    users: list[dict[str, Any]]
-    count: int | float
-    has_users: bool
-    data: dict[str, Any]
-
-
-def endpoint_url(base_url: str | None = None, *, eu: bool = False) -> str:
-    """The URL of POST /v1/user/metrics/query: on `base_url` if given, else on Helicone's EU
-    host with `eu`, else on its US host.
+def api_url(base_url: str | None, *, eu: bool, path: str) -> str:
+    """The URL of `path` on `base_url` if given, else on Helicone's EU host with `eu`, else on
+    its US host.
 
     Raises:
         HeliconeAPIError: `base_url` is not an http(s) URL of a host.
 
     Example:
-        >>> endpoint_url(eu=True)
-        'https://eu.api.helicone.ai/v1/user/metrics/query'
+        >>> api_url(None, eu=True, path="/v1/request/query-clickhouse")
+        'https://eu.api.helicone.ai/v1/request/query-clickhouse'
     """
     if base_url is None:
-        return (EU_BASE_URL if eu else DEFAULT_BASE_URL) + ENDPOINT
+        return (EU_BASE_URL if eu else DEFAULT_BASE_URL) + path
     base = base_url.strip().rstrip("/")
     try:
         parts = urlsplit(base)
@@ -170,7 +179,24 @@ def endpoint_url(base_url: str | None = None, *, eu: bool = False) -> str:
         )
     if parts.query or parts.fragment:
         raise HeliconeAPIError(f"the base URL {base_url!r} has a query or fragment; drop it")
-    return base + ENDPOINT
+    return base + path
+
+
+def need_httpx(url: str) -> None:
+    """Raises HeliconeAPIError, saying how to install it, when httpx is not installed."""
+    try:
+        import httpx  # noqa: F401 - only to know that it is installed
+    except ImportError:
+        raise HeliconeAPIError(
+            "sending a query needs httpx, which is not installed; nothing was sent",
+            url=url,
+            hint=install_hint("client"),
+        ) from None
+
+
+def bearer(api_key: str) -> dict[str, str]:
+    """The headers of a call to Helicone's API with `api_key`: never sent to another host."""
+    return {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
 
 
 def check_api_key(api_key: str) -> str:
@@ -201,109 +227,8 @@ def _describe(c: str) -> str:
     return f"the character U+{ord(c):04X}"
 
 
-def query_user_metrics(
-    filter: dict[str, Any] | str,  # noqa: A002 - the body's own name for it
-    *,
-    api_key: str,
-    base_url: str | None = None,
-    eu: bool = False,
-    limit: int = DEFAULT_LIMIT,
-    offset: int = 0,
-    sort: str | dict[str, str] | None = None,
-    since: str | datetime | None = None,
-    until: str | datetime | None = None,
-    tz_offset: int | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    now: datetime | None = None,
-    client: httpx.Client | None = None,
-    time_filter: TimeFilter | None = None,
-) -> UserMetricsPage:
-    """Ask Helicone for the users that match `filter`: one page of them, and the count.
-
-    The body is `query.query_body`'s (the filter compiled or validated first, so a bad filter
-    is refused before anything is sent), POSTed to `{base_url}/v1/user/metrics/query` with
-    `Authorization: Bearer <api_key>`.
-
-    Args:
-        filter, limit, offset, sort, since, until, tz_offset, now, time_filter: as for
-            `query_body` (`time_filter` is the API's `{"startTimeUnixSeconds": ...,
-            "endTimeUnixSeconds": ...}` or a `(since, until)` pair).
-        api_key: a Helicone API key (sent as a bearer token); never empty.
-        base_url: the API host (default `https://api.helicone.ai`; a trailing slash is
-            dropped), for a self-hosted Helicone or a proxy. It wins over `eu`.
-        eu: use the EU host, `https://eu.api.helicone.ai`, as EU accounts must.
-        timeout: seconds allowed for the whole call: connecting, sending, and reading all of
-            the answer, however slowly the server sends it.
-        client: an `httpx.Client` of your own (proxies, certificates, connection reuse);
-            by default one is made for the call. Either way the request is made in a thread
-            of its own, so that the timeout holds whatever the server does.
-
-    Returns:
-        The page: `users` (dicts as Helicone sent them), `count`, `has_users`, `data`.
-
-    Raises:
-        FilterError: the filter is not valid. QueryError: another body option is not.
-        HeliconeAPIError: anything else, from a missing key to an error answer, no answer
-            in time, or an answer larger than MAX_REPLY_BYTES.
-
-    Example:
-        >>> page = query_user_metrics(  # doctest: +SKIP
-        ...     "user_cost > 5", api_key=os.environ["HELICONE_API_KEY"], sort="cost:desc"
-        ... )
-        >>> [(u["user_id"], u["cost"]) for u in page.users]  # doctest: +SKIP
-        [('alice', 12.5), ('bob', 7.25)]
-    """
-    options = options_of(locals())  # the body's options, by their rows of QUERY_OPTIONS
-    check_api_key(api_key)
-    endpoint_url(base_url, eu=eu)
-    _check_timeout(timeout)
-    from helicone_filter.api.outputs import query_body
-
-    body = query_body(filter, now=now, **options)
-    return send_query(
-        body, api_key=api_key, base_url=base_url, eu=eu, timeout=timeout, client=client
-    )
-
-
-def send_query(
-    body: dict[str, Any],
-    *,
-    api_key: str,
-    base_url: str | None = None,
-    eu: bool = False,
-    timeout: float = DEFAULT_TIMEOUT,
-    client: httpx.Client | None = None,
-) -> UserMetricsPage:
-    """POST a request body as it is (one `query_body` built, or one saved earlier) and read
-    the answer. The arguments and the errors are those of `query_user_metrics`; the body is
-    not checked here, so Helicone's own validator judges it (HTTP 422).
-
-    Example:
-        >>> send_query(  # doctest: +SKIP
-        ...     query_body("user_cost > 5"), api_key=os.environ["HELICONE_API_KEY"], eu=True
-        ... ).count
-        42
-    """
-    check_api_key(api_key)
-    url = endpoint_url(base_url, eu=eu)
-    _check_timeout(timeout)
-    try:
-        import httpx  # noqa: F401 - only to know that it is installed
-    except ImportError:
-        raise HeliconeAPIError(
-            "sending a query needs httpx, which is not installed; nothing was sent",
-            url=url,
-            hint=install_hint("client"),
-        ) from None
-    headers = {
-        "Authorization": f"Bearer {api_key}",
-        "Accept": "application/json",
-    }
-    status, answer_headers, content = _Call(url, timeout, api_key).make(client, body, headers)
-    return _read(status, answer_headers, content, url, api_key)
-
-
-def _check_timeout(timeout: float) -> None:
+def check_timeout(timeout: float) -> None:
+    """Raises HeliconeAPIError unless `timeout` is a finite number of seconds above 0."""
     if (
         isinstance(timeout, bool)
         or not isinstance(timeout, int | float)
@@ -326,8 +251,9 @@ _STEPS = {
 }
 
 
-class _Call:
-    """One POST whose `timeout` bounds all of it: connecting, sending, reading the whole answer.
+class Call:
+    """One request whose `timeout` bounds all of it: connecting, sending, reading the whole
+    answer (a POST of JSON to Helicone's API, or a GET of a body from its storage).
 
     httpx's timeouts bound each step alone (each connect, write and read), so a server that
     sends a byte now and then never trips them, and the read timeout of a body is fixed when
@@ -338,12 +264,26 @@ class _Call:
     worker's read at once, and the worker closes what it opened. A transport that shows no
     socket (a caller's own, or a kept-alive connection still waiting for the headers) is left
     to end by its own timeouts or at the worker's next chunk, after the call has returned.
+
+    After a failure, `transient` says whether trying again may help: the connection dropped
+    or could not be made, or the time ran out; not an answer too large.
     """
 
-    def __init__(self, url: str, timeout: float, secret: str = "") -> None:
+    def __init__(
+        self,
+        url: str,
+        timeout: float,
+        secret: str = "",
+        *,
+        method: str = "POST",
+        too_large: str = "",
+    ) -> None:
         self.url = url
         self.timeout = timeout
         self.secret = secret  # the API key: never in an error's text
+        self.method = method
+        self.too_large = too_large or _TOO_LARGE_HINT
+        self.transient = False
         self.deadline = time.monotonic() + timeout
         # Which step the call is at: a key of `_TIMEOUTS`, or "body" once the headers are in.
         # Without trace events (a transport of the caller's) it stays at waiting for them.
@@ -382,7 +322,8 @@ class _Call:
             if not finished:  # the deadline, or an interrupt (Ctrl-C) while waiting
                 self._cancel()
         if not finished:
-            raise _timed_out(self.step, self.url, self.timeout)
+            self.transient = True
+            raise _timed_out(self.step, self.url, self.timeout, self.method)
         if self.error is not None:
             raise self._failed(self.error) from None
         assert self.result is not None
@@ -406,12 +347,12 @@ class _Call:
     def _exchange(
         self, client: httpx.Client, body: Any, headers: dict[str, str]
     ) -> tuple[int, Any, bytes]:
-        """POST, then read the answer in chunks up to MAX_REPLY_BYTES (stopping early if the
+        """Send, then read the answer in chunks up to MAX_REPLY_BYTES (stopping early if the
         caller's thread has given up on it)."""
         request = client.build_request(
-            "POST",
+            self.method,
             self.url,
-            json=body,
+            json=body if self.method == "POST" else None,
             headers=headers,
             timeout=min(self.timeout, _MAX_STEP),
             extensions={"trace": self._trace},
@@ -424,12 +365,12 @@ class _Call:
             declared = response.headers.get("content-length", "").strip()
             if declared.isascii() and declared.isdigit() and int(declared[:30]) > limit:
                 raise HeliconeAPIError(
-                    f"the answer from {self.url} is {_clean(declared, 40)} bytes long (its "
+                    f"the answer from {self.url} is {clean(declared, 40)} bytes long (its "
                     f"Content-Length), more than the {_size(limit)} this client reads (HTTP "
                     f"{status}); it was not read",
                     status=status,
                     url=self.url,
-                    hint=_TOO_LARGE_HINT,
+                    hint=self.too_large,
                 )
             chunks: list[bytes] = []
             size = 0
@@ -441,7 +382,7 @@ class _Call:
                         f"this client reads (HTTP {status}); reading it was stopped there",
                         status=status,
                         url=self.url,
-                        hint=_TOO_LARGE_HINT,
+                        hint=self.too_large,
                     )
                 if self._cancelled:
                     break  # the caller has had its error; stop reading
@@ -489,11 +430,13 @@ class _Call:
             # Every step's timeout is at least the time left, so one that fires means the
             # deadline has passed too; name it as the deadline would.
             step = "body" if self.step == "body" else type(e).__name__
-            return _timed_out(step, self.url, self.timeout)
+            self.transient = True
+            return _timed_out(step, self.url, self.timeout, self.method)
         if isinstance(e, httpx.RequestError):
+            self.transient = isinstance(e, httpx.TransportError)
             return _unreachable(e, self.url, self.secret)
         if isinstance(e, httpx.InvalidURL):
-            reason = _clean(_redact(str(e), self.secret), _EXCERPT)
+            reason = clean(redact(str(e), self.secret), _EXCERPT)
             return HeliconeAPIError(f"cannot send to {self.url}: {reason}", url=self.url)
         return e
 
@@ -506,15 +449,138 @@ def _shut(sock: socket.socket) -> None:
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
-_TOO_LARGE_HINT = (
-    "a page of users (1,000 at most) is far smaller; is the base URL Helicone's API host? "
-    f"The default is {DEFAULT_BASE_URL}"
-)
+_TOO_LARGE_HINT = f"is the base URL Helicone's API host? The default is {DEFAULT_BASE_URL}"
 
 
 def _size(n: int) -> str:
     mib = 1024 * 1024
     return f"{n // mib} MiB" if n and n % mib == 0 else f"{n:,} bytes"
+
+
+# -- trying again -----------------------------------------------------------------------------
+
+
+class Retries(Record):
+    """When and how long to wait before trying a call again.
+
+    A call is tried at most `attempts` times. Before each new try it waits: the `Retry-After`
+    of a 429 (seconds or an HTTP date) when it gives one, else `base * 2**n` seconds (n = the
+    tries so far, at most `cap`) with jitter, a random half of it added or taken away, so
+    that many clients refused together do not come back together. `deadline` bounds the call
+    and all its tries and waits: a wait that would end past it is not made, and the last
+    error is raised at once. `sleep` and `jitter` (a number in [0, 1)) are the clock's and
+    the dice's, for tests.
+
+    Example:
+        >>> Retries(attempts=1).attempts  # never try again
+        1
+    """
+
+    attempts: int = 6
+    base: float = 0.5
+    cap: float = 30.0
+    deadline: float = 600.0
+    sleep: Callable[[float], None] = time.sleep
+    jitter: Callable[[], float] = random.random
+
+    def backoff(self, tries: int) -> float:
+        """The wait after `tries` tries, with jitter: base * 2**(tries - 1), capped, +/- half."""
+        wait = min(self.cap, self.base * 2 ** max(0, tries - 1))
+        return float(wait * (0.5 + self.jitter()))
+
+
+# Once: no call is tried again (the user-metrics call, as it always was).
+ONCE = Retries(attempts=1)
+
+# The answers worth another try: Helicone's route timeout, its rate limit, and the 5xx of a
+# server that failed or was not there (but not Helicone's own `{"data": null, "error": ...}`:
+# the same query fails the same way again). 401, 403 and 422 never change on their own.
+_RETRIED = {408, 429}
+
+
+def worth_retrying(status: int, content: bytes) -> bool:
+    """Whether an answer with `status` and body `content` may be different next time."""
+    if status in _RETRIED:
+        return True
+    if status < 500:
+        return False
+    try:
+        return not is_result_error(json.loads(content))
+    except (ValueError, RecursionError):
+        return True
+
+
+def retry_after(headers: Any, now: float | None = None) -> float | None:
+    """The seconds a `Retry-After` header asks to wait (a number, or an HTTP date), or None.
+
+    Example:
+        >>> retry_after({"retry-after": "120"})
+        120.0
+    """
+    value = str(headers.get("retry-after", "") or "").strip()
+    if not value:
+        return None
+    if value.isascii() and value.replace(".", "", 1).isdigit():
+        return min(float(value), MAX_WAIT_SECONDS)
+    try:
+        moment = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return min(max(0.0, moment - (time.time() if now is None else now)), MAX_WAIT_SECONDS)
+
+
+def send(
+    client: httpx.Client | None,
+    url: str,
+    *,
+    body: Any = None,
+    headers: dict[str, str],
+    timeout: float,
+    secret: str = "",
+    method: str = "POST",
+    too_large: str = "",
+    retries: Retries = ONCE,
+) -> tuple[int, Any, bytes]:
+    """Make a call (`Call`), and again as `retries` says while the answer is worth another try
+    (`worth_retrying`) or the connection dropped or the try ran out of time; the last answer's
+    status, headers and body.
+
+    Each try has `timeout` seconds, or what is left of `retries.deadline` if less.
+
+    Raises:
+        HeliconeAPIError: no answer on the last try, or no time left to try again after a
+            failed one.
+    """
+    deadline = time.monotonic() + retries.deadline
+    tries = 0
+    while True:
+        tries += 1
+        left = deadline - time.monotonic()
+        call = Call(url, max(0.001, min(timeout, left)), secret, method=method, too_large=too_large)
+        try:
+            status, answer_headers, content = call.make(client, body, headers)
+        except HeliconeAPIError:
+            if not call.transient or not _wait(retries, tries, None, deadline):
+                raise
+            continue
+        if not worth_retrying(status, content):
+            return status, answer_headers, content
+        asked = retry_after(answer_headers) if status == 429 else None
+        if not _wait(retries, tries, asked, deadline):
+            return status, answer_headers, content
+
+
+def _wait(retries: Retries, tries: int, asked: float | None, deadline: float) -> bool:
+    """Wait before the next try, as `retries` says (or `asked` seconds, a Retry-After, with up
+    to a tenth more for jitter); False, without waiting, when no try is left or the wait
+    would end past the deadline."""
+    if tries >= retries.attempts:
+        return False
+    wait = retries.backoff(tries) if asked is None else float(asked * (1 + retries.jitter() / 10))
+    if time.monotonic() + wait > deadline:
+        return False
+    retries.sleep(wait)
+    return True
 
 
 # -- no answer --------------------------------------------------------------------------------
@@ -530,11 +596,11 @@ _TIMEOUTS = {
 }
 
 
-def _timed_out(step: str, url: str, timeout: float) -> HeliconeAPIError:
+def _timed_out(step: str, url: str, timeout: float, method: str = "POST") -> HeliconeAPIError:
     """The error for a call that ran out of time at `step` (a key of `_TIMEOUTS`)."""
     template = _TIMEOUTS.get(step, _TIMEOUTS["ReadTimeout"])
     return HeliconeAPIError(
-        template.format(host=_host(url), t=f"{timeout:g}") + f", at POST {url}",
+        template.format(host=host_of(url), t=f"{timeout:g}") + f", at {method} {url}",
         url=url,
         hint="allow more time (--timeout SECONDS, or timeout= in Python), or try again later",
     )
@@ -543,10 +609,10 @@ def _timed_out(step: str, url: str, timeout: float) -> HeliconeAPIError:
 def _unreachable(e: Exception, url: str, secret: str = "") -> HeliconeAPIError:
     import httpx
 
-    reason = _clean(_redact(str(e), secret) or type(e).__name__, _EXCERPT)
+    reason = clean(redact(str(e), secret) or type(e).__name__, _EXCERPT)
     if isinstance(e, httpx.ConnectError):
         return HeliconeAPIError(
-            f"could not connect to {_host(url)}: {reason}",
+            f"could not connect to {host_of(url)}: {reason}",
             url=url,
             hint="check the network, and the host: the default is "
             f"{DEFAULT_BASE_URL}, --eu (eu=True) for EU accounts, --base-url (base_url=) "
@@ -565,7 +631,7 @@ def _unreachable(e: Exception, url: str, secret: str = "") -> HeliconeAPIError:
     )
 
 
-def _host(url: str) -> str:
+def host_of(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
@@ -573,81 +639,42 @@ def _host(url: str) -> str:
 # -- the answer -------------------------------------------------------------------------------
 
 
-def _read(status: int, headers: Any, content: bytes, url: str, secret: str = "") -> UserMetricsPage:
-    """The page in a 2xx answer, or the error any other answer means. Whatever of the answer
+def read_answer(
+    status: int, headers: Any, content: bytes, url: str, secret: str, endpoint: Endpoint
+) -> Any:
+    """The JSON of a 2xx answer, or the error any other answer means. Whatever of the answer
     an error shows has the API key `secret` replaced first (before it is cleaned or cut, so
-    that no part of the key is left either)."""
+    that no part of the key is left either); so has a 2xx answer's JSON when it holds an
+    `error`, which the endpoint's reader may show."""
     try:
         body: Any = json.loads(content)
         is_json = True
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         body, is_json = None, False
     if not (200 <= status < 300 and isinstance(body, dict) and body.get("error") is None):
-        body = _redacted(body, secret)  # an error: its text may be shown
-    headers = {name: _redact(headers.get(name, ""), secret) for name in _SHOWN_HEADERS}
-    kind = _clean(headers["content-type"], 100)
+        body = redacted(body, secret)  # an error: its text may be shown
+    headers = {name: redact(headers.get(name, ""), secret) for name in _SHOWN_HEADERS}
+    kind = clean(headers["content-type"], 100)
     if 200 <= status < 300:
         if not is_json:
             raise HeliconeAPIError(
                 f"the answer from {url} is not JSON (HTTP {status}, {kind or 'no content type'}"
-                f"): {_text_excerpt(content, secret)!r}",
+                f"): {text_excerpt(content, secret)!r}",
                 status=status,
                 url=url,
                 hint="is the base URL Helicone's API host? The default is " + DEFAULT_BASE_URL,
             )
-        return _page(status, body, url)
-    said = _said(body) if is_json else _text_excerpt(content, secret)
-    raise _refused(status, body if is_json else None, said, headers, url)
+        return body
+    said = what_said(body) if is_json else text_excerpt(content, secret)
+    raise refused(status, body if is_json else None, said, headers, url, endpoint)
 
 
-def _page(status: int, body: Any, url: str) -> UserMetricsPage:
-    if isinstance(body, dict) and body.get("error") is not None:
-        raise HeliconeAPIError(
-            f"Helicone answered with an error (HTTP {status}): {_said(body)}",
-            status=status,
-            url=url,
-        )
-    data = body.get("data") if isinstance(body, dict) else None
-    problem = ""
-    if not isinstance(data, dict):
-        problem = "it has no data object"
-    elif not isinstance(data.get("users"), list) or not all(
-        isinstance(u, dict) for u in data["users"]
-    ):
-        problem = "data.users is not a list of objects"
-    elif not _is_number(data.get("count")):
-        problem = "data.count is not a number"
-    elif not _is_count(data["count"]):
-        problem = f"data.count is not a whole number of users, 0 or more: {_text(data['count'])}"
-    elif not isinstance(data.get("hasUsers"), bool):
-        problem = "data.hasUsers is not true or false"
-    if problem:
-        raise HeliconeAPIError(
-            f"the answer from {url} is not a page of users: {problem}",
-            status=status,
-            url=url,
-            hint="is the base URL Helicone's API host? The default is " + DEFAULT_BASE_URL,
-        )
-    assert isinstance(data, dict)
-    count = data["count"]
-    if isinstance(count, float) and count.is_integer():
-        count = int(count)
-    return UserMetricsPage(data["users"], count, data["hasUsers"], data)
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool)
-
-
-def _is_count(x: int | float) -> bool:
-    """A number of users: whole, finite, not below 0 (JSON has NaN and Infinity too)."""
-    if isinstance(x, int):
-        return x >= 0
-    return math.isfinite(x) and x.is_integer() and x >= 0
-
-
-def _refused(status: int, body: Any, said: str, headers: Any, url: str) -> HeliconeAPIError:
-    host = _host(url)
+def refused(
+    status: int, body: Any, said: str, headers: Any, url: str, endpoint: Endpoint
+) -> HeliconeAPIError:
+    """The error an answer other than 2xx means: what Helicone said (`said`, cleaned), and
+    what to do about it, by its status."""
+    host = host_of(url)
     said_part = f": {said}" if said else ""
     if status in (401, 403):
         return HeliconeAPIError(
@@ -666,7 +693,7 @@ def _refused(status: int, body: Any, said: str, headers: Any, url: str) -> Helic
             "a body from query_body that Helicone refuses means its schema has changed",
         )
     if status == 429:
-        wait = _clean(headers.get("retry-after", ""), 40)
+        wait = clean(headers.get("retry-after", ""), 40)
         if not wait:
             after = "try again later"
         elif wait.isascii() and wait.isdigit():
@@ -681,13 +708,13 @@ def _refused(status: int, body: Any, said: str, headers: Any, url: str) -> Helic
         )
     if status == 404:
         return HeliconeAPIError(
-            f"there is no user-metrics endpoint at {url} (HTTP 404{said_part})",
+            f"there is no {endpoint.name} at {url} (HTTP 404{said_part})",
             status=status,
             url=url,
             hint=f"the base URL is the API host alone, e.g. {DEFAULT_BASE_URL}",
         )
     if 300 <= status < 400:
-        where = _clean(headers.get("location", ""), 200) or "elsewhere"
+        where = clean(headers.get("location", ""), 200) or "elsewhere"
         return HeliconeAPIError(
             f"{url} redirects to {where} (HTTP {status})",
             status=status,
@@ -695,13 +722,12 @@ def _refused(status: int, body: Any, said: str, headers: Any, url: str) -> Helic
             hint="use the host it points to as the base URL (--base-url, base_url=)",
         )
     if status >= 500:
-        if _is_result_error(body):
+        if is_result_error(body):
             return HeliconeAPIError(
                 f"Helicone failed to run the query (HTTP {status}{said_part})",
                 status=status,
                 url=url,
-                hint='a filter with an empty leaf, such as {"users_view": {}}, fails this '
-                "way (helicone-filter check finds those); otherwise try again later",
+                hint=endpoint.result_error,
             )
         return HeliconeAPIError(
             f"Helicone is not available (HTTP {status}{said_part})",
@@ -714,7 +740,7 @@ def _refused(status: int, body: Any, said: str, headers: Any, url: str) -> Helic
     )
 
 
-def _is_result_error(body: Any) -> bool:
+def is_result_error(body: Any) -> bool:
     """`ResultError_string_`: `{"data": null, "error": "..."}`."""
     return isinstance(body, dict) and body.get("data") is None and "error" in body
 
@@ -726,27 +752,27 @@ def _details(body: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if isinstance(found, dict):
         for path, about in found.items():
-            entry: dict[str, Any] = {"path": _clean(str(path), 200)}
+            entry: dict[str, Any] = {"path": clean(str(path), 200)}
             if isinstance(about, dict):
-                entry["message"] = _clean(str(about.get("message", "")), _EXCERPT)
+                entry["message"] = clean(str(about.get("message", "")), _EXCERPT)
                 if "value" in about:
-                    entry["value"] = _clean_value(about["value"])
+                    entry["value"] = clean_value(about["value"])
             else:
-                entry["message"] = _text(about)
+                entry["message"] = text_of(about)
             out.append(entry)
     elif isinstance(found, list):
-        out.extend({"path": "", "message": _text(about)} for about in found)
+        out.extend({"path": "", "message": text_of(about)} for about in found)
     elif found is not None:
-        out.append({"path": "", "message": _text(found)})
+        out.append({"path": "", "message": text_of(found)})
     return out
 
 
-def _text(value: Any) -> str:
+def text_of(value: Any) -> str:
     """A value from an error body as one printable line: a string as it is, else as JSON."""
-    return _clean(value if isinstance(value, str) else _json(value), _EXCERPT)
+    return clean(value if isinstance(value, str) else _json(value), _EXCERPT)
 
 
-def _said(body: Any) -> str:
+def what_said(body: Any) -> str:
     """What an error body says, as one printable line."""
     if isinstance(body, dict):
         for key in ("error", "message", "detail"):
@@ -754,26 +780,26 @@ def _said(body: Any) -> str:
             if isinstance(value, dict):
                 value = value.get("message")
             if isinstance(value, str) and value.strip():
-                return _clean(value, _EXCERPT)
+                return clean(value, _EXCERPT)
         if body:
-            return _clean(_json(body), _EXCERPT)
+            return clean(_json(body), _EXCERPT)
         return ""
     if isinstance(body, str):
-        return _clean(body, _EXCERPT)
-    return "" if body is None else _clean(_json(body), _EXCERPT)
+        return clean(body, _EXCERPT)
+    return "" if body is None else clean(_json(body), _EXCERPT)
 
 
-def _text_excerpt(content: bytes, secret: str = "") -> str:
-    text = _redact(content.decode("utf-8", "replace"), secret)
+def text_excerpt(content: bytes, secret: str = "") -> str:
+    text = redact(content.decode("utf-8", "replace"), secret)
     title = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
-    return _clean(title.group(1) if title else _TAG.sub(" ", text), 200)
+    return clean(title.group(1) if title else _TAG.sub(" ", text), 200)
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _clean(text: str, limit: int) -> str:
+def clean(text: str, limit: int) -> str:
     """`text` from a server as one line fit for a message: runs of white space (line breaks,
     tabs) made one space, every other control character, lone surrogate and bidi control
     replaced as `errors.printable` does, so that a server can neither move the terminal's
@@ -786,7 +812,7 @@ def _clean(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _redact(text: str, secret: str) -> str:
+def redact(text: str, secret: str) -> str:
     """`text` with the API key `secret` replaced by REDACTED wherever it stands (alone, or as
     `Bearer <key>`)."""
     return text.replace(secret, REDACTED) if secret and secret in text else text
@@ -796,15 +822,15 @@ def _redact(text: str, secret: str) -> str:
 _SHOWN_HEADERS = ("content-type", "retry-after", "location")
 
 
-def _redacted(value: Any, secret: str) -> Any:
+def redacted(value: Any, secret: str) -> Any:
     """A JSON value from a server with the API key `secret` replaced in each string in it,
     keys too."""
-    return _each_string(value, lambda text: _redact(text, secret)) if secret else value
+    return _each_string(value, lambda text: redact(text, secret)) if secret else value
 
 
-def _clean_value(value: Any) -> Any:
-    """A JSON value from a server with each string in it, keys too, `_clean`ed."""
-    return _each_string(value, lambda text: _clean(text, _EXCERPT))
+def clean_value(value: Any) -> Any:
+    """A JSON value from a server with each string in it, keys too, `clean`ed."""
+    return _each_string(value, lambda text: clean(text, _EXCERPT))
 
 
 def _each_string(value: Any, change: Callable[[str], str]) -> Any:
