@@ -410,6 +410,8 @@ def _checked_sort(sort: dict[str, Any], name: str) -> dict[str, Any]:
     """A sort leaf given as an object, checked as its text would be."""
     if len(sort) > 1:
         raise QueryError("sort by one key only; Helicone uses only the first")
+    if not sort:
+        parse_sort("none", name)  # no order for the users; refused, with why, for the requests
     for key, direction in sort.items():
         if name == "requests" and key == "random":
             if direction is not True:
