@@ -1,6 +1,7 @@
 """A filter as text or as FilterNode JSON, read once, handed to one backend: `to_text` (the
-canonical text), `simplify`, `matches` (one row), `to_clickhouse` (SQL) and `query_body` (the
-request body of Helicone's user-metrics query).
+canonical text), `simplify`, `matches` (one row), `to_clickhouse` (SQL), `query_body` (the
+request body of Helicone's user-metrics or requests query) and `count_body` (the body of its
+request count).
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from helicone_filter.backends.analysis import simplified
 from helicone_filter.backends.canonical_text import filter_text
 from helicone_filter.backends.clickhouse import Params, Target, check_target, sql_of
 from helicone_filter.backends.helicone_json import to_json
-from helicone_filter.backends.request_body import DEFAULT_LIMIT, TimeFilter, body_of
+from helicone_filter.backends.request_body import (
+    DEFAULT_LIMIT,
+    TimeFilter,
+    body_of,
+    count_body_of,
+)
 from helicone_filter.backends.row_matching import Row, checked_row, filter_matches
 from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT
 from helicone_filter.facts.query_options import options_of
@@ -136,43 +142,97 @@ def to_clickhouse(
 def query_body(
     filter: dict[str, Any] | str,  # noqa: A002 - the body's own name for it
     *,
+    endpoint: str = DEFAULT_ENDPOINT,
     limit: int = DEFAULT_LIMIT,
     offset: int = 0,
-    sort: str | dict[str, str] | None = None,
+    sort: str | dict[str, Any] | None = None,
     since: str | datetime | None = None,
     until: str | datetime | None = None,
     tz_offset: int | None = None,
     now: datetime | None = None,
     time_filter: TimeFilter | None = None,
+    is_scored: bool | None = None,
 ) -> dict[str, Any]:
-    """The body of POST /v1/user/metrics/query.
+    """The body of the endpoint's query: POST /v1/user/metrics/query (`UserMetricsQueryParams`)
+    or, for `endpoint="requests"`, POST /v1/request/query-clickhouse (`RequestQueryParams`).
 
     Args:
-        filter: filter text, compiled (`"all"` is all); or a FilterNode dict, validated.
-        limit: users per page, 1 to 1,000 (`MAX_LIMIT`: Helicone refuses more). offset:
-            users to skip, 0 to 2^53 - 1 (`MAX_OFFSET`: what a JavaScript number holds).
-        sort: `"cost:desc"`, a SortLeafUsers dict, `"none"` for no order, or None for
-            Helicone's default (`last_active desc`).
-        since, until: the time window (`timeFilter`); a datetime or a string that
-            `parse_time` reads. With only `since`, the window ends now; with only `until`, it
-            starts at the unix epoch.
-        tz_offset: minutes, -1,440 to 1,440, sent as `timeZoneDifferenceMinutes` (Helicone
-            shifts user_first_active and user_last_active comparisons by it).
+        filter: filter text, compiled for the endpoint (`"all"` is all); or a FilterNode dict,
+            validated.
+        endpoint: "user-metrics" (default) or "requests".
+        limit: rows per page: users 1 to 1,000 (`MAX_LIMIT`: Helicone refuses more);
+            requests 0 to 1,000 (Helicone answers HTTP 500 past it; its own default is 10,
+            ours 100 for both). offset: rows to skip, 0 to 2^53 - 1 (`MAX_OFFSET`: what a
+            JavaScript number holds).
+        sort: `"cost:desc"`, a sort dict (SortLeafUsers, SortLeafRequest), or None for
+            Helicone's default (users: `last_active desc`; requests: `created_at desc`). For
+            users `"none"` is no order; for requests `"random"` a random order and
+            `"properties.NAME:desc"` a property's (NAME of letters, digits and _); the keys
+            Helicone cannot run are refused (`is_cached`: its query fails; `cache_created_at`,
+            `last_active`, `values`: ordered by created_at desc whatever is asked).
+        since, until: the time window; a datetime or a string that `parse_time` reads. With
+            only `since`, the window ends now. Users: `timeFilter` (with only `until`, it starts
+            at the unix epoch). Requests: `request_created_at` `gte`/`lte` leaves ANDed to the
+            filter (with only `until`, no `gte` leaf).
+        tz_offset: users only: minutes, -1,440 to 1,440, sent as `timeZoneDifferenceMinutes`
+            (Helicone shifts user_first_active and user_last_active comparisons by it).
         now: the moment relative times count back from (default: now).
-        time_filter: the window another way: the API's own `{"startTimeUnixSeconds": ...,
-            "endTimeUnixSeconds": ...}` or a `(since, until)` pair (either may be None);
-            not together with `since`/`until`.
+        time_filter: users only: the window another way: the API's own
+            `{"startTimeUnixSeconds": ..., "endTimeUnixSeconds": ...}` or a `(since, until)`
+            pair (either may be None); not together with `since`/`until`.
+        is_scored: requests only: `isScored`, True for only the requests with scores, False
+            for only those without; None (default) for both.
 
     Raises:
-        FilterError: the filter is not valid. QueryError: another argument is not.
+        FilterError: the filter is not valid. QueryError: another argument is not (an option
+        of another endpoint, given, too). ValueError: an unknown endpoint.
 
     Example:
         >>> query_body("user_cost > 5", limit=10, sort="cost:desc")
         {'filter': {'users_view': {'user_cost': {'gt': 5}}}, 'offset': 0, 'limit': 10, \
 'sort': {'cost': 'desc'}}
+        >>> query_body("status = 200", endpoint="requests", sort="latency:desc", is_scored=True)
+        {'filter': {'request_response_rmt': {'status': {'equals': 200}}}, 'offset': 0, \
+'limit': 100, 'sort': {'latency': 'desc'}, 'isScored': True}
     """
-    options = options_of(locals())  # the options, by their rows of QUERY_OPTIONS
-    if now is None:
-        now = datetime.now(UTC).replace(microsecond=0)  # whole unix seconds in the window
-    node = compile_filter(filter, now=now) if isinstance(filter, str) else validate(filter)
-    return body_of(node, now=now, **options)
+    options = options_of(locals(), None)  # every option, by its rows of QUERY_OPTIONS
+    now = _whole_seconds(now)
+    node = _node(filter, now, endpoint)
+    return body_of(node, now=now, endpoint=endpoint, **options)
+
+
+def count_body(
+    filter: dict[str, Any] | str,  # noqa: A002 - the body's own name for it
+    *,
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The body of POST /v1/request/count/query: the filter, compiled for the request
+    endpoints, with the window's `request_created_at` leaves as `query_body` writes them.
+
+    Helicone's count takes the same body as query-clickhouse but ignores its page, its sort
+    and `isScored`, so none is written (and, as Helicone runs it today, it answers 0 for
+    every filter: see docs/api.md).
+
+    Raises:
+        FilterError: the filter is not valid. QueryError: the window is not.
+
+    Example:
+        >>> count_body('model = "gpt-4o"')
+        {'filter': {'request_response_rmt': {'model': {'equals': 'gpt-4o'}}}}
+    """
+    now = _whole_seconds(now)
+    return count_body_of(_node(filter, now, "requests"), now=now, since=since, until=until)
+
+
+def _whole_seconds(now: datetime | None) -> datetime:
+    """`now`, or the current time in whole seconds (whole unix seconds in the window)."""
+    return datetime.now(UTC).replace(microsecond=0) if now is None else now
+
+
+def _node(filter: dict[str, Any] | str, now: datetime, endpoint: str) -> Any:  # noqa: A002
+    """The FilterNode of filter text (compiled) or of a dict (validated), for the endpoint."""
+    if isinstance(filter, str):
+        return compile_filter(filter, now=now, endpoint=endpoint)
+    return validate(filter, endpoint=endpoint)

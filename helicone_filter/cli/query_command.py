@@ -1,8 +1,13 @@
-"""The `query` subcommand: the whole request body of POST /v1/user/metrics/query from a filter
-(text or FilterNode JSON), a page, an order and a time window; with `--send`, that body sent to
-Helicone and the page of users that match printed as a table (or as JSON).
+"""The `query` subcommand: the whole request body of an endpoint's query from a filter (text or
+FilterNode JSON), a page, an order and a time window: POST /v1/user/metrics/query, or with
+`--endpoint requests` POST /v1/request/query-clickhouse; with `--send` (user metrics only, for
+now), that body sent to Helicone and the page of users that match printed as a table (or as
+JSON).
 
-The client (and httpx) is imported only by `--send`.
+Its flags are the options of `facts/query_options.py`, one per name whatever the endpoints
+taking it; a whole number's range is the chosen endpoint's, checked once the endpoint is known
+(`--limit 0` is a page of no requests, but no page of users). The client (and httpx) is
+imported only by `--send`.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from helicone_filter.cli.arguments import add_output, seconds, source_of, whole
 from helicone_filter.cli.exits import Exit, UsageError
 from helicone_filter.cli.filter_commands import text_warnings
-from helicone_filter.cli.terminal import dump, pretty, report, warn
+from helicone_filter.cli.terminal import dump, empty_warnings, pretty, report, warn
 from helicone_filter.defaults import (
     API_KEY_ENV,
     CLIENT_TIMEOUT_SECONDS,
@@ -27,12 +32,24 @@ from helicone_filter.defaults import (
 )
 
 if TYPE_CHECKING:
+    from helicone_filter.errors import Problem
     from helicone_filter.facts.query_options import QueryOption
 
 
 def query_options(p: argparse.ArgumentParser) -> None:
+    # The endpoint, for now on `query` alone: to be folded into the `--endpoint`/`-e` that every
+    # filter-reading subcommand takes (arguments.py), which `run_query` reads the same way.
+    p.add_argument(
+        "--endpoint",
+        "-e",
+        choices=_endpoints(),
+        default=_endpoints()[0],
+        help="the endpoint whose body to write: user-metrics (default) or requests "
+        "(query-clickhouse's RequestQueryParams)",
+    )
     for option in _flagged():
         p.add_argument(option.flag, **_flag_settings(option))
+    p.set_defaults(query_error=p.error)  # the parser's own report of a flag's value, for run_query
     add_output(p)
     send = p.add_argument_group(
         "sending it",
@@ -72,33 +89,89 @@ def query_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _endpoints() -> tuple[str, ...]:
+    from helicone_filter.facts.endpoints import ENDPOINT_NAMES
+
+    return ENDPOINT_NAMES
+
+
 def _flagged() -> tuple[QueryOption, ...]:
-    """The options of the body that have a flag, in the table's order."""
+    """The options of the body that have a flag, the first row of each name, in the table's
+    order (the flag is one; its rows differ by endpoint in range and words)."""
     from helicone_filter.facts.query_options import QUERY_OPTIONS
 
-    return tuple(option for option in QUERY_OPTIONS if option.flag)
+    first: dict[str, QueryOption] = {}
+    for option in QUERY_OPTIONS:
+        if option.flag:
+            first.setdefault(option.name, option)
+    return tuple(first.values())
 
 
 def _flag_settings(option: QueryOption) -> dict[str, Any]:
-    """`add_argument`'s settings for an option's flag: its metavar, help and default, and for a
-    whole number a type that checks its range (up to `high` only where the flag says it)."""
-    settings: dict[str, Any] = {"help": option.help, "default": option.default}
+    """`add_argument`'s settings for an option's flag: its metavar, help and default; a whole
+    number is read as text, and checked by `_flag_value` once the endpoint is known; a yes or
+    no is a flag and its --no- form."""
+    from helicone_filter.facts.query_options import rows_named
+
+    rows = rows_named(option.name)
+    settings: dict[str, Any] = {"help": _flag_help(rows), "default": option.default}
     if option.metavar is not None:
         settings["metavar"] = option.metavar
-    if option.kind == "whole":
-        assert option.low is not None
-        high = option.high if option.flag_high else None
-        settings["type"] = whole(option.what, option.low, high)
+    if option.kind == "bool":
+        settings["action"] = argparse.BooleanOptionalAction
     return settings
+
+
+def _flag_help(rows: tuple[QueryOption, ...]) -> str:
+    """A flag's help: its first row's, then each other endpoint's."""
+    first, *others = rows
+    if first.endpoints != ("user-metrics",):
+        return f"{' and '.join(first.endpoints)} only: {first.help}"
+    return "; ".join([first.help, *(f"with -e {' '.join(o.endpoints)}: {o.help}" for o in others)])
+
+
+def _flag_value(args: argparse.Namespace, option: QueryOption) -> Any:
+    """The value of `option`'s flag for the endpoint chosen (`option` is its row): a whole
+    number checked in its range, as argparse would have (up to `high` only where the flag says
+    it)."""
+    value = getattr(args, option.name)
+    if option.kind != "whole" or not isinstance(value, str):
+        return value
+    assert option.low is not None
+    high = option.high if option.flag_high else None
+    try:
+        return whole(option.what, option.low, high)(value)
+    except argparse.ArgumentTypeError as e:
+        args.query_error(f"argument {option.flag}: {e}")
+        raise  # not reached: the parser's error raises
 
 
 def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     from helicone_filter.api.outputs import query_body
-    from helicone_filter.backends.request_body import QueryError
+    from helicone_filter.backends.request_body import QueryError, endpoint_of
+    from helicone_filter.facts.query_options import OPTIONS_BY_ENDPOINT
 
+    endpoint = endpoint_of(getattr(args, "endpoint", "user-metrics"))
+    if args.send and endpoint != "user-metrics":
+        raise UsageError(
+            f"{PROG} query: error: --send sends the user-metrics query only, for now; without "
+            f"--send the {endpoint} body is printed, to send with curl"
+        )
+    taken = OPTIONS_BY_ENDPOINT[endpoint]
+    options = {}
+    for option in _flagged():
+        row = taken.get(option.name)
+        if row is None:
+            if getattr(args, option.name) != option.default:
+                takers = [e for e, o in OPTIONS_BY_ENDPOINT.items() if option.name in o]
+                raise UsageError(
+                    f"{PROG} query: error: {option.flag} applies to the {' and '.join(takers)} "
+                    f"endpoint, not to {endpoint}"
+                )
+            continue
+        options[option.name] = _flag_value(args, row)
     try:
-        options = {option.name: getattr(args, option.name) for option in _flagged()}
-        body = query_body(source_of(text).value, now=now, **options)
+        body = query_body(source_of(text).value, now=now, endpoint=endpoint, **options)
     except QueryError as e:
         raise UsageError(f"{PROG} query: error: {e}") from None
     if args.send:
@@ -119,8 +192,21 @@ def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
             "(without it, the body is printed and nothing is sent)"
         )
     print(dump(body, pretty(args)))
-    warn(args, text, text_warnings(args, text, now))
+    warn(args, text, _text_warnings(args, text, now, endpoint))
     return Exit.OK
+
+
+def _text_warnings(
+    args: argparse.Namespace, text: str, now: datetime | None, endpoint: str
+) -> list[Problem]:
+    """`text_warnings` for the endpoint chosen (until that reads `--endpoint` itself)."""
+    if endpoint == "user-metrics":
+        return text_warnings(args, text, now)
+    from helicone_filter.api import check_text, is_json_text
+
+    if args.quiet or is_json_text(text):
+        return []
+    return check_text(text, now=now, endpoint=endpoint) or empty_warnings(text)
 
 
 def _send(args: argparse.Namespace, body: dict[str, Any]) -> int:

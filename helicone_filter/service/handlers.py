@@ -295,15 +295,18 @@ def _sql(request: SqlRequest) -> dict[str, Any]:
 def _query(request: QueryRequest) -> dict[str, Any]:
     from helicone_filter.api.outputs import query_body
     from helicone_filter.backends.request_body import QueryError
-    from helicone_filter.facts.query_options import QUERY_OPTIONS
+    from helicone_filter.facts.query_options import OPTION_NAMES
 
     text, node = _filter(request.input)
-    # The options given, by their rows of the table; an absent one is `query_body`'s default.
+    # The options given, by their rows of the table; an absent one is `query_body`'s default,
+    # and one the endpoint does not take is refused there.
     options = {
-        o.name: value
-        for o in QUERY_OPTIONS
-        if o.name in QueryRequest.model_fields and (value := getattr(request, o.name)) is not None
+        name: value
+        for name in OPTION_NAMES
+        if name in QueryRequest.model_fields and (value := getattr(request, name)) is not None
     }
+    if request.endpoint is not None:
+        options["endpoint"] = request.endpoint
     try:
         with _text_errors(text or ""):
             answer = query_body(node if text is None else text, now=_moment(request.now), **options)

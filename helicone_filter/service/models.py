@@ -49,9 +49,16 @@ from helicone_filter.defaults import (
     MAX_SAFE_INTEGER,
 )
 from helicone_filter.errors import did_you_mean
-from helicone_filter.facts.query_options import QUERY_OPTION, QUERY_OPTIONS
+from helicone_filter.facts.endpoints import ENDPOINT_NAMES as QUERY_ENDPOINTS
+from helicone_filter.facts.endpoints import EndpointName
+from helicone_filter.facts.query_options import QUERY_OPTIONS, QueryOption, rows_named
 from helicone_filter.frontends.models import FilterNode as _FilterNode
-from helicone_filter.frontends.models import SortLeafUsers, Timestamp, UserMetricsQueryParams
+from helicone_filter.frontends.models import (
+    SortLeafRequest,
+    SortLeafUsers,
+    Timestamp,
+    UserMetricsQueryParams,
+)
 
 # A name of its own in components/schemas, so that every use refers to one FilterNode.
 FilterNode = TypeAliasType("FilterNode", _FilterNode)
@@ -142,10 +149,10 @@ def _known_map_keys(name: str, given: dict[str, Any]) -> None:
 # Filter text or FilterNode JSON: the checker reads the JSON, once (an array too, which it
 # refuses with a problem of its own).
 FilterField = Annotated[FilterInput, _as_is(FilterInput, str, dict, list)]
-# `FIELD:desc` or a SortLeafUsers object, which `query_body` reads.
+# `FIELD:desc` or a SortLeafUsers (SortLeafRequest) object, which `query_body` reads.
 SortField = Annotated[
-    StrictStr | SortLeafUsers,  # type: ignore[valid-type]
-    _as_is(StrictStr | SortLeafUsers, str, dict),
+    StrictStr | SortLeafUsers | SortLeafRequest,  # type: ignore[valid-type]
+    _as_is(StrictStr | SortLeafUsers | SortLeafRequest, str, dict),
 ]
 MapKeysField = Annotated[
     dict[MapField, MapKeys], _as_is(dict[MapField, MapKeys], dict, then=_known_map_keys)
@@ -314,17 +321,66 @@ class SqlRequest(_Body):
 
 
 def _option(name: str) -> Any:
-    """The field of a query option: optional, with its range and description from its row of
+    """The field of a query option: optional, with its range (the widest of its endpoints'; the
+    endpoint's own is `query_body`'s to check) and description from its rows of
     `QUERY_OPTIONS`."""
-    option = QUERY_OPTION[name]
-    return Field(_ABSENT, ge=option.low, le=option.high, description=option.description)
+    rows = rows_named(name)
+    lows = [row.low for row in rows if row.low is not None]
+    highs = [row.high for row in rows if row.high is not None]
+    return Field(
+        _ABSENT,
+        ge=min(lows) if lows else None,
+        le=max(highs) if highs else None,
+        description=_described(rows),
+    )
+
+
+def _described(rows: tuple[QueryOption, ...]) -> str:
+    """The description of an option's field: its rows', each but a lone one under its
+    endpoint's name."""
+    if len(rows) == 1 and len(rows[0].endpoints) == len(QUERY_ENDPOINTS):
+        return rows[0].description
+    return " ".join(f"{' and '.join(row.endpoints)}: {row.description}" for row in rows)
+
+
+def _per_endpoint(schema: dict[str, Any]) -> None:
+    """The query options' ranges that differ by endpoint, and the options an endpoint does not
+    take, in the schema as `if`/`then` (JSON Schema 2020-12), from the rows of
+    `QUERY_OPTIONS`: the document refuses what `query_body` refuses."""
+    from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT
+    from helicone_filter.facts.query_options import OPTIONS_BY_ENDPOINT
+
+    fields = schema.get("properties", {})
+    rules = []
+    for name, options in OPTIONS_BY_ENDPOINT.items():
+        chosen: dict[str, Any] = {"properties": {"endpoint": {"const": name}}}
+        if name != DEFAULT_ENDPOINT:  # an absent endpoint is the default one
+            chosen["required"] = ["endpoint"]
+        ranges = {
+            o.name: {"minimum": o.low, "maximum": o.high}
+            for o in options.values()
+            if o.kind == "whole" and o.name in fields
+        }
+        refused = [n for n in fields if n in _QUERY_OPTION_NAMES and n not in options]
+        then: dict[str, Any] = {"properties": ranges}
+        if refused:
+            then["not"] = {"anyOf": [{"required": [n]} for n in refused]}
+        rules.append({"if": chosen, "then": then})
+    schema["allOf"] = rules
+
+
+_QUERY_OPTION_NAMES = frozenset(o.name for o in QUERY_OPTIONS)
 
 
 class QueryRequest(_Body):
-    """A filter and the options of Helicone's POST /v1/user/metrics/query."""
+    """A filter and the options of Helicone's query for an endpoint: POST
+    /v1/user/metrics/query, or POST /v1/request/query-clickhouse for `endpoint: requests`."""
 
+    model_config = ConfigDict(json_schema_extra=_per_endpoint)
     input: FilterField
     """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
+    endpoint: EndpointName = Field(_ABSENT)
+    """The endpoint whose body to write: `user-metrics` (default) or `requests`."""
     # The query options: their ranges and descriptions are their rows of `QUERY_OPTIONS`
     # (`_option`); their types are said here, for the OpenAPI document.
     limit: StrictInt = _option("limit")
@@ -333,6 +389,7 @@ class QueryRequest(_Body):
     since: StrictStr = _option("since")
     until: StrictStr = _option("until")
     tz_offset: StrictInt = _option("tz_offset")
+    is_scored: StrictBool = _option("is_scored")
     now: Timestamp = Field(_ABSENT)
     """The moment relative times count back from; default: now."""
 

@@ -182,12 +182,16 @@ ERRORS = {"--error-format", "--color"}
 LINES = {"--lines", "--jobs"}
 QUIET = {"-q", "--quiet"}
 OUTPUT = {"--pretty", "--compact"}
-QUERY = {"--limit", "--offset", "--sort", "--since", "--until", "--tz-offset", "--send"} | {
-    "--json",
-    "--eu",
-    "--base-url",
-    "--timeout",
-}
+QUERY = (
+    {"--limit", "--offset", "--sort", "--since", "--until", "--tz-offset", "--send"}
+    | {
+        "--json",
+        "--eu",
+        "--base-url",
+        "--timeout",
+    }
+    | {"--endpoint", "-e", "--is-scored", "--no-is-scored"}
+)  # -e: on query alone until it is common
 FLAGS = {
     "compile": COMMON | READS | ERRORS | LINES | QUIET | OUTPUT | {"--nesting"},
     "fmt": COMMON | READS | ERRORS | LINES | QUIET | {"--as-written", "--simplify"},

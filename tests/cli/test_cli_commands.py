@@ -584,3 +584,71 @@ def test_quiet_looks_for_no_warnings(
     assert "warnings" in calls
     if argv[0] in ("compile", "query", "explain"):
         assert "analysis" in calls
+
+
+# -- query --endpoint requests: RequestQueryParams ----------------------------------------------
+
+
+def test_query_requests_every_option(capsys: Capture, monkeypatch: Patch) -> None:
+    from helicone_filter.frontends.models import RequestQueryParams
+
+    argv = [
+        "query", "-e", "requests",
+        "--now", NOW_TEXT,
+        "--limit", "0",
+        "--offset", "40",
+        "--sort", "properties.env:desc",
+        "--since", "7d",
+        "--is-scored",
+        'model = "gpt-4o" or status = 500',
+    ]  # fmt: skip
+    code, out, err = run(argv, capsys, monkeypatch)
+    assert (code, err) == (0, "")
+    body = json.loads(out)
+    assert (body["limit"], body["offset"]) == (0, 40)
+    assert body["sort"] == {"properties": {"env": "desc"}} and body["isScored"] is True
+    assert body["filter"]["right"]["right"] == {
+        "request_response_rmt": {"request_created_at": {"lte": "2025-06-01T12:00:00.000Z"}}
+    }
+    RequestQueryParams.model_validate(body)
+    code, out, _ = run(
+        ["query", "--endpoint", "requests", "--no-is-scored", "all"], capsys, monkeypatch
+    )
+    assert json.loads(out) == {"filter": "all", "offset": 0, "limit": 100, "isScored": False}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--limit", "1001"], "from 0 to 1,000"),
+        (["--limit", "-1"], "'-1' is not a number of requests per page: give 0 or more"),
+        (["--offset", "x"], "'x' is not a number of requests to skip"),
+        (["--sort", "is_cached"], "the query fails and Helicone answers an empty page"),
+        (["--sort", "last_active:desc"], "orders by request_created_at desc"),
+        (["--sort", "properties.my-key"], "HTTP 500"),
+        (["--sort", "none"], "always order"),
+        (["--tz-offset", "60"], "--tz-offset applies to the user-metrics endpoint"),
+        (["--send"], "--send sends the user-metrics query only"),
+    ],
+)
+def test_query_requests_refusals(
+    argv: list[str], message: str, capsys: Capture, monkeypatch: Patch
+) -> None:
+    code, out, err = run(["query", "-e", "requests", *argv, "all"], capsys, monkeypatch)
+    assert (code, out) == (Exit.USAGE, "")
+    assert message in err
+
+
+def test_query_users_refuse_the_requests_options(capsys: Capture, monkeypatch: Patch) -> None:
+    code, _, err = run(["query", "--is-scored", "all"], capsys, monkeypatch)
+    assert code == Exit.USAGE and "--is-scored applies to the requests endpoint" in err
+    code, _, err = run(["query", "-e", "requests", "user_cost > 5"], capsys, monkeypatch)
+    assert code == Exit.BAD_FILTER and "user-metrics endpoint" in err
+
+
+def test_query_requests_warns_for_its_own_fields(capsys: Capture, monkeypatch: Patch) -> None:
+    code, out, err = run(["query", "-e", "requests", 'session_tag = "x"'], capsys, monkeypatch)
+    assert (code, err) == (0, "")
+    assert json.loads(out)["filter"] == {
+        "sessions_request_response_rmt": {"session_tag": {"equals": "x"}}
+    }

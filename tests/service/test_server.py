@@ -117,6 +117,28 @@ def test_query(base: str) -> None:
     )
 
 
+def test_query_requests(base: str) -> None:
+    given = {"limit": 0, "sort": "latency:desc", "since": "7d", "is_scored": False}
+    r = post(
+        base, "/query", {"input": "status = 500", "endpoint": "requests", "now": NOW_TEXT, **given}
+    )
+    assert r.status_code == 200
+    assert r.json() == {"body": query_body("status = 500", endpoint="requests", now=NOW, **given)}
+    assert r.json()["body"]["isScored"] is False
+    for body, message in [
+        ({"sort": "is_cached"}, "empty page"),
+        ({"sort": {"properties": {"a-b": "asc"}}}, "HTTP 500"),
+        ({"tz_offset": 60}, "tz_offset is an option of the user-metrics endpoint, not of requests"),
+        ({"limit": 1001}, "1,000"),
+    ]:
+        refused = post(base, "/query", {"input": "all", "endpoint": "requests", **body})
+        assert refused.status_code == 422, body
+        assert message in refused.json()["error"]["message"]
+    users = post(base, "/query", {"input": "all", "is_scored": True})
+    assert users.status_code == 422
+    assert post(base, "/query", {"input": "all", "endpoint": "sessions"}).status_code == 422
+
+
 def test_compile_error_is_422_with_problems(base: str) -> None:
     r = post(base, "/compile", {"text": "modle = 1"})
     assert r.status_code == 422

@@ -148,7 +148,7 @@ def _refused(path: str, body: dict[str, Any], message: str) -> None:
         (
             {"limt": 10},
             "the body has an unknown field 'limt' (did you mean 'limit'?); its fields"
-            " are input, limit, offset, sort, since, until, tz_offset, now",
+            " are input, endpoint, limit, offset, sort, since, until, tz_offset, is_scored, now",
         ),
     ],
 )
