@@ -48,6 +48,8 @@ class Row(Protocol):
     def errors(self) -> str: ...
     @property
     def warns(self) -> bool: ...
+    @property
+    def endpoint(self) -> bool: ...
 
 
 # -- the parser -----------------------------------------------------------------------------
@@ -148,6 +150,33 @@ def add_now(p: argparse.ArgumentParser) -> None:
         "--now",
         metavar="TIMESTAMP",
         help="the time relative times count back from (ISO 8601; default: the current time)",
+    )
+
+
+def endpoint_name(text: str) -> str:
+    """An argparse type: the name of an endpoint of Helicone (a row of
+    `facts.endpoints.ENDPOINTS`); any other is a usage error naming the endpoints, and the one
+    meant when it is close (`'request' ...; did you mean 'requests'?`)."""
+    from helicone_filter.facts.endpoints import endpoint
+
+    try:
+        return endpoint(text).name
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_endpoint(p: argparse.ArgumentParser) -> None:
+    from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT, ENDPOINT_NAMES, ENDPOINTS
+
+    paths = "; ".join(f"{name}: {', '.join(row.paths)}" for name, row in ENDPOINTS.items())
+    p.add_argument(
+        "-e",
+        "--endpoint",
+        type=endpoint_name,
+        choices=ENDPOINT_NAMES,
+        default=DEFAULT_ENDPOINT,
+        help=f"the endpoint of Helicone the filter is for, which says its fields (default "
+        f"{DEFAULT_ENDPOINT}; {paths})",
     )
 
 
@@ -308,9 +337,9 @@ class Deprecated(argparse.Action):
 
 def build_parser(rows: Sequence[Row], default: str, version: str) -> Parser:
     """The parser of the command line: a subparser for each row, with its own options and
-    those its row asks for (INPUT and --now, --lines and --jobs, --quiet, --error-format and
-    --color); `default` is the subcommand run when none is named, `version` what --version
-    prints."""
+    those its row asks for (INPUT and --now, --endpoint, --lines and --jobs, --quiet,
+    --error-format and --color); `default` is the subcommand run when none is named,
+    `version` what --version prints."""
 
     by_name = {row.name: row for row in rows}
     parser = Parser(
@@ -338,6 +367,8 @@ def build_parser(rows: Sequence[Row], default: str, version: str) -> Parser:
         c.options(p)
         if c.reads:
             add_now(p)
+        if c.endpoint:
+            add_endpoint(p)
         if c.line is not None:
             add_lines(p, c.line_result)
         if c.warns:

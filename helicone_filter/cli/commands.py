@@ -64,6 +64,8 @@ class Command(Record):
         line_result: --lines' help: what each output line is.
         errors: --error-format's help; "" for a subcommand without --error-format and --color.
         warns: whether it warns on stderr about the filter it compiles (and takes --quiet).
+        endpoint: whether it reads filters for an endpoint of Helicone, and so takes
+            --endpoint/-e (`args.endpoint`, default user-metrics).
     """
 
     name: str
@@ -77,6 +79,7 @@ class Command(Record):
     line_result: str = ""
     errors: str = ERRORS
     warns: bool = False
+    endpoint: bool = False
 
 
 _TEXT = "the filter text; '-' or none reads stdin"
@@ -86,7 +89,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "compile",
         "filter text in, Helicone FilterNode JSON out",
-        "Compile filter text into the FilterNode JSON that POST /v1/user/metrics/query takes.",
+        "Compile filter text into the FilterNode JSON that POST /v1/user/metrics/query takes "
+        "(with -e requests, the filter of POST /v1/request/query-clickhouse).",
         """\
   helicone-filter compile 'user_cost > 5 and model ilike "gpt%"'
   helicone-filter 'cached and status >= 500'          (compile is the default)
@@ -94,6 +98,7 @@ COMMANDS: tuple[Command, ...] = (
   helicone-filter compile --now 2025-01-01T00:00:00Z 'user_last_active > now - 30d'
   helicone-filter compile --lines < examples/saved-filters.txt > filters.ndjson
   helicone-filter compile --quiet "$FILTER"           (no warnings on stderr)
+  helicone-filter compile -e requests 'session_tag = "beta" or status >= 500'
 """,
         filters.run_compile,
         filters.compile_options,
@@ -101,6 +106,7 @@ COMMANDS: tuple[Command, ...] = (
         filters.compile_line,
         "one JSON result",
         warns=True,
+        endpoint=True,
     ),
     Command(
         "fmt",
@@ -119,6 +125,7 @@ COMMANDS: tuple[Command, ...] = (
         filters.fmt_line,
         "the canonical text as a JSON string",
         warns=True,
+        endpoint=True,
     ),
     Command(
         "check",
@@ -137,6 +144,7 @@ COMMANDS: tuple[Command, ...] = (
         filters.check_line,
         '{"line": n, "problems": [...]}',
         errors=CHECK_ERRORS,
+        endpoint=True,
     ),
     Command(
         "query",
@@ -156,6 +164,7 @@ COMMANDS: tuple[Command, ...] = (
         query.query_options,
         _TEXT_OR_JSON,
         warns=True,
+        endpoint=True,
     ),
     Command(
         "sql",
@@ -173,18 +182,22 @@ COMMANDS: tuple[Command, ...] = (
         filters.sql_options,
         _TEXT_OR_JSON,
         warns=True,
+        endpoint=True,
     ),
     Command(
         "fields",
         "the fields, their types and operators",
-        "List every field a filter can test: its table, its type and the operators it takes.",
+        "List every field a filter can test on an endpoint (--endpoint, default user-metrics): "
+        "its table, its type and the operators it takes.",
         """\
   helicone-filter fields
   helicone-filter fields --json | jq -r '.[] | select(.type == "number") | .field'
+  helicone-filter fields -e requests                (the request endpoints' fields)
 """,
         filters.run_fields,
         filters.fields_options,
         errors="",
+        endpoint=True,
     ),
     Command(
         "explain",
@@ -197,6 +210,7 @@ COMMANDS: tuple[Command, ...] = (
         filters.run_explain,
         reads=_TEXT,
         warns=True,
+        endpoint=True,
     ),
     Command(
         "serve",
@@ -241,6 +255,7 @@ COMMANDS: tuple[Command, ...] = (
         sessions.run_repl,
         sessions.repl_options,
         errors="",
+        endpoint=True,
     ),
 )
 SUBCOMMANDS = tuple(c.name for c in COMMANDS)

@@ -41,7 +41,7 @@ def text_warnings(args: argparse.Namespace, text: str, now: datetime | None) -> 
 
     if args.quiet or is_json_text(text):
         return []
-    return check_text(text, now=now) or empty_warnings(text)
+    return check_text(text, now=now, endpoint=args.endpoint) or empty_warnings(text)
 
 
 def compile_options(p: argparse.ArgumentParser) -> None:
@@ -67,10 +67,12 @@ def _compile_one(
     if args.quiet:  # no warnings are looked for that would not be printed
         from helicone_filter.api import compile as compile_filter
 
-        return compile_filter(text, now=now, nesting=args.nesting), []
+        return compile_filter(text, now=now, nesting=args.nesting, endpoint=args.endpoint), []
     from helicone_filter.api import compile_with_warnings
 
-    result, warnings = compile_with_warnings(text, now=now, nesting=args.nesting)
+    result, warnings = compile_with_warnings(
+        text, now=now, nesting=args.nesting, endpoint=args.endpoint
+    )
     return result, warnings if warnings or text.strip() else empty_warnings(text)
 
 
@@ -105,7 +107,11 @@ def _fmt_one(
     # --simplify refused where `check` finds an error: Helicone keeps one condition of a leaf
     # with several, so no simpler filter both says it and selects what Helicone does.
     read = filter_of(
-        text, now=now, tolerated=frozenset() if simplify else REPAIRABLE, warnings=not args.quiet
+        text,
+        now=now,
+        tolerated=frozenset() if simplify else REPAIRABLE,
+        warnings=not args.quiet,
+        endpoint=args.endpoint,
     )
     warnings = _warnings(args, read, text)
     if simplify:
@@ -116,7 +122,7 @@ def _fmt_one(
         from helicone_filter.api.outputs import to_text
         from helicone_filter.frontends.parser import parse
 
-        return to_text(parse(text)), warnings  # only valid filters are formatted
+        return to_text(parse(text), endpoint=args.endpoint), warnings  # only valid filters
     return filter_text(read.filter), warnings
 
 
@@ -145,24 +151,26 @@ def check_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _problems(text: str, now: datetime | None, analyze: bool = True) -> list[Any]:
-    """Every problem: the checker's for JSON; for text, those `diagnose` finds (after a syntax
-    error, those of the conditions around it too); the analysis's unless not `analyze`."""
+def _problems(args: argparse.Namespace, text: str, now: datetime | None) -> list[Any]:
+    """Every problem on the endpoint asked for: the checker's for JSON; for text, those
+    `diagnose` finds (after a syntax error, those of the conditions around it too); the
+    analysis's unless --no-analysis."""
+    analyze, endpoint = not getattr(args, "no_analysis", False), args.endpoint
     source = source_of(text)
     if source.from_json:
         from helicone_filter.api.filter_nodes import check
 
-        return check(source.value, analyze=analyze)
+        return check(source.value, analyze=analyze, endpoint=endpoint)
     from helicone_filter.api.diagnosis import every_problem
 
-    return every_problem(text, now=now, analyze=analyze)
+    return every_problem(text, now=now, analyze=analyze, endpoint=endpoint)
 
 
 def run_check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     from helicone_filter.api import is_json_text
     from helicone_filter.errors import render_problem
 
-    problems = _problems(text, now, not args.no_analysis)
+    problems = _problems(args, text, now)
     if args.error_format == "json":
         print(json_text([p.as_dict() for p in problems], sys.stdout))
     elif problems:
@@ -177,7 +185,7 @@ def run_check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 def check_line(
     args: argparse.Namespace, number: int, text: str, now: datetime | None
 ) -> LineResult:
-    problems = [p.as_dict() for p in _problems(text, now, not getattr(args, "no_analysis", False))]
+    problems = [p.as_dict() for p in _problems(args, text, now)]
     failed = any(p["severity"] == "error" for p in problems)
     return {"line": number, "problems": problems}, failed, ""
 
@@ -207,7 +215,7 @@ def run_sql(args: argparse.Namespace, text: str, now: datetime | None) -> int:
         column_names(table_map)
     except ValueError as e:
         raise UsageError(f"{PROG} sql: error: {e}") from None
-    read = filter_of(text, now=now, warnings=not args.quiet)
+    read = filter_of(text, now=now, warnings=not args.quiet, endpoint=args.endpoint)
     if read.from_json:
         from helicone_filter.errors import printable
         from helicone_filter.frontends.checker import SPLITTABLE
@@ -232,11 +240,11 @@ def run_fields(args: argparse.Namespace, text: str, now: datetime | None) -> int
     if args.json:
         from helicone_filter.facts.schema import field_table
 
-        print(dump(field_table(), pretty(args)))
+        print(dump(field_table(args.endpoint), pretty(args)))
         return Exit.OK
     from helicone_filter.cli.printers import field_lines
 
-    print("\n".join(field_lines()))
+    print("\n".join(field_lines(args.endpoint)))
     return Exit.OK
 
 
@@ -245,7 +253,9 @@ def run_explain(args: argparse.Namespace, text: str, now: datetime | None) -> in
 
     # (no warnings are looked for that --quiet would not print)
     ascii_only = needs_ascii(sys.stdout)
-    lines, warnings = explain_lines(text, now, warnings=not args.quiet, ascii_only=ascii_only)
+    lines, warnings = explain_lines(
+        text, now, warnings=not args.quiet, ascii_only=ascii_only, endpoint=args.endpoint
+    )
     print("\n".join(lines))
     warn(args, text, warnings or empty_warnings(text))
     return Exit.OK

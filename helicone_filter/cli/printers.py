@@ -14,29 +14,37 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT
+
 if TYPE_CHECKING:
     from datetime import datetime
 
     from helicone_filter.errors import Problem
 
 
-def field_lines() -> list[str]:
-    """`fields` as text: each field's table, type and operators, then what Helicone does with
-    some of them, and how maps and the null tests are written."""
-    from helicone_filter.facts.schema import FIELD_NOTES, FIELD_OPERATORS, FIELDS
+def field_lines(endpoint: str = DEFAULT_ENDPOINT) -> list[str]:
+    """`fields` as text: each field of an endpoint (its table, type and operators), then what
+    Helicone does with some of them, and how maps and the null tests are written.
 
+    Raises:
+        ValueError: an unknown endpoint.
+    """
+    from helicone_filter.facts.schema import schema_of
+
+    schema = schema_of(endpoint)
+    operators = schema.field_operators
     table = [("FIELD", "TABLE", "TYPE", "OPERATORS")] + [
-        (f.name, f.table, f.kind_label, ", ".join(FIELD_OPERATORS[f.name]) or "(none)")
-        for f in FIELDS.values()
+        (f.name, f.table, f.kind_label, ", ".join(operators[f.name]) or "(none)")
+        for f in schema.fields.values()
     ]
     widths = [max(len(row[i]) for row in table) for i in range(3)]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + " " + row[3]
         for row in table
     ]
-    width = max(map(len, FIELD_NOTES))
+    width = max(map(len, schema.notes), default=0)
     lines += ["", "what Helicone does with some of them:"]
-    lines += [f"  {name.ljust(width)}  {note}" for name, note in FIELD_NOTES.items()]
+    lines += [f"  {name.ljust(width)}  {note}" for name, note in schema.notes.items()]
     return [
         *lines,
         "",
@@ -53,10 +61,16 @@ _WRITTEN_WIDTH = 60  # the most of a condition's text shown beside it, and of th
 
 
 def explain_lines(
-    text: str, now: datetime | None = None, *, warnings: bool = True, ascii_only: bool = False
+    text: str,
+    now: datetime | None = None,
+    *,
+    warnings: bool = True,
+    ascii_only: bool = False,
+    endpoint: str = DEFAULT_ENDPOINT,
 ) -> tuple[list[str], list[Problem]]:
-    """`explain` as text: the tree that filter text compiles to, each condition beside the text
-    it came from; and the filter's warnings (none looked for unless `warnings`).
+    """`explain` as text: the tree that filter text compiles to on an endpoint, each condition
+    beside the text it came from; and the filter's warnings (none looked for unless
+    `warnings`).
 
     Raises:
         FilterError: the text is no valid filter.
@@ -67,9 +81,9 @@ def explain_lines(
     # One reading of the text for the tree and its warnings.
     found: list[Problem] = []
     if warnings:
-        result, leaves, found = compile_explained(text, now=now)
+        result, leaves, found = compile_explained(text, now=now, endpoint=endpoint)
     else:
-        node = lower_text(text, now=now)
+        node = lower_text(text, now=now, endpoint=endpoint)
         result, leaves = to_helicone(node, text), list(conditions(node))
     if result == "all":
         return ["all  (matches every user)"], found

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from helicone_filter.cli.arguments import add_output, seconds, source_of, whole
 from helicone_filter.cli.exits import Exit, UsageError
 from helicone_filter.cli.filter_commands import text_warnings
-from helicone_filter.cli.terminal import dump, empty_warnings, pretty, report, warn
+from helicone_filter.cli.terminal import dump, pretty, report, warn
 from helicone_filter.defaults import (
     API_KEY_ENV,
     CLIENT_TIMEOUT_SECONDS,
@@ -32,21 +32,10 @@ from helicone_filter.defaults import (
 )
 
 if TYPE_CHECKING:
-    from helicone_filter.errors import Problem
     from helicone_filter.facts.query_options import QueryOption
 
 
 def query_options(p: argparse.ArgumentParser) -> None:
-    # The endpoint, for now on `query` alone: to be folded into the `--endpoint`/`-e` that every
-    # filter-reading subcommand takes (arguments.py), which `run_query` reads the same way.
-    p.add_argument(
-        "--endpoint",
-        "-e",
-        choices=_endpoints(),
-        default=_endpoints()[0],
-        help="the endpoint whose body to write: user-metrics (default) or requests "
-        "(query-clickhouse's RequestQueryParams)",
-    )
     for option in _flagged():
         p.add_argument(option.flag, **_flag_settings(option))
     p.set_defaults(query_error=p.error)  # the parser's own report of a flag's value, for run_query
@@ -87,12 +76,6 @@ def query_options(p: argparse.ArgumentParser) -> None:
         help="give up when the whole call (connecting, sending, reading all of the answer) "
         f"takes longer (default {CLIENT_TIMEOUT_SECONDS:g})",
     )
-
-
-def _endpoints() -> tuple[str, ...]:
-    from helicone_filter.facts.endpoints import ENDPOINT_NAMES
-
-    return ENDPOINT_NAMES
 
 
 def _flagged() -> tuple[QueryOption, ...]:
@@ -151,7 +134,7 @@ def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     from helicone_filter.backends.request_body import QueryError, endpoint_of
     from helicone_filter.facts.query_options import OPTIONS_BY_ENDPOINT
 
-    endpoint = endpoint_of(getattr(args, "endpoint", "user-metrics"))
+    endpoint = endpoint_of(args.endpoint)
     if args.send and endpoint != "user-metrics":
         raise UsageError(
             f"{PROG} query: error: --send sends the user-metrics query only, for now; without "
@@ -192,21 +175,8 @@ def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
             "(without it, the body is printed and nothing is sent)"
         )
     print(dump(body, pretty(args)))
-    warn(args, text, _text_warnings(args, text, now, endpoint))
+    warn(args, text, text_warnings(args, text, now))
     return Exit.OK
-
-
-def _text_warnings(
-    args: argparse.Namespace, text: str, now: datetime | None, endpoint: str
-) -> list[Problem]:
-    """`text_warnings` for the endpoint chosen (until that reads `--endpoint` itself)."""
-    if endpoint == "user-metrics":
-        return text_warnings(args, text, now)
-    from helicone_filter.api import check_text, is_json_text
-
-    if args.quiet or is_json_text(text):
-        return []
-    return check_text(text, now=now, endpoint=endpoint) or empty_warnings(text)
 
 
 def _send(args: argparse.Namespace, body: dict[str, Any]) -> int:

@@ -4,8 +4,10 @@ Completion as you type comes from `complete()`, the mistakes are underlined as y
 `diagnose()` (errors red, warnings yellow) with the first one's message in the bottom toolbar,
 and Enter on a whole filter prints its JSON. Commands (`:sql`, `:body`, `:explain`,
 `:json`, `:fields`, `:help`, `:quit`) show the other forms of the current filter, or of one written
-after them. A filter left unfinished (an open bracket, or `and`/`or`/`not` at its end) goes
-on on the next line; Alt-Enter (Esc Enter) always starts a new line.
+after them. Everything is for one endpoint of Helicone at a time (`--endpoint`, default
+user-metrics): `:endpoint` shows it, `:endpoint requests` switches, and the prompt names it
+when it is not the default. A filter left unfinished (an open bracket, or `and`/`or`/`not` at
+its end) goes on on the next line; Alt-Enter (Esc Enter) always starts a new line.
 
 prompt_toolkit is imported only when the prompt starts (the `repl` extra); without it `run`
 says how to install it. When standard input is no terminal, the lines read from it are run
@@ -31,6 +33,7 @@ from typing import IO, TYPE_CHECKING
 
 from helicone_filter import defaults
 from helicone_filter.defaults import install_hint
+from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT, ENDPOINT_NAMES
 
 if TYPE_CHECKING:
     from prompt_toolkit.completion import Completer
@@ -54,12 +57,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "body": ("[FILTER]", "the request body of POST /v1/user/metrics/query (query_body)"),
     "explain": ("[FILTER]", "the tree the filter compiles to, each condition beside its text"),
     "json": ("[FILTER]", "the FilterNode JSON (what Enter on a filter prints)"),
-    "fields": ("", "every field: its table, type and operators"),
+    "fields": ("", "every field of the endpoint: its table, type and operators"),
+    "endpoint": (
+        "[NAME]",
+        "the endpoint of Helicone filters are for; with NAME, switch to it ("
+        + ", ".join(ENDPOINT_NAMES)
+        + ")",
+    ),
     "help": ("", "this help"),
     "quit": ("", "leave (Ctrl-D on an empty line does too)"),
 }
 _ALIASES = {"q": "quit", "exit": "quit", "h": "help", "?": "help"}
-_TAKES_FILTER = frozenset(name for name, (arg, _) in COMMANDS.items() if arg)
+_TAKES_FILTER = frozenset(name for name, (arg, _) in COMMANDS.items() if arg == "[FILTER]")
 _COMMAND = re.compile(r"\s*:([\w?-]*)\s*")
 
 HELP = (
@@ -69,7 +78,7 @@ Type a filter and press Enter: its FilterNode JSON is printed, or every problem 
   request_created_at > now - 7d           properties.environment = "prod"
 
 Commands (a FILTER after one is used and becomes the current filter; without one, the
-current filter is the last one entered):
+current filter is the last one entered; filters are read for the endpoint :endpoint shows):
 """
     + "\n".join(
         f"  :{f'{name} {arg}'.strip():<20} {what}" for name, (arg, what) in COMMANDS.items()
@@ -169,18 +178,40 @@ def history_file(environ: dict[str, str] | None = None) -> Path:
 
 
 @functools.lru_cache(maxsize=16)
-def _diagnostics(text: str, now: datetime | None) -> tuple[Diagnostic, ...]:
+def _diagnostics(text: str, now: datetime | None, endpoint: str) -> tuple[Diagnostic, ...]:
     """diagnose(), once per text: the lexer and the toolbar both ask on each keystroke."""
     from helicone_filter.api.diagnosis import diagnose
 
-    return tuple(diagnose(text, now=now))
+    return tuple(diagnose(text, now=now, endpoint=endpoint))
+
+
+def prompt_text(endpoint: str = DEFAULT_ENDPOINT) -> str:
+    """The prompt: `filter> `, with the endpoint's name before it when it is not the default.
+
+    Example:
+        >>> prompt_text(), prompt_text("requests")
+        ('filter> ', 'requests filter> ')
+    """
+    return "filter> " if endpoint == DEFAULT_ENDPOINT else f"{endpoint} filter> "
+
+
+def _endpoint_named(name: str) -> tuple[str | None, str]:
+    """The endpoint `name` names, or None and why not (with the one meant, when close)."""
+    from helicone_filter.facts.endpoints import endpoint
+
+    try:
+        return endpoint(name).name, ""
+    except ValueError as e:
+        return None, str(e)
 
 
 def _in_progress(d: Diagnostic, text: str) -> bool:
     return d.code in _UNFINISHED_CODES and d.end >= len(text.rstrip())
 
 
-def underlines(text: str, now: datetime | None = None) -> list[tuple[int, int, str]]:
+def underlines(
+    text: str, now: datetime | None = None, endpoint: str = DEFAULT_ENDPOINT
+) -> list[tuple[int, int, str]]:
     """The ranges to mark in a line as typed: `(start, end, style)`, style
     `class:diagnostic.error` or `class:diagnostic.warning`; the filter after a command is
     diagnosed at its place. The end of a filter not yet finished is no mistake.
@@ -199,25 +230,33 @@ def underlines(text: str, now: datetime | None = None) -> list[tuple[int, int, s
         return []
     return [
         (d.start + at, d.end + at, f"class:diagnostic.{d.severity}")
-        for d in _diagnostics(part, now)
+        for d in _diagnostics(part, now, endpoint)
         if d.end > d.start and not _in_progress(d, part)
     ]
 
 
-def status(text: str, now: datetime | None = None) -> StyleAndTextTuples:
+def status(
+    text: str, now: datetime | None = None, endpoint: str = DEFAULT_ENDPOINT
+) -> StyleAndTextTuples:
     """The bottom toolbar for a line as typed: the first problem (and how many more), what
-    comes next in an unfinished filter, or what Enter will do."""
+    comes next in an unfinished filter, or what Enter will do; on an empty line, the endpoint
+    the filter is for."""
     keys = " · Tab complete · Alt-Enter new line · :help · Ctrl-D quit"
     name, at = split_command(text)
     if name is not None:
         if name not in COMMANDS:
             return [("class:toolbar.error", f" unknown command ':{name}'; :help lists them")]
+        asked = text[at:].strip() if name == "endpoint" else ""
+        if asked and _endpoint_named(asked)[0] is None:
+            from helicone_filter.errors import printable
+
+            return [("class:toolbar.error", f" ✗ {printable(_endpoint_named(asked)[1])}")]
         if name not in _TAKES_FILTER or not text[at:].strip():
             return [("class:toolbar", f" :{name}: {COMMANDS[name][1]}")]
     part = text[at:]
     if not part.strip():
-        return [("class:toolbar", " type a filter" + keys)]
-    found = _diagnostics(part, now)
+        return [("class:toolbar", f" type a filter for the {endpoint} endpoint" + keys)]
+    found = _diagnostics(part, now, endpoint)
     if not found:
         return [("class:toolbar.ok", " ✓ a whole filter: Enter prints its JSON")]
     from helicone_filter.errors import printable
@@ -259,10 +298,18 @@ class Runner:
     """What a line does once entered, prompt_toolkit aside: the current filter, and the
     output (JSON, SQL, problems...) written to `out`."""
 
-    def __init__(self, out: IO[str], *, now: datetime | None = None, color: bool = False) -> None:
+    def __init__(
+        self,
+        out: IO[str],
+        *,
+        now: datetime | None = None,
+        color: bool = False,
+        endpoint: str = DEFAULT_ENDPOINT,
+    ) -> None:
         self.out = out
         self.now = now
         self.color = color
+        self.endpoint = endpoint  # the endpoint of Helicone filters are read for
         self.current: str | None = None  # the last filter entered
 
     def write(self, text: str) -> None:
@@ -306,6 +353,8 @@ class Runner:
             from helicone_filter.errors import printable
 
             self.write(f"unknown command ':{printable(name)}'; :help lists the commands")
+        elif name == "endpoint":
+            self.switch(rest.strip())
         elif name not in _TAKES_FILTER:
             if rest.strip():
                 self.write(f":{name} takes no filter")
@@ -324,11 +373,26 @@ class Runner:
             self.show(name, self.current)
         return True
 
+    def switch(self, name: str) -> None:
+        """`:endpoint`: say which endpoint filters are read for; with a name, switch to it
+        (an unknown name is said, with the one meant, and nothing changes)."""
+        from helicone_filter.errors import printable
+        from helicone_filter.facts.endpoints import ENDPOINTS
+
+        if name:
+            found, why = _endpoint_named(name)
+            if found is None:
+                self.write(printable(why))
+                return
+            self.endpoint = found
+        paths = ", ".join(ENDPOINTS[self.endpoint].paths)  # type: ignore[index]
+        self.write(f"endpoint: {self.endpoint} ({paths})")
+
     def show(self, what: str, text: str) -> None:
         """The filter's problems, if it has errors; else its warnings and the form asked for."""
         from helicone_filter.api.diagnosis import diagnose
 
-        found = diagnose(text, now=self.now)
+        found = diagnose(text, now=self.now, endpoint=self.endpoint)
         errors = [d for d in found if d.severity == "error"]
         if errors or what == "json":
             self.problems(text, found)
@@ -337,21 +401,19 @@ class Runner:
         if what == "json":
             from helicone_filter.api import compile as compile_filter
 
-            self.write(self.json(compile_filter(text, now=self.now)))
+            self.write(self.json(compile_filter(text, now=self.now, endpoint=self.endpoint)))
         elif what == "sql":
             from helicone_filter.api import lower_text
             from helicone_filter.backends.clickhouse import sql_of
             from helicone_filter.errors import escape_unsafe, printable, writes_unicode
 
-            sql, params = sql_of(lower_text(text, now=self.now))
+            sql, params = sql_of(lower_text(text, now=self.now, endpoint=self.endpoint))
             shown = escape_unsafe(
                 json.dumps(params, ensure_ascii=False), ascii_only=not writes_unicode(self.out)
             )
             self.write(f"{printable(sql)}\nparams: {shown}")
         elif what == "body":
-            from helicone_filter.api.outputs import query_body
-
-            self.write(self.json(query_body(text, now=self.now)))
+            self.body(text)
         else:
             self.explain(text)
 
@@ -376,11 +438,17 @@ class Runner:
             rendered.append(f"{errors} error{'s' * (errors > 1)}: not compiled")
         self.write("\n\n".join(rendered))
 
+    def body(self, text: str) -> None:
+        """The request body of the endpoint's query, with its defaults."""
+        from helicone_filter.api.outputs import query_body
+
+        self.write(self.json(query_body(text, now=self.now, endpoint=self.endpoint)))
+
     def fields(self) -> None:
-        """Every field, as `helicone-filter fields` prints them."""
+        """Every field of the endpoint, as `helicone-filter fields` prints them."""
         from helicone_filter.cli.printers import field_lines
 
-        self.write("\n".join(field_lines()))
+        self.write("\n".join(field_lines(self.endpoint)))
 
     def explain(self, text: str) -> None:
         """The tree `text` compiles to and its warnings, as `helicone-filter explain` prints
@@ -391,7 +459,9 @@ class Runner:
         from helicone_filter.errors import writes_unicode
 
         ascii_only = not writes_unicode(self.out)
-        lines, warnings = explain_lines(text, self.now, ascii_only=ascii_only)
+        lines, warnings = explain_lines(
+            text, self.now, ascii_only=ascii_only, endpoint=self.endpoint
+        )
         self.write("\n".join(lines))
         note = warnings_text(text, warnings, color=False)
         if note:
@@ -401,8 +471,11 @@ class Runner:
 # -- the prompt ---------------------------------------------------------------------------------
 
 
-def make_completer(now: datetime | None = None) -> Completer:
-    """A prompt_toolkit Completer of filters (`complete()`) and of the commands."""
+def make_completer(
+    now: datetime | None = None, endpoint: Callable[[], str] = lambda: DEFAULT_ENDPOINT
+) -> Completer:
+    """A prompt_toolkit Completer of filters (`complete()`, with the fields of the endpoint
+    `endpoint()` names when asked), of the commands, and of `:endpoint`'s names."""
     from prompt_toolkit.completion import CompleteEvent, Completer, Completion
     from prompt_toolkit.document import Document
 
@@ -422,12 +495,18 @@ def make_completer(now: datetime | None = None) -> Completer:
                     style="class:completion.command",
                 )
             name, at = split_command(text)
+            if name == "endpoint" and cursor >= at and text[:at][-1:].isspace():
+                typed = text[at:cursor]
+                for known in ENDPOINT_NAMES:
+                    if known.startswith(typed):
+                        yield Completion(known, -len(typed), display=known)
+                return
             if name is not None and (
                 name not in _TAKES_FILTER or cursor < at or not text[:at][-1:].isspace()
             ):
                 return  # a command word, or one that takes no filter
             part = text[at:]
-            for c in complete(part, cursor - at):
+            for c in complete(part, cursor - at, endpoint=endpoint()):
                 insert = c.insert_text
                 # prompt_toolkit replaces only what is before the cursor: a word's rest after
                 # it is kept, so it is not inserted again.
@@ -445,8 +524,11 @@ def make_completer(now: datetime | None = None) -> Completer:
     return FilterCompleter()
 
 
-def make_lexer(now: datetime | None = None) -> Lexer:
-    """A prompt_toolkit Lexer that underlines `underlines()`' ranges and marks a command."""
+def make_lexer(
+    now: datetime | None = None, endpoint: Callable[[], str] = lambda: DEFAULT_ENDPOINT
+) -> Lexer:
+    """A prompt_toolkit Lexer that underlines `underlines()`' ranges (for the endpoint
+    `endpoint()` names when asked) and marks a command."""
     from prompt_toolkit.document import Document
     from prompt_toolkit.lexers import Lexer
 
@@ -457,7 +539,7 @@ def make_lexer(now: datetime | None = None) -> Lexer:
             name, at = split_command(text)
             if name is not None:
                 styles[: len(text[:at].rstrip())] = ["class:command"] * len(text[:at].rstrip())
-            for start, end, style in underlines(text, now):
+            for start, end, style in underlines(text, now, endpoint()):
                 styles[start:end] = [style] * (min(end, len(text)) - start)
             starts = [0]
             for line in document.lines[:-1]:
@@ -644,6 +726,7 @@ def run(
     output: Output | None = None,
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
+    endpoint: str = DEFAULT_ENDPOINT,
 ) -> int:
     """Run the prompt until `:quit` or Ctrl-D; the exit code (0; 1 without prompt_toolkit).
 
@@ -656,6 +739,8 @@ def run(
         input, output: prompt_toolkit's terminal input and output (default: the terminal;
             tests give a pipe input and a DummyOutput).
         stdout, stderr: where results and messages go (default: sys.stdout, sys.stderr).
+        endpoint: the endpoint of Helicone filters are read for at first (`:endpoint`
+            switches).
     """
     out = sys.stdout if stdout is None else stdout
     err = sys.stderr if stderr is None else stderr
@@ -666,7 +751,9 @@ def run(
         return 1
     from helicone_filter.cli.terminal import colors_on
 
-    runner = Runner(out, now=now, color=colors_on(out) if color is None else color)
+    runner = Runner(
+        out, now=now, color=colors_on(out) if color is None else color, endpoint=endpoint
+    )
     try:
         if input is None and not _is_terminal(sys.stdin):
             return _run_lines(runner, sys.stdin, err)
@@ -744,16 +831,16 @@ def _prompt_loop(
         event.current_buffer.insert_text("\n")
 
     session: PromptSession[str] = PromptSession(
-        [("class:prompt", "filter> ")],
+        lambda: [("class:prompt", prompt_text(runner.endpoint))],
         multiline=True,
         prompt_continuation=lambda width, line, wrap: [
             ("class:continuation", "...> ".rjust(width))
         ],
-        completer=make_completer(now),
+        completer=make_completer(now, lambda: runner.endpoint),
         complete_while_typing=True,
         complete_style=CompleteStyle.COLUMN,
-        lexer=make_lexer(now),
-        bottom_toolbar=lambda: status(session.default_buffer.text, now),
+        lexer=make_lexer(now, lambda: runner.endpoint),
+        bottom_toolbar=lambda: status(session.default_buffer.text, now, runner.endpoint),
         history=_history(history, err),
         key_bindings=keys,
         style=_style(),

@@ -101,4 +101,4 @@ def run_repl(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     from helicone_filter.cli.repl import run
 
     color = {"always": True, "never": False}.get(args.color)
-    return run(args.history, now=parse_now(args.now), color=color)
+    return run(args.history, now=parse_now(args.now), color=color, endpoint=args.endpoint)

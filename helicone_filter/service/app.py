@@ -8,7 +8,9 @@
     POST /sql       {"input", "now"?, "table_map"?, "target"?} -> {"sql", "params", "warnings"}
     POST /query     {"input", "limit"?, "offset"?, "sort"?, "since"?, "until"?, "tz_offset"?,
                      "now"?}                              -> {"body"}: Helicone's request body
-    GET  /fields                                          -> {"fields"}
+    GET  /fields[?endpoint=requests]                      -> {"fields"} (of the endpoint)
+Every body but /query's may say the endpoint of Helicone its filter is for: "endpoint",
+"user-metrics" (default) or "requests".
     GET  /healthz                                         -> {"ok": true}
     GET  /openapi.json                                    -> this service's OpenAPI document
     GET  /                                                -> the playground page
@@ -188,9 +190,16 @@ async def _unforeseen(request: Request, exc: Exception) -> Response:
 
 
 async def _fields(request: Request) -> Response:
+    """The fields of the endpoint `?endpoint=` names (default user-metrics); 422 for another
+    name, in the words a body's `endpoint` gets."""
+    from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT, ENDPOINTS
     from helicone_filter.facts.schema import field_table
+    from helicone_filter.service.models import endpoint_refusal
 
-    return Response(encode({"fields": field_table()}), media_type="application/json")
+    name = request.query_params.get("endpoint", DEFAULT_ENDPOINT)
+    if name not in ENDPOINTS:
+        return error_response(422, endpoint_refusal(name))
+    return Response(encode({"fields": field_table(name)}), media_type="application/json")
 
 
 def _playground_page() -> tuple[str, str]:

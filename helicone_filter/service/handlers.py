@@ -155,6 +155,14 @@ def _moment(now: str | None) -> datetime | None:
     return None if now is None else parse_timestamp(now)
 
 
+def _endpoint(request: Any) -> str:
+    """The body's `endpoint` (its model has checked that it names one), or the default."""
+    from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT
+
+    endpoint: str | None = request.endpoint
+    return DEFAULT_ENDPOINT if endpoint is None else endpoint
+
+
 def _compile(request: CompileRequest) -> dict[str, Any]:
     from helicone_filter.api import compile_with_spans
     from helicone_filter.diagnostics import Utf16
@@ -162,7 +170,10 @@ def _compile(request: CompileRequest) -> dict[str, Any]:
     text = request.text
     with _text_errors(text):
         result, spans = compile_with_spans(
-            text, now=_moment(request.now), nesting=request.nesting or "balanced"
+            text,
+            now=_moment(request.now),
+            nesting=request.nesting or "balanced",
+            endpoint=_endpoint(request),
         )
     units = Utf16(text)
     return {
@@ -197,10 +208,11 @@ def _format(request: FormatRequest) -> dict[str, Any]:
     from helicone_filter.backends.canonical_text import filter_text
 
     text, node = _filter(request.input)
+    endpoint = _endpoint(request)
     if text is None:
-        return {"text": to_text(node)}
+        return {"text": to_text(node, endpoint=endpoint)}
     with _text_errors(text):
-        return {"text": filter_text(lower_text(text, now=_moment(request.now)))}
+        return {"text": filter_text(lower_text(text, now=_moment(request.now), endpoint=endpoint))}
 
 
 def _check(request: CheckRequest) -> dict[str, Any]:
@@ -208,7 +220,12 @@ def _check(request: CheckRequest) -> dict[str, Any]:
     from helicone_filter.api.filter_nodes import check
 
     text, node = _filter(request.input)
-    problems = check(node) if text is None else check_text(text, now=_moment(request.now))
+    endpoint = _endpoint(request)
+    problems = (
+        check(node, endpoint=endpoint)
+        if text is None
+        else check_text(text, now=_moment(request.now), endpoint=endpoint)
+    )
     return {"problems": with_utf16(text or "", [p.as_dict() for p in problems])}
 
 
@@ -245,6 +262,7 @@ def _complete(request: CompleteRequest) -> dict[str, Any]:
     cursor = request.cursor
     if request.cursor_utf16 is not None:  # clamped to the text, as `cursor` is
         cursor = units.code_points(min(request.cursor_utf16, units(len(text))))
+    found = complete(text, cursor, map_keys=_map_keys(request), endpoint=_endpoint(request))
     return {
         "completions": [
             {
@@ -252,7 +270,7 @@ def _complete(request: CompleteRequest) -> dict[str, Any]:
                 "replace_start_utf16": units(c.replace_start),
                 "replace_end_utf16": units(c.replace_end),
             }
-            for c in complete(text, cursor, map_keys=_map_keys(request))
+            for c in found
         ]
     }
 
@@ -265,7 +283,8 @@ def _diagnose(request: DiagnoseRequest) -> dict[str, Any]:
     from helicone_filter.api.diagnosis import diagnose
     from helicone_filter.diagnostics import as_json
 
-    return {"diagnostics": as_json(diagnose(request.text, now=_moment(request.now)))}
+    found = diagnose(request.text, now=_moment(request.now), endpoint=_endpoint(request))
+    return {"diagnostics": as_json(found)}
 
 
 def _sql(request: SqlRequest) -> dict[str, Any]:
@@ -274,12 +293,13 @@ def _sql(request: SqlRequest) -> dict[str, Any]:
 
     table_map, target = request.table_map or {}, request.target or "rows"
     text, node = _filter(request.input)
+    endpoint = _endpoint(request)
     warnings: list[dict[str, Any]] = []
     if text is None:
         from helicone_filter.api.reading import Source, read_input
         from helicone_filter.frontends.checker import SPLITTABLE
 
-        checked = read_input(Source(node, True))
+        checked = read_input(Source(node, True), endpoint=endpoint)
         # Helicone keeps one condition of such a leaf, and so does the SQL: say so.
         warnings = [
             {**p.as_dict(), "severity": "warning"} for p in checked.problems if p.code in SPLITTABLE
@@ -287,7 +307,7 @@ def _sql(request: SqlRequest) -> dict[str, Any]:
         sql, params = sql_of(checked.filter, table_map=table_map, target=target)
     else:
         with _text_errors(text):
-            filter_ = lower_text(text, now=_moment(request.now))
+            filter_ = lower_text(text, now=_moment(request.now), endpoint=endpoint)
         sql, params = sql_of(filter_, table_map=table_map, target=target)
     return {"sql": sql, "params": params, "warnings": with_utf16("", warnings)}
 

@@ -49,10 +49,11 @@ from helicone_filter.defaults import (
     MAX_SAFE_INTEGER,
 )
 from helicone_filter.errors import did_you_mean
+from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT, ENDPOINTS, EndpointName, endpoint
 from helicone_filter.facts.endpoints import ENDPOINT_NAMES as QUERY_ENDPOINTS
-from helicone_filter.facts.endpoints import EndpointName
 from helicone_filter.facts.query_options import QUERY_OPTIONS, QueryOption, rows_named
 from helicone_filter.frontends.models import FilterNode as _FilterNode
+from helicone_filter.frontends.models import RequestFilterNode as _RequestFilterNode
 from helicone_filter.frontends.models import (
     SortLeafRequest,
     SortLeafUsers,
@@ -60,9 +61,11 @@ from helicone_filter.frontends.models import (
     UserMetricsQueryParams,
 )
 
-# A name of its own in components/schemas, so that every use refers to one FilterNode.
+# A name of its own in components/schemas, so that every use refers to one FilterNode: the
+# user-metrics endpoint's, and the request endpoints' (`endpoint: "requests"`).
 FilterNode = TypeAliasType("FilterNode", _FilterNode)
-FilterInput = TypeAliasType("FilterInput", StrictStr | FilterNode)
+RequestFilterNode = TypeAliasType("RequestFilterNode", _RequestFilterNode)
+FilterInput = TypeAliasType("FilterInput", StrictStr | FilterNode | RequestFilterNode)
 
 # An optional field of a request: absent by default, and null is refused (as the service does).
 _ABSENT: Any = None
@@ -229,6 +232,20 @@ class Error(_Model):
 # -- requests ---------------------------------------------------------------------------------
 
 
+# The endpoint of Helicone a filter is for: a field of every body that reads one (and the query
+# parameter of GET /fields); its words are the same everywhere.
+ENDPOINT_DESCRIPTION = (
+    f"The endpoint of Helicone the filter is for, which says its fields; default "
+    f"`{DEFAULT_ENDPOINT}`. "
+    + "; ".join(f"`{name}`: {', '.join(row.paths)}" for name, row in ENDPOINTS.items())
+    + "."
+)
+
+
+def _endpoint_field() -> Any:
+    return Field(_ABSENT, description=ENDPOINT_DESCRIPTION)
+
+
 class _Body(_Model):
     """A request body: its fields are the model's, and an unknown one is named before anything
     else is checked (pydantic cannot name one that holds a lone surrogate)."""
@@ -251,6 +268,7 @@ class CompileRequest(_Body):
     """The moment relative times (`now - 7d`) count back from, ISO 8601; default: now."""
     nesting: Literal["balanced", "right"] = Field(_ABSENT)
     """How a chain of `and`s or `or`s is nested in the JSON; default `balanced`."""
+    endpoint: EndpointName = _endpoint_field()
 
 
 class FormatRequest(_Body):
@@ -260,6 +278,7 @@ class FormatRequest(_Body):
     """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
     now: Timestamp = Field(_ABSENT)
     """The moment relative times in filter text count back from; default: now."""
+    endpoint: EndpointName = _endpoint_field()
 
 
 class CheckRequest(_Body):
@@ -269,6 +288,7 @@ class CheckRequest(_Body):
     """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
     now: Timestamp = Field(_ABSENT)
     """The moment relative times in filter text count back from; default: now."""
+    endpoint: EndpointName = _endpoint_field()
 
 
 class CompleteRequest(_Body):
@@ -284,6 +304,7 @@ class CompleteRequest(_Body):
     map_keys: MapKeysField = Field(_ABSENT)
     """Keys to offer after a map field, by field (`{"properties": ["env", "team"]}`): at most
     10,000 a field, each at most 1,000 characters."""
+    endpoint: EndpointName = _endpoint_field()
 
     @model_validator(mode="after")
     def _one_cursor(self) -> Self:
@@ -299,6 +320,7 @@ class DiagnoseRequest(_Body):
     """The filter text."""
     now: Timestamp = Field(_ABSENT)
     """The moment relative times count back from; default: now."""
+    endpoint: EndpointName = _endpoint_field()
 
 
 class SqlRequest(_Body):
@@ -308,6 +330,7 @@ class SqlRequest(_Body):
     """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
     now: Timestamp = Field(_ABSENT)
     """The moment relative times in filter text count back from; default: now."""
+    endpoint: EndpointName = _endpoint_field()
     table_map: dict[str, StrictStr] = Field(_ABSENT)
     """The name to write for each of Helicone's tables (`{"request_response_rmt": "t"}`)."""
     target: Literal["rows", "helicone-where", "helicone-having"] = Field(_ABSENT)
@@ -454,6 +477,8 @@ def refusal(model: type[BaseModel], body: Mapping[str, Any], error: ValidationEr
         return f"the body needs {name!r}"
     if kind in _TYPE_ERRORS and len(where) == 1:
         return f"{name!r} must be {_TYPE_ERRORS[kind]}"
+    if kind == "literal_error" and name == "endpoint":
+        return endpoint_refusal(fault["input"])
     if kind == "literal_error":
         return _not_a_choice(model, name, fault["input"])
     if name in _WORDS:
@@ -471,6 +496,23 @@ def _unknown_field(model: type[BaseModel], name: object) -> str:
         + (f" ({near})" if near else "")
         + f"; its fields are {', '.join(fields)}"
     )
+
+
+def endpoint_refusal(value: Any) -> str:
+    """Why `value` is no endpoint: the endpoints, and the one meant when it is close.
+
+    Example:
+        >>> endpoint_refusal("request")
+        "unknown endpoint 'request': the endpoints are 'user-metrics' and 'requests'; did you \
+mean 'requests'?"
+    """
+    if not isinstance(value, str):
+        return "'endpoint' must be string"
+    try:
+        endpoint(value)
+    except ValueError as e:
+        return str(e)
+    return f"'endpoint' {shown(value)} is not taken here"  # not reached: every name is taken
 
 
 def _not_a_choice(model: type[BaseModel], name: str, value: Any) -> str:
@@ -501,8 +543,9 @@ class LeafSpan(_Model):
 class CompileResponse(_Model):
     """The compiled filter and its source map."""
 
-    json_: FilterNode = Field(alias="json")
-    """The FilterNode JSON of Helicone's POST /v1/user/metrics/query."""
+    json_: FilterNode | RequestFilterNode = Field(alias="json")
+    """The FilterNode JSON of the endpoint: POST /v1/user/metrics/query's (`FilterNode`), or
+    the request endpoints' (`RequestFilterNode`)."""
     spans: list[LeafSpan]
     """For each leaf of `json`, the text it came from (a condition can give several)."""
 
@@ -603,7 +646,7 @@ class FieldInfo(_Model):
 
     field: StrictStr
     """Its name in filter text."""
-    table: Literal["users_view", "request_response_rmt"]
+    table: Literal["users_view", "request_response_rmt", "sessions_request_response_rmt"]
     """The table of Helicone's it belongs to."""
     type: StrictStr
     """Its type, in the words of the docs: `text`, `number`, `timestamp`, `boolean`..."""
@@ -616,7 +659,7 @@ class FieldInfo(_Model):
 
 
 class FieldsResponse(_Model):
-    """Every field."""
+    """Every field of an endpoint."""
 
     fields: list[FieldInfo]
     """The fields, in the order of the docs."""
@@ -679,7 +722,7 @@ OPERATIONS: dict[str, tuple[str, str, type[BaseModel] | None, type[BaseModel]]] 
         QueryRequest,
         QueryResponse,
     ),
-    "/fields": ("fields", "The fields and their operators", None, FieldsResponse),
+    "/fields": ("fields", "The fields of an endpoint and their operators", None, FieldsResponse),
     "/healthz": ("healthz", "Whether the service is up", None, Health),
 }
 
@@ -710,6 +753,20 @@ _ANY_ERRORS = {
 }
 
 
+# The query parameters of the GET operations, by path.
+PARAMETERS: dict[str, list[dict[str, Any]]] = {
+    "/fields": [
+        {
+            "name": "endpoint",
+            "in": "query",
+            "required": False,
+            "description": ENDPOINT_DESCRIPTION,
+            "schema": {"type": "string", "enum": list(ENDPOINTS)},
+        }
+    ],
+}
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -719,15 +776,24 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _operation(
-    operation_id: str, summary: str, request: type[BaseModel] | None, answer: type[BaseModel]
+    path: str,
+    operation_id: str,
+    summary: str,
+    request: type[BaseModel] | None,
+    answer: type[BaseModel],
 ) -> dict[str, Any]:
     errors = {**_ANY_ERRORS, **(_POST_ERRORS if request is not None else {})}
+    if request is None and PARAMETERS.get(path):
+        errors[422] = "A query parameter is not one of its values (the message says them)."
     responses: dict[str, Any] = {
         "200": {"description": answer.__doc__ or "", "content": _json(_ref(answer.__name__))}
     }
     for status in sorted(errors):
         responses[str(status)] = {"description": errors[status], "content": _json(_ref("Error"))}
     operation: dict[str, Any] = {"operationId": operation_id, "summary": summary}
+    parameters = PARAMETERS.get(path)
+    if parameters:
+        operation["parameters"] = parameters
     if request is not None:
         operation["requestBody"] = {
             "required": True,
@@ -749,7 +815,7 @@ def _document_text(version: str) -> str:
         ref_template="#/components/schemas/{model}",
         schema_generator=_Schemas,
     )
-    paths: dict[str, Any] = {path: _operation(*row) for path, row in OPERATIONS.items()}
+    paths: dict[str, Any] = {path: _operation(path, *row) for path, row in OPERATIONS.items()}
     paths["/openapi.json"] = {
         "get": {
             "operationId": "openapi",

@@ -177,7 +177,7 @@ def test_a_word_that_is_a_filter_is_compiled(
 # -- each command lists the flags it uses ---------------------------------------------------
 
 COMMON = {"-h", "--help"}
-READS = {"--now"}
+READS = {"--now", "-e", "--endpoint"}  # (every command that reads a filter)
 ERRORS = {"--error-format", "--color"}
 LINES = {"--lines", "--jobs"}
 QUIET = {"-q", "--quiet"}
@@ -198,11 +198,11 @@ FLAGS = {
     "check": COMMON | READS | ERRORS | LINES | {"--no-analysis"},
     "query": COMMON | READS | ERRORS | QUIET | OUTPUT | QUERY,
     "sql": COMMON | READS | ERRORS | QUIET | OUTPUT | {"--table-map"},
-    "fields": COMMON | OUTPUT | {"--json"},
+    "fields": COMMON | OUTPUT | {"--json", "-e", "--endpoint"},
     "explain": COMMON | READS | ERRORS | QUIET,
     "serve": COMMON | {"--host", "--port", "--cors-origin", "--max-body-bytes"},
     "completion": COMMON,
-    "repl": COMMON | {"--history", "--now", "--color"},
+    "repl": COMMON | {"--history", "--now", "--color", "-e", "--endpoint"},
 }
 
 
@@ -459,3 +459,69 @@ def test_a_one_shot_compile_imports_neither_shtab_nor_pydantic() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stderr == "[]\n"
+
+
+# -- the endpoint: one option of the machinery, on every command that reads a filter ----------
+
+READS_A_FILTER = ("compile", "fmt", "check", "query", "sql", "explain", "fields", "repl")
+
+
+def test_every_command_that_reads_a_filter_takes_the_endpoint() -> None:
+    from helicone_filter.facts.endpoints import ENDPOINT_NAMES
+
+    assert {c.name for c in COMMANDS if c.endpoint} == set(READS_A_FILTER)
+    parser = commands_parser()
+    for name in READS_A_FILTER:
+        args = parser.parse_args([name])
+        assert args.endpoint == "user-metrics"  # the default
+        for endpoint in ENDPOINT_NAMES:
+            assert parser.parse_args([name, "-e", endpoint]).endpoint == endpoint
+            assert parser.parse_args([name, f"--endpoint={endpoint}"]).endpoint == endpoint
+
+
+def commands_parser() -> Any:
+    from helicone_filter.cli.commands import parser
+
+    return parser()
+
+
+@pytest.mark.parametrize(
+    ("argv", "meant"),
+    [
+        (["compile", "-e", "request", "cached"], "did you mean 'requests'?"),
+        (["fields", "--endpoint", "user_metrics"], "did you mean 'user-metrics'?"),
+        (["check", "--endpoint", "sessions", "cached"], "the endpoints are 'user-metrics' and"),
+    ],
+)
+def test_an_unknown_endpoint_is_a_usage_error_with_did_you_mean(
+    argv: list[str], meant: str, capsys: Capture, monkeypatch: Patch
+) -> None:
+    code, out, err = run(argv, capsys, monkeypatch)
+    assert (code, out) == (Exit.USAGE, "")
+    assert "argument -e/--endpoint: unknown endpoint" in err and meant in err
+
+
+def test_the_endpoint_may_come_before_the_command_or_without_one(
+    capsys: Capture, monkeypatch: Patch
+) -> None:
+    tag = {"sessions_request_response_rmt": {"session_tag": {"equals": "x"}}}
+    for argv in (
+        ["-e", "requests", "compile", 'session_tag = "x"'],
+        ["--endpoint", "requests", 'session_tag = "x"'],
+        ['session_tag = "x"', "-e", "requests"],
+    ):
+        code, out, _ = run(argv, capsys, monkeypatch)
+        assert (code, json.loads(out)) == (0, tag), argv
+
+
+def test_help_and_completion_offer_the_endpoints(capsys: Capture, monkeypatch: Patch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    _, out, _ = run(["compile", "--help"], capsys, monkeypatch)
+    assert "-e {user-metrics,requests}, --endpoint {user-metrics,requests}" in out
+    script = _completion("bash", capsys, monkeypatch)
+    if shutil.which("bash") is None:
+        pytest.skip("no bash to run the script")
+    assert _bash_complete(script, ["helicone-filter", "compile", "--end"]) == ["--endpoint"]
+    found = _bash_complete(script, ["helicone-filter", "fields", "--endpoint", ""])
+    assert found == ["user-metrics", "requests"]
+    assert _bash_complete(script, ["helicone-filter", "check", "-e", "r"]) == ["requests"]

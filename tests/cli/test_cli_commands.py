@@ -652,3 +652,74 @@ def test_query_requests_warns_for_its_own_fields(capsys: Capture, monkeypatch: P
     assert json.loads(out)["filter"] == {
         "sessions_request_response_rmt": {"session_tag": {"equals": "x"}}
     }
+
+
+# -- the endpoint: each command reads the filter for the endpoint asked for -------------------
+
+TAG = 'session_tag = "x"'
+TAG_JSON = {"sessions_request_response_rmt": {"session_tag": {"equals": "x"}}}
+OTHER_ENDPOINT = "user_cost is a field of the user-metrics endpoint (users_view)"
+
+
+def test_compile_for_the_requests_endpoint(capsys: Capture, monkeypatch: Patch) -> None:
+    code, out, err = run(["compile", "-e", "requests", TAG], capsys, monkeypatch)
+    assert (code, json.loads(out), err) == (0, TAG_JSON, "")
+    # the same text is refused on the default endpoint, and user_cost on the requests one
+    code, _, err = run(["compile", TAG], capsys, monkeypatch)
+    assert code == Exit.BAD_FILTER and "session_tag is a field of the requests endpoint" in err
+    code, _, err = run(["compile", "-e", "requests", "user_cost > 5"], capsys, monkeypatch)
+    assert code == Exit.BAD_FILTER and OTHER_ENDPOINT in err
+    assert "--endpoint user-metrics" in err  # the hint names the option
+
+
+def test_check_fmt_sql_and_explain_take_the_endpoint(capsys: Capture, monkeypatch: Patch) -> None:
+    code, out, _ = run(["check", "-e", "requests", TAG], capsys, monkeypatch)
+    assert (code, out) == (0, "ok: no problems\n")
+    code, out, _ = run(
+        ["check", "-e", "requests", "--error-format", "json", json.dumps(TAG_JSON)],
+        capsys,
+        monkeypatch,
+    )
+    assert (code, json.loads(out)) == (0, [])
+    code, out, _ = run(["check", "-e", "requests", "user_cost > 5"], capsys, monkeypatch)
+    assert code == Exit.BAD_FILTER and OTHER_ENDPOINT in out
+    code, out, _ = run(["fmt", "-e", "requests", json.dumps(TAG_JSON)], capsys, monkeypatch)
+    assert (code, out) == (0, TAG + "\n")
+    code, out, _ = run(["fmt", "-e", "requests", "--as-written", TAG], capsys, monkeypatch)
+    assert (code, out) == (0, TAG + "\n")
+    code, out, _ = run(["sql", "-e", "requests", "--compact", TAG], capsys, monkeypatch)
+    assert code == 0 and json.loads(out)["params"] == {"p0": "x"}
+    code, out, _ = run(["explain", "-e", "requests", f"{TAG} or cached"], capsys, monkeypatch)
+    assert code == 0 and out.startswith("or\n") and "session_tag = " in out
+    code, _, err = run(["sql", TAG], capsys, monkeypatch)
+    assert code == Exit.BAD_FILTER and "session_tag" in err
+
+
+def test_lines_read_each_line_for_the_endpoint(capsys: Capture, monkeypatch: Patch) -> None:
+    code, out, _ = run(
+        ["compile", "--lines", "-e", "requests", "--jobs", "1"],
+        capsys,
+        monkeypatch,
+        stdin=f"{TAG}\nuser_cost > 5\n",
+    )
+    first, second = map(json.loads, out.splitlines())
+    assert code == Exit.BAD_FILTER and first == TAG_JSON
+    assert second["line"] == 2 and OTHER_ENDPOINT in second["error"]["message"]
+    code, out, _ = run(
+        ["check", "--lines", "-e", "requests", "--jobs", "1"], capsys, monkeypatch, stdin=TAG
+    )
+    assert (code, json.loads(out)) == (0, {"line": 1, "problems": []})
+
+
+def test_fields_of_an_endpoint(capsys: Capture, monkeypatch: Patch) -> None:
+    from helicone_filter.facts.schema import field_table
+
+    code, out, _ = run(["fields", "-e", "requests", "--json"], capsys, monkeypatch)
+    assert (code, json.loads(out)) == (0, field_table("requests"))
+    names = {f["field"] for f in json.loads(out)}
+    assert "session_tag" in names and "user_cost" not in names
+    code, out, _ = run(["fields", "--endpoint", "requests"], capsys, monkeypatch)
+    assert code == 0 and re.search(r"^session_tag +sessions_request_response_rmt +text", out, re.M)
+    assert not re.search(r"^user_cost ", out, re.M)
+    code, out, _ = run(["fields"], capsys, monkeypatch)
+    assert re.search(r"^user_cost +users_view", out, re.M) and "session_tag" not in out

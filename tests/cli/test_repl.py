@@ -592,3 +592,71 @@ def test_lines_from_a_pipe_are_utf8_whatever_the_locale(monkeypatch: pytest.Monk
     assert '"equals": "café"' in out.getvalue()
     assert "line 2 is not UTF-8 (byte 1 is 0xff); it is left out" in out.getvalue()
     assert '"cached"' in out.getvalue()
+
+
+# -- the endpoint ------------------------------------------------------------------------------
+
+
+def test_endpoint_shows_and_switches_and_everything_follows_it() -> None:
+    _, out = session(
+        ':endpoint\r:endpoint requst\r:endpoint requests\rsession_tag = "x"\r:sql\r'
+        ':fields\r:explain user_cost > 5\r:endpoint user-metrics\r:sql session_tag = "x"\r:q\r'
+    )
+    assert "endpoint: user-metrics (/v1/user/metrics/query)" in out
+    assert "unknown endpoint 'requst'" in out and "did you mean 'requests'?" in out
+    assert "endpoint: requests (/v1/request/query-clickhouse" in out
+    assert '"session_tag": {\n      "equals": "x"' in out
+    assert "arrayExists(t -> t = {p0:String}, `session_tags`)" in out
+    assert re.search(r"^session_tag +sessions_request_response_rmt", out, re.M)
+    assert not re.search(r"^user_cost ", out, re.M)
+    assert "user_cost is a field of the user-metrics endpoint" in out
+    # back on user metrics, the same filter is refused
+    assert "session_tag is a field of the requests endpoint" in out
+
+
+def test_the_endpoint_given_at_the_start() -> None:
+    _, out = session('session_tag = "x"\r:body\r:q\r', endpoint="requests")
+    assert '"sessions_request_response_rmt"' in out
+    assert '"limit": 100' in out and "timeFilter" not in out  # RequestQueryParams
+
+
+def test_the_prompt_toolbar_completer_and_lexer_follow_the_endpoint() -> None:
+    assert repl.prompt_text() == "filter> "
+    assert repl.prompt_text("requests") == "requests filter> "
+    said = "".join(t for _, t in repl.status("", NOW, "requests"))
+    assert said.startswith(" type a filter for the requests endpoint")
+    said = "".join(t for _, t in repl.status(":endpoint reqests", NOW))
+    assert "did you mean 'requests'?" in said
+    assert repl.underlines('session_tag = "x"', NOW, "requests") == []
+    assert repl.underlines('session_tag = "x"', NOW) == [(0, 11, "class:diagnostic.error")]
+    endpoint = "user-metrics"
+    completer = repl.make_completer(NOW, lambda: endpoint)
+
+    def labels(text: str) -> list[str]:
+        event = CompleteEvent(completion_requested=True)
+        return [c.text for c in completer.get_completions(Document(text), event)]
+
+    assert "session_tag " not in labels("sess")
+    endpoint = "requests"
+    assert "session_tag " in labels("sess")
+    assert labels(":endpoint r") == ["requests"]
+    lexer = repl.make_lexer(NOW, lambda: endpoint)
+    assert lexer.lex_document(Document("user_cost > 5"))(0)[0][0] == "class:diagnostic.error"
+
+
+def test_the_prompt_names_the_endpoint_switched_to() -> None:
+    driver = Driver()
+    driver.send(":endpoint requests\r")
+    driver.printed("endpoint: requests")
+    driver.drawn("requests filter> ")
+    assert driver.close() == 0
+
+
+def test_the_repl_command_takes_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helicone_filter.cli import main
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO('session_tag = "x"\n'))
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    assert main(["repl", "-e", "requests", "--now", "2025-06-01T12:00:00Z"]) == 0
+    assert '"sessions_request_response_rmt"' in out.getvalue()

@@ -440,3 +440,45 @@ def test_screenshot_at_1280(base: str, browser: WebDriver) -> None:
     _wait(browser, lambda d: _problems(d) and _list_open(d), "a warning and the list")
     _wait(browser, lambda d: '"gpt_4"' in _value(d, "json"), "the JSON")
     browser.save_screenshot(str(Path(shots) / "playground.png"))
+
+
+def test_the_endpoint_selector_changes_what_is_valid(base: str, browser: WebDriver) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    from helicone_filter.facts.endpoints import ENDPOINT_NAMES
+
+    box = _open(browser, base + "/")
+    chooser = browser.find_element(By.ID, "endpoint")
+    label = browser.find_element(By.CSS_SELECTOR, "label[for=endpoint]")
+    assert label.text == "Endpoint" and chooser.tag_name == "select"
+    assert [o.get_attribute("value") for o in Select(chooser).options] == list(ENDPOINT_NAMES)
+    assert chooser.get_property("tabIndex") == 0  # reachable by Tab
+    assert Select(chooser).first_selected_option.get_attribute("value") == "user-metrics"
+    _type(browser, box, 'session_tag = "x"')
+    _wait(browser, lambda d: any("session_tag is a field" in m for _, m in _problems(d)), "error")
+    # by the keyboard: focus the selector, then the arrow down to the next endpoint
+    chooser.send_keys(Keys.ARROW_DOWN)
+    _wait(browser, lambda d: "e=requests" in d.current_url, "the endpoint in the link")
+    _wait(browser, lambda d: "sessions_request_response_rmt" in _value(d, "json"), "the JSON")
+    assert json.loads(_value(browser, "json")) == {
+        "sessions_request_response_rmt": {"session_tag": {"equals": "x"}}
+    }
+    assert _problems(browser) == []
+    rows = browser.find_element(By.ID, "field-rows").get_attribute("innerHTML") or ""
+    assert "session_tag" in rows and "user_cost" not in rows
+    _type(browser, box, "user_cost > 5")
+    _wait(browser, lambda d: _problems(d), "the problem")
+    [(kind, message)] = _problems(browser)
+    assert "error" in kind
+    assert message.startswith("user_cost is a field of the user-metrics endpoint (users_view)")
+    # the link keeps the endpoint: opened again, the page is on the requests endpoint
+    _type(browser, box, 'session_tag = "y"')
+    _wait(browser, lambda d: '"y"' in _value(d, "json"), "the JSON")
+    browser.find_element(By.ID, "share").click()
+    link = browser.current_url
+    assert "#e=requests&q=" in link
+    browser.get(base + "/healthz")  # elsewhere, then back by the link
+    browser.get(link)
+    _wait(browser, lambda d: '"y"' in _value(d, "json"), "the JSON of the link")
+    chooser = browser.find_element(By.ID, "endpoint")
+    assert Select(chooser).first_selected_option.get_attribute("value") == "requests"

@@ -380,3 +380,60 @@ def test_every_operation_with_a_body_has_a_handler() -> None:
     posts = {path for path, row in models.OPERATIONS.items() if row[2] is not None}
     assert posts == set(handlers.ENDPOINTS)
     assert all(callable(getattr(handlers, name)) for name in handlers.ENDPOINTS.values())
+
+
+# -- the endpoint: a field of every body that reads a filter (but /query's) ---------------------
+
+TAG = 'session_tag = "x"'
+TAG_JSON = {"sessions_request_response_rmt": {"session_tag": {"equals": "x"}}}
+OTHER_ENDPOINT = "user_cost is a field of the user-metrics endpoint (users_view)"
+
+
+def test_each_endpoint_reads_the_filter_for_the_endpoint_asked_for(base: str) -> None:
+    requests = {"endpoint": "requests"}
+    r = post(base, "/compile", {"text": TAG, **requests})
+    assert r.status_code == 200 and r.json()["json"] == TAG_JSON
+    assert_error(post(base, "/compile", {"text": TAG}), 422, "session_tag is a field of the")
+    assert_error(post(base, "/compile", {"text": "user_cost > 5", **requests}), 422, OTHER_ENDPOINT)
+    assert post(base, "/format", {"input": TAG_JSON, **requests}).json() == {"text": TAG}
+    assert post(base, "/format", {"input": TAG, **requests}).json() == {"text": TAG}
+    assert post(base, "/check", {"input": TAG, **requests}).json() == {"problems": []}
+    assert post(base, "/check", {"input": TAG_JSON, **requests}).json() == {"problems": []}
+    [problem] = post(base, "/check", {"input": "user_cost > 5", **requests}).json()["problems"]
+    assert problem["severity"] == "error" and OTHER_ENDPOINT in problem["message"]
+    [found] = post(base, "/diagnose", {"text": "user_cost > 5", **requests}).json()["diagnostics"]
+    assert OTHER_ENDPOINT in found["message"]
+    assert post(base, "/diagnose", {"text": TAG, **requests}).json() == {"diagnostics": []}
+    labels = [
+        c["label"]
+        for c in post(base, "/complete", {"text": "sess", **requests}).json()["completions"]
+    ]
+    assert "session_tag" in labels
+    assert "session_tag" not in [
+        c["label"] for c in post(base, "/complete", {"text": "sess"}).json()["completions"]
+    ]
+    r = post(base, "/sql", {"input": TAG, **requests})
+    assert r.status_code == 200 and r.json()["params"] == {"p0": "x"}
+    assert post(base, "/sql", {"input": TAG_JSON, **requests}).status_code == 200
+    assert_error(post(base, "/sql", {"input": TAG_JSON}), 422, "session")
+
+
+@pytest.mark.parametrize("path", ["/compile", "/diagnose", "/complete"])
+def test_an_unknown_endpoint_is_refused_with_did_you_mean(base: str, path: str) -> None:
+    r = post(base, path, {"text": "cached", "endpoint": "request"})
+    assert_error(r, 422, "unknown endpoint 'request': the endpoints are 'user-metrics' and")
+    assert "did you mean 'requests'?" in r.json()["error"]["message"]
+    assert_error(post(base, path, {"text": "cached", "endpoint": 2}), 422, "must be string")
+
+
+def test_the_fields_of_an_endpoint(base: str) -> None:
+    from helicone_filter.facts.schema import field_table
+
+    fields = httpx.get(base + "/fields", params={"endpoint": "requests"}).json()["fields"]
+    assert fields == field_table("requests")
+    assert "session_tag" in {f["field"] for f in fields}
+    assert httpx.get(base + "/fields", params={"endpoint": "user-metrics"}).json() == (
+        httpx.get(base + "/fields").json()
+    )
+    r = httpx.get(base + "/fields", params={"endpoint": "users"})
+    assert_error(r, 422, "unknown endpoint 'users'")
