@@ -188,6 +188,8 @@ QUERY = {"--limit", "--offset", "--sort", "--since", "--until", "--tz-offset", "
     "--base-url",
     "--timeout",
 }
+EXPORT = {"--since", "--until", "--limit", "--fields", "--bodies", "-o", "--output", "--format"}
+EXPORT |= {"--force", "--resume", "--eu", "--base-url", "--jobs", "-v", "--verbose"}
 FLAGS = {
     "compile": COMMON | READS | ERRORS | LINES | QUIET | OUTPUT | {"--nesting"},
     "fmt": COMMON | READS | ERRORS | LINES | QUIET | {"--as-written", "--simplify"},
@@ -196,6 +198,7 @@ FLAGS = {
     "sql": COMMON | READS | ERRORS | QUIET | OUTPUT | {"--table-map"},
     "fields": COMMON | OUTPUT | {"--json"},
     "explain": COMMON | READS | ERRORS | QUIET,
+    "export": COMMON | READS | ERRORS | QUIET | EXPORT,
     "serve": COMMON | {"--host", "--port", "--cors-origin", "--max-body-bytes"},
     "completion": COMMON,
     "repl": COMMON | {"--history", "--now", "--color"},
