@@ -442,3 +442,16 @@ def test_sigterm_and_sigint_end_cleanly_and_resume(
     got, err = _finish(_start(api, out, "--resume"))
     assert got == 0, err
     once(_ids(out, "json"), api.truth())
+
+
+def test_bodies_come_from_their_urls_without_the_key(api: StandIn, tmp_path: Path) -> None:
+    out = tmp_path / "bodies.jsonl"
+    asked = len(api.helicone.body_requests)
+    fields = "request_id,request_body,response_body,body_error"
+    assert export(api, "-o", str(out), "--bodies", "--limit", "40", "--fields", fields) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 40
+    fetched = api.helicone.body_requests[asked:]
+    assert fetched and all("authorization" not in r["headers"] for r in fetched)
+    assert any(isinstance(r["request_body"], dict) for r in records)
+    assert all(r["body_error"] is None or isinstance(r["body_error"], str) for r in records)
