@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from helicone_filter.cli import export_command as export
 from helicone_filter.cli import filter_commands as filters
 from helicone_filter.cli import query_command as query
 from helicone_filter.cli import session_commands as sessions
@@ -165,6 +166,27 @@ COMMANDS: tuple[Command, ...] = (
         _TEXT_OR_JSON,
         warns=True,
         endpoint=True,
+    ),
+    Command(
+        "export",
+        "every request a filter selects, into a file (JSONL, JSON, CSV, Parquet), resumable",
+        "Export every request the filter (text, or FilterNode JSON) selects between --since "
+        "and --until from POST /v1/request/query-clickhouse: each request exactly once, paged "
+        "by time, with a checkpoint beside the file so that --resume continues after Ctrl-C, "
+        "a kill or a full disk. Needs HELICONE_API_KEY and the client extra: "
+        f"{install_hint('client')}.",
+        """\
+  helicone-filter export 'model ilike "gpt-4%" and latency > 2000' \\
+      --since 2025-01-01 --until 2025-02-01 -o requests.jsonl
+  helicone-filter export 'properties.env = "prod"' --format csv --fields \\
+      request_id,request_created_at,model,delay_ms,cost -o prod.csv
+  helicone-filter export all --since 7d --bodies --jobs 4 -o week.parquet
+  helicone-filter export all --since 7d -o week.parquet --resume     (after Ctrl-C or a kill)
+  helicone-filter export 'status >= 500' --since 1d | jq -r .request_id
+""",
+        export.run_export,
+        export.export_options,
+        _TEXT_OR_JSON,
     ),
     Command(
         "sql",

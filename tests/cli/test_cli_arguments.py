@@ -184,14 +184,11 @@ QUIET = {"-q", "--quiet"}
 OUTPUT = {"--pretty", "--compact"}
 QUERY = (
     {"--limit", "--offset", "--sort", "--since", "--until", "--tz-offset", "--send"}
-    | {
-        "--json",
-        "--eu",
-        "--base-url",
-        "--timeout",
-    }
-    | {"--endpoint", "-e", "--is-scored", "--no-is-scored"}
-)  # -e: on query alone until it is common
+    | {"--json", "--eu", "--base-url", "--timeout"}
+    | {"--is-scored", "--no-is-scored"}
+)
+EXPORT = {"--since", "--until", "--limit", "--fields", "--bodies", "-o", "--output", "--format"}
+EXPORT |= {"--force", "--resume", "--eu", "--base-url", "--jobs", "-v", "--verbose"}
 FLAGS = {
     "compile": COMMON | READS | ERRORS | LINES | QUIET | OUTPUT | {"--nesting"},
     "fmt": COMMON | READS | ERRORS | LINES | QUIET | {"--as-written", "--simplify"},
@@ -200,6 +197,7 @@ FLAGS = {
     "sql": COMMON | READS | ERRORS | QUIET | OUTPUT | {"--table-map"},
     "fields": COMMON | OUTPUT | {"--json", "-e", "--endpoint"},
     "explain": COMMON | READS | ERRORS | QUIET,
+    "export": COMMON | {"--now"} | ERRORS | QUIET | EXPORT,  # always the requests endpoint
     "serve": COMMON | {"--host", "--port", "--cors-origin", "--max-body-bytes"},
     "completion": COMMON,
     "repl": COMMON | {"--history", "--now", "--color", "-e", "--endpoint"},
