@@ -87,9 +87,26 @@ def _jsonl_records(path: Path) -> Iterator[FileRecord]:
             number += 1
 
 
-def _cell(text: str) -> Any:
-    """A CSV cell: empty is no value; nested values are JSON text, read where they are used."""
-    return None if text == "" else text
+def _keeps_empty() -> frozenset[str]:
+    """The fields whose empty CSV cell is the empty string: those filling a text column that
+    Helicone never leaves NULL (`user_id`, `model`, the bodies...). Any other empty cell is
+    no value (NULL), as a CSV export writes None."""
+    from helicone_filter.client.records import ROW_COLUMNS
+    from helicone_filter.facts.schema import schema_of
+
+    fields = schema_of(ENDPOINT).fields
+    return frozenset(
+        source
+        for column, (sources, kind) in ROW_COLUMNS.items()
+        if kind in ("text", "body") and not (fields[column].column or "").startswith("Nullable")
+        for source in sources
+    )
+
+
+def _cell(name: str, text: str, keeps_empty: frozenset[str]) -> Any:
+    """A CSV cell: empty is no value unless `keeps_empty` says otherwise; nested values are
+    JSON text, read where they are used."""
+    return None if text == "" and name not in keeps_empty else text
 
 
 def _csv_records(path: Path) -> Iterator[FileRecord]:
@@ -101,13 +118,16 @@ def _csv_records(path: Path) -> Iterator[FileRecord]:
             header = next(reader, None)
             if header is None:
                 return
+            keeps = _keeps_empty()
             for number, cells in enumerate(reader):
                 if len(cells) != len(header):
                     raise GrepError(
                         f"{path}:{reader.line_num}: expected {len(header)} cells, as in the "
                         f"header, not {len(cells)}"
                     )
-                item = {name: _cell(cell) for name, cell in zip(header, cells, strict=True)}
+                item = {
+                    name: _cell(name, cell, keeps) for name, cell in zip(header, cells, strict=True)
+                }
                 yield FileRecord(number, reader.line_num, item, cells)
         except csv.Error as e:
             raise GrepError(f"{path}:{reader.line_num}: not CSV ({e})") from None
@@ -295,32 +315,50 @@ SQL_READERS: dict[str, str] = {
 }
 
 
-def _source_sql(names: list[str], sources: tuple[str, ...]) -> str:
+_IN = "_in_"  # the file's fields are renamed so, for the row's columns take some of their names
+
+# The kinds whose value, when the file holds one, must read (NULL after reading is a record
+# that `request_row` refuses: it is looked for, and said with its line, by the python engine).
+_CHECKED = ("int", "float", "time", "bool")
+
+
+def _source_sql(names: list[str], sources: tuple[str, ...], keeps_empty: frozenset[str]) -> str:
     from helicone_filter.backends.clickhouse import quote_name
 
-    present = [quote_name(s) for s in sources if s in names]
+    present = [
+        f"ifNull({quote_name(_IN + s)}, '')" if s in keeps_empty else quote_name(_IN + s)
+        for s in sources
+        if s in names
+    ]
     if not present:
         return "CAST(NULL AS Nullable(String))"
     return present[0] if len(present) == 1 else f"coalesce({', '.join(present)})"
 
 
-def mapped_select(names: list[str]) -> str:
+def mapped_select(names: list[str], keeps_empty: frozenset[str] = frozenset()) -> str:
     """The SELECT list that makes `create_table`'s row columns from a file's fields (`names`),
-    by `ROW_COLUMNS`; the columns an export does not hold are NULL (or empty)."""
+    by `ROW_COLUMNS`, and `_bad`, whether a value could not be read; the columns an export
+    does not hold are NULL (or empty). `keeps_empty`: the fields whose NULL (an empty CSV
+    cell) is the empty string."""
     from helicone_filter.backends.clickhouse import quote_name, table_columns
     from helicone_filter.client.records import ROW_COLUMNS
 
-    parts = ["_row_number AS `_row`"]
+    parts = [f"`{_IN}_row` AS `_row`"]
+    bad = []
     for column, kind in table_columns(ENDPOINT).items():
         mapped = ROW_COLUMNS.get(column)
         if mapped is not None:
             sources, reader = mapped
-            value = SQL_READERS[reader].format(_source_sql(names, sources))
+            source = _source_sql(names, sources, keeps_empty)
+            value = SQL_READERS[reader].format(source)
+            if reader in _CHECKED:
+                bad.append(f"({source} IS NOT NULL AND {value} IS NULL)")
         elif kind.startswith(("Map(", "Array(")):
             value = f"CAST(defaultValueOfTypeName('{kind}') AS {kind})"
         else:
             value = f"CAST(NULL AS {kind})"
         parts.append(f"{value} AS {quote_name(column)}")
+    parts.append(f"({' OR '.join(bad) or 'false'}) AS `_bad`")
     return ",\n  ".join(parts)
 
 
@@ -339,15 +377,22 @@ def _file_names(fmt: Format, path: Path) -> list[str]:
 def clickhouse_selection(node: Filter, fmt: Format, path: Path) -> set[int]:
     """The numbers of the records of `path` that the filter's SQL selects, run by chdb over
     the file itself."""
-    from helicone_filter.backends.clickhouse import param_text, sql_of
+    from helicone_filter.backends.clickhouse import param_text, quote_name, sql_of
 
     session = _chdb_session()
     names = _file_names(fmt, path)
+    keeps = _keeps_empty() if fmt.name == "csv" else frozenset()
     where, params = sql_of(node, target="rows")
-    structure = ", ".join(f"`{n}` Nullable(String)" for n in names)
-    source = f"file({_quoted(str(path.resolve()))}, {fmt.clickhouse}, {_quoted(structure)})"
+    structure = ", ".join(f"{quote_name(n)} Nullable(String)" for n in names)
+    renamed = ", ".join(
+        [f"_row_number AS `{_IN}_row`"]
+        + [f"{quote_name(n)} AS {quote_name(_IN + n)}" for n in names]
+    )
+    file = f"file({_quoted(str(path.resolve()))}, {fmt.clickhouse}, {_quoted(structure)})"
+    source = f"(SELECT {renamed} FROM {file})"
     query = (
-        f"SELECT `_row` FROM (SELECT\n  {mapped_select(names)}\nFROM {source})\nWHERE {where}\n"
+        f"SELECT `_row`, `_bad` FROM (SELECT\n  {mapped_select(names, keeps)}\nFROM {source})\n"
+        f"WHERE `_bad` OR ({where})\n"
         "SETTINGS input_format_json_read_objects_as_strings = 1, "
         "input_format_json_read_numbers_as_strings = 1, "
         "input_format_json_read_bools_as_strings = 1, "
@@ -358,9 +403,12 @@ def clickhouse_selection(node: Filter, fmt: Format, path: Path) -> set[int]:
         answer = session.query(query, "TSV", params={k: param_text(v) for k, v in params.items()})
     except Exception as e:  # chdb's error: the file cannot be read as the format says
         python_selection(node, fmt, path)  # says which record and why, when it can
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        first = (str(e).splitlines() or [type(e).__name__])[0].split(": In scope")[0]
         raise GrepError(f"{path}: ClickHouse could not read it as {fmt.name}: {first}") from None
-    return {int(line) for line in bytes(answer.bytes()).decode().split()}
+    rows = [line.split("\t") for line in bytes(answer.bytes()).decode().splitlines()]
+    if any(bad == "1" for _, bad in rows):
+        python_selection(node, fmt, path)  # says which record and why
+    return {int(number) for number, bad in rows if bad != "1"}
 
 
 def _quoted(text: str) -> str:
@@ -444,11 +492,12 @@ def run_grep(args: argparse.Namespace, text: str, now: datetime | None) -> int:
             _opened(path).close()  # says why: no such file, a directory, no permission
             raise GrepError(f"{path}: not a file")
     select = engine_of(args.engine, paths)
-    chosen = {path: select(read.filter, fmt, path) for path in paths}
+    selections = [select(read.filter, fmt, path) for path in paths]
     warn(args, text, [] if args.quiet or read.from_json else list(read.problems))
     if args.count:
-        print(sum(len(c) for c in chosen.values()))
+        print(sum(len(s) for s in selections))
         return Exit.OK
+    chosen = dict(zip(paths, selections, strict=True))
     _write(args, fmt, paths, lambda path, number: number in chosen[path])
     return Exit.OK
 

@@ -289,6 +289,8 @@ def _text(value: Any) -> Any:
 
 
 def _time(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     return None if value is None else parse_time(value)
 
 
@@ -300,7 +302,7 @@ def _boolean(value: Any) -> Any:
         return value
     found = _TRUTH.get(str(value).strip().lower())
     if found is None:
-        raise NotANumber(f"{value!r} is not true or false"[:100])
+        raise NotANumber(repr(value)[:80])
     return found
 
 
@@ -310,9 +312,9 @@ def _object(value: Any) -> Any:
         try:
             value = json.loads(value)
         except ValueError:
-            raise NotANumber(f"{value!r} is not a JSON object"[:100]) from None
+            raise NotANumber(repr(value)[:80]) from None
     if value is not None and not isinstance(value, dict):
-        raise NotANumber(f"{value!r} is not a JSON object"[:100])
+        raise NotANumber(repr(value)[:80])
     return value
 
 
@@ -354,6 +356,16 @@ ROW_READERS: dict[str, Callable[[Any], Any]] = {
     "map": _map,
     "scores": _score_map,
     "body": _body,
+}
+
+# What each kind of column holds, for the error about a value it cannot hold.
+ROW_EXPECTED: dict[str, str] = {
+    "int": "a whole number",
+    "float": "a number",
+    "time": "an ISO 8601 time",
+    "bool": "true or false",
+    "map": "a JSON object",
+    "scores": "a JSON object",
 }
 
 # Each column of the row `matches` reads: the fields of an exported request that fill it (the
@@ -417,7 +429,8 @@ def request_row(item: Mapping[str, Any]) -> dict[str, Any]:
         name, value = source_of(item, sources)
         try:
             row[column] = ROW_READERS[kind](value)
-        except (NotANumber, ValueError) as e:
+        except ValueError:  # NotANumber too
             what = "" if column == name else f" ({column})"
-            raise ValueError(f"{name}{what}: {e}") from None
+            expected = ROW_EXPECTED.get(kind, "text")
+            raise ValueError(f"{name}{what}: expected {expected}, not {value!r}"[:200]) from None
     return row
