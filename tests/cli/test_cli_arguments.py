@@ -196,6 +196,11 @@ FLAGS = {
     "sql": COMMON | READS | ERRORS | QUIET | OUTPUT | {"--table-map"},
     "fields": COMMON | OUTPUT | {"--json"},
     "explain": COMMON | READS | ERRORS | QUIET,
+    "grep": COMMON
+    | READS
+    | ERRORS
+    | QUIET
+    | {"--format", "-o", "--output", "--engine", "-c", "--count"},
     "serve": COMMON | {"--host", "--port", "--cors-origin", "--max-body-bytes"},
     "completion": COMMON,
     "repl": COMMON | {"--history", "--now", "--color"},
