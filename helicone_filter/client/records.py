@@ -6,7 +6,9 @@ null}`. Its items are read as they really come: the latency is `delay_ms` (there
 ClickHouse quotes them (24.3 does) and numbers when it does not: both are read as numbers. A
 field Helicone adds that this table does not know is kept in `extra`, never dropped.
 
-`FIELDS` is the table: each field of the answer and how its value is read.
+`FIELDS` is the table: each field of the answer and how its value is read. `ROW_COLUMNS` is
+the other way: the row `matches` reads (the language's names: `latency`, `status`...) made
+from an exported request (`request_row`, `HeliconeRequest.as_row`), which `grep` uses too.
 """
 
 from __future__ import annotations
