@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from helicone_filter.cli import export_command as export
 from helicone_filter.cli import filter_commands as filters
+from helicone_filter.cli import grep_command as grep
 from helicone_filter.cli import query_command as query
 from helicone_filter.cli import session_commands as sessions
 from helicone_filter.cli.arguments import (
@@ -233,6 +234,24 @@ COMMANDS: tuple[Command, ...] = (
         reads=_TEXT,
         warns=True,
         endpoint=True,
+    ),
+    Command(
+        "grep",
+        "exported requests in, those a filter selects out (offline)",
+        "Ask an export again: read exported requests (JSONL, CSV or Parquet, Helicone's field "
+        "names) and write those the filter selects, in the same format, as Helicone's SQL "
+        "would select them on the request endpoints. Large files run the filter's SQL in "
+        f"chdb over the file ({install_hint('clickhouse')}).",
+        """\
+  helicone-filter grep 'model ilike "gpt-4%" and latency > 2000' requests.jsonl
+  helicone-filter grep 'properties.env = "prod"' requests.csv -o prod.csv
+  helicone-filter grep --count 'status >= 500' january.parquet february.parquet
+  helicone-filter grep --engine clickhouse 'cost > 0.01' big.jsonl > costly.jsonl
+""",
+        grep.run_grep,
+        grep.grep_options,
+        "the filter text (of the request endpoints)",
+        warns=True,
     ),
     Command(
         "serve",

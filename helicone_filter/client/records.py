@@ -6,13 +6,16 @@ null}`. Its items are read as they really come: the latency is `delay_ms` (there
 ClickHouse quotes them (24.3 does) and numbers when it does not: both are read as numbers. A
 field Helicone adds that this table does not know is kept in `extra`, never dropped.
 
-`FIELDS` is the table: each field of the answer and how its value is read.
+`FIELDS` is the table: each field of the answer and how its value is read. `ROW_COLUMNS` is
+the other way: the row `matches` reads (the language's names: `latency`, `status`...) made
+from an exported request (`request_row`, `HeliconeRequest.as_row`), which `grep` uses too.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -229,6 +232,10 @@ class HeliconeRequest(Record):
             out["body_error"] = self.body_error
         return out
 
+    def as_row(self) -> dict[str, Any]:
+        """The request as the row `matches(..., endpoint="requests")` reads (`request_row`)."""
+        return request_row(self.as_json())
+
 
 def parse_time(text: Any) -> datetime:
     """An ISO 8601 time (`2025-01-02T03:04:05.678Z`) as an aware datetime; a time without a
@@ -260,3 +267,172 @@ def newest(records: list[HeliconeRequest]) -> list[HeliconeRequest]:
         if old is None or (record.updated_at or "") >= (old.updated_at or ""):
             seen[record.request_id] = record
     return list(seen.values())
+
+
+# -- an exported request as the row `matches` reads ------------------------------------------
+#
+# Helicone's answer names its fields its own way (`delay_ms`, `response_status`,
+# `request_properties`); `matches` and `to_clickhouse` name a row's columns as the language
+# names its fields (`latency`, `status`, `properties`). `ROW_COLUMNS` says once which field of
+# an exported request fills each column, and how its value is read (`ROW_READERS`; `grep`'s SQL
+# reads the same table). The first source field that holds a value wins: `model` is the stored
+# model, which the answer calls `request_model` (its own `model` is worked out in JavaScript
+# and is not what a filter tests); `properties` is `request_properties` (the same map).
+# Columns the answer does not hold (organization_id, threat, is_passthrough_billing, the
+# session's tags) are absent: `cached` and `helicone-score-feedback` are worked out from
+# `cache_reference_id` and `scores`, as Helicone works them out.
+
+
+def _text(value: Any) -> Any:
+    """Text as it came; a number or a boolean (a CSV cell read as JSON) as its JSON text."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _time(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return None if value is None else parse_time(value)
+
+
+_TRUTH = {"true": True, "1": True, "false": False, "0": False}
+
+
+def _boolean(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    found = _TRUTH.get(str(value).strip().lower())
+    if found is None:
+        raise NotANumber(repr(value)[:80])
+    return found
+
+
+def _object(value: Any) -> Any:
+    """A JSON object, or the JSON text of one (a CSV cell)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise NotANumber(repr(value)[:80]) from None
+    if value is not None and not isinstance(value, dict):
+        raise NotANumber(repr(value)[:80])
+    return value
+
+
+def _map(value: Any) -> Any:
+    found = _object(value)
+    return None if found is None else {k: _text(v) for k, v in found.items()}
+
+
+def _score_map(value: Any) -> Any:
+    return _scores(_object(value))
+
+
+PLACEHOLDER_KEY = "helicone_message"
+
+
+def _body(value: Any) -> Any:
+    """A body: the text Helicone stores; an object (stored in ClickHouse, parsed by Helicone,
+    or fetched with --bodies) as its JSON text. The placeholder Helicone answers for a body it
+    keeps in S3 (`{"helicone_message": "fetching body from signed_url..."}`) stands for the
+    empty column its SQL reads."""
+    if isinstance(value, str) and PLACEHOLDER_KEY in value:
+        try:
+            found = json.loads(value)
+        except ValueError:
+            found = None
+        if isinstance(found, dict) and list(found) == [PLACEHOLDER_KEY]:
+            return ""
+    return _text(value)
+
+
+# How each kind of column is read from an exported value.
+ROW_READERS: dict[str, Callable[[Any], Any]] = {
+    "text": _text,
+    "uuid": _text,
+    "int": _integer,
+    "float": _number,
+    "time": _time,
+    "bool": _boolean,
+    "map": _map,
+    "scores": _score_map,
+    "body": _body,
+}
+
+# What each kind of column holds, for the error about a value it cannot hold.
+ROW_EXPECTED: dict[str, str] = {
+    "int": "a whole number",
+    "float": "a number",
+    "time": "an ISO 8601 time",
+    "bool": "true or false",
+    "map": "a JSON object",
+    "scores": "a JSON object",
+}
+
+# Each column of the row `matches` reads: the fields of an exported request that fill it (the
+# first that holds a value) and its kind (`ROW_READERS`).
+ROW_COLUMNS: dict[str, tuple[tuple[str, ...], str]] = {
+    "request_id": (("request_id",), "uuid"),
+    "request_created_at": (("request_created_at",), "time"),
+    "response_created_at": (("response_created_at",), "time"),
+    "status": (("response_status",), "int"),
+    "latency": (("delay_ms",), "int"),
+    "time_to_first_token": (("time_to_first_token",), "int"),
+    "prompt_tokens": (("prompt_tokens",), "int"),
+    "completion_tokens": (("completion_tokens",), "int"),
+    "prompt_cache_read_tokens": (("prompt_cache_read_tokens",), "int"),
+    "prompt_cache_write_tokens": (("prompt_cache_write_tokens",), "int"),
+    "cost": (("cost",), "float"),
+    "model": (("request_model", "model"), "text"),
+    "provider": (("provider",), "text"),
+    "user_id": (("request_user_id",), "text"),
+    "country_code": (("country_code",), "text"),
+    "target_url": (("target_url",), "text"),
+    "prompt_id": (("prompt_id",), "text"),
+    "prompt_version": (("prompt_version",), "text"),
+    "request_referrer": (("request_referrer",), "text"),
+    "cache_reference_id": (("cache_reference_id",), "uuid"),
+    "cache_enabled": (("cache_enabled",), "bool"),
+    "properties": (("request_properties", "properties"), "map"),
+    "scores": (("scores",), "scores"),
+    "request_body": (("request_body",), "body"),
+    "response_body": (("response_body",), "body"),
+}
+
+
+def source_of(item: Mapping[str, Any], sources: tuple[str, ...]) -> tuple[str, Any]:
+    """The first of `sources` that `item` holds a value for, and the value; the last source
+    and None when none does."""
+    for name in sources:
+        value = item.get(name)
+        if value is not None:
+            return name, value
+    return sources[-1], None
+
+
+def request_row(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An exported request (Helicone's field names: an item of its answer, a JSONL line, a
+    CSV row with nested values as JSON text) as the row `matches(..., endpoint="requests")`
+    reads: the language's column names, numbers as numbers (64-bit integers may come as
+    strings), times as datetimes, maps as dicts.
+
+    Raises:
+        ValueError: a value its column cannot hold; the message names the field.
+
+    Example:
+        >>> row = request_row({"delay_ms": 1200, "response_status": "200",
+        ...                    "request_properties": {"env": "prod"}})
+        >>> row["latency"], row["status"], row["properties"]
+        (1200, 200, {'env': 'prod'})
+    """
+    row: dict[str, Any] = {}
+    for column, (sources, kind) in ROW_COLUMNS.items():
+        name, value = source_of(item, sources)
+        try:
+            row[column] = ROW_READERS[kind](value)
+        except ValueError:  # NotANumber too
+            what = "" if column == name else f" ({column})"
+            expected = ROW_EXPECTED.get(kind, "text")
+            raise ValueError(f"{name}{what}: expected {expected}, not {value!r}"[:200]) from None
+    return row

@@ -198,6 +198,11 @@ FLAGS = {
     "fields": COMMON | OUTPUT | {"--json", "-e", "--endpoint"},
     "explain": COMMON | READS | ERRORS | QUIET,
     "export": COMMON | {"--now"} | ERRORS | QUIET | EXPORT,  # always the requests endpoint
+    "grep": COMMON
+    | {"--now"}
+    | ERRORS
+    | QUIET
+    | {"--format", "-o", "--output", "--engine", "-c", "--count"},  # always the requests endpoint
     "serve": COMMON | {"--host", "--port", "--cors-origin", "--max-body-bytes"},
     "completion": COMMON,
     "repl": COMMON | {"--history", "--now", "--color", "-e", "--endpoint"},
