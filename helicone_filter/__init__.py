@@ -58,6 +58,7 @@ __all__ = [
     "compile",
     "compile_with_spans",
     "complete",
+    "count_body",
     "diagnose",
     "json_schema",
     "matches",
@@ -75,7 +76,14 @@ if TYPE_CHECKING:
     from helicone_filter.api.diagnosis import diagnose
     from helicone_filter.api.filter_nodes import check, normalize, validate
     from helicone_filter.api.local_table import LocalTable
-    from helicone_filter.api.outputs import matches, query_body, simplify, to_clickhouse, to_text
+    from helicone_filter.api.outputs import (
+        count_body,
+        matches,
+        query_body,
+        simplify,
+        to_clickhouse,
+        to_text,
+    )
     from helicone_filter.diagnostics import Diagnostic
     from helicone_filter.frontends.completion import Completion, complete
 
@@ -90,6 +98,7 @@ _LAZY = {
     "normalize": "api.filter_nodes",
     "validate": "api.filter_nodes",
     "LocalTable": "api.local_table",
+    "count_body": "api.outputs",
     "matches": "api.outputs",
     "query_body": "api.outputs",
     "simplify": "api.outputs",
