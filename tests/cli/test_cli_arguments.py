@@ -520,7 +520,8 @@ def test_the_endpoint_may_come_before_the_command_or_without_one(
 def test_help_and_completion_offer_the_endpoints(capsys: Capture, monkeypatch: Patch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
     _, out, _ = run(["compile", "--help"], capsys, monkeypatch)
-    assert "-e {user-metrics,requests}, --endpoint {user-metrics,requests}" in out
+    # Python 3.13's argparse writes the choices once (`-e, --endpoint {...}`), 3.11's twice
+    assert "--endpoint {user-metrics,requests}" in out and "-e " in out
     script = _completion("bash", capsys, monkeypatch)
     if shutil.which("bash") is None:
         pytest.skip("no bash to run the script")
