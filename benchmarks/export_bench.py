@@ -170,8 +170,10 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(n: int, days: float, seed: int) -> Iterator[Served]:
-    """The stand-in with `n` requests over `days` days, served by uvicorn in a thread."""
+def served(n: int, days: float, seed: int, latency: float = 0.0) -> Iterator[Served]:
+    """The stand-in with `n` requests over `days` days, served by uvicorn in a thread; each of
+    its answers waits `latency` seconds first (a server across a network, not on these
+    cores)."""
     sys.path.insert(0, str(ROOT / "tests"))
     import uvicorn
     from helicone_requests import HeliconeRequests, generate_requests
@@ -179,6 +181,7 @@ def served(n: int, days: float, seed: int) -> Iterator[Served]:
     end = datetime.now(UTC) - timedelta(minutes=1)
     data = generate_requests(n, days, end=end, seed=seed, doubles=0.03, same_ms=0.02, scored=0.1)
     stand_in = HeliconeRequests(data)
+    stand_in.delay = latency
     port = _free_port()
     config = uvicorn.Config(stand_in.app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
@@ -444,6 +447,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--helicone-export", type=Path, metavar="DIR", help="its built directory")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds a run may take")
     ap.add_argument("--seed", type=int, default=23)
+    ap.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds each answer of the stand-in waits first, as a server across a network "
+        "does (default 0: the stand-in shares these cores, so --jobs can only cost)",
+    )
     ap.add_argument("--markdown", action="store_true", help="rows for benchmarks/RESULTS.md")
     args = ap.parse_args(argv)
 
@@ -453,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     flat: tuple[Row, Row] | None = None
     with tempfile.TemporaryDirectory(prefix="export-bench-") as tmp:
         work = Path(tmp)
-        with served(args.requests, args.days, args.seed) as s:
+        with served(args.requests, args.days, args.seed, args.latency) as s:
             runs = [1, 4] if export else [None]
             results = [run_ours(s, jobs, work, args.timeout) for jobs in runs]
             rows += [r for r, _ in results]

@@ -75,7 +75,7 @@ CHECKPOINT_SECONDS = 1.0
 # Requests each fetching thread may hold before the writer takes them (memory stays flat).
 QUEUE_RECORDS = 2000
 # Time slices per job with --jobs above 1 (more slices than jobs even out uneven data).
-SLICES_PER_JOB = 2
+SLICES_PER_JOB = 1
 MAX_EXPORT_JOBS = 16
 PROGRESS_SECONDS = 0.25
 CHECKPOINT_SUFFIX = ".checkpoint.json"
