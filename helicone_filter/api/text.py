@@ -107,15 +107,7 @@ def compile_with_warnings(
         >>> [p.code for p in compile_with_warnings('model contains "50%"')[1]]
         ['contains-wildcard']
     """
-    now = checked_now(now, nesting)
-    checked_endpoint(endpoint)
-    root = parse(text)
-    node, warnings = lower_with_warnings(root, text, now=now, endpoint=endpoint)
-    result: dict[str, Any] | str = to_helicone(node, text, nesting)
-    if analyze:
-        from helicone_filter.backends.analysis import analysis_problems
-
-        warnings += analysis_problems(node, text)
+    _, result, warnings = _read(text, now, nesting, analyze, endpoint)
     return result, warnings
 
 
@@ -152,15 +144,25 @@ def compile_explained(
         >>> [c.op for c in leaves], [p.code for p in warnings]
         (['gt', 'gt'], ['redundant'])
     """
+    node, result, warnings = _read(text, now, nesting, analyze, endpoint)
+    return result, list(conditions(node)), warnings
+
+
+def _read(
+    text: str, now: datetime | None, nesting: Nesting, analyze: bool, endpoint: str
+) -> tuple[Filter, JSON, list[Problem]]:
+    """The one reading of the text behind `compile_with_warnings` and `compile_explained`:
+    its validated form, its JSON, and its warnings (the analysis's too, unless `analyze` is
+    False)."""
     now = checked_now(now, nesting)
     checked_endpoint(endpoint)
     node, warnings = lower_with_warnings(parse(text), text, now=now, endpoint=endpoint)
-    result: dict[str, Any] | str = to_helicone(node, text, nesting)
+    result = to_helicone(node, text, nesting)
     if analyze:
         from helicone_filter.backends.analysis import analysis_problems
 
         warnings += analysis_problems(node, text)
-    return result, list(conditions(node)), warnings
+    return node, result, warnings
 
 
 def _sources(node: Filter, result: JSON) -> Sources:

@@ -772,6 +772,17 @@ def text_of(value: Any) -> str:
     return clean(value if isinstance(value, str) else _json(value), _EXCERPT)
 
 
+def refuse_error_answer(answer: Any, status: int, url: str) -> None:
+    """HeliconeAPIError for a 2xx answer whose `error` is set (Helicone's `Result` with an
+    error), saying what it says; nothing for any other answer."""
+    if isinstance(answer, dict) and answer.get("error") is not None:
+        raise HeliconeAPIError(
+            f"Helicone answered with an error (HTTP {status}): {what_said(answer)}",
+            status=status,
+            url=url,
+        )
+
+
 def what_said(body: Any) -> str:
     """What an error body says, as one printable line."""
     if isinstance(body, dict):

@@ -63,8 +63,8 @@ from helicone_filter.client.calls import (
     check_timeout,
     need_httpx,
     read_answer,
+    refuse_error_answer,
     send,
-    what_said,
 )
 from helicone_filter.client.records import HeliconeRequest, epoch_ms, newest, parse_time
 from helicone_filter.defaults import API_KEY_ENV
@@ -255,12 +255,7 @@ def _post(
 
 def _page(status: int, answer: Any, url: str) -> RequestPage:
     """The page in a 2xx answer's JSON, or the error its shape means."""
-    if isinstance(answer, dict) and answer.get("error") is not None:
-        raise HeliconeAPIError(
-            f"Helicone answered with an error (HTTP {status}): {what_said(answer)}",
-            status=status,
-            url=url,
-        )
+    refuse_error_answer(answer, status, url)
     data = answer.get("data") if isinstance(answer, dict) else None
     problem = ""
     records: list[HeliconeRequest] = []

@@ -22,9 +22,9 @@ from helicone_filter.client.calls import (
     check_timeout,
     need_httpx,
     read_answer,
+    refuse_error_answer,
     send,
     text_of,
-    what_said,
 )
 from helicone_filter.facts.query_options import options_of
 from helicone_filter.value_class import Record
@@ -172,12 +172,7 @@ def send_query(
 
 
 def _page(status: int, body: Any, url: str) -> UserMetricsPage:
-    if isinstance(body, dict) and body.get("error") is not None:
-        raise HeliconeAPIError(
-            f"Helicone answered with an error (HTTP {status}): {what_said(body)}",
-            status=status,
-            url=url,
-        )
+    refuse_error_answer(body, status, url)
     data = body.get("data") if isinstance(body, dict) else None
     problem = ""
     if not isinstance(data, dict):
