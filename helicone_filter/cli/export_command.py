@@ -8,9 +8,11 @@ How it goes:
   (one small query) are checked.
 - **Fetching** is `client.iter_requests`, which pages by time, newest first. With `--jobs N`
   the window is cut into time slices (`slices`), fetched by N threads at once, each into a
-  bounded queue, and written in order, newest slice first, so that the file reads as one
-  export would. The threads share one HTTP client whose hooks close a gate for everyone when
-  Helicone answers 429 (`Gate`): they back off together, for as long as `Retry-After` says.
+  spool of its own (`Lane`: a temporary file beside the output, so a slice never waits for
+  the writer and memory stays flat), and written in order, newest slice first, so that the
+  file reads as one export would. The threads share one HTTP client whose hooks close a gate
+  for everyone when Helicone answers 429 (`Gate`): they back off together, for as long as
+  `Retry-After` says.
 - **Writing** is a table of formats (`FORMATS`): each says what comes before the records,
   what each record becomes, and what comes after. Parquet cannot be appended to, so it is
   written from a JSONL file kept beside the output while the export runs.
@@ -60,7 +62,6 @@ from helicone_filter.defaults import (
 from helicone_filter.value_class import Record
 
 if TYPE_CHECKING:
-    import queue
     import threading
 
     import httpx
@@ -72,8 +73,6 @@ DEFAULT_DAYS = 30
 # How often the output is made durable and the checkpoint written.
 CHECKPOINT_RECORDS = 500
 CHECKPOINT_SECONDS = 1.0
-# Requests each fetching thread may hold before the writer takes them (memory stays flat).
-QUEUE_RECORDS = 2000
 # Time slices per job with --jobs above 1 (more slices than jobs even out uneven data).
 SLICES_PER_JOB = 1
 MAX_EXPORT_JOBS = 16
@@ -547,69 +546,105 @@ class Gate:
         return {"request": [on_request], "response": [on_response]}
 
 
-_END = object()
-
-
 class Lane:
-    """One slice fetched in a thread of its own, into a bounded queue."""
+    """One slice fetched in a thread of its own, which never waits for the writer.
 
-    def __init__(self, records: Callable[[], Iterator[HeliconeRequest]], stop: threading.Event):
-        import queue
+    The thread appends each page's records to a spool, an unnamed temporary file beside the
+    output (a pickled batch after a length), and the writer reads them back in order: so a
+    slice that is not being written yet still fetches at full speed (and ends, with its
+    confirmed empty page, while the writer is busy with an earlier slice), and memory holds
+    one batch per lane however far a lane runs ahead. An error in the thread (a failed call, a
+    full disk) reaches the writer in its place in the slice's order.
+    """
+
+    def __init__(
+        self, batches: Callable[[], Iterator[list[HeliconeRequest]]], stop: threading.Event,
+        folder: str | None,
+    ) -> None:  # fmt: skip
+        import tempfile
         import threading
 
-        self.queue: queue.Queue[Any] = queue.Queue(QUEUE_RECORDS)
         self.stop = stop
-        self.thread = threading.Thread(target=self._run, args=(records,), daemon=True)
+        self.spool = tempfile.TemporaryFile(  # noqa: SIM115 - closed by close()
+            dir=folder, prefix=".export-lane-", buffering=0
+        )
+        self.written = 0  # bytes the thread has put in the spool
+        self.done: BaseException | bool = False  # True at the end, or what stopped the thread
+        self.ready = threading.Condition()
+        self.thread = threading.Thread(target=self._run, args=(batches,), daemon=True)
         self.thread.start()
 
-    def _run(self, records: Callable[[], Iterator[HeliconeRequest]]) -> None:
-        iterator: Iterator[HeliconeRequest] | None = None
+    def _run(self, batches: Callable[[], Iterator[list[HeliconeRequest]]]) -> None:
+        import pickle
+
+        iterator: Iterator[list[HeliconeRequest]] | None = None
+        outcome: BaseException | bool = True
         try:
-            iterator = records()
-            for record in iterator:
-                if not self._put(record):
-                    return
-            self._put(_END)
+            iterator = batches()
+            for batch in iterator:
+                if self.stop.is_set():
+                    break
+                if not batch:
+                    continue
+                frame = pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)
+                self.spool.write(len(frame).to_bytes(8, "little") + frame)
+                with self.ready:
+                    self.written += 8 + len(frame)
+                    self.ready.notify()
         except BaseException as e:
-            self._put(e)
+            outcome = e
         finally:
             close = getattr(iterator, "close", None)
             if close is not None:
                 close()
+            with self.ready:
+                self.done = outcome
+                self.ready.notify()
 
-    def _put(self, item: Any) -> bool:
-        import queue
-
-        while not self.stop.is_set():
-            try:
-                self.queue.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def _read(self, offset: int, size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            chunk = os.pread(self.spool.fileno(), size - len(data), offset + len(data))
+            if not chunk:
+                raise OSError(f"the spool of a time slice ended early, at byte {offset}")
+            data += chunk
+        return data
 
     def __iter__(self) -> Iterator[HeliconeRequest]:
-        import queue
+        import pickle
 
-        while True:
-            try:
-                item = self.queue.get(timeout=0.5)  # a signal can end the wait
-            except queue.Empty:
-                continue
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        offset = 0
+        try:
+            while True:
+                with self.ready:
+                    while offset >= self.written and self.done is False:
+                        self.ready.wait(0.5)  # a signal can end the wait
+                    written, done = self.written, self.done
+                if offset < written:
+                    size = int.from_bytes(self._read(offset, 8), "little")
+                    batch: list[HeliconeRequest] = pickle.loads(self._read(offset + 8, size))
+                    offset += 8 + size
+                    yield from batch
+                elif isinstance(done, BaseException):
+                    raise done
+                else:
+                    return
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.spool.close()
 
 
 def fetch_in_order(
     ranges: list[tuple[int, int]],
     jobs: int,
-    records: Callable[[int, int], Iterator[HeliconeRequest]],
+    batches: Callable[[int, int], Iterator[list[HeliconeRequest]]],
     stop: threading.Event,
+    folder: str | None = None,
 ) -> Iterator[HeliconeRequest]:
-    """The records of each range, newest range first, `jobs` ranges fetched at once."""
+    """The records of each range, newest range first, `jobs` ranges fetched at once (each
+    into a spool in `folder`, the system's temporary folder when None)."""
     from collections import deque
 
     pending = deque(ranges)
@@ -617,15 +652,20 @@ def fetch_in_order(
 
     def start() -> None:
         low, high = pending.popleft()
-        running.append(Lane(lambda: records(low, high), stop))
+        running.append(Lane(lambda: batches(low, high), stop, folder))
 
-    while pending and len(running) < jobs:
-        start()
-    while running:
-        yield from running[0]
-        running.popleft()
-        if pending:
+    try:
+        while pending and len(running) < jobs:
             start()
+        while running:
+            yield from running[0]
+            running.popleft()
+            if pending:
+                start()
+    finally:
+        stop.set()
+        for lane in running:
+            lane.close()
 
 
 # -- progress ---------------------------------------------------------------------------------
@@ -929,13 +969,15 @@ def _run(
     import threading
 
     stop = threading.Event()
+    # The time slices' spools go beside the output, on its disk (a full disk is one failure).
+    spool_folder = os.path.dirname(os.path.abspath(export.output)) if export.output else None
 
-    def records(low: int, high: int) -> Iterator[HeliconeRequest]:
+    def batches(low: int, high: int) -> Iterator[list[HeliconeRequest]]:
         return iter_requests(
             settings.node, since=_moment(low), until=_moment(high), api_key=key,
             base_url=args.base_url, eu=args.eu, bodies=settings.bodies, retries=retries,
             client=client,
-        )  # fmt: skip
+        ).pages()  # fmt: skip
 
     count = 1 if args.jobs == 1 else args.jobs * SLICES_PER_JOB
     ranges = slices(settings.since_ms, until_ms, count) if until_ms >= settings.since_ms else []
@@ -950,7 +992,7 @@ def _run(
                 sink.sync()
                 save_checkpoint(target, settings, state)
             last = time.monotonic()
-            for request in fetch_in_order(ranges, args.jobs, records, stop):
+            for request in fetch_in_order(ranges, args.jobs, batches, stop, spool_folder):
                 if remaining is not None and remaining <= 0:
                     break
                 if request.request_id in skip:  # written before the resume, in its second

@@ -45,6 +45,7 @@ body request, never in an error's text.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -293,10 +294,11 @@ def iter_requests(
     timeout: float = DEFAULT_TIMEOUT,
     retries: Retries | None = None,
     client: httpx.Client | None = None,
-) -> Iterator[HeliconeRequest]:
+) -> RequestStream:
     """Every request `filter` selects created between `since` and `until` (both included),
     newest first, each once, as typed records. How it pages: the module's docstring. The
-    arguments are checked at once; the calls are made as the iterator is read.
+    arguments are checked at once; the calls are made as the iterator is read. The iterator
+    also gives a page's worth at a time (`.pages()`).
 
     Args:
         filter: a FilterNode (dict, or "all") sent as it is, or filter text, compiled first.
@@ -347,18 +349,43 @@ def iter_requests(
         node, epoch_ms(start), epoch_ms(end), page_size, empty_checks, is_scored,
         lambda body: _post(client, url, body, key, timeout, policy), policy,
     )  # fmt: skip
-    if not bodies:
-        return pager.records()
-    fetcher = BodyFetcher(workers=body_workers, timeout=timeout, retries=policy, secret=key)
-    return _with_bodies(pager, fetcher)
+    fetcher = None
+    if bodies:
+        fetcher = BodyFetcher(workers=body_workers, timeout=timeout, retries=policy, secret=key)
+    return RequestStream(pager, fetcher)
 
 
-def _with_bodies(pager: _Pager, fetcher: BodyFetcher) -> Iterator[HeliconeRequest]:
-    try:
-        for batch in pager.batches():
-            yield from fetcher.fetch(batch)
-    finally:
-        fetcher.close()
+class RequestStream(Iterator[HeliconeRequest]):
+    """What `iter_requests` returns: an iterator of the requests, one by one, newest first.
+
+    `pages()` gives the same requests a page's worth at a time instead (lists, in the same
+    order; use one way or the other, not both): what a consumer that hands records on in
+    batches wants, such as a thread writing them to a spool. `close()` stops the paging and
+    the body fetcher's threads; so does the end of the iteration.
+    """
+
+    def __init__(self, pager: _Pager, fetcher: BodyFetcher | None) -> None:
+        self._pages = self._fetch(pager, fetcher)
+        self._records = itertools.chain.from_iterable(self._pages)
+
+    @staticmethod
+    def _fetch(pager: _Pager, fetcher: BodyFetcher | None) -> Iterator[list[HeliconeRequest]]:
+        try:
+            for batch in pager.batches():
+                yield batch if fetcher is None else fetcher.fetch(batch)
+        finally:
+            if fetcher is not None:
+                fetcher.close()
+
+    def __next__(self) -> HeliconeRequest:
+        return next(self._records)
+
+    def pages(self) -> Iterator[list[HeliconeRequest]]:
+        """The requests, a page's worth at a time (a page of Helicone's, less the repeats)."""
+        return self._pages
+
+    def close(self) -> None:
+        self._pages.close()  # type: ignore[attr-defined]
 
 
 class _Pager:
@@ -384,10 +411,6 @@ class _Pager:
         self.is_scored = is_scored
         self.post = post
         self.retries = retries
-
-    def records(self) -> Iterator[HeliconeRequest]:
-        for batch in self.batches():
-            yield from batch
 
     def batches(self) -> Iterator[list[HeliconeRequest]]:
         """The records, a page's worth at a time, newest first."""

@@ -363,6 +363,66 @@ def test_slices_cover_the_window_without_gap_or_overlap() -> None:
     assert export_command.slices(5, 5, 8) == [(5, 5)]
 
 
+def _fake_batches(sizes: dict[tuple[int, int], int], fail: tuple[int, int] | None = None) -> Any:
+    """Pages of fake records for each range: `sizes[range]` records, 100 a page."""
+    from helicone_filter.client.records import HeliconeRequest
+
+    def batches(low: int, high: int) -> Iterator[list[Any]]:
+        n = sizes[(low, high)]
+        for start in range(0, n, 100):
+            yield [
+                HeliconeRequest.from_json(
+                    {"request_id": f"{low}-{i}", "request_created_at": "2025-01-01T00:00:00Z"}
+                )
+                for i in range(start, min(n, start + 100))
+            ]
+        if (low, high) == fail:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    return batches
+
+
+def test_a_later_slice_is_fetched_whole_while_the_writer_is_on_an_earlier_one(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    ranges = export_command.slices(0, 3_999, 2)
+    sizes = {ranges[0]: 50, ranges[1]: 20_000}  # far more than a page or a queue would hold
+    fetched = threading.Event()
+    inner = _fake_batches(sizes)
+
+    def batches(low: int, high: int) -> Iterator[list[Any]]:
+        yield from inner(low, high)
+        if (low, high) == ranges[1]:
+            fetched.set()
+
+    stream = export_command.fetch_in_order(ranges, 2, batches, threading.Event(), str(tmp_path))
+    first = next(stream)  # the writer holds on to the newest slice's first record...
+    assert first.request_id == f"{ranges[0][0]}-0"
+    assert fetched.wait(30)  # ...while the older slice is fetched to its end, not held back
+    rest = [r.request_id for r in stream]
+    assert len(rest) == 50 - 1 + 20_000 and len(set(rest)) == len(rest)
+    assert rest[48] == f"{ranges[0][0]}-49" and rest[49] == f"{ranges[1][0]}-0"  # in order
+    assert list(tmp_path.iterdir()) == []  # the spools leave nothing behind
+
+
+def test_a_failure_in_a_later_slice_comes_after_the_earlier_slices_records(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    ranges = export_command.slices(0, 2_999, 3)
+    sizes = dict.fromkeys(ranges, 250)
+    got: list[str] = []
+    with pytest.raises(OSError, match="No space left"):
+        for r in export_command.fetch_in_order(
+            ranges, 3, _fake_batches(sizes, fail=ranges[1]), threading.Event(), str(tmp_path)
+        ):
+            got.append(r.request_id)
+    assert len(got) == 500  # the first slice's, then the second's, then its failure
+
+
 # -- killed as a process -----------------------------------------------------------------------
 
 # The export as a process of its own, with short pages and frequent checkpoints (so that a
