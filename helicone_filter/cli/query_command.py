@@ -1,8 +1,7 @@
 """The `query` subcommand: the whole request body of an endpoint's query from a filter (text or
 FilterNode JSON), a page, an order and a time window: POST /v1/user/metrics/query, or with
-`--endpoint requests` POST /v1/request/query-clickhouse; with `--send` (user metrics only, for
-now), that body sent to Helicone and the page of users that match printed as a table (or as
-JSON).
+`--endpoint requests` POST /v1/request/query-clickhouse; with `--send`, that body sent to
+Helicone and the page that comes back (users, or requests) printed as a table (or as JSON).
 
 Its flags are the options of `facts/query_options.py`, one per name whatever the endpoints
 taking it; a whole number's range is the chosen endpoint's, checked once the endpoint is known
@@ -50,13 +49,14 @@ def query_options(p: argparse.ArgumentParser) -> None:
     send.add_argument(
         "--send",
         action="store_true",
-        help="POST the body to Helicone and print the page of users as a table, with the "
-        "count of all that match",
+        help="POST the body to Helicone and print the page as a table: the users, with the "
+        "count of all that match, or with -e requests the requests",
     )
     send.add_argument(
         "--json",
         action="store_true",
-        help="with --send: print Helicone's data object (users, count, hasUsers) as JSON",
+        help="with --send: print Helicone's data as JSON (users, count, hasUsers; or the list "
+        "of requests)",
     )
     host = send.add_mutually_exclusive_group()
     host.add_argument(
@@ -135,11 +135,6 @@ def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     from helicone_filter.facts.query_options import OPTIONS_BY_ENDPOINT
 
     endpoint = endpoint_of(args.endpoint)
-    if args.send and endpoint != "user-metrics":
-        raise UsageError(
-            f"{PROG} query: error: --send sends the user-metrics query only, for now; without "
-            f"--send the {endpoint} body is printed, to send with curl"
-        )
     taken = OPTIONS_BY_ENDPOINT[endpoint]
     options = {}
     for option in _flagged():
@@ -158,7 +153,7 @@ def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     except QueryError as e:
         raise UsageError(f"{PROG} query: error: {e}") from None
     if args.send:
-        return _send(args, body)
+        return _send(args, body, endpoint)
     unused = [
         option
         for option, value in (
@@ -179,14 +174,17 @@ def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     return Exit.OK
 
 
-def _send(args: argparse.Namespace, body: dict[str, Any]) -> int:
-    """`query --send`: the body to Helicone, the users back as a table or JSON."""
+def _send(args: argparse.Namespace, body: dict[str, Any], endpoint: str) -> int:
+    """`query --send`: the body to Helicone, the page back as a table or JSON (users, or with
+    `-e requests` requests, as Helicone sends them)."""
     from helicone_filter.client import (
         HeliconeAPIError,
         check_api_key,
         endpoint_url,
+        query_requests,
         send_query,
     )
+    from helicone_filter.client.calls import Retries
 
     key = os.environ.get(API_KEY_ENV)
     if not key:
@@ -205,39 +203,70 @@ def _send(args: argparse.Namespace, body: dict[str, Any]) -> int:
     except HeliconeAPIError as e:
         raise UsageError(f"{PROG} query: error: --base-url: {e.message}") from None
     try:
-        page = send_query(body, api_key=key, base_url=args.base_url, eu=args.eu, timeout=timeout)
+        if endpoint == "requests":
+            # The body as printed: its filter, page, order and isScored; tried again on a 429
+            # or a 5xx within --timeout, as the export does.
+            page = query_requests(
+                body["filter"], api_key=key, base_url=args.base_url, eu=args.eu,
+                limit=body["limit"], offset=body["offset"], sort=body.get("sort"),
+                is_scored=body.get("isScored"), timeout=timeout, retries=Retries(deadline=timeout),
+            )  # fmt: skip
+            data: Any = page.data
+            table = _requests_table(page.requests, body["offset"])
+        else:
+            users = send_query(
+                body, api_key=key, base_url=args.base_url, eu=args.eu, timeout=timeout
+            )
+            data, table = users.data, _users_table(users.users, users.count, body["offset"])
     except HeliconeAPIError as e:
         report(args, e.message, api_error=e)
         return Exit.REQUEST_FAILED
-    if args.json:
-        print(dump(page.data, pretty(args)))
-    else:
-        print(_users_table(page.users, page.count, body["offset"]))
+    print(dump(data, pretty(args)) if args.json else table)
     return Exit.OK
+
+
+def _requests_table(requests: list[Any], offset: int) -> str:
+    """A page of requests as a plain table, newest first as Helicone sorts them."""
+    if not requests:
+        return "no requests on this page"
+    rows = [[_cell(getattr(r, c), c) for c in _REQUEST_COLUMNS] for r in requests]
+    shown = f"showing {offset + 1}-{offset + len(requests)}"
+    return "\n".join([*_aligned(_REQUEST_COLUMNS, rows), "", shown])
 
 
 # The columns of `query --send`, named as in Helicone's answer (and in --sort).
 _USER_COLUMNS = ("user_id", "total_requests", "active_for", "cost", "first_active", "last_active")
-_NUMERIC = frozenset({"total_requests", "active_for", "cost"})
+_REQUEST_COLUMNS = (
+    "request_id", "request_created_at", "model", "response_status", "delay_ms",
+    "total_tokens", "cost",
+)  # fmt: skip
+_NUMERIC = frozenset(
+    {"total_requests", "active_for", "cost", "response_status", "delay_ms", "total_tokens"}
+)
 
 
 def _users_table(users: list[dict[str, Any]], count: int | float, offset: int) -> str:
     """The users as a plain table, numbers aligned right, then how many match in all."""
+    rows = [[_cell(u.get(c), c) for c in _USER_COLUMNS] for u in users]
+    shown = f" (showing {offset + 1}-{offset + len(users)})" if users else ""
+    lines = _aligned(_USER_COLUMNS, rows) if users else ["no users on this page"]
+    return "\n".join([*lines, "", f"count: {_cell(count, 'count')}{shown}"])
+
+
+def _aligned(columns: tuple[str, ...], rows: list[list[str]]) -> list[str]:
+    """A head row and the rows, each column as wide as its widest cell, numbers right."""
     from helicone_filter.errors import display_width
 
-    rows = [list(_USER_COLUMNS)] + [[_cell(u.get(c), c) for c in _USER_COLUMNS] for u in users]
-    widths = [max(display_width(row[i]) for row in rows) for i in range(len(_USER_COLUMNS))]
+    rows = [list(columns), *rows]
+    widths = [max(display_width(row[i]) for row in rows) for i in range(len(columns))]
     lines = []
     for row in rows:
         cells = []
-        for name, cell, width in zip(_USER_COLUMNS, row, widths, strict=True):
+        for name, cell, width in zip(columns, row, widths, strict=True):
             pad = " " * (width - display_width(cell))
             cells.append(pad + cell if name in _NUMERIC else cell + pad)
         lines.append("  ".join(cells).rstrip())
-    shown = f" (showing {offset + 1}-{offset + len(users)})" if users else ""
-    if not users:
-        lines = ["no users on this page"]
-    return "\n".join([*lines, "", f"count: {_cell(count, 'count')}{shown}"])
+    return lines
 
 
 def _cell(value: Any, column: str) -> str:

@@ -628,7 +628,6 @@ def test_query_requests_every_option(capsys: Capture, monkeypatch: Patch) -> Non
         (["--sort", "properties.my-key"], "HTTP 500"),
         (["--sort", "none"], "always order"),
         (["--tz-offset", "60"], "--tz-offset applies to the user-metrics endpoint"),
-        (["--send"], "--send sends the user-metrics query only"),
     ],
 )
 def test_query_requests_refusals(

@@ -423,6 +423,29 @@ def test_a_failure_in_a_later_slice_comes_after_the_earlier_slices_records(
     assert len(got) == 500  # the first slice's, then the second's, then its failure
 
 
+# -- query --send --endpoint requests: one page, as the body says ----------------------------------
+
+
+def test_query_send_requests_prints_a_page(
+    api: StandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = next(r["model"] for r in api.rows if r["organization_id"] != OTHER_ORG)
+    argv = ["query", "-e", "requests", f'model = "{model}"', "--limit", "5", "--send",
+            "--base-url", api.url]  # fmt: skip
+    assert main(argv) == Exit.OK
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["request_id", "request_created_at", "model", "response_status",
+                              "delay_ms", "total_tokens", "cost"]  # fmt: skip
+    assert len(out) == 1 + 5 + 2 and out[-1] == "showing 1-5"
+    assert {line.split()[0] for line in out[1:6]} <= api.truth(model)
+    assert api.helicone.received[-1]["body"]["limit"] == 5
+
+    assert main([*argv, "--json"]) == Exit.OK
+    data = json.loads(capsys.readouterr().out)
+    assert len(data) == 5 and all(item["model"] == model for item in data)
+    assert main([*argv[:3], "user_cost > 5", *argv[4:]]) == Exit.BAD_FILTER  # users_view refused
+
+
 # -- killed as a process -----------------------------------------------------------------------
 
 # The export as a process of its own, with short pages and frequent checkpoints (so that a
