@@ -430,12 +430,18 @@ def _cursor_words(name: str, unit: str) -> Callable[[Any], str]:
     return words
 
 
-def _query_words(name: str) -> Callable[[Any], str]:
-    """What `query_body`, which checks its options for every caller, says of `value`."""
+def _query_words(name: str) -> Callable[[Any, Mapping[str, Any]], str]:
+    """What `query_body`, which checks its options for every caller, says of `value` for the
+    body's endpoint."""
 
-    def words(value: Any) -> str:
+    def words(value: Any, body: Mapping[str, Any]) -> str:
+        chosen = body.get("endpoint")
         try:
-            query_body("all", **{name: value})
+            endpoint_name = endpoint(chosen).name if isinstance(chosen, str) else DEFAULT_ENDPOINT
+        except ValueError:
+            endpoint_name = DEFAULT_ENDPOINT
+        try:
+            query_body("all", endpoint=endpoint_name, **{name: value})
         except QueryError as e:
             return str(e)
         return f"{name!r} is out of range"  # not reached: the model's range is query_body's
@@ -443,13 +449,17 @@ def _query_words(name: str) -> Callable[[Any], str]:
     return words
 
 
+def _value_words(words: Callable[[Any], str]) -> Callable[[Any, Mapping[str, Any]], str]:
+    return lambda value, _body: words(value)
+
+
 # For a value out of its field's range, or with a part that is wrong: what to say, by field
-# (a field of one name means the same in every body).
-_WORDS: dict[str, Callable[[Any], str]] = {
-    "now": lambda value: f"'now' {shown(value)} is not an ISO 8601 timestamp",
-    "cursor": _cursor_words("cursor", "code points"),
-    "cursor_utf16": _cursor_words("cursor_utf16", "UTF-16 code units"),
-    "table_map": lambda value: "'table_map' maps names to names (strings)",
+# (a field of one name means the same in every body; a query option's range is its endpoint's).
+_WORDS: dict[str, Callable[[Any, Mapping[str, Any]], str]] = {
+    "now": _value_words(lambda value: f"'now' {shown(value)} is not an ISO 8601 timestamp"),
+    "cursor": _value_words(_cursor_words("cursor", "code points")),
+    "cursor_utf16": _value_words(_cursor_words("cursor_utf16", "UTF-16 code units")),
+    "table_map": _value_words(lambda value: "'table_map' maps names to names (strings)"),
     **{o.name: _query_words(o.name) for o in QUERY_OPTIONS if o.kind == "whole"},
 }
 # pydantic's type errors, by the JSON type the field wants.
@@ -482,7 +492,7 @@ def refusal(model: type[BaseModel], body: Mapping[str, Any], error: ValidationEr
     if kind == "literal_error":
         return _not_a_choice(model, name, fault["input"])
     if name in _WORDS:
-        return _WORDS[name](body[name])
+        return _WORDS[name](body[name], body)
     if kind == "value_error":
         return str(fault["ctx"]["error"])
     return f"{name!r}: {fault['msg']}"  # not expected: every fault of a body is worded above

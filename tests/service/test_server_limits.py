@@ -126,6 +126,16 @@ def _refused(path: str, body: dict[str, Any], message: str) -> None:
             " a page), not 1001",
         ),
         (
+            {"endpoint": "requests", "limit": 1001},
+            'limit must be a whole number from 0 to 1,000 (Helicone answers HTTP 500 "invalid '
+            'limit" past 1,000), not 1001',
+        ),
+        (
+            {"endpoint": "requests", "limit": -1},
+            'limit must be a whole number from 0 to 1,000 (Helicone answers HTTP 500 "invalid '
+            'limit" past 1,000), not -1',
+        ),
+        (
             {"offset": 2**53},
             "offset must be a whole number from 0 to 9,007,199,254,740,991 (the most a "
             "JavaScript number holds exactly), not 9007199254740992",
