@@ -24,27 +24,36 @@ from helicone_filter.backends.clickhouse import (
 )
 from helicone_filter.backends.row_matching import Row
 from helicone_filter.defaults import install_hint
+from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT
+from helicone_filter.facts.endpoints import endpoint as endpoint_named
 
 
 class LocalTable:
     """Rows in ClickHouse's own engine, in this process (chdb): the filter's SQL run for real.
 
+    Its columns are those of one endpoint's fields (`endpoint`: "user-metrics" by default,
+    or "requests", whose rows also have `session_tags`, the tags of their session), and its
+    filters are read for it.
+
     Example:
         >>> table = LocalTable([{"model": "gpt-4o"}, {"model": "claude"}])
         >>> table.where('model ilike "GPT%"')
+        [0]
+        >>> LocalTable([{"session_tags": ["a"]}], endpoint="requests").where('session_tag = "a"')
         [0]
     """
 
     _session: Any = None
     _count = 0
 
-    def __init__(self, rows: Iterable[Row] = ()) -> None:
+    def __init__(self, rows: Iterable[Row] = (), *, endpoint: str = DEFAULT_ENDPOINT) -> None:
+        self.endpoint = endpoint_named(endpoint).name  # an unknown one is refused first
         if LocalTable._session is None:
             LocalTable._session = _session()
         LocalTable._count += 1
         self.name = f"helicone_filter_rows_{LocalTable._count}"
         self.size = 0
-        self.query(create_table(self.name))
+        self.query(create_table(self.name, endpoint=self.endpoint))
         self.insert(rows)
 
     def query(self, sql: str, params: Params | None = None) -> str:
@@ -55,7 +64,9 @@ class LocalTable:
 
     def insert(self, rows: Iterable[Row]) -> None:
         """Add rows (dicts keyed by bare column name, as `matches` takes them)."""
-        lines = [row_json(self.size + i, r) for i, r in enumerate(rows)]
+        lines = [
+            row_json(self.size + i, r, endpoint=self.endpoint) for i, r in enumerate(rows)
+        ]
         if lines:
             self.query(
                 f"INSERT INTO {quote_name(self.name)} FORMAT JSONEachRow\n" + "\n".join(lines)
@@ -64,8 +75,8 @@ class LocalTable:
 
     def where(self, node: Any, *, now: datetime | None = None) -> list[int]:
         """The numbers (0-based, in insertion order) of the rows a filter (text or FilterNode)
-        selects."""
-        sql, params = sql_of(read_filter(node, now=now))
+        selects, read for the table's endpoint."""
+        sql, params = sql_of(read_filter(node, now=now, endpoint=self.endpoint))
         out = self.query(
             f"SELECT _row FROM {quote_name(self.name)} WHERE {sql} ORDER BY _row", params
         )

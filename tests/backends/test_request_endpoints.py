@@ -170,3 +170,27 @@ def test_create_table_for_the_request_endpoints() -> None:
     assert json.loads(row_json(0, {"session_tags": ["a"]}, endpoint=REQUESTS))["session_tags"] == [
         "a"
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'session_tag = "prod"',
+        'session_tag ilike "prod%" or status = 200',
+        "latency > 1000 and not cached",
+        "all",
+    ],
+)
+def test_a_local_table_of_the_request_endpoints(text: str) -> None:
+    from helicone_filter import LocalTable
+
+    table = LocalTable(ROWS, endpoint=REQUESTS)
+    try:
+        node = helicone_filter.compile(text, endpoint=REQUESTS)
+        assert table.where(text) == [
+            i for i, r in enumerate(ROWS) if matches(node, r, endpoint=REQUESTS)
+        ]
+        with pytest.raises(helicone_filter.FilterError, match="user-metrics endpoint"):
+            table.where("user_cost > 5")  # read for its endpoint
+    finally:
+        table.drop()
