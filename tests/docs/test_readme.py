@@ -25,7 +25,10 @@ BIN = Path(sys.executable).parent
 
 
 def test_the_docs_are_all_there() -> None:
-    for name in ["language", "cli", "api", "service", "clickhouse", "helicone"]:
+    for name in [
+        *("language", "cli", "api", "service", "clickhouse", "helicone"),
+        *("typescript", "cheatsheet", "troubleshooting"),
+    ]:
         assert f"docs/{name}.md" in PAGES
         assert f"(docs/{name}.md)" in README, f"the README does not link to docs/{name}.md"
 
