@@ -31,7 +31,7 @@ from helicone_filter.frontends.syntax_tree import (
     Value,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "All",

@@ -25,7 +25,10 @@ BIN = Path(sys.executable).parent
 
 
 def test_the_docs_are_all_there() -> None:
-    for name in ["language", "cli", "api", "service", "clickhouse", "helicone"]:
+    for name in [
+        *("language", "cli", "api", "service", "clickhouse", "helicone"),
+        *("typescript", "cheatsheet", "troubleshooting"),
+    ]:
         assert f"docs/{name}.md" in PAGES
         assert f"(docs/{name}.md)" in README, f"the README does not link to docs/{name}.md"
 
@@ -162,11 +165,47 @@ def _quick_start() -> list[str]:
     return [b.strip() for b in code_blocks(page_section("## Quick start"), "sh")]
 
 
+# Each command of the quick start runs on a machine that has only Python: it makes the virtual
+# environment it installs into.
+FRESH = "python3 -m venv .venv && . .venv/bin/activate && python -m pip install -e "
+
+
 def test_quick_start_has_two_commands_and_ci_runs_the_second() -> None:
     install_and_run, tests = _quick_start()
-    assert "helicone-filter" in install_and_run
+    assert install_and_run.startswith(FRESH + ". && helicone-filter compile '")
+    assert tests == FRESH + "'.[test]' && python -m pytest"
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert tests in ci.splitlines()
+    development = [b.strip() for b in code_blocks(page_section("## Development"), "sh")]
+    assert tests in development[0].splitlines()
+
+
+def test_the_first_screen_says_what_helicone_and_the_json_are() -> None:
+    """Someone who has never heard of Helicone learns in the README's first 40 lines what it
+    is, what the JSON is for, where the API key goes, and that a user-metrics filter picks
+    users (request conditions feed their metrics, `or` across the two refused) while a
+    requests filter picks requests; and what it says of the two endpoints is true."""
+    first = "\n".join(README.splitlines()[:40])
+    for said in [
+        "[Helicone](https://www.helicone.ai)",
+        "(https://docs.helicone.ai)",
+        "**FilterNode**",
+        "`HELICONE_API_KEY`",
+        "`POST /v1/user/metrics/query`",
+        "picks **users**",
+        "`POST /v1/request/query-clickhouse`",
+        "picks **requests**",
+        "`or` between a user condition and a request condition is\n  refused",
+    ]:
+        assert said in first, said
+    shown = code_blocks(first, "text")[0].strip()
+    compiled = helicone_filter.compile(shown, now=NOW)
+    assert compiled["left"] == {"users_view": {"user_cost": {"gt": 5}}}
+    with pytest.raises(helicone_filter.FilterError) as refused:
+        helicone_filter.compile('user_cost > 5 or model = "gpt-4o"')
+    assert refused.value.problems[0].code == "or-across-tables"
+    either = helicone_filter.compile('status >= 500 or model = "gpt-4o"', endpoint="requests")
+    assert either["operator"] == "or"
 
 
 def test_the_readme_starts_with_its_contents_and_the_quick_start() -> None:
@@ -176,16 +215,37 @@ def test_the_readme_starts_with_its_contents_and_the_quick_start() -> None:
     assert [title for title, _ in contents] == sections[1:]
 
 
+# What a fresh clone does not hold: environments, caches, what the build and npm write.
+NOT_IN_A_CLONE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    ".ci-venv",
+    "node_modules",
+    "__pycache__",
+    ".hypothesis",
+    ".*_cache",
+    "dist",
+    "build",
+    "*.egg-info",
+)
+
+
 @pytest.mark.skipif(os.environ.get("SKIP_FRESH_VENV") == "1", reason="SKIP_FRESH_VENV=1")
 def test_first_command_works_in_a_fresh_virtual_environment(tmp_path: Path) -> None:
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("PYTHONPATH", None)
+    """The first command as written, in a copy of the repository without a virtual
+    environment, with nothing on PATH but this Python as python3."""
+    clone = tmp_path / "clone"
+    shutil.copytree(ROOT, clone, ignore=NOT_IN_A_CLONE, symlinks=True)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(sys.executable)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    for variable in ("PYTHONPATH", "VIRTUAL_ENV"):
+        env.pop(variable, None)
     install_and_run = _quick_start()[0]
     done = subprocess.run(
         ["bash", "-c", install_and_run],
-        cwd=ROOT,
+        cwd=clone,
         env=env,
         capture_output=True,
         text=True,
@@ -195,6 +255,7 @@ def test_first_command_works_in_a_fresh_virtual_environment(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["left"] == {"users_view": {"user_cost": {"gt": 5}}}
+    assert (clone / ".venv" / "bin" / "helicone-filter").exists()
 
 
 def test_python_sessions_print_what_is_shown() -> None:
