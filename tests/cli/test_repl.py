@@ -717,8 +717,8 @@ def test_taking_each_kind_of_completion_and_typing_on_gives_what_was_meant() -> 
     ran(known, 'model = "gpt-4o" and cached')
     # the template from the menu (the third item): the cursor between its quotes
     menu(known, "model != ", "a string in double quotes")
-    known.send(TAB * 3 + "claude")
-    ran(known, 'model != "claude"')
+    known.send(TAB * 3 + "mistral")
+    ran(known, 'model != "mistral"')
     assert '""' not in said + known.out.getvalue()
     assert known.close() == 0
 

@@ -151,7 +151,7 @@ def test_complete_never_raises(text: str, cursor: int) -> None:
 # -- where the cursor goes, and known values ---------------------------------------------------
 
 VALUES = {
-    "model": ["gpt-4o", "gpt-4o-mini", "claude-3", "gpt-4o"],
+    "model": ["gpt-4o", "gpt-4o-mini", "mistral-large", "gpt-4o"],
     "status": [200, "404", "not a number", 2.5, float("nan")],
     "properties.environment": ["prod", 'say "hi"'],
     'properties["my key"]': ["x"],
@@ -184,14 +184,17 @@ def test_the_cursor_goes_between_the_quotes_of_a_template() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("model = ", ['"gpt-4o"', '"gpt-4o-mini"', '"claude-3"', '"..."']),
-        ("model != ", ['"gpt-4o"', '"gpt-4o-mini"', '"claude-3"', '"..."']),
+        ("model = ", ['"gpt-4o"', '"gpt-4o-mini"', '"mistral-large"', '"..."']),
+        ("model != ", ['"gpt-4o"', '"gpt-4o-mini"', '"mistral-large"', '"..."']),
         ("model = gp", ['"gpt-4o"', '"gpt-4o-mini"']),
         ("model = 4o", ['"gpt-4o"', '"gpt-4o-mini"']),  # holding it, after those starting with it
-        ("model = CL", ['"claude-3"']),
-        ("model in [", ['"gpt-4o"', '"gpt-4o-mini"', '"claude-3"', '"..."', "]"]),
-        ('model in ["a", ', ['"gpt-4o"', '"gpt-4o-mini"', '"claude-3"', '"..."', "]"]),
-        ("request_response_rmt.model = ", ['"gpt-4o"', '"gpt-4o-mini"', '"claude-3"', '"..."']),
+        ("model = MI", ['"mistral-large"', '"gpt-4o-mini"']),
+        ("model in [", ['"gpt-4o"', '"gpt-4o-mini"', '"mistral-large"', '"..."', "]"]),
+        ('model in ["a", ', ['"gpt-4o"', '"gpt-4o-mini"', '"mistral-large"', '"..."', "]"]),
+        (
+            "request_response_rmt.model = ",
+            ['"gpt-4o"', '"gpt-4o-mini"', '"mistral-large"', '"..."'],
+        ),
         ("status = ", ["200", "404", "2.5", "0"]),  # numbers as they are; text is no number
         ("status >= 4", ["404"]),
         ("properties.environment = ", ['"prod"', '"say \\"hi\\""', '"..."']),
@@ -214,10 +217,10 @@ def test_a_known_value_in_an_open_string_replaces_the_string() -> None:
     assert (found[0].replace_start, found[0].replace_end) == (8, 11)
     assert accepted(text, found[0]) == 'model = "gpt-4o"'
     # the closing quote already there is replaced too; a single quote stays single
-    (c,) = complete('model = "cl" and cached', 10, values=VALUES)
-    assert accepted('model = "cl" and cached', c) == 'model = "claude-3" and cached'
-    (c,) = complete("model = 'cl", values=VALUES)
-    assert c.insert_text == "'claude-3'"
+    (c,) = complete('model = "mi" and cached', 10, values=VALUES)
+    assert accepted('model = "mi" and cached', c) == 'model = "mistral-large" and cached'
+    (c,) = complete("model = 'mi", values=VALUES)
+    assert c.insert_text == "'mistral-large'"
 
 
 def test_accepting_a_known_value_compiles_to_it() -> None:
