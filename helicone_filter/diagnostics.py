@@ -100,14 +100,15 @@ def with_pieces(
 ) -> list[Problem]:
     """`problems` of `text` and, after a syntax error (`syntax`), the problems `problems_of`
     finds in each piece of the text between top-level joints but the one with the first
-    mistake (moved to their place in `text`), by position."""
+    mistake and those inside its span (`between 1 and 5` is one mistake), moved to their
+    place in `text`, by position."""
     problems = list(problems)
     if syntax and problems[0].code != "too-long":  # (a text too long to read is not cut up)
         first = problems[0]
         found = {(p.code, p.start, p.end) for p in problems}
         for start, end in _pieces(text):
-            if start <= first.start <= end:
-                continue  # the piece with the first mistake (or ending at it): reported
+            if start <= first.start <= end or first.start <= start < first.end:
+                continue  # the piece with the first mistake (or ending at it, or inside it)
             piece = text[start:end]
             lead = len(piece) - len(piece.lstrip(" \t\r\n("))
             trail = len(piece) - len(piece.rstrip(" \t\r\n)"))

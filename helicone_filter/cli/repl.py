@@ -11,7 +11,8 @@ its end) goes on on the next line; Alt-Enter (Esc Enter) always starts a new lin
 
 prompt_toolkit is imported only when the prompt starts (the `repl` extra); without it `run`
 says how to install it. When standard input is no terminal, the lines read from it are run
-one after the other, as if typed.
+one after the other, as if typed, and the run ends with 1 (as `check` does for a bad filter)
+if any of them had an error.
 
 Example:
     >>> unfinished('(cost > 1 and'), unfinished('cost > 1'), unfinished('model in ["a",')
@@ -32,10 +33,12 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from helicone_filter import defaults
+from helicone_filter.cli.exits import Exit
 from helicone_filter.defaults import install_hint
 from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT, ENDPOINT_NAMES
 
 if TYPE_CHECKING:
+    from prompt_toolkit.buffer import Buffer
     from prompt_toolkit.completion import Completer
     from prompt_toolkit.formatted_text import StyleAndTextTuples
     from prompt_toolkit.history import History
@@ -45,6 +48,10 @@ if TYPE_CHECKING:
     from prompt_toolkit.styles import Style
 
     from helicone_filter.diagnostics import Diagnostic
+    from helicone_filter.frontends.completion import Completion as FilterCompletion
+    from helicone_filter.frontends.completion import KnownValue
+
+    KnownValues = dict[str, list[KnownValue]]
 
 PROG = f"{defaults.PROG} repl"
 INSTALL = (
@@ -205,8 +212,32 @@ def _endpoint_named(name: str) -> tuple[str | None, str]:
         return None, str(e)
 
 
-def _in_progress(d: Diagnostic, text: str) -> bool:
-    return d.code in _UNFINISHED_CODES and d.end >= len(text.rstrip())
+@functools.lru_cache(maxsize=16)
+def _next(text: str, endpoint: str) -> tuple[FilterCompletion, ...]:
+    """complete() at the end of `text`, once per text: the lexer and the toolbar both ask."""
+    from helicone_filter.frontends.completion import complete
+
+    return tuple(complete(text, endpoint=endpoint))
+
+
+def _in_progress(d: Diagnostic, text: str, endpoint: str = DEFAULT_ENDPOINT) -> bool:
+    """Whether a problem only says what comes next: the filter ends early, a string is still
+    open, the word at the end is the start of a field (`mod`), or a field has just been
+    written and its operator is still to come (`model `, as a completion leaves it)."""
+    if d.end < len(text.rstrip()):
+        return False
+    if d.code in _UNFINISHED_CODES:
+        return True
+    if d.code not in ("unknown-field", "wrong-value-type"):
+        return False
+    word = text[d.start : d.end]
+    for c in _next(text, endpoint):
+        at_word = (c.replace_start, c.replace_end) == (d.start, d.end) == (d.start, len(text))
+        if c.kind == "field" and at_word and c.label.startswith(word):
+            return True  # a field being typed
+        if c.kind == "operator" and c.replace_start == len(text) and text[d.end :].isspace():
+            return d.code == "wrong-value-type"  # a field written, its operator to come
+    return False
 
 
 def underlines(
@@ -231,7 +262,7 @@ def underlines(
     return [
         (d.start + at, d.end + at, f"class:diagnostic.{d.severity}")
         for d in _diagnostics(part, now, endpoint)
-        if d.end > d.start and not _in_progress(d, part)
+        if d.end > d.start and not _in_progress(d, part, endpoint)
     ]
 
 
@@ -245,7 +276,9 @@ def status(
     name, at = split_command(text)
     if name is not None:
         if name not in COMMANDS:
-            return [("class:toolbar.error", f" unknown command ':{name}'; :help lists them")]
+            from helicone_filter.errors import printable
+
+            return [("class:toolbar.error", f" {printable(unknown_command(name))}")]
         asked = text[at:].strip() if name == "endpoint" else ""
         if asked and _endpoint_named(asked)[0] is None:
             from helicone_filter.errors import printable
@@ -263,7 +296,10 @@ def status(
 
     first = next((d for d in found if d.severity == "error"), found[0])
     message = printable(first.message)
-    if _in_progress(first, part):
+    if _in_progress(first, part, endpoint):
+        if first.code not in _UNFINISHED_CODES:
+            ahead = [c.label for c in _next(part, endpoint)][:6]
+            message = "next: " + ", ".join(ahead) + (" …" if ahead else "")
         return [("class:toolbar", f" … {message}")]
     start = first.start + at  # where it is in the line as typed, command and all
     line = text.count("\n", 0, start) + 1
@@ -277,6 +313,20 @@ def status(
             f" {mark} {line}:{column} {message}{hint}{more}",
         )
     ]
+
+
+def unknown_command(name: str) -> str:
+    """What is said of a command that does not exist, with the one meant when one is near.
+
+    Example:
+        >>> unknown_command("sqll")
+        "unknown command ':sqll'; did you mean ':sql'? :help lists the commands"
+    """
+    from helicone_filter.errors import closest
+
+    near = closest(name, [*COMMANDS, *_ALIASES]) if name else []
+    meant = f" did you mean ':{_ALIASES.get(near[0], near[0])}'?" if near else ""
+    return f"unknown command ':{name}';{meant} :help lists the commands"
 
 
 def command_completions(text: str) -> list[tuple[str, int, str]]:
@@ -311,6 +361,7 @@ class Runner:
         self.color = color
         self.endpoint = endpoint  # the endpoint of Helicone filters are read for
         self.current: str | None = None  # the last filter entered
+        self.failed = False  # a line had an error: a filter that is none, an unknown command
 
     def write(self, text: str) -> None:
         self.out.write(text if text.endswith("\n") else text + "\n")
@@ -352,7 +403,8 @@ class Runner:
         if name not in COMMANDS:
             from helicone_filter.errors import printable
 
-            self.write(f"unknown command ':{printable(name)}'; :help lists the commands")
+            self.failed = True
+            self.write(printable(unknown_command(name)))
         elif name == "endpoint":
             self.switch(rest.strip())
         elif name not in _TAKES_FILTER:
@@ -394,6 +446,7 @@ class Runner:
 
         found = diagnose(text, now=self.now, endpoint=self.endpoint)
         errors = [d for d in found if d.severity == "error"]
+        self.failed = self.failed or bool(errors)
         if errors or what == "json":
             self.problems(text, found)
         if errors:
@@ -472,19 +525,27 @@ class Runner:
 
 
 def make_completer(
-    now: datetime | None = None, endpoint: Callable[[], str] = lambda: DEFAULT_ENDPOINT
+    now: datetime | None = None,
+    endpoint: Callable[[], str] = lambda: DEFAULT_ENDPOINT,
+    values: KnownValues | None = None,
 ) -> Completer:
     """A prompt_toolkit Completer of filters (`complete()`, with the fields of the endpoint
-    `endpoint()` names when asked), of the commands, and of `:endpoint`'s names."""
+    `endpoint()` names when asked, and the known `values`), of the commands, and of
+    `:endpoint`'s names. Its `cursors` say, for the text a completion it offered leaves (and
+    the cursor after it), where the cursor goes instead: `place_cursors` moves it there."""
     from prompt_toolkit.completion import CompleteEvent, Completer, Completion
     from prompt_toolkit.document import Document
 
     from helicone_filter.frontends.completion import complete
 
     class FilterCompleter(Completer):
+        # (text, cursor) once an offered completion is taken -> where the cursor goes
+        cursors: dict[tuple[str, int], int] = {}  # noqa: RUF012 - replaced, never changed
+
         def get_completions(
             self, document: Document, complete_event: CompleteEvent
         ) -> Iterable[Completion]:
+            self.cursors = {}
             text, cursor = document.text, document.cursor_position
             for command, start, what in command_completions(text[:cursor]):
                 yield Completion(
@@ -506,13 +567,19 @@ def make_completer(
             ):
                 return  # a command word, or one that takes no filter
             part = text[at:]
-            for c in complete(part, cursor - at, endpoint=endpoint()):
+            cursors: dict[tuple[str, int], int] = {}
+            self.cursors = cursors
+            for c in complete(part, cursor - at, values=values, endpoint=endpoint()):
                 insert = c.insert_text
                 # prompt_toolkit replaces only what is before the cursor: a word's rest after
                 # it is kept, so it is not inserted again.
                 after = part[cursor - at : c.replace_end]
                 if after and insert.rstrip().endswith(after):
                     insert = insert.rstrip()[: -len(after)]
+                begin = at + c.replace_start
+                if c.cursor_offset < len(insert):
+                    taken = text[:begin] + insert + text[cursor:]
+                    cursors[(taken, begin + len(insert))] = begin + c.cursor_offset
                 yield Completion(
                     insert,
                     c.replace_start - (cursor - at),
@@ -522,6 +589,23 @@ def make_completer(
                 )
 
     return FilterCompleter()
+
+
+def place_cursors(completer: Completer) -> Callable[[Buffer], None]:
+    """A handler of a Buffer's `on_text_changed` that puts the cursor where the completion
+    just taken says (`cursor_offset`: between the quotes of `""`), however it was taken: Tab
+    on the only one, Tab or the arrows through the menu, a click. Text typed by hand is left
+    alone (the completer's `cursors` are of the completions it last offered)."""
+
+    def place(buffer: Buffer) -> None:
+        cursors: dict[tuple[str, int], int] = getattr(completer, "cursors", {})
+        target = cursors.get((buffer.text, buffer.cursor_position))
+        if target is not None:
+            state = buffer.complete_state  # moving the cursor closes the menu: kept open
+            buffer.cursor_position = target
+            buffer.complete_state = state
+
+    return place
 
 
 def make_lexer(
@@ -727,6 +811,7 @@ def run(
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
     endpoint: str = DEFAULT_ENDPOINT,
+    values: KnownValues | None = None,
 ) -> int:
     """Run the prompt until `:quit` or Ctrl-D; the exit code (0; 1 without prompt_toolkit).
 
@@ -741,6 +826,12 @@ def run(
         stdout, stderr: where results and messages go (default: sys.stdout, sys.stderr).
         endpoint: the endpoint of Helicone filters are read for at first (`:endpoint`
             switches).
+        values: known values of fields that completion offers after their operators, by
+            field as the canonical text writes it (`{"model": ["gpt-4o"]}`; `--values FILE`).
+
+    Returns:
+        0; 1 without prompt_toolkit, or when lines read from a pipe had an error; 74 when the
+        output cannot be written.
     """
     out = sys.stdout if stdout is None else stdout
     err = sys.stderr if stderr is None else stderr
@@ -757,7 +848,7 @@ def run(
     try:
         if input is None and not _is_terminal(sys.stdin):
             return _run_lines(runner, sys.stdin, err)
-        return _prompt_loop(runner, history, now, input, output, err)
+        return _prompt_loop(runner, history, now, input, output, err, values)
     except OSError as e:  # the output is closed or full: nothing more can be shown
         err.write(f"{PROG}: error: cannot write the output: {e.strerror or e}\n")
         return 74
@@ -792,11 +883,17 @@ def _run_lines(runner: Runner, stdin: IO[str] | None, err: IO[str]) -> int:
         pending = line if pending is None else f"{pending}\n{line}"
         if not goes_on(pending):
             if not runner.enter(pending):
-                return 0
+                return _lines_exit(runner)
             pending = None
     if pending is not None:
         runner.enter(pending)
-    return 0
+    return _lines_exit(runner)
+
+
+def _lines_exit(runner: Runner) -> int:
+    """How a run of piped lines ends: 1 (a bad filter, as `check` says) if a line had an
+    error, else 0."""
+    return int(Exit.BAD_FILTER if runner.failed else Exit.OK)
 
 
 def _prompt_loop(
@@ -806,6 +903,7 @@ def _prompt_loop(
     input: Input | None,  # noqa: A002
     output: Output | None,
     err: IO[str],
+    values: KnownValues | None = None,
 ) -> int:
     from prompt_toolkit import PromptSession
     from prompt_toolkit.enums import DEFAULT_BUFFER
@@ -830,13 +928,14 @@ def _prompt_loop(
     def _newline(event: KeyPressEvent) -> None:
         event.current_buffer.insert_text("\n")
 
+    completer = make_completer(now, lambda: runner.endpoint, values)
     session: PromptSession[str] = PromptSession(
         lambda: [("class:prompt", prompt_text(runner.endpoint))],
         multiline=True,
         prompt_continuation=lambda width, line, wrap: [
             ("class:continuation", "...> ".rjust(width))
         ],
-        completer=make_completer(now, lambda: runner.endpoint),
+        completer=completer,
         complete_while_typing=True,
         complete_style=CompleteStyle.COLUMN,
         lexer=make_lexer(now, lambda: runner.endpoint),
@@ -848,6 +947,7 @@ def _prompt_loop(
         output=output,
         reserve_space_for_menu=6,
     )
+    session.default_buffer.on_text_changed += place_cursors(completer)
     runner.write("helicone-filter repl: a filter and Enter prints its JSON; :help, Ctrl-D leaves")
     failures = 0
     while True:

@@ -95,10 +95,53 @@ def repl_options(p: argparse.ArgumentParser) -> None:
         default="auto",
         help="colour the problems printed: auto (default) on a terminal unless NO_COLOR is set",
     )
+    p.add_argument(
+        "--values",
+        metavar="FILE",
+        help="known values that completion offers after a field's operator: a JSON object, "
+        'field -> list of strings or numbers, e.g. {"model": ["gpt-4o"], "status": [200]}',
+    )
 
 
 def run_repl(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     from helicone_filter.cli.repl import run
 
     color = {"always": True, "never": False}.get(args.color)
-    return run(args.history, now=parse_now(args.now), color=color, endpoint=args.endpoint)
+    values = _known_values(args.values) if args.values is not None else None
+    return run(
+        args.history, now=parse_now(args.now), color=color, endpoint=args.endpoint, values=values
+    )
+
+
+def _known_values(path: str) -> dict[str, list[str | int | float]]:
+    """The known values of `--values FILE`: a JSON object, field -> list of strings or numbers.
+
+    Raises:
+        UsageError: the file cannot be read, is not JSON, or holds something else.
+    """
+    import json
+
+    from helicone_filter.errors import printable
+
+    def refuse(why: str) -> UsageError:
+        return UsageError(f"{PROG} repl: error: --values: {printable(why)}")
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as e:
+        raise UsageError(
+            f"{PROG} repl: error: cannot read --values {printable(path)}: {e.strerror or e}"
+        ) from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise refuse(f"not JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise refuse(
+            'the file must hold a JSON object: field -> list of values, e.g. {"model": ["gpt-4o"]}'
+        )
+    for field, given in data.items():
+        if not isinstance(given, list) or not all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in given
+        ):
+            raise refuse(f'{field!r} must be a list of strings or numbers, e.g. ["gpt-4o", 200]')
+    return data

@@ -3,17 +3,20 @@
 `complete(text, cursor)` parses the text before the word under the cursor with the grammar's
 own tables and asks which terminals could come next; the schema table then says which fields,
 which operators (only those the field's type takes) and which value templates fit there.
-It never raises on any text; the fields are those of the endpoint asked for.
+Known values of a field (`values=`) are offered after its operator, before the template; each
+item says where the cursor goes once it is accepted (`cursor_offset`: between the quotes of
+the `""` template). It never raises on any text; the fields are those of the endpoint asked for.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT
-from helicone_filter.facts.quoting import is_plain_key, key_text, quote
+from helicone_filter.facts.quoting import is_plain_key, key_text, quote, value_text
 from helicone_filter.facts.schema import (
     KINDS,
     OPERATORS,
@@ -35,7 +38,9 @@ class Completion(Record):
 
     `insert_text` replaces `text[replace_start:replace_end]` (the word under the cursor, or
     an empty range at the cursor); `detail` says what it is (a field's type and table, an
-    operator's meaning).
+    operator's meaning); `cursor_offset` is where the cursor goes within `insert_text` once it
+    is accepted: 1 for the `""` template (between the quotes), 2 for the list template
+    `[""]`, `len(insert_text)` (after it) for everything else.
     """
 
     label: str
@@ -44,13 +49,20 @@ class Completion(Record):
     replace_start: int
     replace_end: int
     detail: str
+    cursor_offset: int
 
 
+# A value completion may be given: a string, or a number (a bool is true or false).
+KnownValue = str | int | float
 # Each operator of the language: the terminal it starts with, and what it means.
 _OPERATORS: dict[str, tuple[str, str]] = {op.text: (op.terminal, op.means) for op in OPERATORS}
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _OPERATOR_CHARS = frozenset("=<>!")
 _SCAN_STRINGS = re.compile(r"\"(?:[^\"\\]|\\.)*\"?|'(?:[^'\\]|\\.)*'?|[^\"']+", re.S)
+# A number as the language writes one (the grammar's NUMBER): a known value of a number field.
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+# The kinds whose values are written as strings.
+_STRING_KINDS = frozenset({"text", "map", "property_key", "timestamp"})
 
 
 def complete(
@@ -58,6 +70,7 @@ def complete(
     cursor: int | None = None,
     *,
     map_keys: Mapping[str, Iterable[str]] | None = None,
+    values: Mapping[str, Iterable[KnownValue]] | None = None,
     endpoint: str = DEFAULT_ENDPOINT,
 ) -> list[Completion]:
     """What may stand at `cursor` (default: the end) in `text`, best first.
@@ -67,6 +80,13 @@ def complete(
         cursor: an offset in code points, clamped to the text.
         map_keys: known keys of the map columns, e.g. `{"properties": ["environment"]}`,
             offered after `properties.`.
+        values: known values of fields, keyed by the field as the canonical text writes it
+            (`"model"`, `"provider"`, `"properties.environment"`, `'properties["my key"]'`),
+            e.g. `{"model": ["gpt-4o", "gpt-4o-mini"]}`: offered in the order given after the
+            field and an operator that takes a value (and inside a list after `in`), quoted as
+            the language needs, those starting with what is typed first, then those holding
+            it, before the template. A value that the field cannot take (text for a number
+            field) is not offered.
         endpoint: the endpoint of Helicone whose fields are offered ("user-metrics" or
             "requests").
 
@@ -81,15 +101,22 @@ def complete(
     if not isinstance(text, str):
         return []
     position = len(text) if cursor is None else min(max(int(cursor), 0), len(text))
-    keys = {name: sorted(set(values)) for name, values in (map_keys or {}).items()}
-    return _Completer(text, position, keys, schema).run()
+    keys = {name: sorted(set(given)) for name, given in (map_keys or {}).items()}
+    known = {str(name): list(given) for name, given in (values or {}).items()}
+    return _Completer(text, position, keys, schema, known).run()
 
 
 class _Completer:
     def __init__(
-        self, text: str, cursor: int, keys: dict[str, list[str]], schema: EndpointSchema
+        self,
+        text: str,
+        cursor: int,
+        keys: dict[str, list[str]],
+        schema: EndpointSchema,
+        known: dict[str, list[KnownValue]],
     ) -> None:
         self.schema = schema
+        self.known = known
         self.text = text
         self.cursor = cursor
         self.keys = keys
@@ -133,8 +160,17 @@ class _Completer:
 
     # -- pieces ----------------------------------------------------------------------------
 
-    def item(self, label: str, kind: CompletionKind, detail: str, insert: str = "") -> Completion:
-        return Completion(label, kind, insert or label, self.start, self.end, detail)
+    def item(
+        self,
+        label: str,
+        kind: CompletionKind,
+        detail: str,
+        insert: str = "",
+        cursor: int | None = None,
+    ) -> Completion:
+        insert = insert or label
+        at = len(insert) if cursor is None else cursor
+        return Completion(label, kind, insert, self.start, self.end, detail, at)
 
     def ranked(self, candidates: list[Completion]) -> list[Completion]:
         """Prefix matches first, then substrings, then the letters in order (fuzzy)."""
@@ -173,6 +209,7 @@ class _Completer:
                             self.start if is_plain_key(k) else dot.start_pos,
                             self.end,
                             f"a key of {field.name}",
+                            len(key_text(k)[1:] if is_plain_key(k) else key_text(k)),
                         )
                         for k in self.keys.get(field.name, [])
                     ]
@@ -218,7 +255,24 @@ class _Completer:
         kinds: list[Kind] = ["boolean", "timestamp", "text", "number"] if kind is None else [kind]
         examples = dict.fromkeys(x for k in kinds for x in KINDS[k].examples)
         found = [(label, ins, d) for term, label, ins, d in examples if term in expected]
-        return self.ranked([self.item(label, "value", d, ins) for label, ins, d in found])
+        known = self.known_values(field, expected) if field is not None else []
+        templates = [
+            self.item(label, "value", d, ins, _template_cursor(ins)) for label, ins, d in found
+        ]
+        offered = {c.insert_text for c in known}
+        return known + self.ranked([c for c in templates if c.insert_text not in offered])
+
+    def known_values(self, field: _FieldKey, expected: set[str]) -> list[Completion]:
+        """The values given for `field` that may stand here, as the language writes them,
+        those starting with what is typed first, then those holding it."""
+        name = _written(field)
+        kind: Kind = "map" if field[1] is not None else field[0].kind
+        written = [w for w in dict.fromkeys(_value_text(v, kind) for v in self.known.get(name, ()))]
+        written = [w for w in written if w and _TERMINAL_OF.get(w[0], "NUMBER") in expected]
+        typed = self.partial.lower()
+        first = [w for w in written if _bare(w).lower().startswith(typed)]
+        then = [w for w in written if typed and typed in _bare(w).lower() and w not in first]
+        return [self.item(w, "value", f"a known value of {name}") for w in first + then]
 
     def keywords(
         self, before: str, tail: list[Any], field: _FieldKey | None, expected: set[str]
@@ -258,6 +312,10 @@ class _Completer:
         ]
         opens_key = field is not None and field[0].kind == "map" and field[1] is None
         after_in = bool(tail) and isinstance(tail[-1], Tok) and tail[-1].type == "IN"
+        if after_in and "LSQB" in expected and not self.partial:
+            listed = _field_before_in(tail, self.schema)
+            if listed is None or listed[1] is not None or listed[0].kind in _STRING_KINDS:
+                out.append(self.item('["..."]', "value", "a list of strings", '[""]', 2))
         if "LSQB" in expected and not after_in and not opens_key:
             expected = expected - {"LSQB"}  # `[` after a field only opens a map's key
         for label, terminal, detail in punctuation:
@@ -266,9 +324,16 @@ class _Completer:
         return out
 
     def in_string(self, string_start: int) -> list[Completion]:
-        """Inside a string: the known keys of a map, in `properties["...`."""
+        """Inside a string: the known keys of a map, in `properties["...`, or the known values
+        of a field, in `model = "...`."""
         reading = _reading(self.text[:string_start])
         tail = reading[1] if reading else []
+        if (
+            reading is not None
+            and "STRING" in reading[0]
+            and not (tail and isinstance(tail[-1], Tok) and tail[-1].type == "LSQB")
+        ):
+            return self.known_in_string(string_start, tail)
         if not (tail and isinstance(tail[-1], Tok) and tail[-1].type == "LSQB"):
             return []
         found = _resolve(_names_before(tail[:-1]), self.schema)
@@ -280,10 +345,44 @@ class _Completer:
         end = self.text.find(mark, self.cursor)
         end = len(self.text) if end < 0 else end + 1
         return [
-            Completion(k, "value", quote(k, mark), string_start, end, f"a key of {name}")
+            Completion(
+                k,
+                "value",
+                quote(k, mark),
+                string_start,
+                end,
+                f"a key of {name}",
+                len(quote(k, mark)),
+            )
             for k in self.keys[name]
             if k.lower().startswith(typed.lower())
         ]
+
+    def known_in_string(self, string_start: int, tail: list[Any]) -> list[Completion]:
+        """The known string values of the field before the operator, those starting with what
+        is typed in the open string, replacing the whole string."""
+        ref = next((x for x in reversed(tail) if isinstance(x, FieldRef)), None)
+        field = _field_of(list(ref.parts), ref.key, self.schema) if ref is not None else None
+        if field is None:
+            return []
+        kind: Kind = "map" if field[1] is not None else field[0].kind
+        if kind not in _STRING_KINDS:
+            return []
+        name = _written(field)
+        mark = self.text[string_start]
+        typed = self.text[string_start + 1 : self.cursor].lower()
+        end = self.text.find(mark, self.cursor)
+        end = len(self.text) if end < 0 else end + 1
+        given = dict.fromkeys(str(v) for v in self.known.get(name, ()) if not isinstance(v, bool))
+        out = []
+        for value in given:
+            if value.lower().startswith(typed):
+                written = quote(value, mark)
+                detail = f"a known value of {name}"
+                out.append(
+                    Completion(written, "value", written, string_start, end, detail, len(written))
+                )
+        return out
 
 
 def _reading(before: str) -> tuple[set[str], list[Any]] | None:
@@ -311,6 +410,54 @@ def _open_string(text: str) -> int | None:
     token = last.group()
     closed = len(token) >= 2 and token[-1] == token[0]
     return None if closed else last.start()
+
+
+def _template_cursor(insert: str) -> int:
+    """Where the cursor goes in a value template: between the quotes of `""` (`[""]` too)."""
+    at = insert.find('""')
+    return at + 1 if at >= 0 else len(insert)
+
+
+# The terminal a written value starts with (a number starts with a digit or `-`).
+_TERMINAL_OF = {'"': "STRING", "t": "TRUE", "f": "FALSE"}
+
+
+def _value_text(value: KnownValue, kind: Kind) -> str:
+    """A known value as the language writes it for a field of `kind`; "" if it cannot stand
+    there (text for a number field, anything but true or false for a boolean one)."""
+    if kind in _STRING_KINDS:
+        return quote(str(value)) if not isinstance(value, bool) else ""
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value_text(value)
+        return (
+            value.lower() if isinstance(value, str) and value.lower() in ("true", "false") else ""
+        )
+    if isinstance(value, bool):
+        return ""
+    if isinstance(value, (int, float)):
+        return value_text(value) if math.isfinite(value) else ""
+    return value if isinstance(value, str) and _NUMBER.fullmatch(value) else ""
+
+
+def _bare(written: str) -> str:
+    """A written value without its quotes, to match against what is typed."""
+    return written[1:-1] if written[:1] == '"' else written
+
+
+def _written(field: _FieldKey) -> str:
+    """A field as the canonical text writes it: `model`, `properties.environment`,
+    `properties["my key"]`."""
+    return field[0].name + (key_text(field[1]) if field[1] is not None else "")
+
+
+def _field_before_in(tail: list[Any], schema: EndpointSchema) -> _FieldKey | None:
+    """The field before the `in` (or `not in`) that ends `tail`."""
+    end = len(tail) - 1
+    if end >= 1 and isinstance(tail[end - 1], Tok) and tail[end - 1].type == "NOT":
+        end -= 1
+    ref = tail[end - 1] if end >= 1 else None
+    return _field_of(list(ref.parts), ref.key, schema) if isinstance(ref, FieldRef) else None
 
 
 def _in_order(typed: str, label: str) -> bool:

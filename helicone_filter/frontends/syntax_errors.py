@@ -4,7 +4,9 @@ When the LALR loop (`lalr.py`) meets a token it cannot take, `explain` turns the
 one `Problem`: what was found, what could stand there (in the language's words, from the
 operator table), and a hint with a fix-it where the mistake is a common one (an operator from
 another language, a word for an operator, `=>` for `>=`, smart quotes, an unquoted
-timestamp, a number that is not one, an unclosed parenthesis).
+timestamp or date, a number that is not one, an unclosed parenthesis, a map key with a space
+after a dot, an apostrophe inside '...' or unquoted text, `not like`, `between`, FilterNode
+JSON given as text). A fix-it is given only where it keeps what was meant.
 """
 
 from __future__ import annotations
@@ -149,6 +151,9 @@ def _word_before(text: str, end: int) -> tuple[int, int] | None:
 
 def explain(text: str, err: ParseFailure) -> Problem:
     """Turn a parse failure into a Problem that says what was expected in plain words."""
+    found = _json_given(text, err) or _common_mistake(text, err)
+    if found is not None:
+        return found
     if err.token is None:
         pos = err.pos
         char = text[pos]
@@ -273,10 +278,14 @@ def explain(text: str, err: ParseFailure) -> Problem:
         if tok.type == "DOT" and bad_number is not None:
             return _invalid_number(text, bad_number)
         if tok.type == "NAME":
+            # the whole run the user wrote as one value: `gpt-4o`, `it's`
+            run = _UNQUOTED_RUN.match(text, start)
+            word = run.group() if run else str(tok)
             code = "unquoted-string"
-            message = f"unquoted text '{tok}' where a value was expected"
-            hint = f"quote text values: {quote(str(tok))}"
-            fixes = ((start, end, quote(str(tok))),)
+            message = f"unquoted text '{word}' where a value was expected"
+            hint = f"quote text values: {quote(word)}"
+            end = start + len(word)
+            fixes = ((start, end, quote(word)),)
         elif tok.type in ("NULL", "EMPTY"):
             hint, fixes = _magic_hint(text, start, end, str(tok).lower())
         elif tok.type == "DURATION":
@@ -343,4 +352,165 @@ def _invalid_number(text: str, m: re.Match[str]) -> Problem:
         m.end(),
         "write numbers as in JSON: 5, -2.5, 0.5, 1e3 (no leading zeros, '+', '_' or "
         "trailing '.'); quote text",
+    )
+
+
+# -- common mistakes, each with the text that mends it -----------------------------------------
+
+_UNQUOTED_RUN = re.compile(r"[^\s()\[\],\"]+")
+_DATE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?(?![\w:.-])"
+)
+_SINGLE_QUOTED = re.compile(r"'[^'\\]*(?:\\[\s\S][^'\\]*)*'")
+# The end of what was meant as one '...' string: a quote followed by the end, a space, `)`...
+_STRING_END = re.compile(r"[^'\\\n]*'(?=$|[\s)\],])")
+_MAP_DOT_KEY = re.compile(
+    r"(?P<field>[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)\.(?P<key>[A-Za-z_][\w-]*)\s+$"
+)
+_KEY_WORDS = re.compile(
+    r"(?:[^\s=!<>()\[\]\"',]+\s+)*?[^\s=!<>()\[\]\"',]+"
+    r"(?=\s*(?:[=!<>]|(?i:not\s+contains|not\s+in|like|ilike|contains|in|is)(?![\w-])))"
+)
+_FIELD_BEFORE = re.compile(r"(?P<field>[A-Za-z_][\w.-]*(?:\[[^\]]*\])?)\s+$")
+_VALUE = r"(?:now\s*-\s*[0-9]+[smhdw]|now|\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[^\s()]+)"
+_BETWEEN = re.compile(rf"(?i:between)\s+(?P<low>{_VALUE})\s+(?i:and|&&)\s+(?P<high>{_VALUE})")
+_LIKE_SUBSTRING = re.compile(r"\s*\"%(?P<inner>[^%_\"\\]+)%\"")
+
+
+def _json_given(text: str, err: ParseFailure) -> Problem | None:
+    """Text that starts with `{` or `[`: FilterNode JSON given where filter text is read."""
+    first = len(text) - len(text.lstrip())
+    at = err.pos if err.token is None else err.token.start_pos
+    if at != first or text[first : first + 1] not in ("{", "["):
+        return None
+    return make_problem(
+        text,
+        "unexpected-character" if err.token is None else "unexpected-token",
+        f"this looks like FilterNode JSON, not filter text; expected "
+        f"{_describe_expected(err.expected)}",
+        first,
+        first + 1,
+        "compile reads filter text such as user_cost > 5; for FilterNode JSON use "
+        "check(json.loads(text)) or normalize(...) in Python, or the command line's "
+        "helicone-filter check or fmt, which read JSON",
+    )
+
+
+def _common_mistake(text: str, err: ParseFailure) -> Problem | None:
+    """A mistake people make often, said with the text that mends it; None for others."""
+    tok = err.token
+    if tok is None or tok.type == "$END":
+        return None
+    start, end = tok.start_pos, tok.end_pos
+    expected = err.expected
+    # `request_created_at > 2025-01-01`: a date read as the number 2025, then '-'
+    if tok.type == "MINUS":
+        digits = start
+        while digits > 0 and text[digits - 1].isdigit():
+            digits -= 1
+        date = _DATE.match(text, digits) if digits < start else None
+        if date is not None:
+            written = quote(date.group())
+            return make_problem(
+                text,
+                "unquoted-string",
+                f"unquoted timestamp '{date.group()}' where a value was expected",
+                digits,
+                date.end(),
+                f"quote timestamps: {written}",
+                (((digits, date.end(), written),),),
+            )
+    # `model = 'it's'`: the apostrophe closed the string
+    if start > 0 and text[start - 1] == "'":
+        closed = [m for m in _SINGLE_QUOTED.finditer(text, 0, start) if m.end() == start]
+        rest = _STRING_END.match(text, start)
+        if closed and rest is not None:
+            begin, stop = closed[-1].start(), rest.end()
+            meant = text[begin + 1 : stop - 1]
+            if "\\" not in meant:
+                written = quote(meant)
+                return make_problem(
+                    text,
+                    "unexpected-token",
+                    f"the ' in {text[begin:stop]} ends the string it is in",
+                    begin,
+                    stop,
+                    f"write {written}, or escape the quote: {quote(meant, chr(39))}",
+                    (((begin, stop, written),),),
+                )
+    if "CMP" in expected and tok.type == "NAME":
+        word = str(tok)
+        # `properties.my key = "x"`: a key with a space after a dot
+        before = _MAP_DOT_KEY.search(text, max(0, start - 300), start)
+        more = _KEY_WORDS.match(text, start)
+        if before is not None and more is not None and _is_map(before.group("field")):
+            key = text[before.start("key") : more.end()]
+            written = f"{before.group('field')}[{quote(key)}]"
+            return make_problem(
+                text,
+                "unexpected-token",
+                f"unexpected '{word}': a map key with a space cannot follow a dot",
+                before.start("key"),
+                more.end(),
+                f"put the key in brackets: {written}",
+                (((before.start(), more.end(), written),),),
+            )
+        if word.lower() == "between":
+            return _between(text, start, end)
+    # `model not like "a%"`
+    if tok.type in ("LIKE", "ILIKE") and "CONTAINS" in expected:
+        negation = re.search(r"(?i:not)\s+$", text[max(0, start - 50) : start])
+        field = _FIELD_BEFORE.search(
+            text, max(0, start - 300), start - len(negation.group()) if negation else start
+        )
+        name = field.group("field") if field else "field"
+        pattern = _LIKE_SUBSTRING.match(text, end)
+        inner = quote(pattern.group("inner")) if pattern else '"..."'
+        begin = start - len(negation.group()) if negation else start
+        return make_problem(
+            text,
+            "unknown-operator",
+            f"Helicone has no 'not {str(tok).lower()}'",
+            begin,
+            end,
+            f"for a substring test write {name} not contains {inner} (Helicone's contains "
+            "ignores case); a pattern cannot be negated",
+        )
+    return None
+
+
+def _is_map(written: str) -> bool:
+    parts = written.split(".")
+    if len(parts) > 1 and parts[0] in TABLES:
+        parts.pop(0)
+    field = FIELDS.get(parts[0]) if len(parts) == 1 else None
+    return field is not None and field.kind == "map"
+
+
+def _between(text: str, start: int, end: int) -> Problem:
+    """`cost between 1 and 5`: one problem over the whole of it (its `and 5` is no second
+    mistake), mended into both comparisons, in parentheses so that a `not` before it still
+    negates the whole."""
+    m = _BETWEEN.match(text, start)
+    field = _FIELD_BEFORE.search(text, max(0, start - 300), start)
+    if m is None or field is None:
+        return make_problem(
+            text,
+            "unknown-operator",
+            "unknown operator 'between'",
+            start,
+            end,
+            "write field >= low and field <= high (both ends included, as SQL's BETWEEN)",
+        )
+    name, low, high = field.group("field"), m.group("low"), m.group("high")
+    written = f"({name} >= {low} and {name} <= {high})"
+    return make_problem(
+        text,
+        "unknown-operator",
+        "unknown operator 'between'",
+        start,
+        m.end(),
+        f"write {written}: both ends included, as SQL's BETWEEN",
+        (((field.start(), m.end(), written),),),
     )

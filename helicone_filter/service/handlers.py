@@ -262,13 +262,20 @@ def _complete(request: CompleteRequest) -> dict[str, Any]:
     cursor = request.cursor
     if request.cursor_utf16 is not None:  # clamped to the text, as `cursor` is
         cursor = units.code_points(min(request.cursor_utf16, units(len(text))))
-    found = complete(text, cursor, map_keys=_map_keys(request), endpoint=_endpoint(request))
+    found = complete(
+        text,
+        cursor,
+        map_keys=_map_keys(request),
+        values=request.values,
+        endpoint=_endpoint(request),
+    )
     return {
         "completions": [
             {
                 **c.as_dict(),
                 "replace_start_utf16": units(c.replace_start),
                 "replace_end_utf16": units(c.replace_end),
+                "cursor_offset_utf16": Utf16(c.insert_text)(c.cursor_offset),
             }
             for c in found
         ]

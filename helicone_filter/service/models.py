@@ -161,6 +161,63 @@ MapKeysField = Annotated[
     dict[MapField, MapKeys], _as_is(dict[MapField, MapKeys], dict, then=_known_map_keys)
 ]
 
+# Known values /complete offers: at most this many fields (each value list is bounded as a
+# map's keys are: MAX_MAP_KEYS values of at most MAX_MAP_KEY_LENGTH characters).
+MAX_VALUE_FIELDS = 1_000
+KnownValue = Annotated[StrictStr, Field(max_length=MAX_MAP_KEY_LENGTH)] | StrictInt | StrictFloat
+KnownValues = dict[
+    Annotated[StrictStr, Field(max_length=MAX_MAP_KEY_LENGTH)],
+    Annotated[list[KnownValue], Field(max_length=MAX_MAP_KEYS)],
+]
+
+
+def _known_values(name: str, given: dict[str, Any]) -> None:
+    """At most `MAX_VALUE_FIELDS` fields, each with a list of at most `MAX_MAP_KEYS` strings
+    (of at most `MAX_MAP_KEY_LENGTH` characters) or numbers (finite; integers that JavaScript
+    reads exactly)."""
+    if len(given) > MAX_VALUE_FIELDS:
+        raise ValueError(
+            f"{name!r} has values for {len(given):,} fields; give at most {MAX_VALUE_FIELDS:,}"
+        )
+    for field, values in given.items():
+        if len(field) > MAX_MAP_KEY_LENGTH:
+            raise ValueError(
+                f"a field in {name!r} is {len(field):,} characters long; at most "
+                f"{MAX_MAP_KEY_LENGTH:,}"
+            )
+        if not isinstance(values, list):
+            raise ValueError(
+                f"{name!r} gives each field a list of strings or numbers "
+                f'(e.g. {{"model": ["gpt-4o"]}}); {shown(field)} has {shown(values)}'
+            )
+        if len(values) > MAX_MAP_KEYS:
+            raise ValueError(
+                f"{name!r} has {len(values):,} values for {shown(field)}; give at most "
+                f"{MAX_MAP_KEYS:,} (the ones a user is likeliest to want)"
+            )
+        for v in values:
+            if isinstance(v, str):
+                if len(v) > MAX_MAP_KEY_LENGTH:
+                    raise ValueError(
+                        f"a value for {shown(field)} in {name!r} is {len(v):,} characters long; "
+                        f"a value may be at most {MAX_MAP_KEY_LENGTH:,}"
+                    )
+            elif isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ValueError(
+                    f"{name!r} gives each field a list of strings or numbers; {shown(field)} "
+                    f"has {shown(v)}"
+                )
+            elif isinstance(v, float) and not math.isfinite(v):
+                raise ValueError(f"a value for {shown(field)} in {name!r} is not finite: {v}")
+            elif isinstance(v, int) and abs(v) > MAX_SAFE_INTEGER:
+                raise ValueError(
+                    f"a value for {shown(field)} in {name!r} is {shown(v)}, beyond what "
+                    f"JavaScript reads exactly (±{MAX_SAFE_INTEGER:,}); send it as a string"
+                )
+
+
+KnownValuesField = Annotated[KnownValues, _as_is(KnownValues, dict, then=_known_values)]
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
@@ -304,6 +361,11 @@ class CompleteRequest(_Body):
     map_keys: MapKeysField = Field(_ABSENT)
     """Keys to offer after a map field, by field (`{"properties": ["env", "team"]}`): at most
     10,000 a field, each at most 1,000 characters."""
+    values: KnownValuesField = Field(_ABSENT)
+    """Known values to offer after a field and its operator, by the field as the canonical text
+    writes it (`{"model": ["gpt-4o"], "status": [200], "properties.environment": ["prod"]}`),
+    in the order given: at most 1,000 fields, 10,000 values a field, each string at most 1,000
+    characters."""
     endpoint: EndpointName = _endpoint_field()
 
     @model_validator(mode="after")
@@ -593,6 +655,12 @@ class Completion(_Model):
     """`replace_start` in UTF-16 code units."""
     replace_end_utf16: StrictInt
     """`replace_end` in UTF-16 code units."""
+    cursor_offset: StrictInt
+    """Where the cursor goes within `insert_text` once it is accepted, in code points: 1 for
+    the `""` template (between the quotes), 2 for the `[""]` list template, the length of
+    `insert_text` otherwise."""
+    cursor_offset_utf16: StrictInt
+    """`cursor_offset` in UTF-16 code units (for a browser's `setSelectionRange`)."""
 
 
 class CompleteResponse(_Model):

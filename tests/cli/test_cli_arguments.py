@@ -205,7 +205,7 @@ FLAGS = {
     | {"--format", "-o", "--output", "--engine", "-c", "--count"},  # always the requests endpoint
     "serve": COMMON | {"--host", "--port", "--cors-origin", "--max-body-bytes"},
     "completion": COMMON,
-    "repl": COMMON | {"--history", "--now", "--color", "-e", "--endpoint"},
+    "repl": COMMON | {"--history", "--now", "--color", "-e", "--endpoint", "--values"},
 }
 
 

@@ -660,3 +660,197 @@ def test_the_repl_command_takes_the_endpoint(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(sys, "stdout", out)
     assert main(["repl", "-e", "requests", "--now", "2025-06-01T12:00:00Z"]) == 0
     assert '"sessions_request_response_rmt"' in out.getvalue()
+
+
+# -- taking a completion and typing on ------------------------------------------------------------
+
+
+def test_taking_each_kind_of_completion_and_typing_on_gives_what_was_meant() -> None:
+    """Taking the `"..."` template left the cursor after the closing quote: typing gpt-4o gave
+    `model = ""gpt-4o`. Each kind of item is taken here as a user does (Tab on the only one,
+    Tab through the menu, Enter), the typing goes on, and the filter run is the one meant."""
+    import helicone_filter
+
+    driver = Driver()
+    prompts = {id(driver): 1}
+
+    def menu(d: Driver, keys: str, shown: str) -> None:
+        """Send `keys` and wait for a menu showing `shown` to be drawn."""
+        before = d.screen.getvalue().count(shown)
+        d.send(keys)
+        until(lambda: d.screen.getvalue().count(shown) > before, f"a menu with {shown}")
+
+    def ran(d: Driver, meant: str) -> None:
+        d.send("\r")
+        prompts[id(d)] += 1
+        d.prompts(prompts[id(d)])
+        expected = json.dumps(helicone_filter.compile(meant, now=NOW), indent=2)
+        until(lambda: expected in d.out.getvalue(), f"the JSON of {meant}")
+
+    # a field (Tab through the menu, Enter takes it), an operator (Tab opens the menu, Tab
+    # takes the first), the "..." template (Tab on the only one): the cursor between its quotes
+    menu(driver, "mod", "text · request_response_rmt")
+    driver.send(TAB + "\r")
+    menu(driver, TAB, "equals")
+    driver.send(TAB + "\r")
+    menu(driver, TAB, '""')  # (Tab asks for the completions: the typing waits for them)
+    driver.send("gpt-4o")
+    ran(driver, 'model = "gpt-4o"')
+    # the list template after in: the cursor inside [""]
+    menu(driver, "provider in ", "a list of strings")
+    driver.send(TAB + "openai")
+    ran(driver, 'provider in ["openai"]')
+    # a keyword, and punctuation
+    menu(driver, "cached ", "both conditions")
+    driver.send(TAB * 3 + "status = 200")
+    ran(driver, "cached and status = 200")
+    menu(driver, "(cost > 1 ", "closes the group")
+    driver.send(TAB * 3 + " or cached")
+    ran(driver, "(cost > 1) or cached")
+    said = driver.out.getvalue()
+    assert driver.close() == 0
+    # a known value, then typing on after it
+    known = Driver(values={"model": ["gpt-4o", "gpt-4o-mini"]})
+    prompts[id(known)] = 1
+    menu(known, "model = ", "a known value of model")
+    known.send(TAB + " and cached")
+    ran(known, 'model = "gpt-4o" and cached')
+    # the template from the menu (the third item): the cursor between its quotes
+    menu(known, "model != ", "a string in double quotes")
+    known.send(TAB * 3 + "mistral")
+    ran(known, 'model != "mistral"')
+    assert '""' not in said + known.out.getvalue()
+    assert known.close() == 0
+
+
+def test_the_completer_says_where_the_cursor_goes() -> None:
+    from prompt_toolkit.buffer import Buffer
+
+    completer = repl.make_completer(values={"model": ["gpt-4o"]})
+    event = CompleteEvent(completion_requested=True)
+    offered = list(completer.get_completions(Document("x and model = "), event))
+    assert [c.text for c in offered] == ['"gpt-4o"', '""']
+    buffer = Buffer(completer=completer)
+    buffer.on_text_changed += repl.place_cursors(completer)
+    buffer.insert_text("x and model = ")
+    list(completer.get_completions(buffer.document, event))
+    buffer.apply_completion(offered[1])
+    assert (buffer.text, buffer.cursor_position) == ('x and model = ""', 15)
+    buffer.insert_text("a")
+    assert buffer.text == 'x and model = "a"'
+    # the same text typed by hand is left alone
+    buffer.text, buffer.cursor_position = "model = ", 8
+    for typed in '""':  # (the completions are asked again after each key, as while typing)
+        list(completer.get_completions(buffer.document, event))
+        buffer.insert_text(typed)
+    assert buffer.cursor_position == 10
+
+
+# -- what is shown while typing: what comes next is no mistake -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "marked"),
+    [
+        ("mod", []),  # a field being typed
+        ("cost > 1 and us", []),
+        ("model ", []),  # a field just taken: its operator comes next
+        ("cost > 1 and model ", []),
+        ("modle", [(0, 5, "class:diagnostic.error")]),  # starts no field
+        ("modle ", [(0, 5, "class:diagnostic.error")]),
+        ("zzz", [(0, 3, "class:diagnostic.error")]),
+        ("model and cached", [(0, 5, "class:diagnostic.error")]),  # a field alone, finished
+        ('cost > "1"', [(7, 10, "class:diagnostic.error")]),
+        ("mod = 1", [(0, 3, "class:diagnostic.error")]),
+    ],
+)
+def test_what_is_being_typed_is_not_marked(text: str, marked: list[tuple[int, int, str]]) -> None:
+    assert repl.underlines(text, NOW) == marked
+
+
+def test_the_toolbar_says_what_comes_next_for_a_field_being_typed() -> None:
+    def said(text: str) -> str:
+        return "".join(t for _, t in repl.status(text, NOW))
+
+    assert said("model ").startswith(" … next: =, !=, like")
+    assert said("mod").startswith(" … next: model")
+    assert said("modle ").startswith(" ✗ 1:1 unknown field 'modle'")
+
+
+# -- commands: did you mean; piped lines with errors ---------------------------------------------
+
+
+def test_a_misspelled_command_gets_a_did_you_mean() -> None:
+    _, out = session(":sqll cost > 1\r:hepl\r:frobnicate\r:q\r")
+    assert "unknown command ':sqll'; did you mean ':sql'? :help lists the commands" in out
+    assert "did you mean ':help'?" in out
+    assert "unknown command ':frobnicate'; :help lists the commands" in out
+    said = "".join(t for _, t in repl.status(":endpont", NOW))
+    assert "did you mean ':endpoint'?" in said
+
+
+@pytest.mark.parametrize(
+    ("lines", "code"),
+    [
+        ("cost > 1\ncached\n", 0),
+        ('cost > 1\nmodle = "x"\ncached\n', 1),  # as `check` ends on a bad filter
+        ('modle = "x"\n:q\n', 1),
+        (":sqll cost > 1\n", 1),
+        ('model contains "a_b"\n', 0),  # a warning is no error
+    ],
+)
+def test_piped_lines_with_an_error_end_with_1(
+    monkeypatch: pytest.MonkeyPatch, lines: str, code: int
+) -> None:
+    from helicone_filter.cli import main
+    from helicone_filter.cli.exits import Exit
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+    assert repl.run(stdout=io.StringIO(), now=NOW) == code
+    monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert main(["repl", "--now", "2025-06-01T12:00:00Z"]) == code
+    assert main(["check", 'modle = "x"']) == Exit.BAD_FILTER == 1
+
+
+# -- --values FILE ------------------------------------------------------------------------------
+
+
+def test_the_repl_command_reads_known_values(tmp_path: Path) -> None:
+    from helicone_filter.cli import main
+
+    file = tmp_path / "values.json"
+    file.write_text(json.dumps({"model": ["gpt-4o"], "status": [200]}))
+    seen: dict[str, object] = {}
+
+    def fake_run(*args: object, **kwargs: object) -> int:
+        seen.update(kwargs)
+        return 0
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(repl, "run", fake_run)
+        assert main(["repl", "--values", str(file)]) == 0
+    assert seen["values"] == {"model": ["gpt-4o"], "status": [200]}
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (None, "cannot read --values"),
+        ("[1]", "--values: the file must hold a JSON object: field -> list of values"),
+        ('{"model": "gpt-4o"}', "--values: 'model' must be a list of strings or numbers"),
+        ('{"model": [true]}', "--values: 'model' must be a list of strings or numbers"),
+        ("{nope", "--values: not JSON"),
+    ],
+)
+def test_a_values_file_that_cannot_be_used_is_said(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, said: str
+) -> None:
+    from helicone_filter.cli import main
+
+    file = tmp_path / "values.json"
+    if content is not None:
+        file.write_text(content)
+    assert main(["repl", "--values", str(file)]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err

@@ -69,7 +69,9 @@ CASES: list[tuple[str, int | None, list[str], bool]] = [
     ("request_created_at >= ", None, ["now - 7d", "now", '"2024-01-31T00:00:00Z"'], True),
     ("request_created_at >= now ", None, ["and", "or", "- 7d"], True),
     ("properties.environment = ", None, ['"..."'], True),
-    ("user_id in ", None, ["["], True),
+    ("user_id in ", None, ['["..."]', "["], True),
+    ("model not in ", None, ['["..."]', "["], True),
+    ("cost in ", None, ["["], True),
     ("user_id in [", None, ['"..."', "]"], True),
     ('user_id in ["a", ', None, ['"..."', "]"], True),
     ("cost in [1", None, [], True),
@@ -144,3 +146,87 @@ def test_details() -> None:
 def test_complete_never_raises(text: str, cursor: int) -> None:
     for c in complete(text, cursor, map_keys=KEYS):
         assert 0 <= c.replace_start <= c.replace_end <= len(text)
+
+
+# -- where the cursor goes, and known values ---------------------------------------------------
+
+VALUES = {
+    "model": ["gpt-4o", "gpt-4o-mini", "mistral-large", "gpt-4o"],
+    "status": [200, "404", "not a number", 2.5, float("nan")],
+    "properties.environment": ["prod", 'say "hi"'],
+    'properties["my key"]': ["x"],
+    "cached": [True, "yes"],
+    "request_created_at": ["2025-01-01"],
+}
+
+
+def accepted(text: str, c: Completion, typed: str = "") -> str:
+    """The text once `c` is accepted and `typed` is typed where its cursor goes."""
+    at = c.replace_start + c.cursor_offset
+    done = text[: c.replace_start] + c.insert_text + text[c.replace_end :]
+    return done[:at] + typed + done[at:]
+
+
+def test_the_cursor_goes_between_the_quotes_of_a_template() -> None:
+    (template,) = complete("model = ")
+    assert (template.insert_text, template.cursor_offset) == ('""', 1)
+    assert accepted("model = ", template, "gpt-4o") == 'model = "gpt-4o"'
+    listed = complete("model in ")[0]
+    assert (listed.insert_text, listed.cursor_offset) == ('[""]', 2)
+    assert accepted("model in ", listed, "a") == 'model in ["a"]'
+    # everything else: after what it inserts
+    for text in ("mod", "model ", "cached = ", "cost > 1 ", "properties.", "request_created_at > "):
+        for c in complete(text, map_keys=KEYS):
+            if c.insert_text not in ('""', '[""]'):
+                assert c.cursor_offset == len(c.insert_text), (text, c)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("model = ", ['"gpt-4o"', '"gpt-4o-mini"', '"mistral-large"', '"..."']),
+        ("model != ", ['"gpt-4o"', '"gpt-4o-mini"', '"mistral-large"', '"..."']),
+        ("model = gp", ['"gpt-4o"', '"gpt-4o-mini"']),
+        ("model = 4o", ['"gpt-4o"', '"gpt-4o-mini"']),  # holding it, after those starting with it
+        ("model = MI", ['"mistral-large"', '"gpt-4o-mini"']),
+        ("model in [", ['"gpt-4o"', '"gpt-4o-mini"', '"mistral-large"', '"..."', "]"]),
+        ('model in ["a", ', ['"gpt-4o"', '"gpt-4o-mini"', '"mistral-large"', '"..."', "]"]),
+        (
+            "request_response_rmt.model = ",
+            ['"gpt-4o"', '"gpt-4o-mini"', '"mistral-large"', '"..."'],
+        ),
+        ("status = ", ["200", "404", "2.5", "0"]),  # numbers as they are; text is no number
+        ("status >= 4", ["404"]),
+        ("properties.environment = ", ['"prod"', '"say \\"hi\\""', '"..."']),
+        ('properties["environment"] = p', ['"prod"']),
+        ('properties["my key"] = ', ['"x"', '"..."']),
+        ("cached = ", ["true", "false"]),  # a known true is the template's true
+        ("request_created_at > ", ['"2025-01-01"', "now - 7d", "now", '"2024-01-31T00:00:00Z"']),
+        ("model ", TEXT_OPS),  # after the field: still its operators
+        ("provider = ", ['"..."']),  # no values known
+    ],
+)
+def test_known_values(text: str, expected: list[str]) -> None:
+    assert [c.label for c in complete(text, values=VALUES)] == expected
+
+
+def test_a_known_value_in_an_open_string_replaces_the_string() -> None:
+    text = 'model = "gp'
+    found = complete(text, values=VALUES)
+    assert [c.insert_text for c in found] == ['"gpt-4o"', '"gpt-4o-mini"']
+    assert (found[0].replace_start, found[0].replace_end) == (8, 11)
+    assert accepted(text, found[0]) == 'model = "gpt-4o"'
+    # the closing quote already there is replaced too; a single quote stays single
+    (c,) = complete('model = "mi" and cached', 10, values=VALUES)
+    assert accepted('model = "mi" and cached', c) == 'model = "mistral-large" and cached'
+    (c,) = complete("model = 'mi", values=VALUES)
+    assert c.insert_text == "'mistral-large'"
+
+
+def test_accepting_a_known_value_compiles_to_it() -> None:
+    for text, value in (("model = gp", "gpt-4o"), ("properties.environment = ", "prod")):
+        c = complete(text, values=VALUES)[0]
+        done = accepted(text, c)
+        assert helicone_filter.compile(done) == helicone_filter.compile(
+            text[: c.replace_start] + f'"{value}"'
+        )

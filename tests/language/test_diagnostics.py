@@ -68,6 +68,34 @@ FIXABLE = [
     ("properties.env = true", "wrong-value-type", 'properties.env = "true"'),
     ('model like "100\\\\"', "like-trailing-escape", 'model like "100\\\\\\\\"'),
     ("properties.k ilike '\\\\'", "like-trailing-escape", "properties.k ilike '\\\\\\\\'"),
+    # where people stumble: a date, a key with a space, an apostrophe, between
+    ("request_created_at > 2025-01-01", "unquoted-string", 'request_created_at > "2025-01-01"'),
+    (
+        "request_created_at >= 2025-01-01T10:00:00Z and cached",
+        "unquoted-string",
+        'request_created_at >= "2025-01-01T10:00:00Z" and cached',
+    ),
+    ('properties.my key = "x"', "unexpected-token", 'properties["my key"] = "x"'),
+    (
+        'request_response_rmt.properties.my big key not contains "x"',
+        "unexpected-token",
+        'properties["my big key"] not contains "x"',
+    ),
+    ("model = it's", "unquoted-string", 'model = "it\'s"'),
+    ("model = 'it's'", "unexpected-token", 'model = "it\'s"'),
+    ("model = 'don't stop' or cached", "unexpected-token", 'model = "don\'t stop" or cached'),
+    ("model = gpt-4o", "unquoted-string", 'model = "gpt-4o"'),
+    ("latency between 1 and 5", "unknown-operator", "latency >= 1 and latency <= 5"),
+    (
+        "not latency between 1 and 5 or cached",
+        "unknown-operator",
+        "not (latency >= 1 and latency <= 5) or cached",
+    ),
+    (
+        "request_created_at between now - 7d and now and cached",
+        "unknown-operator",
+        "request_created_at >= now - 7d and request_created_at <= now and cached",
+    ),
     # the analysis: a condition removed with its joint, its `not` with it
     ("cost > 1 and cost > 2", "redundant", "cost > 2"),
     ("not cached and not cached and status = 1", "duplicate", "not cached and status = 1"),

@@ -263,3 +263,78 @@ def test_message(text: str, expected: str) -> None:
     with pytest.raises(FilterError) as info:
         helicone_filter.compile(text)
     assert str(info.value) == expected
+
+
+# Where people stumble: each hint shows the text that mends it.
+STUMBLES = [
+    (
+        'model not like "%gpt%"',
+        "line 1, column 7: Helicone has no 'not like'\n"
+        '  model not like "%gpt%"\n'
+        "        ^^^^^^^^\n"
+        '  hint: for a substring test write model not contains "gpt" (Helicone\'s contains ignores case); a pattern cannot be negated',
+    ),
+    (
+        'model NOT ILIKE "gpt%"',
+        "line 1, column 7: Helicone has no 'not ilike'\n"
+        '  model NOT ILIKE "gpt%"\n'
+        "        ^^^^^^^^^\n"
+        '  hint: for a substring test write model not contains "..." (Helicone\'s contains ignores case); a pattern cannot be negated',
+    ),
+    (
+        "cost between 1 and 5 and cached",
+        "line 1, column 6: unknown operator 'between'\n"
+        "  cost between 1 and 5 and cached\n"
+        "       ^^^^^^^^^^^^^^^\n"
+        "  hint: write (cost >= 1 and cost <= 5): both ends included, as SQL's BETWEEN",
+    ),
+    (
+        '{"users_view": {"user_cost": {"gt": 5}}}',
+        "line 1, column 1: this looks like FilterNode JSON, not filter text; expected a condition such as user_cost > 5, 'not' or '('\n"
+        '  {"users_view": {"user_cost": {"gt": 5}}}\n'
+        "  ^\n"
+        "  hint: compile reads filter text such as user_cost > 5; for FilterNode JSON use check(json.loads(text)) or normalize(...) in Python, or the command line's helicone-filter check or fmt, which read JSON",
+    ),
+    (
+        '  [{"users_view": {}}]',
+        "line 1, column 3: this looks like FilterNode JSON, not filter text; expected a condition such as user_cost > 5, 'not' or '('\n"
+        '    [{"users_view": {}}]\n'
+        "    ^\n"
+        "  hint: compile reads filter text such as user_cost > 5; for FilterNode JSON use check(json.loads(text)) or normalize(...) in Python, or the command line's helicone-filter check or fmt, which read JSON",
+    ),
+    (
+        "request_created_at > 2025-01-01",
+        "line 1, column 22: unquoted timestamp '2025-01-01' where a value was expected\n"
+        "  request_created_at > 2025-01-01\n"
+        "                       ^^^^^^^^^^\n"
+        '  hint: quote timestamps: "2025-01-01"',
+    ),
+    (
+        'properties.my key = "x"',
+        "line 1, column 12: unexpected 'key': a map key with a space cannot follow a dot\n"
+        '  properties.my key = "x"\n'
+        "             ^^^^^^\n"
+        '  hint: put the key in brackets: properties["my key"]',
+    ),
+    (
+        "model = 'it's'",
+        "line 1, column 9: the ' in 'it's' ends the string it is in\n"
+        "  model = 'it's'\n"
+        "          ^^^^^^\n"
+        "  hint: write \"it's\", or escape the quote: 'it\\'s'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), STUMBLES, ids=[m[0] for m in STUMBLES])
+def test_where_people_stumble(text: str, expected: str) -> None:
+    with pytest.raises(FilterError) as e:
+        helicone_filter.compile(text)
+    assert str(e.value) == expected
+
+
+@pytest.mark.parametrize("text", [m[0] for m in STUMBLES])
+def test_a_stumble_is_one_error(text: str) -> None:
+    from helicone_filter.api.diagnosis import diagnose
+
+    assert len([d for d in diagnose(text) if d.severity == "error"]) == 1

@@ -437,3 +437,63 @@ def test_the_fields_of_an_endpoint(base: str) -> None:
     )
     r = httpx.get(base + "/fields", params={"endpoint": "users"})
     assert_error(r, 422, "unknown endpoint 'users'")
+
+
+def test_complete_says_where_the_cursor_goes_and_offers_known_values(base: str) -> None:
+    [template] = post(base, "/complete", {"text": "model = "}).json()["completions"]
+    assert (template["insert_text"], template["cursor_offset"]) == ('""', 1)
+    assert template["cursor_offset_utf16"] == 1
+    field = post(base, "/complete", {"text": "user_co"}).json()["completions"][0]
+    assert field["cursor_offset"] == len(field["insert_text"]) == len("user_cost ")
+    values = {"model": ["gpt-4o", "😀 x"], "status": [200, 4.5], "properties.environment": ["p"]}
+    found = post(base, "/complete", {"text": "model = ", "values": values}).json()["completions"]
+    assert [(c["insert_text"], c["cursor_offset"], c["cursor_offset_utf16"]) for c in found] == [
+        ('"gpt-4o"', 8, 8),
+        ('"😀 x"', 5, 6),
+        ('""', 1, 1),
+    ]
+    found = post(base, "/complete", {"text": "status >= ", "values": values}).json()
+    assert [c["label"] for c in found["completions"]] == ["200", "4.5", "0"]
+    found = post(base, "/complete", {"text": "properties.environment = p", "values": values})
+    assert [c["insert_text"] for c in found.json()["completions"]] == ['"p"']
+    schema = httpx.get(base + "/openapi.json").json()["components"]["schemas"]
+    assert "cursor_offset" in schema["Completion"]["required"]
+    assert (
+        "where the cursor goes"
+        in schema["Completion"]["properties"]["cursor_offset"]["description"].lower()
+    )
+    assert "values" in schema["CompleteRequest"]["properties"]
+
+
+@pytest.mark.parametrize(
+    ("values", "said"),
+    [
+        ([], "'values' must be object"),
+        ({"model": "gpt-4o"}, "gives each field a list of strings or numbers"),
+        ({"model": [True]}, "gives each field a list of strings or numbers; 'model' has True"),
+        ({"model": [None]}, "gives each field a list of strings or numbers"),
+        ({"status": [2**60]}, "beyond what JavaScript reads exactly"),
+        ({"model": ["x" * 1001]}, "a value may be at most 1,000"),
+    ],
+)
+def test_complete_refuses_values_out_of_bounds(base: str, values: object, said: str) -> None:
+    r = post(base, "/complete", {"text": "model = ", "values": values})
+    assert_error(r, 422, said)
+
+
+@pytest.mark.parametrize(
+    ("values", "said"),
+    [
+        ({"model": ["x"] * 10_001}, "give at most 10,000"),
+        ({f"f{i}": [] for i in range(1001)}, "give at most 1,000"),
+        ({"m" * 1001: ["x"]}, "is 1,001 characters long; at most 1,000"),
+    ],
+)
+def test_complete_refuses_more_values_than_its_bounds(values: object, said: str) -> None:
+    """(Larger than the test service's body limit: the model, which every body goes through.)"""
+    from pydantic import ValidationError
+
+    from helicone_filter.service.models import CompleteRequest
+
+    with pytest.raises(ValidationError, match=said):
+        CompleteRequest.model_validate({"text": "model = ", "values": values})
