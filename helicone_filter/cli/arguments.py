@@ -65,7 +65,7 @@ class Parser(argparse.ArgumentParser):
     default: str
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.format_usage()}{self.prog}: error: {message}")
+        raise UsageError(f"{self.format_usage()}{PROG}: error: {message}")
 
 
 def _columns() -> int:

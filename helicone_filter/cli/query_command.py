@@ -137,7 +137,7 @@ def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     endpoint = endpoint_of(args.endpoint)
     if args.send and endpoint != "user-metrics":
         raise UsageError(
-            f"{PROG} query: error: --send sends the user-metrics query only, for now; without "
+            f"{PROG}: error: --send sends the user-metrics query only, for now; without "
             f"--send the {endpoint} body is printed, to send with curl"
         )
     taken = OPTIONS_BY_ENDPOINT[endpoint]
@@ -148,7 +148,7 @@ def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
             if getattr(args, option.name) != option.default:
                 takers = [e for e, o in OPTIONS_BY_ENDPOINT.items() if option.name in o]
                 raise UsageError(
-                    f"{PROG} query: error: {option.flag} applies to the {' and '.join(takers)} "
+                    f"{PROG}: error: {option.flag} applies to the {' and '.join(takers)} "
                     f"endpoint, not to {endpoint}"
                 )
             continue
@@ -156,7 +156,7 @@ def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     try:
         body = query_body(source_of(text).value, now=now, endpoint=endpoint, **options)
     except QueryError as e:
-        raise UsageError(f"{PROG} query: error: {e}") from None
+        raise UsageError(f"{PROG}: error: {e}") from None
     if args.send:
         return _send(args, body)
     unused = [
@@ -171,7 +171,7 @@ def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     ]
     if unused:
         raise UsageError(
-            f"{PROG} query: error: {', '.join(unused)} only apply with --send "
+            f"{PROG}: error: {', '.join(unused)} only apply with --send "
             "(without it, the body is printed and nothing is sent)"
         )
     print(dump(body, pretty(args)))
@@ -192,18 +192,18 @@ def _send(args: argparse.Namespace, body: dict[str, Any]) -> int:
     if not key:
         state = "empty" if key == "" else "not set"
         raise UsageError(
-            f"{PROG} query: error: --send needs a Helicone API key in {API_KEY_ENV}, which is "
+            f"{PROG}: error: --send needs a Helicone API key in {API_KEY_ENV}, which is "
             f"{state} (export {API_KEY_ENV}=sk-...); nothing was sent"
         )
     timeout = CLIENT_TIMEOUT_SECONDS if args.timeout is None else args.timeout
     try:
         check_api_key(key)
     except HeliconeAPIError as e:
-        raise UsageError(f"{PROG} query: error: {API_KEY_ENV}: {e.message}") from None
+        raise UsageError(f"{PROG}: error: {API_KEY_ENV}: {e.message}") from None
     try:
         endpoint_url(args.base_url, eu=args.eu)
     except HeliconeAPIError as e:
-        raise UsageError(f"{PROG} query: error: --base-url: {e.message}") from None
+        raise UsageError(f"{PROG}: error: --base-url: {e.message}") from None
     try:
         page = send_query(body, api_key=key, base_url=args.base_url, eu=args.eu, timeout=timeout)
     except HeliconeAPIError as e:

@@ -44,10 +44,10 @@ def run_serve(args: argparse.Namespace, text: str, now: datetime | None) -> int:
             announce=announce,
         )
     except ListenError as e:
-        print(f"{PROG} serve: error: {printable(str(e))}", file=sys.stderr)
+        print(f"{PROG}: error: {printable(str(e))}", file=sys.stderr)
         return Exit.CANNOT_LISTEN
     except ValueError as e:  # an option the service refuses before it listens (a CORS origin)
-        raise UsageError(f"{PROG} serve: error: {e}") from None
+        raise UsageError(f"{PROG}: error: {e}") from None
     return Exit.OK
 
 

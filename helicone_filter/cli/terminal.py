@@ -160,6 +160,25 @@ def colors_on(stream: IO[str]) -> bool:
     return bool(isatty and isatty())
 
 
+def columns(stream: object) -> int | None:
+    """The width of the terminal `stream` writes to, in columns (COLUMNS when set, as
+    `shutil.get_terminal_size` reads it); None when it is no terminal: a file or a pipe does
+    not wrap lines."""
+    isatty = getattr(stream, "isatty", None)
+    if not (isatty and isatty()):
+        return None
+    try:
+        width = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        width = 0
+    if width > 0:
+        return width
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or None  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def error_object(message: str, problems: list[dict[str, Any]]) -> dict[str, Any]:
     """An error as --error-format json shows it: {"error": {"message", "problems"}}."""
     return {"error": {"message": message, "problems": problems}}
@@ -213,7 +232,7 @@ def warnings_text(
             label, hint = paint("warning:", YELLOW, color), paint("hint:", CYAN, color)
             blocks.append(f"{label} {p.message}\n  {hint} {p.hint}")
         else:
-            blocks.append(render_problem(text, p, color=color))
+            blocks.append(render_problem(text, p, color=color, width=columns(sys.stderr)))
     return ("\n" if number is not None else "\n\n").join(f"{PROG}: {b}" for b in blocks) + "\n"
 
 
@@ -272,10 +291,9 @@ def report(
             print(json_text(error_object(message, []), sys.stderr), file=sys.stderr)
         return
     if error is not None:  # each problem with its caret, an error's or a warning's
-        color = use_color(args, sys.stderr)
+        color, width = use_color(args, sys.stderr), columns(sys.stderr)
         message = "\n\n".join(
-            (f"{PROG}: error: " if p.severity == "error" else f"{PROG}: ")
-            + render_problem(error.text, p, color=color)
+            f"{PROG}: " + render_problem(error.text, p, color=color, label=True, width=width)
             for p in error.problems
         )
     elif api_error is not None:

@@ -391,9 +391,7 @@ def test_an_option_the_service_refuses_is_a_usage_error(
     monkeypatch.setattr(server, "serve", refuses)
     code, out, err = run(["serve", "--cors-origin", "x\x1b[2J"], capsys, monkeypatch)
     assert (code, out) == (Exit.USAGE, "")
-    assert err == (
-        "helicone-filter serve: error: a CORS origin is scheme://host[:port]; not 'x␛[2J'\n"
-    )
+    assert err == ("helicone-filter: error: a CORS origin is scheme://host[:port]; not 'x␛[2J'\n")
 
 
 # -- shell completion -----------------------------------------------------------------------

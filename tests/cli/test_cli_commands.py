@@ -114,7 +114,7 @@ def test_the_newline_that_ends_stdin_is_not_part_of_the_filter(
     )
     assert (done.returncode, done.stderr.decode()) == (Exit.BAD_FILTER, expected)
     code, out, err = run(["check"], capsys, monkeypatch, stdin="cached and" + ending)
-    assert out.startswith("line 1, column 11: the filter ends too early")
+    assert out.startswith("error: line 1, column 11: the filter ends too early")
 
 
 # -- every mistake at once ------------------------------------------------------------------
@@ -289,12 +289,12 @@ def test_check_text_and_json(
     assert code == 0
     assert out.startswith("warning: line 1, column 1: 'gpt_4' holds % or _")
     code, out, _ = run(["check", 'modle = "x"'], capsys, monkeypatch)
-    assert code == 1 and out.startswith("line 1, column 1: unknown field 'modle'")
+    assert code == 1 and out.startswith("error: line 1, column 1: unknown field 'modle'")
     code, out, _ = run(
         ["check"], capsys, monkeypatch, stdin='{"users_view": {"user_cost": {"gt": "5x"}}}'
     )
     assert code == 1
-    assert out.startswith("$.users_view.user_cost.gt: user_cost takes a number, not a string")
+    assert out.startswith("error: $.users_view.user_cost.gt: user_cost takes a number, not a str")
     code, out, _ = run(
         ["check"], capsys, monkeypatch, stdin='{"users_view": {"user_cost": {"gt": "5"}}}'
     )
@@ -327,7 +327,7 @@ def test_check_json_output(
 def test_check_lists_every_mistake(capsys: Capture, monkeypatch: Patch) -> None:
     code, out, _ = run(["check", TWO_MISTAKES], capsys, monkeypatch)
     assert code == Exit.BAD_FILTER
-    assert out == re.sub(r"^helicone-filter: error: ", "", TWO_MISTAKES_SHOWN, flags=re.M)
+    assert out == re.sub(r"^helicone-filter: ", "", TWO_MISTAKES_SHOWN, flags=re.M)
     code, out, _ = run(["check", "--error-format", "json", TWO_MISTAKES], capsys, monkeypatch)
     assert code == Exit.BAD_FILTER
     assert [(p["code"], p["column"]) for p in json.loads(out)] == [

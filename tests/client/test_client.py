@@ -615,7 +615,7 @@ def test_send_without_a_key_is_a_usage_error_and_sends_nothing(
     assert (code, out) == (Exit.USAGE, "")
     state = "not set" if value is None else "empty"
     assert err == (
-        "helicone-filter query: error: --send needs a Helicone API key in HELICONE_API_KEY, "
+        "helicone-filter: error: --send needs a Helicone API key in HELICONE_API_KEY, "
         f"which is {state} (export HELICONE_API_KEY=sk-...); nothing was sent\n"
     )
     assert received == []
@@ -650,7 +650,7 @@ def test_send_key_with_a_line_break_is_a_usage_error(
     monkeypatch.setenv("HELICONE_API_KEY", "sk-abc\n")
     code, _, err = run(["query", "all", "--send"], capsys, monkeypatch)
     assert code == Exit.USAGE
-    assert err.startswith("helicone-filter query: error: HELICONE_API_KEY: the API key has white")
+    assert err.startswith("helicone-filter: error: HELICONE_API_KEY: the API key has white")
 
 
 @pytest.mark.usefixtures("key")
