@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
-from helicone_filter.cli.exits import InputError, UsageError
+from helicone_filter.cli.exits import InputError, MissingDependency, UsageError
 from helicone_filter.defaults import MAX_WAIT_SECONDS, PROG
 
 if TYPE_CHECKING:
@@ -228,7 +228,8 @@ def add_errors(p: argparse.ArgumentParser, explained: str) -> None:
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
-        help="colour errors and warnings: auto (default) on a terminal unless NO_COLOR is set",
+        help="colour errors and warnings: auto (default) on a terminal, or with FORCE_COLOR set; "
+        "never with NO_COLOR set",
     )
 
 
@@ -470,14 +471,14 @@ def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
     by shtab from `parser`.
 
     Raises:
-        InputError: shtab is not installed.
+        MissingDependency: shtab is not installed.
     """
     import importlib
 
     try:
         shtab = importlib.import_module("shtab")  # only here: not for a one-shot compile
     except ImportError:
-        raise InputError(
+        raise MissingDependency(
             "completion needs shtab, which is not installed: pip install shtab"
         ) from None
     script: str = shtab.complete(parser, shell=shell)

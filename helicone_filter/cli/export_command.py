@@ -48,7 +48,7 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
 from helicone_filter.cli.arguments import source_of, whole
-from helicone_filter.cli.exits import Exit, OutputError, Terminated, UsageError
+from helicone_filter.cli.exits import Exit, MissingDependency, OutputError, Terminated, UsageError
 from helicone_filter.cli.terminal import report, warn
 from helicone_filter.defaults import (
     API_KEY_ENV,
@@ -758,8 +758,8 @@ def _client() -> Any:
     try:
         import httpx  # noqa: F401
     except ImportError:
-        raise UsageError(
-            f"{PROG}: error: calling Helicone needs the client extra: {install_hint('client')}"
+        raise MissingDependency(
+            f"calling Helicone needs httpx, in the client extra: {install_hint('client')}"
         ) from None
     import helicone_filter.client as client_module
 
@@ -770,9 +770,8 @@ def _need_pyarrow() -> None:
     try:
         _pyarrow()
     except ImportError:
-        raise UsageError(
-            f"{PROG}: error: --format parquet needs pyarrow, in the export extra: "
-            f"{install_hint('export')}"
+        raise MissingDependency(
+            f"--format parquet needs pyarrow, in the export extra: {install_hint('export')}"
         ) from None
 
 

@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from helicone_filter.cli.exits import Exit, InputError, OutputError, UsageError
+from helicone_filter.cli.exits import Exit, InputError, MissingDependency, OutputError, UsageError
 from helicone_filter.defaults import PROG, install_hint
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ def _pyarrow() -> Any:
     try:
         import pyarrow.parquet as pq  # type: ignore[import-untyped]
     except ImportError:
-        raise UsageError(f"{PROG}: error: Parquet needs pyarrow: pip install pyarrow") from None
+        raise MissingDependency(f"Parquet needs pyarrow: {install_hint('export')}") from None
     return pq
 
 
@@ -421,8 +421,8 @@ def _chdb_session() -> Any:
         try:
             from chdb import session
         except ImportError:
-            raise UsageError(
-                f"{PROG}: error: --engine clickhouse needs chdb: {install_hint('clickhouse')}"
+            raise MissingDependency(
+                f"--engine clickhouse needs chdb: {install_hint('clickhouse')}"
             ) from None
         _SESSION.append(session.Session())  # type: ignore[no-untyped-call]
     return _SESSION[0]

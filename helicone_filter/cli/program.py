@@ -4,10 +4,11 @@ of subcommands makes, runs the subcommand named (on its input, or on each line o
 
 Exit codes (`exits.Exit`): 0 ok, 1 bad input (a filter, JSON or bytes that cannot be used), 2
 usage, 3 when `query --send` gets no users back (Helicone answers with an error, or not at
-all), 74 when the output cannot be written (standard output closed, a full disk: one line on
-stderr says why), 130 on Ctrl-C, 141 when the reader of our output goes away (`| head -1`), as
-for any Unix tool killed by SIGPIPE, 143 when `--lines` is ended by SIGTERM; none of the last
-four prints a traceback.
+all), 69 when `serve` cannot listen, 74 when the output cannot be written (standard output
+closed, a full disk: one line on stderr says why), 78 when an optional dependency the command
+needs is not installed (the message says how to install it), 130 on Ctrl-C, 141 when the
+reader of our output goes away (`| head -1`), as for any Unix tool killed by SIGPIPE, 143 when
+`--lines` is ended by SIGTERM; none of the last four prints a traceback.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from helicone_filter.cli.arguments import (
     parse_now,
     read_input,
 )
-from helicone_filter.cli.exits import Exit, InputError, OutputError, Terminated, UsageError
+from helicone_filter.cli.exits import (
+    Exit,
+    InputError,
+    MissingDependency,
+    OutputError,
+    Terminated,
+    UsageError,
+)
 from helicone_filter.cli.terminal import (
     Output,
     dicts,
@@ -147,6 +155,9 @@ def _run(argv: list[str]) -> int:
         return Exit.USAGE
     except SystemExit as e:  # --help and --version
         return int(e.code or 0)
+    except MissingDependency as e:
+        report(args or fallback_args(argv), str(e))
+        return Exit.MISSING_DEPENDENCY
     except InputError as e:
         report(args, str(e))
         return Exit.BAD_FILTER

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from helicone_filter.cli.arguments import add_output, seconds, source_of, whole
-from helicone_filter.cli.exits import Exit, UsageError
+from helicone_filter.cli.exits import Exit, MissingDependency, UsageError
 from helicone_filter.cli.filter_commands import text_warnings
 from helicone_filter.cli.terminal import dump, pretty, report, warn
 from helicone_filter.defaults import (
@@ -181,6 +181,12 @@ def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 
 def _send(args: argparse.Namespace, body: dict[str, Any]) -> int:
     """`query --send`: the body to Helicone, the users back as a table or JSON."""
+    try:
+        import httpx  # noqa: F401 - only to know that it is installed
+    except ImportError:
+        raise MissingDependency(
+            f"--send needs httpx, in the client extra: {install_hint('client')}; nothing was sent"
+        ) from None
     from helicone_filter.client import (
         HeliconeAPIError,
         check_api_key,

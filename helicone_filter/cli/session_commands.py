@@ -11,7 +11,7 @@ import sys
 from datetime import datetime
 
 from helicone_filter.cli.arguments import add_now, parse_now, whole
-from helicone_filter.cli.exits import Exit, InputError, UsageError
+from helicone_filter.cli.exits import Exit, MissingDependency, UsageError
 from helicone_filter.defaults import (
     MAX_BODY_LIMIT,
     PROG,
@@ -26,7 +26,7 @@ def run_serve(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     try:
         from helicone_filter.service.running import serve
     except ImportError as e:
-        raise InputError(
+        raise MissingDependency(
             f"serve needs the server extra ({e.name} is missing): {install_hint('server')}"
         ) from None
     from helicone_filter.errors import printable
@@ -93,11 +93,18 @@ def repl_options(p: argparse.ArgumentParser) -> None:
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
-        help="colour the problems printed: auto (default) on a terminal unless NO_COLOR is set",
+        help="colour the problems printed: auto (default) on a terminal, or with FORCE_COLOR "
+        "set; never with NO_COLOR set",
     )
 
 
 def run_repl(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    try:
+        import prompt_toolkit  # noqa: F401 - only to know that it is installed
+    except ImportError:
+        raise MissingDependency(
+            f"the repl needs prompt_toolkit, in the repl extra: {install_hint('repl')}"
+        ) from None
     from helicone_filter.cli.repl import run
 
     color = {"always": True, "never": False}.get(args.color)

@@ -152,9 +152,15 @@ def use_color(args: argparse.Namespace | None, stream: IO[str]) -> bool:
 
 
 def colors_on(stream: IO[str]) -> bool:
-    """Whether `stream` takes colour unasked: a terminal, unless NO_COLOR is set or TERM is
-    dumb."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+    """Whether `stream` takes colour unasked (`--color auto`): never when NO_COLOR is set
+    (no-color.org: it wins over everything but --color), always when FORCE_COLOR is
+    (force-color.org: a pipe, TERM=dumb, any value but empty), else on a terminal whose TERM
+    is not dumb."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    if os.environ.get("TERM") == "dumb":
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())

@@ -443,7 +443,7 @@ def test_zsh_and_fish_completion(shell: str, capsys: Capture, monkeypatch: Patch
 def test_completion_without_shtab_says_so_in_one_line(capsys: Capture, monkeypatch: Patch) -> None:
     monkeypatch.setitem(sys.modules, "shtab", None)  # import shtab fails, as if not installed
     code, out, err = run(["completion", "bash"], capsys, monkeypatch)
-    assert (code, out) == (Exit.BAD_FILTER, "")
+    assert (code, out) == (Exit.MISSING_DEPENDENCY, "")
     assert err == (
         "helicone-filter: error: completion needs shtab, which is not installed: "
         "pip install shtab\n"

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -723,3 +724,40 @@ def test_fields_of_an_endpoint(capsys: Capture, monkeypatch: Patch) -> None:
     assert not re.search(r"^user_cost ", out, re.M)
     code, out, _ = run(["fields"], capsys, monkeypatch)
     assert re.search(r"^user_cost +users_view", out, re.M) and "session_tag" not in out
+
+
+# -- an optional dependency that is not installed: its own exit code ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("module", "argv", "extra"),
+    [
+        ("httpx", ["query", "--send", "cached"], "client"),
+        ("prompt_toolkit", ["repl"], "repl"),
+        ("helicone_filter.service.running", ["serve"], "server"),
+        ("chdb", ["grep", "--engine", "clickhouse", "status >= 500", "FILE"], "clickhouse"),
+    ],
+)
+def test_a_missing_optional_dependency_has_its_own_exit_code(
+    module: str,
+    argv: list[str],
+    extra: str,
+    tmp_path: Any,
+    capsys: Capture,
+    monkeypatch: Patch,
+) -> None:
+    """`query --send` without httpx exited 3, the code of "no users came back", `serve`
+    without its extra 1, the code of a bad filter; now 78 (EX_CONFIG), in one line that says
+    what to install."""
+    from helicone_filter.cli import grep_command
+
+    monkeypatch.setitem(sys.modules, module, None)  # import fails, as if not installed
+    monkeypatch.setattr(grep_command, "_SESSION", [])
+    monkeypatch.setenv("HELICONE_API_KEY", "sk-test")
+    exported = tmp_path / "requests.jsonl"
+    exported.write_text('{"request_id": "a", "response_status": 500}\n')
+    argv = [str(exported) if a == "FILE" else a for a in argv]
+    code, out, err = run(argv, capsys, monkeypatch)
+    assert (code, out) == (Exit.MISSING_DEPENDENCY, "")
+    assert err.startswith("helicone-filter: error: ") and err.count("\n") == 1
+    assert f"pip install -e '.[{extra}]'" in err

@@ -52,6 +52,8 @@ def test_error_format_json(
 
 
 def test_colour(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NO_COLOR", "FORCE_COLOR", "TERM"):
+        monkeypatch.delenv(name, raising=False)
     _, _, plain = run(["modle = 1"], capsys, monkeypatch)
     assert "\x1b[" not in plain  # stderr is not a terminal here
     _, _, coloured = run(["--color", "always", "modle = 1"], capsys, monkeypatch)
@@ -62,6 +64,42 @@ def test_colour(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("NO_COLOR", "1")
     _, _, no_color = run(["modle = 1"], capsys, monkeypatch)
     assert "\x1b[" not in no_color
+
+
+@pytest.mark.parametrize(
+    ("environment", "terminal", "flag", "coloured"),
+    [
+        ({"FORCE_COLOR": "1"}, False, None, True),  # a pipe, forced
+        ({"FORCE_COLOR": "0"}, False, None, True),  # any value but empty forces
+        ({"FORCE_COLOR": ""}, False, None, False),  # empty: as if not set
+        ({"FORCE_COLOR": "1", "TERM": "dumb"}, True, None, True),
+        ({"TERM": "dumb"}, True, None, False),
+        ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, False, None, False),  # NO_COLOR wins
+        ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, True, "always", True),  # the flag wins
+        ({"FORCE_COLOR": "1"}, False, "never", False),
+    ],
+)
+def test_force_color_and_no_color(
+    environment: dict[str, str],
+    terminal: bool,
+    flag: str | None,
+    coloured: bool,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """FORCE_COLOR was ignored: now it colours a pipe (force-color.org), NO_COLOR keeps its
+    precedence over it (no-color.org), and --color over both."""
+    for name in ("NO_COLOR", "FORCE_COLOR", "TERM"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: terminal)
+    argv = ["modle = 1"] if flag is None else ["--color", flag, "modle = 1"]
+    _, _, err = run(argv, capsys, monkeypatch)
+    assert ("\x1b[" in err) is coloured
+    _, out, _ = run(["check", *argv], capsys, monkeypatch)
+    assert ("\x1b[" in out) is coloured
 
 
 def test_pretty_on_a_terminal(
