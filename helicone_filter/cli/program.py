@@ -25,10 +25,12 @@ from helicone_filter.cli import commands
 from helicone_filter.cli.arguments import (
     JOBS_PER_CPU,
     NO_STDIN,
-    arranged,
     fallback_args,
+    parse,
     parse_now,
     read_input,
+    reading_note,
+    shell_cut_hint,
 )
 from helicone_filter.cli.exits import (
     Exit,
@@ -83,6 +85,7 @@ def _lines(command: Command, args: argparse.Namespace, now: datetime | None) -> 
 
     if args.input == "-" and sys.stdin is None:
         raise InputError(NO_STDIN)
+    reading_note(args.input, sys.stdin, command.name)
     failed = run_lines(
         work,
         args.input,
@@ -131,7 +134,7 @@ def _cpus() -> int:
 def _run(argv: list[str]) -> int:
     """Read the arguments and run the subcommand they name; the exit code. Mistakes in the
     arguments, input that cannot be read and bad filters are reported here."""
-    from helicone_filter.errors import FilterError
+    from helicone_filter.errors import FilterError, printable
 
     parser = commands.parser()
     if not argv and (sys.stdin is None or sys.stdin.isatty()):
@@ -140,13 +143,14 @@ def _run(argv: list[str]) -> int:
     args: argparse.Namespace | None = None
     now: datetime | None = None
     try:
-        args = parser.parse_args(arranged(argv, parser))
+        args = parse(parser, argv)
         command = commands.BY_NAME[args.command]
         now = parse_now(args.now) if command.reads else None
         if getattr(args, "lines", False):
             return _lines(command, args, now)
         if not command.reads:
             return command.run(args, "", now)
+        reading_note(args.input, sys.stdin, command.name)
         text = read_input(args.input, sys.stdin)
         with _collector_paused():
             return command.run(args, text, now)
@@ -163,6 +167,9 @@ def _run(argv: list[str]) -> int:
         return Exit.BAD_FILTER
     except FilterError as e:
         report(args, "", FilterError(every_problem(e, now), e.text))
+        hint = shell_cut_hint(argv, e.text) if getattr(args, "error_format", "") == "text" else ""
+        if hint:
+            print(f"{PROG}: hint: {printable(hint)}", file=sys.stderr)
         return Exit.BAD_FILTER
 
 

@@ -4,6 +4,7 @@ what each prints and the problems it reports."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -761,3 +762,26 @@ def test_a_missing_optional_dependency_has_its_own_exit_code(
     assert (code, out) == (Exit.MISSING_DEPENDENCY, "")
     assert err.startswith("helicone-filter: error: ") and err.count("\n") == 1
     assert f"pip install -e '.[{extra}]'" in err
+
+
+class _Terminal(io.StringIO):
+    """Standard input that is a terminal, the filter typed then Ctrl-D."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("argv", [["compile"], ["check", "-"], ["compile", "--lines"]])
+def test_reading_from_a_terminal_says_so_and_how_to_end(
+    argv: list[str], capsys: Capture, monkeypatch: Patch
+) -> None:
+    """`compile` with no filter on a terminal waited in silence: now a line on stderr says
+    that it reads the filter from the terminal and how to end it."""
+    monkeypatch.setattr(sys, "stdin", _Terminal("cached\n"))
+    code = main([*argv, "--jobs", "1"] if "--lines" in argv else argv)
+    out, err = capsys.readouterr()
+    assert code == Exit.OK and out
+    assert err.startswith("helicone-filter: reading the filter from the terminal: type it, then ")
+    assert "Ctrl-D" in err and err.count("\n") == 1
+    monkeypatch.setattr(sys, "stdin", io.StringIO("cached\n"))  # a pipe: nothing said
+    assert main(argv) == Exit.OK and capsys.readouterr().err == ""

@@ -618,7 +618,7 @@ def test_ctrl_c_ends_it_quietly_with_130() -> None:
 
 # -- one labelling scheme, and the caret under its character on a narrow terminal -------------
 
-LABELLED = re.compile(r"(helicone-filter: )?(error|warning): |usage: |  ")
+LABELLED = re.compile(r"(helicone-filter: )?(error|warning|hint): |usage: |  ")
 
 
 @pytest.mark.parametrize(
@@ -654,7 +654,7 @@ def test_every_message_is_labelled_the_same_way(
         elif not first.startswith("usage: "):
             assert first.startswith(("helicone-filter: error: ", "helicone-filter: warning: "))
         for line in rest:
-            assert line.startswith(("  ", "helicone-filter: error: ")), line
+            assert line.startswith(("  ", "helicone-filter: error: ", "helicone-filter: hint: "))
 
 
 def caret_under(lines: list[str], width: int) -> str:
