@@ -115,17 +115,18 @@ def _flag_help(rows: tuple[QueryOption, ...]) -> str:
 
 def _flag_value(args: argparse.Namespace, option: QueryOption) -> Any:
     """The value of `option`'s flag for the endpoint chosen (`option` is its row): a whole
-    number checked in its range, as argparse would have (up to `high` only where the flag says
-    it)."""
+    number checked in the row's range, as argparse would have, naming the flag and why the
+    range is what it is (`argument --limit: '5000' is not a number of users per page: give 1
+    to 1000 (Helicone answers at most 1,000 users a page)`)."""
     value = getattr(args, option.name)
     if option.kind != "whole" or not isinstance(value, str):
         return value
     assert option.low is not None
-    high = option.high if option.flag_high else None
     try:
-        return whole(option.what, option.low, high)(value)
+        return whole(option.what, option.low, option.high)(value)
     except argparse.ArgumentTypeError as e:
-        args.query_error(f"argument {option.flag}: {e}")
+        why = f" ({option.why})" if option.why else ""
+        args.query_error(f"argument {option.flag}: {e}{why}")
         raise  # not reached: the parser's error raises
 
 

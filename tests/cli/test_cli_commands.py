@@ -622,8 +622,8 @@ def test_query_requests_every_option(capsys: Capture, monkeypatch: Patch) -> Non
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--limit", "1001"], "from 0 to 1,000"),
-        (["--limit", "-1"], "'-1' is not a number of requests per page: give 0 or more"),
+        (["--limit", "1001"], "give 0 to 1000 (Helicone answers HTTP 500"),
+        (["--limit", "-1"], "'-1' is not a number of requests per page: give 0 to 1000"),
         (["--offset", "x"], "'x' is not a number of requests to skip"),
         (["--sort", "is_cached"], "the query fails and Helicone answers an empty page"),
         (["--sort", "last_active:desc"], "orders by request_created_at desc"),
@@ -785,3 +785,29 @@ def test_reading_from_a_terminal_says_so_and_how_to_end(
     assert "Ctrl-D" in err and err.count("\n") == 1
     monkeypatch.setattr(sys, "stdin", io.StringIO("cached\n"))  # a pipe: nothing said
     assert main(argv) == Exit.OK and capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("endpoint", ["user-metrics", "requests"])
+def test_query_limit_is_refused_past_the_endpoints_range_naming_the_flag(
+    endpoint: str, capsys: Capture, monkeypatch: Patch
+) -> None:
+    """`query --limit 5000` was refused in the words of the Python argument (`limit must be
+    ...`): now as the flag `--limit` is, with the endpoint's range from the table of query
+    options and why Helicone has it."""
+    from helicone_filter.facts.query_options import OPTIONS_BY_ENDPOINT
+
+    row = OPTIONS_BY_ENDPOINT[endpoint]["limit"]
+    assert row.low is not None and row.high is not None
+    for value in (row.high + 1, 5000, row.low - 1):
+        code, out, err = run(
+            ["query", "-e", endpoint, "--limit", str(value), "all"], capsys, monkeypatch
+        )
+        assert (code, out) == (Exit.USAGE, "")
+        assert err.splitlines()[-1] == (
+            f"helicone-filter: error: argument --limit: '{value}' is not {row.what}: give "
+            f"{row.low} to {row.high} ({row.why})"
+        )
+    code, out, _ = run(
+        ["query", "-e", endpoint, "--limit", str(row.high), "all"], capsys, monkeypatch
+    )
+    assert code == Exit.OK and json.loads(out)["limit"] == row.high
