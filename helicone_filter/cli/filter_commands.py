@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from helicone_filter.cli.arguments import Deprecated, add_output, filter_of, source_of
 from helicone_filter.cli.exits import Exit, UsageError
 from helicone_filter.cli.terminal import (
+    cli_words,
     columns,
     dump,
     empty_warnings,
@@ -179,7 +180,10 @@ def run_check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
         color, width = use_color(args, sys.stdout), columns(sys.stdout)
         print(
             "\n\n".join(
-                render_problem(shown, p, color=color, label=True, width=width) for p in problems
+                render_problem(
+                    shown, p.replace(hint=cli_words(p.hint)), color=color, label=True, width=width
+                )
+                for p in problems
             )
         )
     else:

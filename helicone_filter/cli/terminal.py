@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import sys
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
@@ -185,6 +186,20 @@ def columns(stream: object) -> int | None:
         return None
 
 
+# The Python spellings of an option that the library's hints give beside the command line's
+# (`--eu, eu=True`, `endpoint="requests", --endpoint requests`): the command line shows its own.
+_PYTHON_SPELLINGS = re.compile(
+    r'endpoint="[\w-]+", |, eu=True| \(eu=True\)|, base_url=| \(base_url=\)'
+    r"|, or timeout= in Python| \(or api_key\)"
+)
+
+
+def cli_words(hint: str) -> str:
+    """A hint in the command line's words: its options only, without the Python arguments
+    the library's hints name beside them (`(--eu, eu=True)` is `(--eu)`)."""
+    return _PYTHON_SPELLINGS.sub("", hint)
+
+
 def error_object(message: str, problems: list[dict[str, Any]]) -> dict[str, Any]:
     """An error as --error-format json shows it: {"error": {"message", "problems"}}."""
     return {"error": {"message": message, "problems": problems}}
@@ -238,6 +253,7 @@ def warnings_text(
             label, hint = paint("warning:", YELLOW, color), paint("hint:", CYAN, color)
             blocks.append(f"{label} {p.message}\n  {hint} {p.hint}")
         else:
+            p = p.replace(hint=cli_words(p.hint))
             blocks.append(render_problem(text, p, color=color, width=columns(sys.stderr)))
     return ("\n" if number is not None else "\n\n").join(f"{PROG}: {b}" for b in blocks) + "\n"
 
@@ -286,6 +302,8 @@ def report(
     hint beside the message)."""
     from helicone_filter.errors import render_problem
 
+    if api_error is not None:
+        api_error.hint = cli_words(api_error.hint)  # the command line's options, not Python's
     if getattr(args, "error_format", "text") == "json":
         if api_error is not None:
             fields = {**error_object(message, [])["error"], **api_error.as_dict()}
@@ -299,7 +317,10 @@ def report(
     if error is not None:  # each problem with its caret, an error's or a warning's
         color, width = use_color(args, sys.stderr), columns(sys.stderr)
         message = "\n\n".join(
-            f"{PROG}: " + render_problem(error.text, p, color=color, label=True, width=width)
+            f"{PROG}: "
+            + render_problem(
+                error.text, p.replace(hint=cli_words(p.hint)), color=color, label=True, width=width
+            )
             for p in error.problems
         )
     elif api_error is not None:

@@ -718,3 +718,29 @@ def test_a_problem_at_the_end_of_a_long_line_keeps_its_caret_on_the_terminal(
     shown, carets = err.splitlines()[1:3]
     assert shown.startswith("  …") and shown.endswith("cost >")
     assert len(carets) == len(shown) + 1 < 30 and carets.endswith(" ^")
+
+
+PYTHON_SPELLING = re.compile(r'=True|base_url=|timeout=|api_key\)|endpoint="')
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["compile", 'session_tag = "beta"'],
+        ["check", 'session_tag = "beta"'],
+        ["compile", "-e", "requests", "user_cost > 5"],
+        ["check", "-e", "requests", '{"users_view": {"user_cost": {"gt": 5}}}'],
+        ["query", "all", "--send", "--base-url", "http://127.0.0.1:9", "--timeout", "5"],
+        ["query", "all", "--send", "--base-url", "http://127.0.0.1:9", "--error-format", "json"],
+    ],
+)
+def test_hints_name_the_command_lines_options(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hints said `(endpoint="requests", --endpoint requests)` and `(--eu, eu=True)`: on the
+    command line they name its options only."""
+    monkeypatch.setenv("HELICONE_API_KEY", "sk-test")
+    _, out, err = run(argv, capsys, monkeypatch)
+    assert "hint" in out + err
+    assert PYTHON_SPELLING.search(out + err) is None, out + err
+    assert "--endpoint" in out + err or "--base-url" in out + err

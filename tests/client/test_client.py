@@ -547,8 +547,8 @@ def test_send_401(
     assert (code, out) == (Exit.REQUEST_FAILED, "")
     assert err == (
         f"helicone-filter: error: {url} refused the API key (HTTP 401: Invalid API key)\n"
-        "  hint: set HELICONE_API_KEY (or api_key) to an API key of your Helicone organisation; "
-        "a key of an EU account works only on the EU host (--eu, eu=True), a key of a US account "
+        "  hint: set HELICONE_API_KEY to an API key of your Helicone organisation; "
+        "a key of an EU account works only on the EU host (--eu), a key of a US account "
         "only on the default host\n"
     )
 
@@ -584,7 +584,7 @@ def test_send_timeout(
     assert err == (
         f"helicone-filter: error: {url} did not answer within 0.3 s (read timeout), at POST "
         f"{url}{fake.PATH}\n"
-        "  hint: allow more time (--timeout SECONDS, or timeout= in Python), or try again later\n"
+        "  hint: allow more time (--timeout SECONDS), or try again later\n"
     )
 
 
@@ -688,8 +688,8 @@ def test_send_error_format_json_and_colour(
             "status": 401,
             "url": url + fake.PATH,
             "details": [],
-            "hint": "set HELICONE_API_KEY (or api_key) to an API key of your Helicone "
-            "organisation; a key of an EU account works only on the EU host (--eu, eu=True), a "
+            "hint": "set HELICONE_API_KEY to an API key of your Helicone "
+            "organisation; a key of an EU account works only on the EU host (--eu), a "
             "key of a US account only on the default host",
         }
     }
