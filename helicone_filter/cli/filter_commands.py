@@ -253,7 +253,7 @@ def run_fields(args: argparse.Namespace, text: str, now: datetime | None) -> int
         return Exit.OK
     from helicone_filter.cli.printers import field_lines
 
-    print("\n".join(field_lines(args.endpoint)))
+    print("\n".join(field_lines(args.endpoint, columns(sys.stdout))))
     return Exit.OK
 
 

@@ -46,8 +46,11 @@ def test_compile_is_the_default_command(
         (["query", "--sort", "cost:up", "cached"], "write cost:asc or cost:desc"),
         (["query", "--since", "yesterday", "cached"], "'yesterday' is not a time"),
         (["query", "--since", "1d", "--until", "2d", "cached"], "before it starts"),
-        (["query", "--limit", "0", "cached"], "'0' is not a number of users per page: give 1 or"),
-        (["query", "--offset", "-1", "cached"], "'-1' is not a number of users to skip: give 0 or"),
+        (
+            ["query", "--limit", "0", "cached"],
+            "'0' is not a number of users per page: give 1 to 1000",
+        ),
+        (["query", "--offset", "-1", "cached"], "'-1' is not a number of users to skip: give 0 to"),
         (["query", "--tz-offset", "5000", "cached"], "give -1440 to 1440"),
         (["query", "--limit", "many", "cached"], "'many' is not a number of users per page"),
     ],
@@ -324,7 +327,7 @@ def test_remaining_options(
         (["query", "--tz-offset", "1441", "all"], "give -1440 to 1440"),
         (["query", "--tz-offset", "-1441", "all"], "give -1440 to 1440"),
         (["query", "--offset", "-1", "all"], "'-1' is not a number of users to skip"),
-        (["query", "--limit", "0", "all"], "'0' is not a number of users per page: give 1 or"),
+        (["query", "--limit", "0", "all"], "'0' is not a number of users per page: give 1 to 1000"),
         (["query", "--limit", "9" * 5_000, "all"], "'999999999999999999999999…' is not a number"),
     ],
 )

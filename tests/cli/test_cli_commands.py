@@ -811,3 +811,26 @@ def test_query_limit_is_refused_past_the_endpoints_range_naming_the_flag(
         ["query", "-e", endpoint, "--limit", str(row.high), "all"], capsys, monkeypatch
     )
     assert code == Exit.OK and json.loads(out)["limit"] == row.high
+
+
+@pytest.mark.parametrize("endpoint", ["user-metrics", "requests"])
+@pytest.mark.parametrize("width", [80, 100])
+def test_fields_fit_the_terminal(
+    endpoint: str, width: int, capsys: Capture, monkeypatch: Patch
+) -> None:
+    """`fields` printed lines of 150 columns and more, which a terminal wrapped: now the
+    operators and notes are wrapped under their column, every operator still shown; in a
+    pipe, one line per field as before."""
+    from helicone_filter.facts.schema import schema_of
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    code, out, _ = run(["fields", "-e", endpoint], capsys, monkeypatch)
+    assert code == Exit.OK
+    assert max(map(len, out.splitlines())) < width
+    flat = " ".join(out.split())
+    for name, operators in schema_of(endpoint).field_operators.items():
+        assert f"{name} " in flat and ", ".join(operators) in flat
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    _, piped, _ = run(["fields", "-e", endpoint], capsys, monkeypatch)
+    assert max(map(len, piped.splitlines())) > width
