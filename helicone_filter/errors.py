@@ -230,7 +230,14 @@ def paint(s: str, sgr: str, on: bool) -> str:
     return f"\x1b[{sgr}m{s}\x1b[0m" if on else s
 
 
-def render_problem(text: str, problem: Problem, *, color: bool = False) -> str:
+def render_problem(
+    text: str,
+    problem: Problem,
+    *,
+    color: bool = False,
+    label: bool = False,
+    width: int | None = None,
+) -> str:
     """The problem as a user sees it: position, message, the line with a caret, the hint.
 
     Example:
@@ -239,8 +246,16 @@ def render_problem(text: str, problem: Problem, *, color: bool = False) -> str:
           ^^^^^
           hint: did you mean 'model'?
 
-    With `color`, ANSI colours for a terminal: the caret and an error's message in red, a
-    warning's in yellow, the hint in cyan.
+    A warning's message is labelled `warning:`; with `label`, an error's is labelled `error:`
+    too (the command line and the REPL label both; `str()` of a FilterError, which says it is
+    an error by its type, does not). With `color`, ANSI colours for a terminal: the caret and
+    an error's label in red, a warning's in yellow, the hint in cyan.
+
+    A line longer than fits is shown as a window around the problem, `…` on each side that is
+    cut: `width` is the terminal's width in columns, which the line shown and its caret line
+    stay within, so that the terminal does not wrap them and the caret stays under its
+    character (a wide character, CJK or emoji, takes two columns); without it, the window is
+    100 columns.
     """
     where = f"line {problem.line}, column {problem.column}"
     if problem.line == 0 and problem.path is not None:
@@ -249,33 +264,72 @@ def render_problem(text: str, problem: Problem, *, color: bool = False) -> str:
     head = f"{where}: {paint(printable(problem.message), BOLD, color)}"
     if problem.severity == "warning":
         head = f"{paint('warning:', mark, color)} {head}"
+    elif label:
+        head = f"{paint('error:', mark, color)} {head}"
     out = [head]
     if problem.line > 0:
-        line_start = text.rfind("\n", 0, problem.start) + 1
-        line_end = text.find("\n", problem.start)
-        if line_end < 0:
-            line_end = len(text)
-        if line_end > max(line_start, problem.start) and text[line_end - 1] == "\r":
-            line_end -= 1  # a CRLF line break
-        lo, hi = line_start, line_end
-        if hi - lo > _WINDOW:
-            lo = max(line_start, problem.start - _WINDOW // 2)
-            hi = min(line_end, lo + _WINDOW)
-        # Each character shown takes the columns it takes on the terminal: a tab one (as a
-        # space), a control character one (as its picture), so the caret stays under it.
-        shown = printable(text[lo:hi].replace("\t", " "))
-        prefix = "…" if lo > line_start else ""
-        suffix = "…" if hi < line_end else ""
-        caret_start = min(problem.start, hi)
-        caret_end = min(max(problem.end, problem.start + 1), hi + 1)
-        pad = display_width(prefix + shown[: caret_start - lo])
-        marked = shown[caret_start - lo : caret_end - lo]
-        carets = max(1, display_width(marked) if caret_end <= hi else 1)
-        out.append(f"  {prefix}{shown}{suffix}")
-        out.append("  " + " " * pad + paint("^" * carets, mark, color))
+        out += _caret_lines(text, problem, mark, color, width)
     if problem.hint:
         out.append(f"  {paint('hint:', CYAN, color)} {printable(problem.hint)}")
     return "\n".join(out)
+
+
+def _caret_lines(
+    text: str, problem: Problem, mark: str, color: bool, width: int | None
+) -> list[str]:
+    """The line of the problem (or the window of it that fits) and the caret line under it."""
+    line_start = text.rfind("\n", 0, problem.start) + 1
+    line_end = text.find("\n", problem.start)
+    if line_end < 0:
+        line_end = len(text)
+    if line_end > max(line_start, problem.start) and text[line_end - 1] == "\r":
+        line_end -= 1  # a CRLF line break
+    # Each character shown takes the columns it takes on the terminal: a tab one (as a space),
+    # a control character one (as its picture), a wide character two; so the caret stays
+    # under it.
+    shown = printable(text[line_start:line_end].replace("\t", " "))
+    cols = [display_width(c) for c in shown]
+    start = min(problem.start, line_end) - line_start
+    # Within `width`: two columns of indent, and one kept free (a terminal may wrap a line
+    # that fills its last column); the caret at the end of the text needs a column too.
+    if width is None:  # no terminal to fit: 100 columns, beside the `…`s
+        budget, fits = _WINDOW, sum(cols) <= _WINDOW
+    else:  # the `…` on each side within the width
+        budget = max(width - 3, 12)
+        fits = sum(cols) + (start == len(shown)) <= budget
+        budget -= 2
+    lo, hi = (0, len(shown)) if fits else _window(cols, start, budget)
+    prefix = "…" if lo > 0 else ""
+    suffix = "…" if hi < len(shown) else ""
+    end = min(max(problem.end - line_start, start + 1), hi + 1)
+    pad = display_width(prefix) + sum(cols[lo:start])
+    carets = max(1, sum(cols[start:end]) if end <= hi else 1)
+    return [
+        f"  {prefix}{shown[lo:hi]}{suffix}",
+        "  " + " " * pad + paint("^" * carets, mark, color),
+    ]
+
+
+def _window(cols: list[int], at: int, budget: int) -> tuple[int, int]:
+    """The characters `[lo, hi)` of a line shown around the character `at`, `cols` being the
+    columns each takes: at most `budget` columns, half of them before `at` where the line
+    has them, the rest after it; a window that reaches the end of the line takes more before.
+    """
+    lo, used = at, 0
+    while lo > 0 and used + cols[lo - 1] <= budget // 2:
+        lo -= 1
+        used += cols[lo]
+    hi = lo
+    used = 0
+    while hi < len(cols) and used + cols[hi] <= budget:
+        used += cols[hi]
+        hi += 1
+    if hi == len(cols):  # room left at the end: more of the line before the problem
+        room = budget - used - (at == len(cols))  # the caret past the end needs its column
+        while lo > 0 and cols[lo - 1] <= room:
+            lo -= 1
+            room -= cols[lo]
+    return lo, max(hi, min(at + 1, len(cols)))
 
 
 def closest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:

@@ -64,9 +64,7 @@ class LocalTable:
 
     def insert(self, rows: Iterable[Row]) -> None:
         """Add rows (dicts keyed by bare column name, as `matches` takes them)."""
-        lines = [
-            row_json(self.size + i, r, endpoint=self.endpoint) for i, r in enumerate(rows)
-        ]
+        lines = [row_json(self.size + i, r, endpoint=self.endpoint) for i, r in enumerate(rows)]
         if lines:
             self.query(
                 f"INSERT INTO {quote_name(self.name)} FORMAT JSONEachRow\n" + "\n".join(lines)

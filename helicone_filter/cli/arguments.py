@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
-from helicone_filter.cli.exits import InputError, UsageError
+from helicone_filter.cli.exits import InputError, MissingDependency, UsageError
 from helicone_filter.defaults import MAX_WAIT_SECONDS, PROG
 
 if TYPE_CHECKING:
@@ -59,13 +59,14 @@ class Parser(argparse.ArgumentParser):
     """A parser whose mistakes raise `UsageError` (reported by the run, not by argparse)."""
 
     # The top parser's: every option of the subcommands, and whether it takes a value; the
-    # subcommands' names; the one run without a name.
+    # subcommands' names; the one run without a name; each subcommand's parser.
     options: dict[str, bool]
     commands: tuple[str, ...]
     default: str
+    parsers: dict[str, argparse.ArgumentParser]
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.format_usage()}{self.prog}: error: {message}")
+        raise UsageError(f"{self.format_usage()}{PROG}: error: {message}")
 
 
 def _columns() -> int:
@@ -228,7 +229,8 @@ def add_errors(p: argparse.ArgumentParser, explained: str) -> None:
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
-        help="colour errors and warnings: auto (default) on a terminal unless NO_COLOR is set",
+        help="colour errors and warnings: auto (default) on a terminal, or with FORCE_COLOR set; "
+        "never with NO_COLOR set",
     )
 
 
@@ -246,6 +248,22 @@ def add_quiet(p: argparse.ArgumentParser) -> None:
 
 
 NO_STDIN = "standard input is closed: give the filter as an argument, or send it on stdin"
+
+
+def reading_note(arg: str, stdin: IO[str] | None, command: str) -> None:
+    """On stderr, when the input is read from a terminal (no filter given, or `-`): that it
+    is, and how to end it, so that a command run without its filter does not wait in
+    silence."""
+    isatty = getattr(stdin, "isatty", None)
+    if arg != "-" or not (isatty and isatty()):
+        return
+    end = "Ctrl-Z then Enter" if sys.platform == "win32" else "Ctrl-D"
+    print(
+        f"{PROG}: reading the filter from the terminal: type it, then {end} on a line of its "
+        f"own to end it (or give it as an argument: {PROG} {command} 'user_cost > 5')",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def read_input(arg: str, stdin: IO[str] | None) -> str:
@@ -351,6 +369,7 @@ def build_parser(rows: Sequence[Row], default: str, version: str) -> Parser:
     )
     parser.add_argument("--version", action="version", version=version)
     parser.options = {}
+    parser.parsers = {}
     parser.commands = tuple(by_name)
     parser.default = default
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -362,6 +381,7 @@ def build_parser(rows: Sequence[Row], default: str, version: str) -> Parser:
             epilog="examples:\n" + c.examples,
             formatter_class=Formatter,
         )
+        parser.parsers[c.name] = p
         if c.reads:
             p.add_argument("input", nargs="?", default="-", metavar="INPUT", help=c.reads)
         c.options(p)
@@ -460,6 +480,119 @@ def _not_a_command(word: str, rest: list[str], parser: Parser) -> None:
     )
 
 
+# -- arguments left over: an option misspelled, or a filter the shell split -------------------
+
+
+def parse(parser: Parser, argv: list[str]) -> argparse.Namespace:
+    """The arguments parsed (`argv` as typed; `arranged` puts the command first). What is left
+    over is a usage error that says what was meant: an option misspelled gets a did-you-mean
+    (`--prety`: did you mean --pretty?), and words after a filter say that the shell split it
+    and show the command with the filter in single quotes."""
+    arguments = arranged(argv, parser)
+    args, extra = parser.parse_known_args(arguments)
+    if not extra:
+        return args
+    command = parser.parsers[args.command]
+    options = [o for action in command._actions for o in action.option_strings]
+    for word in extra:
+        if word.startswith("-") and word != "-":
+            name = word.partition("=")[0]
+            import difflib
+
+            bare = {o.lstrip("-"): o for o in options if o.startswith("--")}
+            near = difflib.get_close_matches(name.lstrip("-"), bare, n=1, cutoff=0.7)
+            if near:
+                command.error(f"unrecognized arguments: {name}; did you mean {bare[near[0]]}?")
+            command.error(
+                f"unrecognized arguments: {name} ({args.command} takes no such option; see "
+                f"{PROG} {args.command} --help)"
+            )
+    if getattr(args, "input", "-") != "-":
+        command.error(_split_filter(argv, args.input, extra))
+    command.error(f"unrecognized arguments: {' '.join(extra)}")
+    raise AssertionError  # not reached: error raises
+
+
+def _split_filter(argv: list[str], first: str, rest: list[str]) -> str:
+    """The error for a filter the shell split into words (it was not quoted): the command as
+    typed, the words put back together in single quotes."""
+    words = [first, *rest]
+    text = " ".join(words)
+    typed, todo = [], list(words)
+    for arg in argv:
+        if todo and arg == todo[0]:
+            if len(todo) == len(words):
+                typed.append(_quoted(text))
+            todo.pop(0)
+        else:
+            typed.append(arg)
+    return (
+        f"the filter came as {len(words)} arguments ({', '.join(map(repr, words))}): the shell "
+        'splits text that is not quoted at spaces (and takes > and < for redirections, "..." '
+        f"for its own quotes); put the filter in single quotes: {PROG} {' '.join(typed)}"
+    )
+
+
+def _quoted(text: str) -> str:
+    """`text` as one word of a shell command, in single quotes."""
+    import shlex
+
+    return shlex.quote(text) if "'" in text else f"'{text}'"
+
+
+# A filter that ends in a comparison with nothing after it: the shell may have cut it there.
+_ENDS_IN_OPERATOR = r"(>=?|<=?|!?==?|=>|=<)\s*$"
+
+
+def shell_cut_hint(argv: list[str], text: str) -> str:
+    """For a bad filter given as an argument, a hint when the shell seems to have cut it: it
+    ends in a comparison (`user_cost >`), or standard output goes to a new empty file in this
+    folder and the filter with `> FILE` put back compiles, as `helicone-filter user_cost > 5`
+    makes the shell write `5`; the command, as meant, with the filter in single quotes. ""
+    when nothing looks cut."""
+    import re
+
+    if text not in argv:
+        return ""
+    redirected = _new_output_file()
+    cut = re.search(_ENDS_IN_OPERATOR, text) is not None
+    if redirected is None and not cut:
+        return ""
+    if redirected is not None:
+        meant = f"{text.rstrip()} > {redirected}" if not cut else f"{text.rstrip()} {redirected}"
+        from helicone_filter.api import text_problems
+
+        if any(p.severity == "error" for p in text_problems(meant)[0]):
+            return ""  # `'modle = 1' > out.json`: a file meant as such
+        said = (
+            f"standard output goes to a new file {redirected!r}: the shell took '> "
+            f"{redirected}' for a redirection (remove that file); "
+        )
+    else:
+        meant, said = f"{text.rstrip()} …", "the filter ends in a comparison; if the shell cut it, "
+    at = argv.index(text)
+    typed = [*argv[:at], _quoted(meant), *argv[at + 1 :]]
+    return f"{said}put the filter in single quotes: {PROG} {' '.join(typed)}"
+
+
+def _new_output_file() -> str | None:
+    """The name of the file standard output goes to when it is a new, empty file in this
+    folder (what a `>` in a filter not quoted makes); None otherwise, or where the system
+    does not say (the name is read from /proc)."""
+    import stat
+
+    try:
+        fd = sys.stdout.fileno()
+        info = os.fstat(fd)
+        path = os.readlink(f"/proc/self/fd/{fd}")
+    except (AttributeError, ValueError, OSError):
+        return None
+    folder, name = os.path.split(path)
+    if not stat.S_ISREG(info.st_mode) or info.st_size or folder != os.getcwd():
+        return None
+    return name if len(name) <= 30 else None
+
+
 # -- shell completion -------------------------------------------------------------------------
 
 SHELLS = ("bash", "zsh", "fish")
@@ -470,14 +603,14 @@ def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
     by shtab from `parser`.
 
     Raises:
-        InputError: shtab is not installed.
+        MissingDependency: shtab is not installed.
     """
     import importlib
 
     try:
         shtab = importlib.import_module("shtab")  # only here: not for a one-shot compile
     except ImportError:
-        raise InputError(
+        raise MissingDependency(
             "completion needs shtab, which is not installed: pip install shtab"
         ) from None
     script: str = shtab.complete(parser, shell=shell)

@@ -12,7 +12,9 @@ from enum import IntEnum
 class Exit(IntEnum):
     """Exit codes: 0 ok, 1 bad input, 2 usage, 3 request failed, 69 `serve` cannot listen
     (EX_UNAVAILABLE: the port is in use or not ours to take), 74 the output could not be
-    written (EX_IOERR: standard output closed, a full disk), 130 interrupted, 141 output closed
+    written (EX_IOERR: standard output closed, a full disk), 78 an optional dependency the
+    command needs is not installed (EX_CONFIG: the installation lacks an extra; the message
+    says which and how to install it), 130 interrupted, 141 output closed
     by its reader (SIGPIPE), 143 ended by SIGTERM (`--lines`; 128 + 15, as a shell reports a
     process the signal ended)."""
 
@@ -22,6 +24,7 @@ class Exit(IntEnum):
     REQUEST_FAILED = 3
     CANNOT_LISTEN = 69
     OUTPUT_FAILED = 74
+    MISSING_DEPENDENCY = 78
     INTERRUPTED = 130
     BROKEN_PIPE = 141
     TERMINATED = 143
@@ -33,6 +36,11 @@ class UsageError(Exception):
 
 class InputError(Exception):
     """Input that cannot be read as a filter at all (exit 1, like a bad filter)."""
+
+
+class MissingDependency(Exception):
+    """An optional dependency the command needs is not installed (httpx, pyarrow, chdb,
+    uvicorn, prompt_toolkit, shtab); the message names it and how to install it (exit 78)."""
 
 
 class OutputError(Exception):

@@ -50,7 +50,7 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
 from helicone_filter.cli.arguments import source_of, whole
-from helicone_filter.cli.exits import Exit, OutputError, Terminated, UsageError
+from helicone_filter.cli.exits import Exit, MissingDependency, OutputError, Terminated, UsageError
 from helicone_filter.cli.terminal import report, warn
 from helicone_filter.defaults import (
     API_KEY_ENV,
@@ -390,12 +390,12 @@ def load_checkpoint(path: str) -> tuple[Settings, State]:
         state = State(data["written"], data["length"], data["cursor_second"], data["ids_at_cursor"])
     except FileNotFoundError:
         raise UsageError(
-            f"{PROG} export: error: --resume: there is no checkpoint {path} (the export "
+            f"{PROG}: error: --resume: there is no checkpoint {path} (the export "
             "finished, or never started); run it without --resume"
         ) from None
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise UsageError(
-            f"{PROG} export: error: --resume: the checkpoint {path} cannot be read ({e}); "
+            f"{PROG}: error: --resume: the checkpoint {path} cannot be read ({e}); "
             "start again with --force"
         ) from None
     return settings, state
@@ -447,7 +447,7 @@ class Sink:
         except FileNotFoundError:
             if length:
                 raise UsageError(
-                    f"{PROG} export: error: --resume: {path} is gone, but its checkpoint says "
+                    f"{PROG}: error: --resume: {path} is gone, but its checkpoint says "
                     f"{length:,} bytes of it were written; start again with --force"
                 ) from None
             stream = open(path, "wb")  # noqa: SIM115
@@ -455,7 +455,7 @@ class Sink:
         if size < length:
             stream.close()
             raise UsageError(
-                f"{PROG} export: error: --resume: {path} has {size:,} bytes, fewer than the "
+                f"{PROG}: error: --resume: {path} has {size:,} bytes, fewer than the "
                 f"{length:,} its checkpoint says were written: it was changed since; start "
                 "again with --force"
             )
@@ -783,7 +783,7 @@ def _api_key() -> str:
     if not key:
         state = "empty" if key == "" else "not set"
         raise UsageError(
-            f"{PROG} export: error: export needs a Helicone API key in {API_KEY_ENV}, which is "
+            f"{PROG}: error: export needs a Helicone API key in {API_KEY_ENV}, which is "
             f"{state} (export {API_KEY_ENV}=sk-...); nothing was sent"
         )
     from helicone_filter.client import HeliconeAPIError, check_api_key
@@ -791,16 +791,15 @@ def _api_key() -> str:
     try:
         return check_api_key(key)
     except HeliconeAPIError as e:
-        raise UsageError(f"{PROG} export: error: {API_KEY_ENV}: {e.message}") from None
+        raise UsageError(f"{PROG}: error: {API_KEY_ENV}: {e.message}") from None
 
 
 def _client() -> Any:
     try:
         import httpx  # noqa: F401
     except ImportError:
-        raise UsageError(
-            f"{PROG} export: error: calling Helicone needs the client extra: "
-            f"{install_hint('client')}"
+        raise MissingDependency(
+            f"calling Helicone needs httpx, in the client extra: {install_hint('client')}"
         ) from None
     import helicone_filter.client as client_module
 
@@ -811,9 +810,8 @@ def _need_pyarrow() -> None:
     try:
         _pyarrow()
     except ImportError:
-        raise UsageError(
-            f"{PROG} export: error: --format parquet needs pyarrow, in the export extra: "
-            f"{install_hint('export')}"
+        raise MissingDependency(
+            f"--format parquet needs pyarrow, in the export extra: {install_hint('export')}"
         ) from None
 
 
@@ -825,10 +823,10 @@ def _prepare(args: argparse.Namespace, text: str, now: datetime | None) -> Expor
     if output is None:
         if args.resume or args.force:
             flag = "--resume" if args.resume else "--force"
-            raise UsageError(f"{PROG} export: error: {flag} needs -o FILE")
+            raise UsageError(f"{PROG}: error: {flag} needs -o FILE")
         if fmt.staged:
             raise UsageError(
-                f"{PROG} export: error: --format parquet needs -o FILE (a Parquet file is "
+                f"{PROG}: error: --format parquet needs -o FILE (a Parquet file is "
                 "finished at its end, so it cannot be streamed)"
             )
     else:
@@ -853,7 +851,7 @@ def _prepare(args: argparse.Namespace, text: str, now: datetime | None) -> Expor
         differ = saved[0].differences(settings)
         if differ:
             raise UsageError(
-                f"{PROG} export: error: --resume: the checkpoint is of another export (its "
+                f"{PROG}: error: --resume: the checkpoint is of another export (its "
                 f"{', '.join(differ)} differ); give the same filter and options, or start "
                 "again with --force"
             )
@@ -873,7 +871,7 @@ def _check_output_path(output: str) -> None:
     elif not os.access(folder, os.W_OK):
         problem = "is in a folder that cannot be written"
     if problem:
-        raise UsageError(f"{PROG} export: error: -o {output} {problem}; nothing was sent")
+        raise UsageError(f"{PROG}: error: -o {output} {problem}; nothing was sent")
 
 
 def _no_overwrite(args: argparse.Namespace, output: str, fmt: Format) -> None:
@@ -886,12 +884,12 @@ def _no_overwrite(args: argparse.Namespace, output: str, fmt: Format) -> None:
         return
     if os.path.exists(checkpoint_path(output)):
         raise UsageError(
-            f"{PROG} export: error: an unfinished export of {output} has its checkpoint "
+            f"{PROG}: error: an unfinished export of {output} has its checkpoint "
             f"beside it: --resume to continue it, or --force to start again"
         )
     if os.path.exists(output):
         raise UsageError(
-            f"{PROG} export: error: {output} exists: --force to overwrite it; nothing was sent"
+            f"{PROG}: error: {output} exists: --force to overwrite it; nothing was sent"
         )
 
 
@@ -921,11 +919,10 @@ def _window(args: argparse.Namespace, now: datetime) -> dict[str, int]:
             else parse_time(args.since, now)
         )
     except QueryError as e:
-        raise UsageError(f"{PROG} export: error: {e}") from None
+        raise UsageError(f"{PROG}: error: {e}") from None
     if since > until:
         raise UsageError(
-            f"{PROG} export: error: --since ({since.isoformat()}) is after --until "
-            f"({until.isoformat()})"
+            f"{PROG}: error: --since ({since.isoformat()}) is after --until ({until.isoformat()})"
         )
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     return {

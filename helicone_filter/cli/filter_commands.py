@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from helicone_filter.cli.arguments import Deprecated, add_output, filter_of, source_of
 from helicone_filter.cli.exits import Exit, UsageError
 from helicone_filter.cli.terminal import (
+    cli_words,
+    columns,
     dump,
     empty_warnings,
     json_text,
@@ -175,8 +177,15 @@ def run_check(args: argparse.Namespace, text: str, now: datetime | None) -> int:
         print(json_text([p.as_dict() for p in problems], sys.stdout))
     elif problems:
         shown = "" if is_json_text(text) else text
-        color = use_color(args, sys.stdout)
-        print("\n\n".join(render_problem(shown, p, color=color) for p in problems))
+        color, width = use_color(args, sys.stdout), columns(sys.stdout)
+        print(
+            "\n\n".join(
+                render_problem(
+                    shown, p.replace(hint=cli_words(p.hint)), color=color, label=True, width=width
+                )
+                for p in problems
+            )
+        )
     else:
         print("ok: no problems")
     return Exit.BAD_FILTER if any(p.severity == "error" for p in problems) else Exit.OK
@@ -209,12 +218,12 @@ def run_sql(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     for item in args.table_map:
         key, equals, name = item.partition("=")
         if not equals:
-            raise UsageError(f"{PROG} sql: error: --table-map takes KEY=NAME, not {item!r}")
+            raise UsageError(f"{PROG}: error: --table-map takes KEY=NAME, not {item!r}")
         table_map[key.strip()] = name.strip()
     try:
         column_names(table_map)
     except ValueError as e:
-        raise UsageError(f"{PROG} sql: error: {e}") from None
+        raise UsageError(f"{PROG}: error: {e}") from None
     read = filter_of(text, now=now, warnings=not args.quiet, endpoint=args.endpoint)
     if read.from_json:
         from helicone_filter.errors import printable
@@ -244,7 +253,7 @@ def run_fields(args: argparse.Namespace, text: str, now: datetime | None) -> int
         return Exit.OK
     from helicone_filter.cli.printers import field_lines
 
-    print("\n".join(field_lines(args.endpoint)))
+    print("\n".join(field_lines(args.endpoint, columns(sys.stdout))))
     return Exit.OK
 
 

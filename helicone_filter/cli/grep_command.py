@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from helicone_filter.cli.exits import Exit, InputError, OutputError, UsageError
+from helicone_filter.cli.exits import Exit, InputError, MissingDependency, OutputError, UsageError
 from helicone_filter.defaults import PROG, install_hint
 
 if TYPE_CHECKING:
@@ -148,9 +148,7 @@ def _pyarrow() -> Any:
     try:
         import pyarrow.parquet as pq  # type: ignore[import-untyped]
     except ImportError:
-        raise UsageError(
-            f"{PROG} grep: error: Parquet needs pyarrow: pip install pyarrow"
-        ) from None
+        raise MissingDependency(f"Parquet needs pyarrow: {install_hint('export')}") from None
     return pq
 
 
@@ -268,12 +266,12 @@ def format_of(paths: list[Path], asked: str | None) -> Format:
     found = {EXTENSIONS.get(p.suffix.lower()) for p in paths}
     if None in found:
         raise UsageError(
-            f"{PROG} grep: error: cannot tell the format from the name of "
+            f"{PROG}: error: cannot tell the format from the name of "
             f"{next(p for p in paths if p.suffix.lower() not in EXTENSIONS)}: "
             "give --format jsonl, csv or parquet"
         )
     if len(found) > 1:
-        raise UsageError(f"{PROG} grep: error: the files are of several formats; grep each")
+        raise UsageError(f"{PROG}: error: the files are of several formats; grep each")
     return FORMATS[found.pop() or "jsonl"]
 
 
@@ -423,8 +421,8 @@ def _chdb_session() -> Any:
         try:
             from chdb import session
         except ImportError:
-            raise UsageError(
-                f"{PROG} grep: error: --engine clickhouse needs chdb: {install_hint('clickhouse')}"
+            raise MissingDependency(
+                f"--engine clickhouse needs chdb: {install_hint('clickhouse')}"
             ) from None
         _SESSION.append(session.Session())  # type: ignore[no-untyped-call]
     return _SESSION[0]
@@ -518,7 +516,7 @@ def _write(
         return
     target = Path(args.output)
     if any(target.exists() and target.resolve() == p.resolve() for p in paths):
-        raise UsageError(f"{PROG} grep: error: -o {target} is one of the files read")
+        raise UsageError(f"{PROG}: error: -o {target} is one of the files read")
     partial = target.with_name(f".{target.name}.part-{os.getpid()}")
     try:
         with partial.open("wb") as out:

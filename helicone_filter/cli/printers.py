@@ -22,9 +22,12 @@ if TYPE_CHECKING:
     from helicone_filter.errors import Problem
 
 
-def field_lines(endpoint: str = DEFAULT_ENDPOINT) -> list[str]:
+def field_lines(endpoint: str = DEFAULT_ENDPOINT, width: int | None = None) -> list[str]:
     """`fields` as text: each field of an endpoint (its table, type and operators), then what
-    Helicone does with some of them, and how maps and the null tests are written.
+    Helicone does with some of them, and how maps and the null tests are written. With
+    `width` (a terminal's columns), each field's operators are wrapped under their column
+    and the notes under theirs, so that no line is wider than the terminal (where the
+    name, table and type columns fit in it).
 
     Raises:
         ValueError: an unknown endpoint.
@@ -38,19 +41,47 @@ def field_lines(endpoint: str = DEFAULT_ENDPOINT) -> list[str]:
         for f in schema.fields.values()
     ]
     widths = [max(len(row[i]) for row in table) for i in range(3)]
-    lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + " " + row[3]
-        for row in table
-    ]
-    width = max(map(len, schema.notes), default=0)
+    lines = []
+    for row in table:
+        lead = "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + " "
+        lines += _wrapped(lead, row[3], width, ", ")
+    name_width = max(map(len, schema.notes), default=0)
     lines += ["", "what Helicone does with some of them:"]
-    lines += [f"  {name.ljust(width)}  {note}" for name, note in schema.notes.items()]
+    for name, note in schema.notes.items():
+        lines += _wrapped(f"  {name.ljust(name_width)}  ", note, width, " ")
     return [
         *lines,
         "",
-        'maps take a key: properties.environment or properties["my key"]; '
-        "is null / is not null / is empty apply to text columns",
+        *_wrapped(
+            "",
+            'maps take a key: properties.environment or properties["my key"]; '
+            "is null / is not null / is empty apply to text columns",
+            width,
+            " ",
+        ),
     ]
+
+
+def _wrapped(lead: str, text: str, width: int | None, sep: str) -> list[str]:
+    """`lead` then `text`, its parts (split at `sep`, kept whole) wrapped to fewer than
+    `width` columns under the column where `text` starts, or on lines of their own under a
+    small indent when `lead` leaves too little room; one line without `width`."""
+    if width is None or len(lead) + len(text) < width:
+        return [lead + text]
+    lines: list[str] = []
+    indent = " " * len(lead)
+    if width - len(lead) < 20:
+        lines, lead, indent = [lead.rstrip()], "    ", "    "
+    parts = text.split(sep)
+    line = lead
+    for i, part in enumerate(parts):
+        piece = part + (sep.rstrip() if i < len(parts) - 1 else "")
+        if line.strip() and len(line) + len(sep) - len(sep.rstrip()) + len(piece) >= width:
+            lines.append(line)
+            line = indent
+        gap = "" if line in (lead, indent) else " " * (len(sep) - len(sep.rstrip()))
+        line += gap + piece
+    return [*lines, line]
 
 
 # The tree's lines: a branch, the last branch, the line through, the arrow to the text; box

@@ -4,10 +4,11 @@ of subcommands makes, runs the subcommand named (on its input, or on each line o
 
 Exit codes (`exits.Exit`): 0 ok, 1 bad input (a filter, JSON or bytes that cannot be used), 2
 usage, 3 when `query --send` gets no users back (Helicone answers with an error, or not at
-all), 74 when the output cannot be written (standard output closed, a full disk: one line on
-stderr says why), 130 on Ctrl-C, 141 when the reader of our output goes away (`| head -1`), as
-for any Unix tool killed by SIGPIPE, 143 when `--lines` is ended by SIGTERM; none of the last
-four prints a traceback.
+all), 69 when `serve` cannot listen, 74 when the output cannot be written (standard output
+closed, a full disk: one line on stderr says why), 78 when an optional dependency the command
+needs is not installed (the message says how to install it), 130 on Ctrl-C, 141 when the
+reader of our output goes away (`| head -1`), as for any Unix tool killed by SIGPIPE, 143 when
+`--lines` is ended by SIGTERM; none of the last four prints a traceback.
 """
 
 from __future__ import annotations
@@ -24,12 +25,21 @@ from helicone_filter.cli import commands
 from helicone_filter.cli.arguments import (
     JOBS_PER_CPU,
     NO_STDIN,
-    arranged,
     fallback_args,
+    parse,
     parse_now,
     read_input,
+    reading_note,
+    shell_cut_hint,
 )
-from helicone_filter.cli.exits import Exit, InputError, OutputError, Terminated, UsageError
+from helicone_filter.cli.exits import (
+    Exit,
+    InputError,
+    MissingDependency,
+    OutputError,
+    Terminated,
+    UsageError,
+)
 from helicone_filter.cli.terminal import (
     Output,
     dicts,
@@ -75,6 +85,7 @@ def _lines(command: Command, args: argparse.Namespace, now: datetime | None) -> 
 
     if args.input == "-" and sys.stdin is None:
         raise InputError(NO_STDIN)
+    reading_note(args.input, sys.stdin, command.name)
     failed = run_lines(
         work,
         args.input,
@@ -123,7 +134,7 @@ def _cpus() -> int:
 def _run(argv: list[str]) -> int:
     """Read the arguments and run the subcommand they name; the exit code. Mistakes in the
     arguments, input that cannot be read and bad filters are reported here."""
-    from helicone_filter.errors import FilterError
+    from helicone_filter.errors import FilterError, printable
 
     parser = commands.parser()
     if not argv and (sys.stdin is None or sys.stdin.isatty()):
@@ -132,13 +143,14 @@ def _run(argv: list[str]) -> int:
     args: argparse.Namespace | None = None
     now: datetime | None = None
     try:
-        args = parser.parse_args(arranged(argv, parser))
+        args = parse(parser, argv)
         command = commands.BY_NAME[args.command]
         now = parse_now(args.now) if command.reads else None
         if getattr(args, "lines", False):
             return _lines(command, args, now)
         if not command.reads:
             return command.run(args, "", now)
+        reading_note(args.input, sys.stdin, command.name)
         text = read_input(args.input, sys.stdin)
         with _collector_paused():
             return command.run(args, text, now)
@@ -147,11 +159,17 @@ def _run(argv: list[str]) -> int:
         return Exit.USAGE
     except SystemExit as e:  # --help and --version
         return int(e.code or 0)
+    except MissingDependency as e:
+        report(args or fallback_args(argv), str(e))
+        return Exit.MISSING_DEPENDENCY
     except InputError as e:
         report(args, str(e))
         return Exit.BAD_FILTER
     except FilterError as e:
         report(args, "", FilterError(every_problem(e, now), e.text))
+        hint = shell_cut_hint(argv, e.text) if getattr(args, "error_format", "") == "text" else ""
+        if hint:
+            print(f"{PROG}: hint: {printable(hint)}", file=sys.stderr)
         return Exit.BAD_FILTER
 
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from helicone_filter.cli.arguments import add_output, seconds, source_of, whole
-from helicone_filter.cli.exits import Exit, UsageError
+from helicone_filter.cli.exits import Exit, MissingDependency, UsageError
 from helicone_filter.cli.filter_commands import text_warnings
 from helicone_filter.cli.terminal import dump, pretty, report, warn
 from helicone_filter.defaults import (
@@ -115,17 +115,18 @@ def _flag_help(rows: tuple[QueryOption, ...]) -> str:
 
 def _flag_value(args: argparse.Namespace, option: QueryOption) -> Any:
     """The value of `option`'s flag for the endpoint chosen (`option` is its row): a whole
-    number checked in its range, as argparse would have (up to `high` only where the flag says
-    it)."""
+    number checked in the row's range, as argparse would have, naming the flag and why the
+    range is what it is (`argument --limit: '5000' is not a number of users per page: give 1
+    to 1000 (Helicone answers at most 1,000 users a page)`)."""
     value = getattr(args, option.name)
     if option.kind != "whole" or not isinstance(value, str):
         return value
     assert option.low is not None
-    high = option.high if option.flag_high else None
     try:
-        return whole(option.what, option.low, high)(value)
+        return whole(option.what, option.low, option.high)(value)
     except argparse.ArgumentTypeError as e:
-        args.query_error(f"argument {option.flag}: {e}")
+        why = f" ({option.why})" if option.why else ""
+        args.query_error(f"argument {option.flag}: {e}{why}")
         raise  # not reached: the parser's error raises
 
 
@@ -143,7 +144,7 @@ def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
             if getattr(args, option.name) != option.default:
                 takers = [e for e, o in OPTIONS_BY_ENDPOINT.items() if option.name in o]
                 raise UsageError(
-                    f"{PROG} query: error: {option.flag} applies to the {' and '.join(takers)} "
+                    f"{PROG}: error: {option.flag} applies to the {' and '.join(takers)} "
                     f"endpoint, not to {endpoint}"
                 )
             continue
@@ -151,7 +152,7 @@ def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     try:
         body = query_body(source_of(text).value, now=now, endpoint=endpoint, **options)
     except QueryError as e:
-        raise UsageError(f"{PROG} query: error: {e}") from None
+        raise UsageError(f"{PROG}: error: {e}") from None
     if args.send:
         return _send(args, body, endpoint)
     unused = [
@@ -166,7 +167,7 @@ def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     ]
     if unused:
         raise UsageError(
-            f"{PROG} query: error: {', '.join(unused)} only apply with --send "
+            f"{PROG}: error: {', '.join(unused)} only apply with --send "
             "(without it, the body is printed and nothing is sent)"
         )
     print(dump(body, pretty(args)))
@@ -177,6 +178,12 @@ def run_query(args: argparse.Namespace, text: str, now: datetime | None) -> int:
 def _send(args: argparse.Namespace, body: dict[str, Any], endpoint: str) -> int:
     """`query --send`: the body to Helicone, the page back as a table or JSON (users, or with
     `-e requests` requests, as Helicone sends them)."""
+    try:
+        import httpx  # noqa: F401 - only to know that it is installed
+    except ImportError:
+        raise MissingDependency(
+            f"--send needs httpx, in the client extra: {install_hint('client')}; nothing was sent"
+        ) from None
     from helicone_filter.client import (
         HeliconeAPIError,
         check_api_key,
@@ -190,18 +197,18 @@ def _send(args: argparse.Namespace, body: dict[str, Any], endpoint: str) -> int:
     if not key:
         state = "empty" if key == "" else "not set"
         raise UsageError(
-            f"{PROG} query: error: --send needs a Helicone API key in {API_KEY_ENV}, which is "
+            f"{PROG}: error: --send needs a Helicone API key in {API_KEY_ENV}, which is "
             f"{state} (export {API_KEY_ENV}=sk-...); nothing was sent"
         )
     timeout = CLIENT_TIMEOUT_SECONDS if args.timeout is None else args.timeout
     try:
         check_api_key(key)
     except HeliconeAPIError as e:
-        raise UsageError(f"{PROG} query: error: {API_KEY_ENV}: {e.message}") from None
+        raise UsageError(f"{PROG}: error: {API_KEY_ENV}: {e.message}") from None
     try:
         endpoint_url(args.base_url, eu=args.eu)
     except HeliconeAPIError as e:
-        raise UsageError(f"{PROG} query: error: --base-url: {e.message}") from None
+        raise UsageError(f"{PROG}: error: --base-url: {e.message}") from None
     try:
         if endpoint == "requests":
             # The body as printed: its filter, page, order and isScored; tried again on a 429

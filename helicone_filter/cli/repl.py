@@ -474,8 +474,10 @@ class Runner:
         """Every problem, as the command line shows them: position, line, carets, hint."""
         if not found:
             return
+        from helicone_filter.cli.terminal import columns
         from helicone_filter.errors import make_problem, render_problem
 
+        width = columns(self.out)
         rendered = [
             render_problem(
                 text,
@@ -483,6 +485,8 @@ class Runner:
                     severity=d.severity
                 ),
                 color=self.color,
+                label=True,
+                width=width,
             )
             for d in found
         ]

@@ -11,7 +11,7 @@ import sys
 from datetime import datetime
 
 from helicone_filter.cli.arguments import add_now, parse_now, whole
-from helicone_filter.cli.exits import Exit, InputError, UsageError
+from helicone_filter.cli.exits import Exit, MissingDependency, UsageError
 from helicone_filter.defaults import (
     MAX_BODY_LIMIT,
     PROG,
@@ -26,7 +26,7 @@ def run_serve(args: argparse.Namespace, text: str, now: datetime | None) -> int:
     try:
         from helicone_filter.service.running import serve
     except ImportError as e:
-        raise InputError(
+        raise MissingDependency(
             f"serve needs the server extra ({e.name} is missing): {install_hint('server')}"
         ) from None
     from helicone_filter.errors import printable
@@ -44,10 +44,10 @@ def run_serve(args: argparse.Namespace, text: str, now: datetime | None) -> int:
             announce=announce,
         )
     except ListenError as e:
-        print(f"{PROG} serve: error: {printable(str(e))}", file=sys.stderr)
+        print(f"{PROG}: error: {printable(str(e))}", file=sys.stderr)
         return Exit.CANNOT_LISTEN
     except ValueError as e:  # an option the service refuses before it listens (a CORS origin)
-        raise UsageError(f"{PROG} serve: error: {e}") from None
+        raise UsageError(f"{PROG}: error: {e}") from None
     return Exit.OK
 
 
@@ -93,7 +93,8 @@ def repl_options(p: argparse.ArgumentParser) -> None:
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
-        help="colour the problems printed: auto (default) on a terminal unless NO_COLOR is set",
+        help="colour the problems printed: auto (default) on a terminal, or with FORCE_COLOR "
+        "set; never with NO_COLOR set",
     )
     p.add_argument(
         "--values",
@@ -104,6 +105,12 @@ def repl_options(p: argparse.ArgumentParser) -> None:
 
 
 def run_repl(args: argparse.Namespace, text: str, now: datetime | None) -> int:
+    try:
+        import prompt_toolkit  # noqa: F401 - only to know that it is installed
+    except ImportError:
+        raise MissingDependency(
+            f"the repl needs prompt_toolkit, in the repl extra: {install_hint('repl')}"
+        ) from None
     from helicone_filter.cli.repl import run
 
     color = {"always": True, "never": False}.get(args.color)

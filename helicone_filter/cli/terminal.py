@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import sys
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
@@ -152,12 +153,51 @@ def use_color(args: argparse.Namespace | None, stream: IO[str]) -> bool:
 
 
 def colors_on(stream: IO[str]) -> bool:
-    """Whether `stream` takes colour unasked: a terminal, unless NO_COLOR is set or TERM is
-    dumb."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+    """Whether `stream` takes colour unasked (`--color auto`): never when NO_COLOR is set
+    (no-color.org: it wins over everything but --color), always when FORCE_COLOR is
+    (force-color.org: a pipe, TERM=dumb, any value but empty), else on a terminal whose TERM
+    is not dumb."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    if os.environ.get("TERM") == "dumb":
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def columns(stream: object) -> int | None:
+    """The width of the terminal `stream` writes to, in columns (COLUMNS when set, as
+    `shutil.get_terminal_size` reads it); None when it is no terminal: a file or a pipe does
+    not wrap lines."""
+    isatty = getattr(stream, "isatty", None)
+    if not (isatty and isatty()):
+        return None
+    try:
+        width = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        width = 0
+    if width > 0:
+        return width
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or None  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+# The Python spellings of an option that the library's hints give beside the command line's
+# (`--eu, eu=True`, `endpoint="requests", --endpoint requests`): the command line shows its own.
+_PYTHON_SPELLINGS = re.compile(
+    r'endpoint="[\w-]+", |, eu=True| \(eu=True\)|, base_url=| \(base_url=\)'
+    r"|, or timeout= in Python| \(or api_key\)"
+)
+
+
+def cli_words(hint: str) -> str:
+    """A hint in the command line's words: its options only, without the Python arguments
+    the library's hints name beside them (`(--eu, eu=True)` is `(--eu)`)."""
+    return _PYTHON_SPELLINGS.sub("", hint)
 
 
 def error_object(message: str, problems: list[dict[str, Any]]) -> dict[str, Any]:
@@ -213,7 +253,8 @@ def warnings_text(
             label, hint = paint("warning:", YELLOW, color), paint("hint:", CYAN, color)
             blocks.append(f"{label} {p.message}\n  {hint} {p.hint}")
         else:
-            blocks.append(render_problem(text, p, color=color))
+            p = p.replace(hint=cli_words(p.hint))
+            blocks.append(render_problem(text, p, color=color, width=columns(sys.stderr)))
     return ("\n" if number is not None else "\n\n").join(f"{PROG}: {b}" for b in blocks) + "\n"
 
 
@@ -261,6 +302,8 @@ def report(
     hint beside the message)."""
     from helicone_filter.errors import render_problem
 
+    if api_error is not None:
+        api_error.hint = cli_words(api_error.hint)  # the command line's options, not Python's
     if getattr(args, "error_format", "text") == "json":
         if api_error is not None:
             fields = {**error_object(message, [])["error"], **api_error.as_dict()}
@@ -272,10 +315,12 @@ def report(
             print(json_text(error_object(message, []), sys.stderr), file=sys.stderr)
         return
     if error is not None:  # each problem with its caret, an error's or a warning's
-        color = use_color(args, sys.stderr)
+        color, width = use_color(args, sys.stderr), columns(sys.stderr)
         message = "\n\n".join(
-            (f"{PROG}: error: " if p.severity == "error" else f"{PROG}: ")
-            + render_problem(error.text, p, color=color)
+            f"{PROG}: "
+            + render_problem(
+                error.text, p.replace(hint=cli_words(p.hint)), color=color, label=True, width=width
+            )
             for p in error.problems
         )
     elif api_error is not None:

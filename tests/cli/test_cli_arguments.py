@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from command_line import (
     Patch,
     console_script,
     run,
+    run_process,
 )
 
 from helicone_filter.cli.commands import COMMANDS, SUBCOMMANDS, Exit
@@ -39,13 +41,16 @@ def test_compile_is_the_default_command(
         (["compile", "--now", "yesterday", "cached"], "--now 'yesterday'"),
         (["compile", "--nesting", "left", "cached"], "invalid choice"),
         (["compile", "--bogus", "cached"], "unrecognized arguments"),
-        (["compile", "a", "b"], "unrecognized arguments"),
+        (["compile", "a", "b"], "the filter came as 2 arguments"),
         (["query", "--sort", "costs", "cached"], "did you mean 'cost'?"),
         (["query", "--sort", "cost:up", "cached"], "write cost:asc or cost:desc"),
         (["query", "--since", "yesterday", "cached"], "'yesterday' is not a time"),
         (["query", "--since", "1d", "--until", "2d", "cached"], "before it starts"),
-        (["query", "--limit", "0", "cached"], "'0' is not a number of users per page: give 1 or"),
-        (["query", "--offset", "-1", "cached"], "'-1' is not a number of users to skip: give 0 or"),
+        (
+            ["query", "--limit", "0", "cached"],
+            "'0' is not a number of users per page: give 1 to 1000",
+        ),
+        (["query", "--offset", "-1", "cached"], "'-1' is not a number of users to skip: give 0 to"),
         (["query", "--tz-offset", "5000", "cached"], "give -1440 to 1440"),
         (["query", "--limit", "many", "cached"], "'many' is not a number of users per page"),
     ],
@@ -322,7 +327,7 @@ def test_remaining_options(
         (["query", "--tz-offset", "1441", "all"], "give -1440 to 1440"),
         (["query", "--tz-offset", "-1441", "all"], "give -1440 to 1440"),
         (["query", "--offset", "-1", "all"], "'-1' is not a number of users to skip"),
-        (["query", "--limit", "0", "all"], "'0' is not a number of users per page: give 1 or"),
+        (["query", "--limit", "0", "all"], "'0' is not a number of users per page: give 1 to 1000"),
         (["query", "--limit", "9" * 5_000, "all"], "'999999999999999999999999…' is not a number"),
     ],
 )
@@ -391,9 +396,7 @@ def test_an_option_the_service_refuses_is_a_usage_error(
     monkeypatch.setattr(server, "serve", refuses)
     code, out, err = run(["serve", "--cors-origin", "x\x1b[2J"], capsys, monkeypatch)
     assert (code, out) == (Exit.USAGE, "")
-    assert err == (
-        "helicone-filter serve: error: a CORS origin is scheme://host[:port]; not 'x␛[2J'\n"
-    )
+    assert err == ("helicone-filter: error: a CORS origin is scheme://host[:port]; not 'x␛[2J'\n")
 
 
 # -- shell completion -----------------------------------------------------------------------
@@ -445,7 +448,7 @@ def test_zsh_and_fish_completion(shell: str, capsys: Capture, monkeypatch: Patch
 def test_completion_without_shtab_says_so_in_one_line(capsys: Capture, monkeypatch: Patch) -> None:
     monkeypatch.setitem(sys.modules, "shtab", None)  # import shtab fails, as if not installed
     code, out, err = run(["completion", "bash"], capsys, monkeypatch)
-    assert (code, out) == (Exit.BAD_FILTER, "")
+    assert (code, out) == (Exit.MISSING_DEPENDENCY, "")
     assert err == (
         "helicone-filter: error: completion needs shtab, which is not installed: "
         "pip install shtab\n"
@@ -529,3 +532,88 @@ def test_help_and_completion_offer_the_endpoints(capsys: Capture, monkeypatch: P
     found = _bash_complete(script, ["helicone-filter", "fields", "--endpoint", ""])
     assert found == ["user-metrics", "requests"]
     assert _bash_complete(script, ["helicone-filter", "check", "-e", "r"]) == ["requests"]
+
+
+# -- what was meant: an option misspelled, a filter the shell split or cut --------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (
+            ["compile", "--prety", "cached"],
+            "unrecognized arguments: --prety; did you mean --pretty?",
+        ),
+        (["--prety", "cached"], "unrecognized arguments: --prety; did you mean --pretty?"),
+        (["query", "cached", "--sendd"], "unrecognized arguments: --sendd; did you mean --send?"),
+        (["query", "cached", "--limt=5"], "unrecognized arguments: --limt; did you mean --limit?"),
+        (
+            ["check", "--pretty", "cached"],
+            "unrecognized arguments: --pretty (check takes no such option; see "
+            "helicone-filter check --help)",
+        ),
+    ],
+)
+def test_a_misspelled_option_gets_a_did_you_mean(
+    argv: list[str], said: str, capsys: Capture, monkeypatch: Patch
+) -> None:
+    """`--prety` said only "unrecognized arguments": now the option meant, among those of the
+    subcommand (after its name or before it)."""
+    code, out, err = run(argv, capsys, monkeypatch)
+    assert (code, out) == (Exit.USAGE, "")
+    assert err.startswith("usage: helicone-filter ") and err.endswith(
+        f"helicone-filter: error: {said}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "quoted"),
+    [
+        (["user_cost", ">=", "5"], "helicone-filter 'user_cost >= 5'"),
+        (["--pretty", "model", "=", "gpt-4"], "helicone-filter --pretty 'model = gpt-4'"),
+        (["check", "cost", "!=", "1"], "helicone-filter check 'cost != 1'"),
+    ],
+)
+def test_a_filter_the_shell_split_says_to_quote_it(
+    argv: list[str], quoted: str, capsys: Capture, monkeypatch: Patch
+) -> None:
+    """`helicone-filter user_cost >= 5` (not quoted) said "unrecognized arguments: >= 5": now
+    that the shell split the filter, and the command with it in single quotes."""
+    code, _, err = run(argv, capsys, monkeypatch)
+    assert code == Exit.USAGE
+    last = err.splitlines()[-1]
+    assert last.startswith("helicone-filter: error: the filter came as ")
+    assert "put the filter in single quotes" in last and last.endswith(": " + quoted)
+
+
+def test_a_filter_cut_by_a_redirection_says_to_quote_it(tmp_path: Path) -> None:
+    """`helicone-filter user_cost > 5` makes the shell write a file `5` and run the filter
+    `user_cost`; the error did not say why: now a hint names the file and the command with
+    the filter in single quotes."""
+    done = run_process(["user_cost"], redirect="> 5", cwd=tmp_path)
+    assert done.returncode == Exit.BAD_FILTER
+    assert done.stderr.decode().splitlines()[-1] == (
+        "helicone-filter: hint: standard output goes to a new file '5': the shell took '> 5' "
+        "for a redirection (remove that file); put the filter in single quotes: "
+        "helicone-filter 'user_cost > 5'"
+    )
+    done = run_process(["cached"], redirect="> 5", cwd=tmp_path)  # a filter that compiles
+    assert (done.returncode, done.stderr) == (Exit.OK, b"")
+
+
+def test_a_filter_that_ends_in_a_comparison_says_to_quote_it(
+    capsys: Capture, monkeypatch: Patch
+) -> None:
+    code, _, err = run(["compile", "user_cost >"], capsys, monkeypatch)
+    assert code == Exit.BAD_FILTER
+    assert err.splitlines()[-1] == (
+        "helicone-filter: hint: the filter ends in a comparison; if the shell cut it, put the "
+        "filter in single quotes: helicone-filter compile 'user_cost > …'"
+    )
+    _, _, err = run(["compile"], capsys, monkeypatch, stdin="user_cost >")  # not from the shell
+    assert "hint: the filter ends in a comparison" not in err
+
+
+def test_a_bad_filter_sent_to_a_file_on_purpose_gets_no_quoting_hint(tmp_path: Path) -> None:
+    done = run_process(["modle = 1"], redirect="> out.json", cwd=tmp_path)
+    assert done.returncode == Exit.BAD_FILTER and b"hint: standard output" not in done.stderr

@@ -4,10 +4,12 @@ what each prints and the problems it reports."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -114,7 +116,7 @@ def test_the_newline_that_ends_stdin_is_not_part_of_the_filter(
     )
     assert (done.returncode, done.stderr.decode()) == (Exit.BAD_FILTER, expected)
     code, out, err = run(["check"], capsys, monkeypatch, stdin="cached and" + ending)
-    assert out.startswith("line 1, column 11: the filter ends too early")
+    assert out.startswith("error: line 1, column 11: the filter ends too early")
 
 
 # -- every mistake at once ------------------------------------------------------------------
@@ -289,12 +291,12 @@ def test_check_text_and_json(
     assert code == 0
     assert out.startswith("warning: line 1, column 1: 'gpt_4' holds % or _")
     code, out, _ = run(["check", 'modle = "x"'], capsys, monkeypatch)
-    assert code == 1 and out.startswith("line 1, column 1: unknown field 'modle'")
+    assert code == 1 and out.startswith("error: line 1, column 1: unknown field 'modle'")
     code, out, _ = run(
         ["check"], capsys, monkeypatch, stdin='{"users_view": {"user_cost": {"gt": "5x"}}}'
     )
     assert code == 1
-    assert out.startswith("$.users_view.user_cost.gt: user_cost takes a number, not a string")
+    assert out.startswith("error: $.users_view.user_cost.gt: user_cost takes a number, not a str")
     code, out, _ = run(
         ["check"], capsys, monkeypatch, stdin='{"users_view": {"user_cost": {"gt": "5"}}}'
     )
@@ -327,7 +329,7 @@ def test_check_json_output(
 def test_check_lists_every_mistake(capsys: Capture, monkeypatch: Patch) -> None:
     code, out, _ = run(["check", TWO_MISTAKES], capsys, monkeypatch)
     assert code == Exit.BAD_FILTER
-    assert out == re.sub(r"^helicone-filter: error: ", "", TWO_MISTAKES_SHOWN, flags=re.M)
+    assert out == re.sub(r"^helicone-filter: ", "", TWO_MISTAKES_SHOWN, flags=re.M)
     code, out, _ = run(["check", "--error-format", "json", TWO_MISTAKES], capsys, monkeypatch)
     assert code == Exit.BAD_FILTER
     assert [(p["code"], p["column"]) for p in json.loads(out)] == [
@@ -620,8 +622,8 @@ def test_query_requests_every_option(capsys: Capture, monkeypatch: Patch) -> Non
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--limit", "1001"], "from 0 to 1,000"),
-        (["--limit", "-1"], "'-1' is not a number of requests per page: give 0 or more"),
+        (["--limit", "1001"], "give 0 to 1000 (Helicone answers HTTP 500"),
+        (["--limit", "-1"], "'-1' is not a number of requests per page: give 0 to 1000"),
         (["--offset", "x"], "'x' is not a number of requests to skip"),
         (["--sort", "is_cached"], "the query fails and Helicone answers an empty page"),
         (["--sort", "last_active:desc"], "orders by request_created_at desc"),
@@ -722,3 +724,112 @@ def test_fields_of_an_endpoint(capsys: Capture, monkeypatch: Patch) -> None:
     assert not re.search(r"^user_cost ", out, re.M)
     code, out, _ = run(["fields"], capsys, monkeypatch)
     assert re.search(r"^user_cost +users_view", out, re.M) and "session_tag" not in out
+
+
+# -- an optional dependency that is not installed: its own exit code ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("module", "argv", "extra"),
+    [
+        ("httpx", ["query", "--send", "cached"], "client"),
+        ("prompt_toolkit", ["repl"], "repl"),
+        ("helicone_filter.service.running", ["serve"], "server"),
+        ("chdb", ["grep", "--engine", "clickhouse", "status >= 500", "FILE"], "clickhouse"),
+    ],
+)
+def test_a_missing_optional_dependency_has_its_own_exit_code(
+    module: str,
+    argv: list[str],
+    extra: str,
+    tmp_path: Any,
+    capsys: Capture,
+    monkeypatch: Patch,
+) -> None:
+    """`query --send` without httpx exited 3, the code of "no users came back", `serve`
+    without its extra 1, the code of a bad filter; now 78 (EX_CONFIG), in one line that says
+    what to install."""
+    from helicone_filter.cli import grep_command
+
+    monkeypatch.setitem(sys.modules, module, None)  # import fails, as if not installed
+    monkeypatch.setattr(grep_command, "_SESSION", [])
+    monkeypatch.setenv("HELICONE_API_KEY", "sk-test")
+    exported = tmp_path / "requests.jsonl"
+    exported.write_text('{"request_id": "a", "response_status": 500}\n')
+    argv = [str(exported) if a == "FILE" else a for a in argv]
+    code, out, err = run(argv, capsys, monkeypatch)
+    assert (code, out) == (Exit.MISSING_DEPENDENCY, "")
+    assert err.startswith("helicone-filter: error: ") and err.count("\n") == 1
+    assert f"pip install -e '.[{extra}]'" in err
+
+
+class _Terminal(io.StringIO):
+    """Standard input that is a terminal, the filter typed then Ctrl-D."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("argv", [["compile"], ["check", "-"], ["compile", "--lines"]])
+def test_reading_from_a_terminal_says_so_and_how_to_end(
+    argv: list[str], capsys: Capture, monkeypatch: Patch
+) -> None:
+    """`compile` with no filter on a terminal waited in silence: now a line on stderr says
+    that it reads the filter from the terminal and how to end it."""
+    monkeypatch.setattr(sys, "stdin", _Terminal("cached\n"))
+    code = main([*argv, "--jobs", "1"] if "--lines" in argv else argv)
+    out, err = capsys.readouterr()
+    assert code == Exit.OK and out
+    assert err.startswith("helicone-filter: reading the filter from the terminal: type it, then ")
+    assert "Ctrl-D" in err and err.count("\n") == 1
+    monkeypatch.setattr(sys, "stdin", io.StringIO("cached\n"))  # a pipe: nothing said
+    assert main(argv) == Exit.OK and capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("endpoint", ["user-metrics", "requests"])
+def test_query_limit_is_refused_past_the_endpoints_range_naming_the_flag(
+    endpoint: str, capsys: Capture, monkeypatch: Patch
+) -> None:
+    """`query --limit 5000` was refused in the words of the Python argument (`limit must be
+    ...`): now as the flag `--limit` is, with the endpoint's range from the table of query
+    options and why Helicone has it."""
+    from helicone_filter.facts.query_options import OPTIONS_BY_ENDPOINT
+
+    row = OPTIONS_BY_ENDPOINT[endpoint]["limit"]
+    assert row.low is not None and row.high is not None
+    for value in (row.high + 1, 5000, row.low - 1):
+        code, out, err = run(
+            ["query", "-e", endpoint, "--limit", str(value), "all"], capsys, monkeypatch
+        )
+        assert (code, out) == (Exit.USAGE, "")
+        assert err.splitlines()[-1] == (
+            f"helicone-filter: error: argument --limit: '{value}' is not {row.what}: give "
+            f"{row.low} to {row.high} ({row.why})"
+        )
+    code, out, _ = run(
+        ["query", "-e", endpoint, "--limit", str(row.high), "all"], capsys, monkeypatch
+    )
+    assert code == Exit.OK and json.loads(out)["limit"] == row.high
+
+
+@pytest.mark.parametrize("endpoint", ["user-metrics", "requests"])
+@pytest.mark.parametrize("width", [80, 100])
+def test_fields_fit_the_terminal(
+    endpoint: str, width: int, capsys: Capture, monkeypatch: Patch
+) -> None:
+    """`fields` printed lines of 150 columns and more, which a terminal wrapped: now the
+    operators and notes are wrapped under their column, every operator still shown; in a
+    pipe, one line per field as before."""
+    from helicone_filter.facts.schema import schema_of
+
+    monkeypatch.setenv("COLUMNS", str(width))
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    code, out, _ = run(["fields", "-e", endpoint], capsys, monkeypatch)
+    assert code == Exit.OK
+    assert max(map(len, out.splitlines())) < width
+    flat = " ".join(out.split())
+    for name, operators in schema_of(endpoint).field_operators.items():
+        assert f"{name} " in flat and ", ".join(operators) in flat
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    _, piped, _ = run(["fields", "-e", endpoint], capsys, monkeypatch)
+    assert max(map(len, piped.splitlines())) > width

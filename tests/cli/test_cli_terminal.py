@@ -52,6 +52,8 @@ def test_error_format_json(
 
 
 def test_colour(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NO_COLOR", "FORCE_COLOR", "TERM"):
+        monkeypatch.delenv(name, raising=False)
     _, _, plain = run(["modle = 1"], capsys, monkeypatch)
     assert "\x1b[" not in plain  # stderr is not a terminal here
     _, _, coloured = run(["--color", "always", "modle = 1"], capsys, monkeypatch)
@@ -62,6 +64,42 @@ def test_colour(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("NO_COLOR", "1")
     _, _, no_color = run(["modle = 1"], capsys, monkeypatch)
     assert "\x1b[" not in no_color
+
+
+@pytest.mark.parametrize(
+    ("environment", "terminal", "flag", "coloured"),
+    [
+        ({"FORCE_COLOR": "1"}, False, None, True),  # a pipe, forced
+        ({"FORCE_COLOR": "0"}, False, None, True),  # any value but empty forces
+        ({"FORCE_COLOR": ""}, False, None, False),  # empty: as if not set
+        ({"FORCE_COLOR": "1", "TERM": "dumb"}, True, None, True),
+        ({"TERM": "dumb"}, True, None, False),
+        ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, False, None, False),  # NO_COLOR wins
+        ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, True, "always", True),  # the flag wins
+        ({"FORCE_COLOR": "1"}, False, "never", False),
+    ],
+)
+def test_force_color_and_no_color(
+    environment: dict[str, str],
+    terminal: bool,
+    flag: str | None,
+    coloured: bool,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """FORCE_COLOR was ignored: now it colours a pipe (force-color.org), NO_COLOR keeps its
+    precedence over it (no-color.org), and --color over both."""
+    for name in ("NO_COLOR", "FORCE_COLOR", "TERM"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: terminal)
+    argv = ["modle = 1"] if flag is None else ["--color", flag, "modle = 1"]
+    _, _, err = run(argv, capsys, monkeypatch)
+    assert ("\x1b[" in err) is coloured
+    _, out, _ = run(["check", *argv], capsys, monkeypatch)
+    assert ("\x1b[" in out) is coloured
 
 
 def test_pretty_on_a_terminal(
@@ -190,7 +228,7 @@ def test_a_json_key_with_controls_is_shown_as_pictures(
     key_json = '{"users_view": {"\\u001b[2J\\u009b": {"gt": 1}}}'
     code, out, _ = run(["check", key_json], capsys, monkeypatch)
     assert code == Exit.BAD_FILTER
-    assert out.startswith('$.users_view["␛[2J\ufffd"]: users_view has no column ')
+    assert out.startswith('error: $.users_view["␛[2J\ufffd"]: users_view has no column ')
     assert not UNSAFE.search(out.replace("\n", ""))
 
 
@@ -576,3 +614,133 @@ def test_ctrl_c_ends_it_quietly_with_130() -> None:
     assert proc.wait(timeout=30) == Exit.INTERRUPTED == 130
     assert proc.stderr.read() == b""
     proc.stdin.close()
+
+
+# -- one labelling scheme, and the caret under its character on a narrow terminal -------------
+
+LABELLED = re.compile(r"(helicone-filter: )?(error|warning|hint): |usage: |  ")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["compile", "modle = 1"],
+        ["compile", "model contains 'gpt_4'"],
+        ["check", "modle = 1 and model contains 'gpt_4'"],
+        ["fmt", "cost > "],
+        ["sql", "--table-map", "nope", "cached"],
+        ["query", "-e", "requests", "--send", "cached"],
+        ["query", "--json", "cached"],
+        ["compile", "--nesting", "up", "cached"],
+        ["explain", "modle = 1"],
+    ],
+)
+def test_every_message_is_labelled_the_same_way(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`check` printed errors without the `error:` its warnings had, and usage errors said
+    `helicone-filter query:`: now every message on stderr starts `helicone-filter: error:` or
+    `helicone-filter: warning:` (or is argparse's usage line), its other lines indented, and
+    `check`'s report on stdout has the same labels without the program's name."""
+    monkeypatch.setenv("HELICONE_API_KEY", "sk-test")
+    _, out, err = run(argv, capsys, monkeypatch)
+    said = err if argv[0] != "check" else out
+    assert said.strip()
+    for block in said.strip().split("\n\n"):
+        first, *rest = block.splitlines()
+        assert LABELLED.match(first), first
+        if argv[0] == "check":
+            assert first.startswith(("error: ", "warning: "))
+        elif not first.startswith("usage: "):
+            assert first.startswith(("helicone-filter: error: ", "helicone-filter: warning: "))
+        for line in rest:
+            assert line.startswith(("  ", "helicone-filter: error: ", "helicone-filter: hint: "))
+
+
+def caret_under(lines: list[str], width: int) -> str:
+    """The text above the carets: the line shown and the caret line of one problem, neither
+    wider than `width` columns; what the carets stand under, by the columns each character
+    takes."""
+    from helicone_filter.errors import display_width
+
+    shown, carets = lines
+    assert display_width(shown) < width and display_width(carets) < width
+    start = len(carets) - len(carets.lstrip(" "))
+    column, under = 0, ""
+    for c in shown:
+        if start <= column < len(carets):
+            under += c
+        column += display_width(c)
+    return under
+
+
+WIDE = 'model = "' + "中文🙂" * 30 + '" and modle = 1'
+
+
+@pytest.mark.parametrize("command", ["compile", "check"])
+@pytest.mark.parametrize("width", [40, 80])
+def test_a_long_line_is_cut_to_the_terminal_with_the_caret_under_its_character(
+    command: str, width: int, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line wider than the terminal was wrapped by it, and the caret stood under another
+    character (CJK and emoji take two columns): now a window of the line that fits, `…` on
+    the cut side, the caret under `modle`."""
+    monkeypatch.setenv("COLUMNS", str(width))
+    for stream in (sys.stdout, sys.stderr):
+        monkeypatch.setattr(stream, "isatty", lambda: True)
+    code, out, err = run([command, "--color", "never", WIDE], capsys, monkeypatch)
+    assert code == Exit.BAD_FILTER
+    block = (out if command == "check" else err).split("\n\n")[0].splitlines()
+    assert block[0].endswith("unknown field 'modle'")
+    assert block[1].startswith("  …") and block[1].endswith("modle = 1")
+    assert caret_under(block[1:3], width) == "modle"
+
+
+def test_the_repl_cuts_a_long_line_to_its_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The REPL draws its carets with the same renderer, to the width of its terminal."""
+    from helicone_filter.cli.repl import Runner
+
+    out = io.StringIO()
+    monkeypatch.setattr(out, "isatty", lambda: True, raising=False)
+    monkeypatch.setenv("COLUMNS", "50")
+    Runner(out).enter(WIDE)
+    block = out.getvalue().split("\n\n")[0].splitlines()
+    assert block[0] == "error: line 1, column 106: unknown field 'modle'"
+    assert block[1].startswith("  …") and caret_under(block[1:3], 50) == "modle"
+
+
+def test_a_problem_at_the_end_of_a_long_line_keeps_its_caret_on_the_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "30")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    _, _, err = run(["--color", "never", "cost > 1 and " * 10 + "cost >"], capsys, monkeypatch)
+    shown, carets = err.splitlines()[1:3]
+    assert shown.startswith("  …") and shown.endswith("cost >")
+    assert len(carets) == len(shown) + 1 < 30 and carets.endswith(" ^")
+
+
+PYTHON_SPELLING = re.compile(r'=True|base_url=|timeout=|api_key\)|endpoint="')
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["compile", 'session_tag = "beta"'],
+        ["check", 'session_tag = "beta"'],
+        ["compile", "-e", "requests", "user_cost > 5"],
+        ["check", "-e", "requests", '{"users_view": {"user_cost": {"gt": 5}}}'],
+        ["query", "all", "--send", "--base-url", "http://127.0.0.1:9", "--timeout", "5"],
+        ["query", "all", "--send", "--base-url", "http://127.0.0.1:9", "--error-format", "json"],
+    ],
+)
+def test_hints_name_the_command_lines_options(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hints said `(endpoint="requests", --endpoint requests)` and `(--eu, eu=True)`: on the
+    command line they name its options only."""
+    monkeypatch.setenv("HELICONE_API_KEY", "sk-test")
+    _, out, err = run(argv, capsys, monkeypatch)
+    assert "hint" in out + err
+    assert PYTHON_SPELLING.search(out + err) is None, out + err
+    assert "--endpoint" in out + err or "--base-url" in out + err

@@ -174,7 +174,7 @@ def test_parquet_without_pyarrow_says_how_to_install_it(
 ) -> None:
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     sent = len(api.helicone.received)
-    assert export(api, "-o", str(tmp_path / "r.parquet")) == Exit.USAGE
+    assert export(api, "-o", str(tmp_path / "r.parquet")) == Exit.MISSING_DEPENDENCY
     assert "pip install 'helicone-filter[export]'" in capsys.readouterr().err
     assert len(api.helicone.received) == sent
 

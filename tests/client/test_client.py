@@ -547,8 +547,8 @@ def test_send_401(
     assert (code, out) == (Exit.REQUEST_FAILED, "")
     assert err == (
         f"helicone-filter: error: {url} refused the API key (HTTP 401: Invalid API key)\n"
-        "  hint: set HELICONE_API_KEY (or api_key) to an API key of your Helicone organisation; "
-        "a key of an EU account works only on the EU host (--eu, eu=True), a key of a US account "
+        "  hint: set HELICONE_API_KEY to an API key of your Helicone organisation; "
+        "a key of an EU account works only on the EU host (--eu), a key of a US account "
         "only on the default host\n"
     )
 
@@ -584,7 +584,7 @@ def test_send_timeout(
     assert err == (
         f"helicone-filter: error: {url} did not answer within 0.3 s (read timeout), at POST "
         f"{url}{fake.PATH}\n"
-        "  hint: allow more time (--timeout SECONDS, or timeout= in Python), or try again later\n"
+        "  hint: allow more time (--timeout SECONDS), or try again later\n"
     )
 
 
@@ -615,7 +615,7 @@ def test_send_without_a_key_is_a_usage_error_and_sends_nothing(
     assert (code, out) == (Exit.USAGE, "")
     state = "not set" if value is None else "empty"
     assert err == (
-        "helicone-filter query: error: --send needs a Helicone API key in HELICONE_API_KEY, "
+        "helicone-filter: error: --send needs a Helicone API key in HELICONE_API_KEY, "
         f"which is {state} (export HELICONE_API_KEY=sk-...); nothing was sent\n"
     )
     assert received == []
@@ -650,7 +650,7 @@ def test_send_key_with_a_line_break_is_a_usage_error(
     monkeypatch.setenv("HELICONE_API_KEY", "sk-abc\n")
     code, _, err = run(["query", "all", "--send"], capsys, monkeypatch)
     assert code == Exit.USAGE
-    assert err.startswith("helicone-filter query: error: HELICONE_API_KEY: the API key has white")
+    assert err.startswith("helicone-filter: error: HELICONE_API_KEY: the API key has white")
 
 
 @pytest.mark.usefixtures("key")
@@ -688,8 +688,8 @@ def test_send_error_format_json_and_colour(
             "status": 401,
             "url": url + fake.PATH,
             "details": [],
-            "hint": "set HELICONE_API_KEY (or api_key) to an API key of your Helicone "
-            "organisation; a key of an EU account works only on the EU host (--eu, eu=True), a "
+            "hint": "set HELICONE_API_KEY to an API key of your Helicone "
+            "organisation; a key of an EU account works only on the EU host (--eu), a "
             "key of a US account only on the default host",
         }
     }

@@ -288,13 +288,13 @@ def test_serve_says_in_one_line_why_it_cannot_listen() -> None:
         code, err = _serve_error("--port", str(port))
     assert code == 69  # not 3, which says that no users came back
     assert err == (
-        f"helicone-filter serve: error: 127.0.0.1:{port} is in use by another program: stop "
+        f"helicone-filter: error: 127.0.0.1:{port} is in use by another program: stop "
         "it, or choose another port (--port; 0 picks a free one)\n"
     )
     code, err = _serve_error("--port", "99999")
     assert code == 2
     assert err.splitlines()[-1] == (
-        "helicone-filter serve: error: argument --port: '99999' is not a port: give 0 to 65535"
+        "helicone-filter: error: argument --port: '99999' is not a port: give 0 to 65535"
     )
     assert "Traceback" not in err
     code, err = _serve_error("--host", "no-such-host.invalid")
