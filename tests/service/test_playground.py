@@ -929,3 +929,22 @@ def test_known_values_are_offered_after_their_field(base: str, browser: WebDrive
     box.send_keys(Keys.ENTER, " and cached")
     _wait(browser, lambda d: '"cached"' in _value(d, "json"), "the JSON")
     assert _value(browser, "filter") == 'model = "gpt-4o" and cached'
+
+
+def test_each_operator_taken_and_typed_on_reads_as_meant(base: str, browser: WebDriver) -> None:
+    box = _open(browser, base + "/")
+    _type(browser, box, "model ")
+    _wait(browser, lambda d: _list_open(d) and _options(d)[:1] == ["="], "operators")
+    operators = _options(browser)
+    assert len(operators) >= 8
+    for i, operator in enumerate(operators):
+        _type(browser, box, "model ")
+        _wait(browser, lambda d: _list_open(d) and _options(d) == operators, "operators")
+        box.send_keys(Keys.ARROW_DOWN * i, Keys.ENTER)
+        _wait(browser, lambda d: _value(d, "filter") != "model ", f"{operator} taken")
+        value = "" if operator.startswith("is") else '["a"]' if operator.endswith("in") else '"a"'
+        box.send_keys(value, Keys.ESCAPE)
+        meant = f"model {operator} {value}".rstrip()
+        _wait(browser, lambda d, m=meant: _value(d, "filter").rstrip() == m, meant)
+        _wait(browser, lambda d: _value(d, "json").startswith("{"), f"the JSON of {meant}")
+        assert _problems(browser) == [], meant
