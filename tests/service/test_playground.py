@@ -813,7 +813,8 @@ window.fetch = async (url, init) => {
 # After "= ", the string template as the service gives it once it says where the caret goes.
 FAKE_TEMPLATE = """
 window.fakeComplete = body => body.text.endsWith("= ") ? {completions: [{
-  label: '"..."', kind: "value", insert_text: '""', cursor_offset: 1, detail: "a string",
+  label: '"..."', kind: "value", insert_text: '""', cursor_offset: 1, cursor_offset_utf16: 1,
+  detail: "a string",
   replace_start: body.cursor_utf16, replace_end: body.cursor_utf16,
   replace_start_utf16: body.cursor_utf16, replace_end_utf16: body.cursor_utf16}]} : null;
 """
@@ -871,7 +872,11 @@ def test_the_string_template_of_the_service_puts_the_caret_inside(
 
 # -- known values ----------------------------------------------------------------------------------
 
-VALUES = {"model": ["gpt-4o", "gpt-4o-mini"], "properties.environment": ["production"]}
+VALUES = {
+    "model": ["gpt-4o", "gpt-4o-mini"],
+    "status": [200, 404],
+    "properties.environment": ["production"],
+}
 
 
 def test_known_values_are_sent_and_an_older_service_still_completes(
@@ -899,12 +904,12 @@ def test_known_values_are_sent_and_an_older_service_still_completes(
     _type(browser, box, "properties.")
     _wait(browser, lambda d: _list_open(d) and _options(d) == ["environment"], "the map key")
     # Wrong values are refused with what was expected, in the hook and in the box.
-    with pytest.raises(Exception, match="model: expected a list of strings"):
+    with pytest.raises(Exception, match=r"model: expected a list of strings \(of at most"):
         browser.execute_script("window.heliconeFilter.setValues({model: 'gpt-4o'})")
     browser.find_element(By.CSS_SELECTOR, "#values summary").click()
     values_box = browser.find_element(By.ID, "known-values")
     values_box.send_keys(Keys.CONTROL, "a")
-    values_box.send_keys('{"model": [1]}')
+    values_box.send_keys('{"model": [true]}')
     problem = browser.find_element(By.ID, "values-problem")
     _wait(browser, lambda d: "model: expected a list of strings" in problem.text, "the problem")
     values_box.send_keys(Keys.CONTROL, "a")
