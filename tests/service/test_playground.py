@@ -854,11 +854,6 @@ def test_the_caret_goes_where_the_completion_says(base: str, browser: WebDriver)
     assert browser.execute_script("return arguments[0].selectionStart", box) == len("model = ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adjust at merge: the service's /complete gives cursor_offset with the completion "
-    "engineer's branch; then remove this mark",
-)
 def test_the_string_template_of_the_service_puts_the_caret_inside(
     base: str, browser: WebDriver
 ) -> None:
@@ -920,11 +915,6 @@ def test_known_values_are_sent_and_an_older_service_still_completes(
     assert browser.execute_script("return window.heliconeFilter.values()") == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adjust at merge: the service's /complete offers `values` with the completion "
-    "engineer's branch; then remove this mark",
-)
 def test_known_values_are_offered_after_their_field(base: str, browser: WebDriver) -> None:
     box = _open(browser, base + "/")
     browser.execute_script("window.heliconeFilter.setValues(arguments[0])", VALUES)
