@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 
 def field_lines(endpoint: str = DEFAULT_ENDPOINT, width: int | None = None) -> list[str]:
-    """`fields` as text: each field of an endpoint (its table, type and operators), then what
+    """`fields` as text: each field of an endpoint (its table, type and operators, and on the
+    line below what it is), then what
     Helicone does with some of them, and how maps and the null tests are written. With
     `width` (a terminal's columns), each field's operators are wrapped under their column
     and the notes under theirs, so that no line is wider than the terminal (where the
@@ -32,7 +33,7 @@ def field_lines(endpoint: str = DEFAULT_ENDPOINT, width: int | None = None) -> l
     Raises:
         ValueError: an unknown endpoint.
     """
-    from helicone_filter.facts.schema import schema_of
+    from helicone_filter.facts.schema import FIELD_MEANINGS, schema_of
 
     schema = schema_of(endpoint)
     operators = schema.field_operators
@@ -42,9 +43,11 @@ def field_lines(endpoint: str = DEFAULT_ENDPOINT, width: int | None = None) -> l
     ]
     widths = [max(len(row[i]) for row in table) for i in range(3)]
     lines = []
-    for row in table:
+    for i, row in enumerate(table):
         lead = "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + " "
         lines += _wrapped(lead, row[3], width, ", ")
+        if i:  # what the field is, under its name
+            lines += _wrapped("    ", FIELD_MEANINGS[row[0]], width, " ")
     name_width = max(map(len, schema.notes), default=0)
     lines += ["", "what Helicone does with some of them:"]
     for name, note in schema.notes.items():

@@ -222,6 +222,59 @@ HELICONE_COLUMNS: Final[dict[str, str]] = {
 # the `tag` (String) of its tags table, in a subquery (columns.SessionTagFamily).
 REQUEST_ENDPOINT_COLUMNS: Final[dict[str, str]] = {"session_tag": "String"}
 
+# What each field is, in one line (`helicone-filter fields`, the service's /fields, the
+# playground's Fields table): every field of every endpoint, the refused ones too.
+FIELD_MEANINGS: Final[dict[str, str]] = {
+    "user_user_id": "the user's id, the Helicone-User-Id their requests carried",
+    "user_active_for": "days from the user's first request to their last",
+    "user_total_requests": "the user's requests (those the request conditions select)",
+    "user_average_requests_per_day_active": "the user's requests per day they were active",
+    "user_average_tokens_per_request": "tokens per request, on average over the user's",
+    "user_total_completion_tokens": "completion tokens over the user's requests",
+    "user_total_prompt_tokens": "prompt tokens over the user's requests",
+    "user_cost": "dollars spent over the user's requests",
+    "user_first_active": "when the user's first request was made",
+    "user_last_active": "when the user's last request was made",
+    "country_code": "the country the request came from (two letters, e.g. US)",
+    "provider": "the model's provider, e.g. OPENAI or ANTHROPIC",
+    "model": "the model the request used, e.g. gpt-4o",
+    "user_id": "the user the request was made for (its Helicone-User-Id header)",
+    "organization_id": "the Helicone organisation the request was logged in",
+    "node_id": "a node of Helicone's former jobs feature",
+    "job_id": "a job of Helicone's former jobs feature",
+    "request_id": "the request's id (a UUID)",
+    "target_url": "the URL the request was sent to",
+    "scores_column": "the request's whole map of scores",
+    "request_body": "the request's body, as text",
+    "response_body": "the response's body, as text",
+    "cache_reference_id": "for a cached response, the request it was cached from (a UUID)",
+    "assets": "the ids of the request's assets (images, files)",
+    "prompt_id": "the Helicone prompt the request was made from",
+    "prompt_version": "the version of that prompt",
+    "request_referrer": "where the request came from, as Helicone recorded it",
+    "latency": "milliseconds from the request to the end of its response",
+    "cost": "what the request cost, in dollars",
+    "time_to_first_token": "milliseconds to the first token of a streamed response",
+    "status": "the response's HTTP status, e.g. 200 or 429",
+    "prompt_tokens": "tokens of the prompt",
+    "completion_tokens": "tokens of the completion",
+    "prompt_cache_read_tokens": "prompt tokens read from the provider's prompt cache",
+    "prompt_cache_write_tokens": "prompt tokens written to the provider's prompt cache",
+    "total_tokens": "prompt and completion tokens together",
+    "request_created_at": "when the request was made",
+    "response_created_at": "when the response came back",
+    "threat": "whether Helicone flagged the prompt as a threat (prompt injection)",
+    "cache_enabled": "whether the request asked for Helicone's cache",
+    "cached": "whether the response came from Helicone's cache",
+    "helicone-score-feedback": "the feedback given on the request (thumbs up is true)",
+    "is_passthrough_billing": "whether the request was billed through Helicone",
+    "properties": "the request's custom properties (Helicone-Property-* headers), by key",
+    "search_properties": "the custom properties, for search",
+    "scores": "the request's scores (evaluations), by name",
+    "property_key": "a key the request's custom properties have",
+    "session_tag": "a tag of the session the request belongs to",
+}
+
 # What a user of each field should know about Helicone's reading of it (the field table of
 # docs/language.md, `helicone-filter fields`).
 FIELD_NOTES: Final[dict[str, str]] = {
@@ -705,7 +758,7 @@ def schema_of(name: str = DEFAULT_ENDPOINT) -> EndpointSchema:
 
 def field_table(endpoint: str = DEFAULT_ENDPOINT) -> list[dict[str, Any]]:
     """Every field of an endpoint as plain data: name, table, type, its operators in the
-    language and in JSON, and what Helicone does with it.
+    language and in JSON, what it is, and what Helicone does with it.
 
     Raises:
         ValueError: an unknown endpoint.
@@ -718,6 +771,7 @@ def field_table(endpoint: str = DEFAULT_ENDPOINT) -> list[dict[str, Any]]:
             "type": f.kind_label,
             "operators": list(schema.field_operators[name]),
             "json_operators": list(JSON_OPERATORS[f.kind]) if f.column is not None else [],
+            "means": FIELD_MEANINGS[name],
             "helicone": schema.notes.get(name, ""),
         }
         for name, f in schema.fields.items()

@@ -732,6 +732,8 @@ class FieldInfo(_Model):
     """The operators filter text may use on it."""
     json_operators: list[StrictStr]
     """The operators of its FilterNode JSON (none for a field Helicone cannot filter on)."""
+    means: StrictStr
+    """What it is, in one line."""
     helicone: StrictStr
     """What Helicone does with it that may surprise, or ""."""
 

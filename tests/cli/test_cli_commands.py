@@ -433,9 +433,10 @@ def test_fields_table(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mo
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["FIELD", "TABLE", "TYPE", "OPERATORS"]
-    rows = {line.split()[0]: line for line in lines[1 : 1 + len(FIELDS)]}
-    assert set(rows) == set(FIELDS)
+    rows = {line.split()[0]: line for line in lines[1 : 1 + 2 * len(FIELDS) : 2]}
+    assert set(rows) == set(FIELDS)  # each field's row, and under it what the field is
     assert rows["cached"].split(None, 3)[1:] == ["request_response_rmt", "boolean", "=, !="]
+    assert all(line.startswith("    ") for line in lines[2 : 2 + 2 * len(FIELDS) : 2])
 
 
 def test_fields_json(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,9 +1,11 @@
-"""The schema table in the code is the OpenAPI file's: every column and operator, no more."""
+"""The schema table in the code is the OpenAPI file's: every column and operator, no more; and
+each field says what it is."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from conftest import openapi
 
 from helicone_filter.facts.schema import (
@@ -94,3 +96,22 @@ def test_text_operators_write_only_allowed_json_operators() -> None:
 def test_column_names_are_unique_across_tables() -> None:
     names = [c for t in TABLE_SCHEMAS.values() for c in _schemas()[t]["properties"]]
     assert len(names) == len(set(names)) == len(FIELDS)
+
+
+def test_every_field_says_what_it_is_once() -> None:
+    from helicone_filter.facts.schema import ALL_FIELDS, FIELD_MEANINGS, field_table
+
+    assert set(FIELD_MEANINGS) == set(ALL_FIELDS)
+    assert all(0 < len(m) <= 80 and not m.endswith(".") for m in FIELD_MEANINGS.values())
+    for endpoint in ("user-metrics", "requests"):
+        assert all(row["means"] == FIELD_MEANINGS[row["field"]] for row in field_table(endpoint))
+
+
+def test_fields_prints_what_each_field_is_under_it(capsys: pytest.CaptureFixture[str]) -> None:
+    from helicone_filter.cli import main
+    from helicone_filter.facts.schema import FIELD_MEANINGS
+
+    assert main(["fields", "-e", "requests"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("model "))
+    assert lines[at + 1] == "    " + FIELD_MEANINGS["model"]

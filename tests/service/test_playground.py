@@ -783,13 +783,14 @@ def test_the_field_table_keeps_operators_apart(base: str, browser: WebDriver) ->
     browser.find_element(By.CSS_SELECTOR, "#reference summary").click()
     fields = httpx.get(base + "/fields").json()["fields"]
     rows = browser.find_elements(By.CSS_SELECTOR, "#field-rows tr")
-    shown = {
-        r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")[2].text
-        for r in rows
+    cells = {
+        r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td") for r in rows
     }
     assert any("not in" in f["operators"] for f in fields)
     for f in fields:
-        assert [o for o in shown[f["field"]].split(", ") if o] == f["operators"], f["field"]
+        means, _, operators = (c.text for c in cells[f["field"]][1:4])
+        assert [o for o in operators.split(", ") if o] == f["operators"], f["field"]
+        assert means == f["means"], f["field"]  # what each field is
 
 
 # -- taking a completion and typing on -----------------------------------------------------------
