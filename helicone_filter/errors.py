@@ -27,10 +27,12 @@ class Problem(Record):
         code: stable kebab-case identifier, e.g. `unknown-field`; each is registered, with
             its meaning, in problems.CODES.
         message: what is wrong, in a user's words.
-        start: offset (code points) where the offending text starts.
+        start: offset (code points) where the offending text starts; 0 where there is no
+            text (a problem of JSON input, or of an argument).
         end: offset where it ends (exclusive); equal to `start` at the end of the input.
-        line: 1-based line of `start`.
-        column: 1-based column of `start`, in code points.
+        line: 1-based line of `start`, or None where there is no text to point into (a
+            problem of JSON input has its `path` instead).
+        column: 1-based column of `start`, in code points, or None as `line`.
         hint: how to fix it, or "" when there is nothing more to say.
         severity: "error", or "warning" for something that works but probably not as meant.
         path: for JSON input, the JSON path of the offending value (`$.left.users_view`).
@@ -42,8 +44,8 @@ class Problem(Record):
     message: str
     start: int
     end: int
-    line: int
-    column: int
+    line: int | None
+    column: int | None
     hint: str = ""
     severity: Severity = "error"
     path: str | None = None
@@ -104,12 +106,18 @@ _NEWLINE = re.compile("\n")
 
 
 class FilterError(ValueError):
-    """The root of every error raised for a bad filter; carries all its `problems`."""
+    """The root of every error raised for a bad filter (or a bad argument beside it); carries
+    all its `problems`. Pickles and copies whole (an error from a worker process)."""
 
     def __init__(self, problems: Sequence[Problem], text: str = "") -> None:
         self.problems: list[Problem] = list(problems)
         self.text = text
         super().__init__(self.problems[0].message if self.problems else "bad filter")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Made again from its problems and text (the exception's `args` hold only the first
+        # message), then given every other attribute (notes, a subclass's own).
+        return type(self), (self.problems, self.text), dict(vars(self))
 
     @property
     def code(self) -> str:
@@ -126,6 +134,25 @@ class FilterSyntaxError(FilterError):
 
 class FilterValidationError(FilterError):
     """The filter reads, but asks for something Helicone does not allow."""
+
+
+class FilterArgumentError(FilterError):
+    """An argument beside the filter that the function does not take: an unknown endpoint or
+    nesting, a naive `now`. A ValueError, as before; its one problem has no position."""
+
+    @classmethod
+    def because(cls, message: str, hint: str = "") -> Self:
+        """The error with one problem: `message` (what was given and what is taken) and
+        `hint` (how to write it)."""
+        code = "invalid-argument"
+        if issubclass(cls, TypeError):
+            code = "wrong-argument-type"
+        return cls([Problem(code, message, 0, 0, None, None, hint, "error")])
+
+
+class FilterTypeError(FilterArgumentError, TypeError):
+    """An argument of the wrong type: `compile(123)`, `compile({...})` (JSON where text is
+    taken), `now="2025-01-01"`. Both a FilterError and a TypeError, so either catches it."""
 
 
 class RowError(ValueError):
@@ -242,15 +269,16 @@ def render_problem(text: str, problem: Problem, *, color: bool = False) -> str:
     With `color`, ANSI colours for a terminal: the caret and an error's message in red, a
     warning's in yellow, the hint in cyan.
     """
-    where = f"line {problem.line}, column {problem.column}"
-    if problem.line == 0 and problem.path is not None:
-        where = printable(problem.path)  # a problem in JSON: its path, no text to show
+    where = f"line {problem.line}, column {problem.column}: "
+    if problem.line is None:
+        # a problem in JSON: its path, no text to show; of an argument: no place at all
+        where = "" if problem.path is None else f"{printable(problem.path)}: "
     mark = YELLOW if problem.severity == "warning" else RED
-    head = f"{where}: {paint(printable(problem.message), BOLD, color)}"
+    head = f"{where}{paint(printable(problem.message), BOLD, color)}"
     if problem.severity == "warning":
         head = f"{paint('warning:', mark, color)} {head}"
     out = [head]
-    if problem.line > 0:
+    if problem.line is not None:
         line_start = text.rfind("\n", 0, problem.start) + 1
         line_end = text.find("\n", problem.start)
         if line_end < 0:

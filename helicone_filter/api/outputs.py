@@ -15,7 +15,7 @@ from helicone_filter.api.reading import checked_endpoint, lower_text, read_filte
 from helicone_filter.api.text import compile as compile_filter
 from helicone_filter.backends.analysis import simplified
 from helicone_filter.backends.canonical_text import filter_text
-from helicone_filter.backends.clickhouse import Params, Target, check_target, sql_of
+from helicone_filter.backends.clickhouse import Params, Target, check_target, column_names, sql_of
 from helicone_filter.backends.helicone_json import to_json
 from helicone_filter.backends.request_body import (
     DEFAULT_LIMIT,
@@ -24,6 +24,7 @@ from helicone_filter.backends.request_body import (
     count_body_of,
 )
 from helicone_filter.backends.row_matching import Row, checked_row, filter_matches
+from helicone_filter.errors import FilterArgumentError, FilterTypeError
 from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT
 from helicone_filter.facts.query_options import options_of
 from helicone_filter.frontends.checker import SPLITTABLE, normalized_ir
@@ -126,15 +127,25 @@ def to_clickhouse(
 
     Raises:
         FilterSyntaxError, FilterValidationError: the filter is not valid.
-        ValueError: a bad `table_map`, `now`, `target` or `endpoint`.
+        FilterArgumentError: a bad `table_map`, `now`, `target` or `endpoint` (a ValueError;
+            FilterTypeError, also a TypeError, when of the wrong type).
 
     Example:
         >>> to_clickhouse('model contains "gpt" and status = 200')
         ("`model` ILIKE concat('%', {p0:String}, '%') AND `status` = {p1:Int64}", \
 {'p0': 'gpt', 'p1': 200})
     """
-    check_target(target)
     checked_endpoint(endpoint)
+    if table_map is not None and not isinstance(table_map, Mapping):
+        raise FilterTypeError.because(
+            f"table_map must be a mapping of names, not {type(table_map).__name__}",
+            'e.g. table_map={"request_response_rmt": "requests"}',
+        )
+    try:
+        check_target(target)
+        column_names(table_map, target)
+    except (ValueError, TypeError) as e:
+        raise FilterArgumentError.because(str(e)) from None
     node = read_filter(filter, now=now, endpoint=endpoint)
     return sql_of(node, table_map=table_map, target=target)
 

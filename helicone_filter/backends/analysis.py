@@ -650,7 +650,7 @@ def _problem(f: Finding, source: _Source | None) -> Problem:
         first = operands[0]
         leaf = first if isinstance(first, Condition) else _leaves(first)[0]
         path = str(leaf.path) if leaf.path else "$"
-        return Problem(f.code, message, 0, 0, 0, 0, hint, severity(f.code), path)
+        return Problem(f.code, message, 0, 0, None, None, hint, severity(f.code), path)
     if f.code in ("redundant", "duplicate"):
         start, end = source.marked(operands[0])
     else:

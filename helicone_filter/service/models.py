@@ -195,10 +195,10 @@ class Problem(_Model):
     """Where the offending text starts, in code points (0 for JSON input)."""
     end: StrictInt
     """Where it ends (exclusive), in code points; equal to `start` at the end of the text."""
-    line: StrictInt
-    """The 1-based line of `start` (0 for JSON input)."""
-    column: StrictInt
-    """The 1-based column of `start`, in code points (0 for JSON input)."""
+    line: StrictInt | None
+    """The 1-based line of `start`; null for JSON input, whose problems have a `path`."""
+    column: StrictInt | None
+    """The 1-based column of `start`, in code points; null for JSON input."""
     hint: StrictStr
     """How to fix it, or "" when there is nothing more to say."""
     severity: Severity
