@@ -19,6 +19,7 @@ from helicone_filter.errors import (
     FilterSyntaxError,
     FilterTypeError,
     FilterValidationError,
+    Fix,
     Problem,
     RowError,
 )
@@ -45,10 +46,14 @@ __all__ = [
     "Diagnostic",
     "FieldRef",
     "FilterArgumentError",
+    "FilterBranch",
     "FilterError",
+    "FilterLeaf",
+    "FilterNode",
     "FilterSyntaxError",
     "FilterTypeError",
     "FilterValidationError",
+    "Fix",
     "Group",
     "LocalTable",
     "Node",
@@ -85,6 +90,7 @@ if TYPE_CHECKING:
     from helicone_filter.api.local_table import LocalTable
     from helicone_filter.backends.clickhouse import Params, Target
     from helicone_filter.backends.helicone_json import JSON, Nesting
+    from helicone_filter.backends.node_types import FilterBranch, FilterLeaf, FilterNode
     from helicone_filter.backends.request_body import TimeFilter
     from helicone_filter.backends.row_matching import Row
     from helicone_filter.diagnostics import Diagnostic
@@ -141,7 +147,7 @@ def diagnose(
 
     Example:
         >>> d = diagnose('modle = "x"')[0]
-        >>> (d.code, d.start, d.end, d.fixes[0][0].new_text)
+        >>> (d.code, d.start, d.end, d.fixes[0].replacement)
         ('unknown-field', 0, 5, 'model')
     """
     from helicone_filter.api.diagnosis import diagnose as loaded
@@ -216,7 +222,7 @@ def validate(obj: Any, *, endpoint: str = DEFAULT_ENDPOINT) -> Any:
 
 
 def count_body(
-    filter: dict[str, Any] | str,  # noqa: A002 - the body's own name for it
+    filter: FilterNode | Mapping[str, Any] | str,  # noqa: A002 - the body's own name for it
     *,
     since: str | datetime | None = None,
     until: str | datetime | None = None,
@@ -266,7 +272,7 @@ def matches(obj: Any, row: Row, *, endpoint: str = DEFAULT_ENDPOINT) -> bool:
 
 
 def query_body(
-    filter: dict[str, Any] | str,  # noqa: A002 - the body's own name for it
+    filter: FilterNode | Mapping[str, Any] | str,  # noqa: A002 - the body's own name for it
     *,
     endpoint: str = DEFAULT_ENDPOINT,
     limit: int = DEFAULT_LIMIT,
@@ -422,9 +428,13 @@ def to_text(obj: Any, *, endpoint: str = DEFAULT_ENDPOINT) -> str:
     return loaded(obj, endpoint=endpoint)
 
 
-# The classes of the JSON side and of editors are loaded on first use; `dir()` (hence tab
+# The classes of the JSON side and of editors, and the types of the FilterNode, are loaded on
+# first use; `dir()` (hence tab
 # completion and `help()`) lists them with the rest.
 _LAZY = {
+    "FilterBranch": "backends.node_types",
+    "FilterLeaf": "backends.node_types",
+    "FilterNode": "backends.node_types",
     "Completion": "frontends.completion",
     "Diagnostic": "diagnostics",
     "LocalTable": "api.local_table",

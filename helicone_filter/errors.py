@@ -12,8 +12,40 @@ from helicone_filter.problems import CODES, severity
 from helicone_filter.problems import Severity as Severity  # Problem.severity's type
 from helicone_filter.value_class import Record
 
-Edit = tuple[int, int, str]  # replace text[start:end] (code points) with the string
-Fix = tuple[Edit, ...]  # edits that mend a problem together
+# How the places that find a problem write a fix-it: edits to make together, each replacing
+# text[start:end] (code points) with the string. `make_problem` makes each a `Fix`.
+Edit = tuple[int, int, str]
+Edits = tuple[Edit, ...]
+
+
+class Fix(Record):
+    """One way to mend a problem: replace `text[start:end]` with `replacement`. The one shape
+    of a fix-it everywhere: `Problem.fixes`, a diagnostic's fixes, the command line's JSON and
+    the service's.
+
+    Attributes:
+        start: where the replaced text starts, in code points.
+        end: where it ends (exclusive), in code points; equal to `start` to insert.
+        replacement: the text to put there ("" to delete).
+        start_utf16: `start` in UTF-16 code units (a browser's, JavaScript's offsets).
+        end_utf16: `end` in UTF-16 code units.
+    """
+
+    start: int
+    end: int
+    replacement: str
+    start_utf16: int
+    end_utf16: int
+
+    def apply(self, text: str) -> str:
+        """`text` with this fix made.
+
+        Example:
+            >>> Fix(0, 5, "model", 0, 5).apply("modle = 1")
+            'model = 1'
+        """
+        return text[: self.start] + self.replacement + text[self.end :]
+
 
 # A line longer than this is shown as a window around the problem.
 _WINDOW = 100
@@ -36,8 +68,8 @@ class Problem(Record):
         hint: how to fix it, or "" when there is nothing more to say.
         severity: "error", or "warning" for something that works but probably not as meant.
         path: for JSON input, the JSON path of the offending value (`$.left.users_view`).
-        fixes: ways to mend it, each a tuple of edits to make together: `(start, end, text)`
-            replaces `text[start:end]` (code points). Filter text only.
+        fixes: ways to mend it, each a `Fix` (`start`, `end`, `replacement`, and the offsets
+            in UTF-16 code units). Filter text only.
     """
 
     code: str
@@ -50,6 +82,11 @@ class Problem(Record):
     severity: Severity = "error"
     path: str | None = None
     fixes: tuple[Fix, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The problem as JSON-ready data (each fix an object too), as the command line and
+        the service write it."""
+        return {**super().as_dict(), "fixes": [f.as_dict() for f in self.fixes]}
 
     def __new__(cls, code: str, *fields: Any, **named: Any) -> Self:
         # The one place every Problem is made through (Record writes `__init__` itself).
@@ -69,10 +106,12 @@ def make_problem(
     start: int,
     end: int,
     hint: str = "",
-    fixes: tuple[Fix, ...] = (),
+    fixes: tuple[Edits, ...] = (),
 ) -> Problem:
     """A Problem about `text[start:end]`, with its line and column worked out, and the
     severity registered for its code (problems.CODES): the usual way to make one about text.
+    Each of `fixes` (edits to make together) becomes one `Fix`: several edits, the stretch
+    from the first to the last with the edits made in it.
 
     Raises:
         UnregisteredCode: `code` is not registered, which is a bug.
@@ -81,7 +120,43 @@ def make_problem(
     starts = line_starts(text)
     line = bisect.bisect_right(starts, start)
     column = start - starts[line - 1] + 1
-    return Problem(code, message, start, end, line, column, hint, level, fixes=fixes)
+    made = tuple(_fix(text, edits) for edits in fixes if edits)
+    return Problem(code, message, start, end, line, column, hint, level, fixes=made)
+
+
+def _fix(text: str, edits: Edits) -> Fix:
+    """The edits, made together, as one Fix on `text`."""
+    ordered = sorted(edits)
+    start, end = ordered[0][0], max(e for _, e, _ in ordered)
+    out, at = [], start
+    for s, e, new in ordered:
+        out.append(text[at:s] + new)
+        at = max(at, e)
+    replacement = "".join(out) + text[at:end]
+    astral = _astral(text)
+    return Fix(
+        start,
+        end,
+        replacement,
+        start + bisect.bisect_left(astral, start),
+        end + bisect.bisect_left(astral, end),
+    )
+
+
+# The characters beyond U+FFFF (two UTF-16 code units each) of the last few texts fixes were
+# made on, as line_starts keeps line starts.
+_ASTRAL: dict[int, tuple[str, list[int]]] = {}
+
+
+def _astral(text: str) -> list[int]:
+    found = _ASTRAL.get(id(text))
+    if found is not None and found[0] is text:
+        return found[1]
+    astral = [i for i, c in enumerate(text) if ord(c) > 0xFFFF] if not text.isascii() else []
+    if len(_ASTRAL) >= 4:
+        _ASTRAL.clear()
+    _ASTRAL[id(text)] = (text, astral)
+    return astral
 
 
 # The line starts of the last few texts problems were made about: a filter with 10,000

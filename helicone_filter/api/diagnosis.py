@@ -34,7 +34,7 @@ def diagnose(
 
     Example:
         >>> d = diagnose('modle = "x"')[0]
-        >>> (d.code, d.start, d.end, d.fixes[0][0].new_text)
+        >>> (d.code, d.start, d.end, d.fixes[0].replacement)
         ('unknown-field', 0, 5, 'model')
     """
     checked_endpoint(endpoint)

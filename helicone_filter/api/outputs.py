@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from helicone_filter.api.filter_nodes import validate
 from helicone_filter.api.reading import checked_endpoint, lower_text, read_filter
@@ -30,6 +30,9 @@ from helicone_filter.facts.query_options import options_of
 from helicone_filter.frontends.checker import SPLITTABLE, normalized_ir
 from helicone_filter.frontends.syntax_tree import Node
 from helicone_filter.frontends.tree_text import tree_text
+
+if TYPE_CHECKING:
+    from helicone_filter.backends.node_types import FilterNode
 
 
 def to_text(obj: Any, *, endpoint: str = DEFAULT_ENDPOINT) -> str:
@@ -151,7 +154,7 @@ def to_clickhouse(
 
 
 def query_body(
-    filter: dict[str, Any] | str,  # noqa: A002 - the body's own name for it
+    filter: FilterNode | Mapping[str, Any] | str,  # noqa: A002 - the body's own name for it
     *,
     endpoint: str = DEFAULT_ENDPOINT,
     limit: int = DEFAULT_LIMIT,
@@ -213,7 +216,7 @@ def query_body(
 
 
 def count_body(
-    filter: dict[str, Any] | str,  # noqa: A002 - the body's own name for it
+    filter: FilterNode | Mapping[str, Any] | str,  # noqa: A002 - the body's own name for it
     *,
     since: str | datetime | None = None,
     until: str | datetime | None = None,
@@ -242,7 +245,7 @@ def _whole_seconds(now: datetime | None) -> datetime:
     return datetime.now(UTC).replace(microsecond=0) if now is None else now
 
 
-def _node(filter: dict[str, Any] | str, now: datetime, endpoint: str) -> Any:  # noqa: A002
+def _node(filter: Mapping[str, Any] | str, now: datetime, endpoint: str) -> Any:  # noqa: A002
     """The FilterNode of filter text (compiled) or of a dict (validated), for the endpoint."""
     if isinstance(filter, str):
         return compile_filter(filter, now=now, endpoint=endpoint)

@@ -6,7 +6,7 @@ validated form handed to the JSON writer and the analysis.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from helicone_filter.api.reading import (
     checked_endpoint,
@@ -31,6 +31,9 @@ from helicone_filter.frontends.lowering import lower_with_warnings
 from helicone_filter.frontends.parser import DEFAULT_MAX_DEPTH, DEFAULT_MAX_LENGTH
 from helicone_filter.frontends.parser import parse as parse_tree
 from helicone_filter.frontends.syntax_tree import Node
+
+if TYPE_CHECKING:
+    from helicone_filter.backends.node_types import FilterNode
 
 # A leaf of the output and where it came from: its path in the JSON ("left"/"right" steps from
 # the root) and the span of the condition in the text.
@@ -74,7 +77,7 @@ def compile(  # noqa: A001 - the verb users look for, like re.compile
     max_length: int = DEFAULT_MAX_LENGTH,
     max_depth: int = DEFAULT_MAX_DEPTH,
     endpoint: str = DEFAULT_ENDPOINT,
-) -> dict[str, Any] | str:
+) -> FilterNode:
     """Compile filter text into the FilterNode JSON that an endpoint of Helicone takes: POST
     /v1/user/metrics/query (the default), or the request endpoints (`endpoint="requests"`).
 
@@ -89,7 +92,8 @@ def compile(  # noqa: A001 - the verb users look for, like re.compile
             (request_response_rmt and session_tag; `or` across tables allowed).
 
     Returns:
-        Plain JSON-ready data: a dict, or the string "all" for an empty filter or `all`.
+        Plain JSON-ready data: a dict, or the string "all" for an empty filter or `all`;
+        typed `FilterNode` (a TypedDict for a leaf or a branch), which the package exports.
 
     Raises:
         FilterSyntaxError: the text is not a filter.
@@ -105,7 +109,7 @@ def compile(  # noqa: A001 - the verb users look for, like re.compile
     """
     _checked(text, "compile", now, nesting, max_length, max_depth)
     node = lower_text(text, now=now, max_length=max_length, max_depth=max_depth, endpoint=endpoint)
-    result: dict[str, Any] | str = to_helicone(node, text, nesting)
+    result: FilterNode = to_helicone(node, text, nesting)
     return result
 
 
@@ -116,7 +120,7 @@ def compile_with_warnings(
     nesting: Nesting = "balanced",
     analyze: bool = True,
     endpoint: str = DEFAULT_ENDPOINT,
-) -> tuple[dict[str, Any] | str, list[Problem]]:
+) -> tuple[FilterNode, list[Problem]]:
     """`compile`, and the warnings `check_text` gives for the same text (what Helicone will do
     unexpectedly with the result, and the analysis's unless `analyze` is False), in one
     reading of the text.
@@ -137,7 +141,7 @@ def compile_with_sources(
     max_length: int = DEFAULT_MAX_LENGTH,
     max_depth: int = DEFAULT_MAX_DEPTH,
     endpoint: str = DEFAULT_ENDPOINT,
-) -> tuple[dict[str, Any] | str, Sources]:
+) -> tuple[FilterNode, Sources]:
     """`compile`, and each leaf's path in the JSON with the condition it was made from."""
     _checked(text, "compile_with_sources", now, nesting, max_length, max_depth)
     node = lower_text(text, now=now, max_length=max_length, max_depth=max_depth, endpoint=endpoint)
@@ -152,7 +156,7 @@ def compile_explained(
     nesting: Nesting = "balanced",
     analyze: bool = True,
     endpoint: str = DEFAULT_ENDPOINT,
-) -> tuple[dict[str, Any] | str, list[Condition], list[Problem]]:
+) -> tuple[FilterNode, list[Condition], list[Problem]]:
     """`compile` and `compile_with_warnings` in one reading of the text: the JSON, the
     condition each of its leaves was made from (in the order of the leaves, left first), and
     the warnings.
@@ -214,7 +218,7 @@ def compile_with_spans(
     max_length: int = DEFAULT_MAX_LENGTH,
     max_depth: int = DEFAULT_MAX_DEPTH,
     endpoint: str = DEFAULT_ENDPOINT,
-) -> tuple[dict[str, Any] | str, list[LeafSpan]]:
+) -> tuple[FilterNode, list[LeafSpan]]:
     """`compile`, and a source map: for each leaf of the JSON, where in the text it came from.
 
     Each entry is `(path, start, end)`: the leaf's path from the root as "left"/"right" steps,

@@ -5,7 +5,10 @@ from __future__ import annotations
 import inspect
 import subprocess
 import sys
+import types
+import typing
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from conftest import NOW, ROOT
@@ -215,9 +218,43 @@ def test_importing_the_package_loads_neither_the_json_side_nor_the_other_backend
         "import sys, helicone_filter; "
         "print(sorted(m for m in sys.modules if m.startswith(('helicone_filter.api.', "
         "'helicone_filter.frontends.checker', 'helicone_filter.frontends.completion', "
-        "'helicone_filter.diagnostics', 'pydantic'))))"
+        "'helicone_filter.diagnostics', 'helicone_filter.backends.node_types', 'pydantic'))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
     assert out.strip() == "['helicone_filter.api.reading', 'helicone_filter.api.text']"
+
+
+def _conforms(value: object, hint: Any) -> bool:
+    """Whether `value` is of the type `hint` (the few kinds FilterNode is made of)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, h) for h in typing.get_args(hint))
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    if typing.is_typeddict(hint):
+        fields = typing.get_type_hints(hint)
+        return (
+            isinstance(value, dict)
+            and hint.__required_keys__ <= value.keys() <= fields.keys()
+            and all(_conforms(v, fields[k]) for k, v in value.items())
+        )
+    return isinstance(value, origin or hint)
+
+
+def test_compile_returns_a_filter_node_users_can_annotate_with() -> None:
+    from helicone_filter.api import text
+
+    hints = typing.get_type_hints(text.compile, {**vars(text), **vars(helicone_filter)})
+    assert hints["return"] == helicone_filter.FilterNode
+    assert {"FilterNode", "FilterLeaf", "FilterBranch"} <= set(helicone_filter.__all__)
+    for source, endpoint in [
+        ("all", "user-metrics"),
+        ('user_cost > 5 and (model = "a" or properties.env = "b")', "user-metrics"),
+        ('session_tag = "a" or status = 500 or cached', "requests"),
+    ]:
+        node = helicone_filter.compile(source, now=NOW, endpoint=endpoint, nesting="right")
+        assert _conforms(node, helicone_filter.FilterNode), node
+    assert not _conforms({"left": "all", "operator": "xor", "right": "all"}, hints["return"])
+    assert not _conforms({"sessions": {}}, hints["return"])
