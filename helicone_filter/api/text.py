@@ -229,6 +229,7 @@ def compile_with_spans(
         >>> compile_with_spans("cost > 1 and cached")[1]
         [(('left',), 0, 8), (('right',), 13, 19)]
     """
+    _checked(text, "compile_with_spans", now, nesting, max_length, max_depth)
     result, sources = compile_with_sources(
         text,
         now=now,

@@ -143,7 +143,11 @@ def test_only_our_errors_escape(name: str, data: st.DataObject) -> None:
             lambda: hf.compile("cached", now="2025-01-01"),  # type: ignore[arg-type]
             "now must be an aware datetime, not str '2025-01-01'",
         ),
-        (lambda: hf.check_text(None), "check_text takes filter text (a str), not NoneType None"),  # type: ignore[arg-type]
+        (lambda: hf.check_text(None), "check_text takes filter text (a str), not NoneType None"),
+        (
+            lambda: hf.compile_with_spans(1.5),  # type: ignore[arg-type]
+            "compile_with_spans takes filter text (a str), not float 1.5",
+        ),
         (
             lambda: hf.compile("cached", endpoint=1),  # type: ignore[arg-type]
             "endpoint must be a string, not int 1",
