@@ -506,7 +506,11 @@ def refusal(model: type[BaseModel], body: Mapping[str, Any], error: ValidationEr
 
 
 def _unknown_field(model: type[BaseModel], name: object) -> str:
-    fields = list(model.model_fields)
+    fields = [  # the deprecated ones are taken, not offered
+        n
+        for n, f in model.model_fields.items()
+        if not (isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("deprecated"))
+    ]
     near = did_you_mean(str(name), fields)
     return (
         f"the body has an unknown field {shown(name)}"
