@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from helicone_filter.errors import Problem
+from helicone_filter.errors import Fix, Problem
 from helicone_filter.value_class import Record
 
 # A top-level joint of conditions: `and`, `or`, `&&`, `||`, outside strings.
@@ -25,21 +25,11 @@ _PIECES = re.compile(
 )
 
 
-class Edit(Record):
-    """Replace `text[start:end]` with `new_text` (offsets in code points; `*_utf16` the same
-    in UTF-16 code units)."""
-
-    start: int
-    end: int
-    new_text: str
-    start_utf16: int
-    end_utf16: int
-
-
 class Diagnostic(Record):
     """One problem, as an editor shows it: a squiggle over the range, a message, and fixes.
 
-    `fixes` holds fix-its, each a list of edits to apply together (non-overlapping, in order).
+    `fixes` holds fix-its, each a `Fix` (errors.py): `start`, `end`, `replacement`, and the
+    offsets in UTF-16 code units, the shape of a fix-it everywhere.
     """
 
     severity: str
@@ -50,18 +40,12 @@ class Diagnostic(Record):
     end: int
     start_utf16: int
     end_utf16: int
-    fixes: tuple[tuple[Edit, ...], ...]
+    fixes: tuple[Fix, ...]
 
 
-def apply_fix(text: str, fix: tuple[Edit, ...]) -> str:
-    """`text` with the edits of one fix-it applied."""
-    out, at = [], 0
-    for edit in sorted(fix, key=lambda e: e.start):
-        out.append(text[at : edit.start])
-        out.append(edit.new_text)
-        at = edit.end
-    out.append(text[at:])
-    return "".join(out)
+def apply_fix(text: str, fix: Fix) -> str:
+    """`text` with one fix-it made (`Fix.apply`)."""
+    return fix.apply(text)
 
 
 def diagnostics_of(text: str, problems: list[Problem]) -> list[Diagnostic]:
@@ -84,9 +68,7 @@ def diagnostics_of(text: str, problems: list[Problem]) -> list[Diagnostic]:
             p.end,
             units(p.start),
             units(p.end),
-            tuple(
-                tuple(Edit(s, e, new, units(s), units(e)) for s, e, new in fix) for fix in p.fixes
-            ),
+            p.fixes,
         )
         for p in problems
     ]
@@ -140,7 +122,7 @@ def _pieces(text: str) -> list[tuple[int, int]]:
 def _shift(text: str, p: Problem, offset: int) -> Problem:
     from helicone_filter.errors import make_problem
 
-    fixes = tuple(tuple((s + offset, e + offset, new) for s, e, new in fix) for fix in p.fixes)
+    fixes = tuple(((f.start + offset, f.end + offset, f.replacement),) for f in p.fixes)
     moved = make_problem(text, p.code, p.message, p.start + offset, p.end + offset, p.hint, fixes)
     return moved.replace(severity=p.severity)
 
@@ -173,7 +155,4 @@ class Utf16:
 
 def as_json(diagnostics: list[Diagnostic]) -> list[dict[str, Any]]:
     """Diagnostics as plain JSON data (for the HTTP service and tools)."""
-    return [
-        {**d.as_dict(), "fixes": [[e.as_dict() for e in fix] for fix in d.fixes]}
-        for d in diagnostics
-    ]
+    return [{**d.as_dict(), "fixes": [f.as_dict() for f in d.fixes]} for d in diagnostics]

@@ -12,8 +12,40 @@ from helicone_filter.problems import CODES, severity
 from helicone_filter.problems import Severity as Severity  # Problem.severity's type
 from helicone_filter.value_class import Record
 
-Edit = tuple[int, int, str]  # replace text[start:end] (code points) with the string
-Fix = tuple[Edit, ...]  # edits that mend a problem together
+# How the places that find a problem write a fix-it: edits to make together, each replacing
+# text[start:end] (code points) with the string. `make_problem` makes each a `Fix`.
+Edit = tuple[int, int, str]
+Edits = tuple[Edit, ...]
+
+
+class Fix(Record):
+    """One way to mend a problem: replace `text[start:end]` with `replacement`. The one shape
+    of a fix-it everywhere: `Problem.fixes`, a diagnostic's fixes, the command line's JSON and
+    the service's.
+
+    Attributes:
+        start: where the replaced text starts, in code points.
+        end: where it ends (exclusive), in code points; equal to `start` to insert.
+        replacement: the text to put there ("" to delete).
+        start_utf16: `start` in UTF-16 code units (a browser's, JavaScript's offsets).
+        end_utf16: `end` in UTF-16 code units.
+    """
+
+    start: int
+    end: int
+    replacement: str
+    start_utf16: int
+    end_utf16: int
+
+    def apply(self, text: str) -> str:
+        """`text` with this fix made.
+
+        Example:
+            >>> Fix(0, 5, "model", 0, 5).apply("modle = 1")
+            'model = 1'
+        """
+        return text[: self.start] + self.replacement + text[self.end :]
+
 
 # A line longer than this is shown as a window around the problem.
 _WINDOW = 100
@@ -27,27 +59,34 @@ class Problem(Record):
         code: stable kebab-case identifier, e.g. `unknown-field`; each is registered, with
             its meaning, in problems.CODES.
         message: what is wrong, in a user's words.
-        start: offset (code points) where the offending text starts.
+        start: offset (code points) where the offending text starts; 0 where there is no
+            text (a problem of JSON input, or of an argument).
         end: offset where it ends (exclusive); equal to `start` at the end of the input.
-        line: 1-based line of `start`.
-        column: 1-based column of `start`, in code points.
+        line: 1-based line of `start`, or None where there is no text to point into (a
+            problem of JSON input has its `path` instead).
+        column: 1-based column of `start`, in code points, or None as `line`.
         hint: how to fix it, or "" when there is nothing more to say.
         severity: "error", or "warning" for something that works but probably not as meant.
         path: for JSON input, the JSON path of the offending value (`$.left.users_view`).
-        fixes: ways to mend it, each a tuple of edits to make together: `(start, end, text)`
-            replaces `text[start:end]` (code points). Filter text only.
+        fixes: ways to mend it, each a `Fix` (`start`, `end`, `replacement`, and the offsets
+            in UTF-16 code units). Filter text only.
     """
 
     code: str
     message: str
     start: int
     end: int
-    line: int
-    column: int
+    line: int | None
+    column: int | None
     hint: str = ""
     severity: Severity = "error"
     path: str | None = None
     fixes: tuple[Fix, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The problem as JSON-ready data (each fix an object too), as the command line and
+        the service write it."""
+        return {**super().as_dict(), "fixes": [f.as_dict() for f in self.fixes]}
 
     def __new__(cls, code: str, *fields: Any, **named: Any) -> Self:
         # The one place every Problem is made through (Record writes `__init__` itself).
@@ -67,10 +106,12 @@ def make_problem(
     start: int,
     end: int,
     hint: str = "",
-    fixes: tuple[Fix, ...] = (),
+    fixes: tuple[Edits, ...] = (),
 ) -> Problem:
     """A Problem about `text[start:end]`, with its line and column worked out, and the
     severity registered for its code (problems.CODES): the usual way to make one about text.
+    Each of `fixes` (edits to make together) becomes one `Fix`: several edits, the stretch
+    from the first to the last with the edits made in it.
 
     Raises:
         UnregisteredCode: `code` is not registered, which is a bug.
@@ -79,7 +120,43 @@ def make_problem(
     starts = line_starts(text)
     line = bisect.bisect_right(starts, start)
     column = start - starts[line - 1] + 1
-    return Problem(code, message, start, end, line, column, hint, level, fixes=fixes)
+    made = tuple(_fix(text, edits) for edits in fixes if edits)
+    return Problem(code, message, start, end, line, column, hint, level, fixes=made)
+
+
+def _fix(text: str, edits: Edits) -> Fix:
+    """The edits, made together, as one Fix on `text`."""
+    ordered = sorted(edits)
+    start, end = ordered[0][0], max(e for _, e, _ in ordered)
+    out, at = [], start
+    for s, e, new in ordered:
+        out.append(text[at:s] + new)
+        at = max(at, e)
+    replacement = "".join(out) + text[at:end]
+    astral = _astral(text)
+    return Fix(
+        start,
+        end,
+        replacement,
+        start + bisect.bisect_left(astral, start),
+        end + bisect.bisect_left(astral, end),
+    )
+
+
+# The characters beyond U+FFFF (two UTF-16 code units each) of the last few texts fixes were
+# made on, as line_starts keeps line starts.
+_ASTRAL: dict[int, tuple[str, list[int]]] = {}
+
+
+def _astral(text: str) -> list[int]:
+    found = _ASTRAL.get(id(text))
+    if found is not None and found[0] is text:
+        return found[1]
+    astral = [i for i, c in enumerate(text) if ord(c) > 0xFFFF] if not text.isascii() else []
+    if len(_ASTRAL) >= 4:
+        _ASTRAL.clear()
+    _ASTRAL[id(text)] = (text, astral)
+    return astral
 
 
 # The line starts of the last few texts problems were made about: a filter with 10,000
@@ -104,12 +181,18 @@ _NEWLINE = re.compile("\n")
 
 
 class FilterError(ValueError):
-    """The root of every error raised for a bad filter; carries all its `problems`."""
+    """The root of every error raised for a bad filter (or a bad argument beside it); carries
+    all its `problems`. Pickles and copies whole (an error from a worker process)."""
 
     def __init__(self, problems: Sequence[Problem], text: str = "") -> None:
         self.problems: list[Problem] = list(problems)
         self.text = text
         super().__init__(self.problems[0].message if self.problems else "bad filter")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Made again from its problems and text (the exception's `args` hold only the first
+        # message), then given every other attribute (notes, a subclass's own).
+        return type(self), (self.problems, self.text), dict(vars(self))
 
     @property
     def code(self) -> str:
@@ -126,6 +209,25 @@ class FilterSyntaxError(FilterError):
 
 class FilterValidationError(FilterError):
     """The filter reads, but asks for something Helicone does not allow."""
+
+
+class FilterArgumentError(FilterError):
+    """An argument beside the filter that the function does not take: an unknown endpoint or
+    nesting, a naive `now`. A ValueError, as before; its one problem has no position."""
+
+    @classmethod
+    def because(cls, message: str, hint: str = "") -> Self:
+        """The error with one problem: `message` (what was given and what is taken) and
+        `hint` (how to write it)."""
+        code = "invalid-argument"
+        if issubclass(cls, TypeError):
+            code = "wrong-argument-type"
+        return cls([Problem(code, message, 0, 0, None, None, hint, "error")])
+
+
+class FilterTypeError(FilterArgumentError, TypeError):
+    """An argument of the wrong type: `compile(123)`, `compile({...})` (JSON where text is
+    taken), `now="2025-01-01"`. Both a FilterError and a TypeError, so either catches it."""
 
 
 class RowError(ValueError):
@@ -257,17 +359,18 @@ def render_problem(
     character (a wide character, CJK or emoji, takes two columns); without it, the window is
     100 columns.
     """
-    where = f"line {problem.line}, column {problem.column}"
-    if problem.line == 0 and problem.path is not None:
-        where = printable(problem.path)  # a problem in JSON: its path, no text to show
+    where = f"line {problem.line}, column {problem.column}: "
+    if problem.line is None:
+        # a problem in JSON: its path, no text to show; of an argument: no place at all
+        where = "" if problem.path is None else f"{printable(problem.path)}: "
     mark = YELLOW if problem.severity == "warning" else RED
-    head = f"{where}: {paint(printable(problem.message), BOLD, color)}"
+    head = f"{where}{paint(printable(problem.message), BOLD, color)}"
     if problem.severity == "warning":
         head = f"{paint('warning:', mark, color)} {head}"
     elif label:
         head = f"{paint('error:', mark, color)} {head}"
     out = [head]
-    if problem.line > 0:
+    if problem.line is not None:
         out += _caret_lines(text, problem, mark, color, width)
     if problem.hint:
         out.append(f"  {paint('hint:', CYAN, color)} {printable(problem.hint)}")

@@ -70,6 +70,9 @@ CODES: Final[dict[str, Code]] = {
     "invalid-number": _error("a number not written as JSON writes numbers (05, .5, +5, 1_000)"),
     "unquoted-string": _error("a bare word where a value is due: text values are quoted"),
     "unknown-operator": _error("an operator that does not exist"),
+    # -- the arguments beside the filter ---------------------------------------------------
+    "invalid-argument": _error("an argument the function does not take: an unknown endpoint"),
+    "wrong-argument-type": _error("an argument of the wrong type: compile(123), now='2025-01-01'"),
     # -- reading JSON ----------------------------------------------------------------------
     "invalid-json": _error("the input is not valid JSON"),
     "json-too-deep": _error("the JSON nests too deeply to read"),

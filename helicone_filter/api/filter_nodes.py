@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from helicone_filter.api.reading import checked_endpoint, checked_now
 from helicone_filter.backends.analysis import analysis_problems
 from helicone_filter.backends.helicone_json import JSON, Nesting, to_json, too_deep
 from helicone_filter.errors import FilterValidationError, Problem
@@ -26,18 +27,34 @@ def check(obj: Any, *, analyze: bool = True, endpoint: str = DEFAULT_ENDPOINT) -
 
     Returns:
         The problems, each with a `severity` ("error" or "warning"), a stable `code`, a
-        message, a hint and a JSON `path` such as `$.left.users_view.user_cost.gt`. Offsets,
-        line and column are 0: JSON problems have a path instead. Never raises for a filter
-        (ValueError for an unknown endpoint).
+        message, a hint and a JSON `path` such as `$.left.users_view.user_cost.gt`. Offsets
+        are 0 and line and column None: JSON problems have a path instead. A string other
+        than "all" is no FilterNode: its problem's hint names `check_text`, which checks
+        filter text. Never raises for a filter (FilterArgumentError for an unknown endpoint).
 
     Example:
         >>> [(p.severity, p.code) for p in check({"users_view": {"user_cost": {"gt": "5"}}})]
         [('warning', 'converted-value')]
     """
-    node, problems = check_json(obj, endpoint)
+    node, problems = check_json(obj, checked_endpoint(endpoint))
+    if isinstance(obj, str) and problems and problems[0].code == "not-a-filter":
+        problems[0] = problems[0].replace(hint=_text_hint(obj))
     if analyze and node is not None and not any(p.severity == "error" for p in problems):
         problems += analysis_problems(node)
     return problems
+
+
+def _text_hint(text: str) -> str:
+    """The hint for a string given where FilterNode JSON is taken: filter text goes to
+    `check_text`, JSON text is loaded first."""
+    from helicone_filter.api.reading import is_json_text
+
+    if is_json_text(text):
+        return "check takes FilterNode JSON loaded, not JSON text: check(json.loads(text))"
+    return (
+        'check takes FilterNode JSON (a string only as "all"); for filter text use '
+        "check_text(text), as the command line's check does"
+    )
 
 
 def validate(obj: Any, *, endpoint: str = DEFAULT_ENDPOINT) -> Any:
@@ -77,10 +94,13 @@ def normalize(obj: Any, *, nesting: Nesting = "balanced", endpoint: str = DEFAUL
         >>> normalize({"users_view": {"user_cost": {"gt": 5, "lt": 10}}})["operator"]
         'and'
     """
-    node = normalized_ir(obj, endpoint=endpoint)
+    checked_now(None, nesting)
+    node = normalized_ir(obj, endpoint=checked_endpoint(endpoint))
     result = to_json(node, nesting)
     limit = too_deep(node, result, nesting)  # right-nested, or and/or alternating deeply
     if limit is not None:
-        problem = Problem(limit.code, limit.message, 0, 0, 0, 0, limit.hint, "error", str(ROOT))
+        problem = Problem(
+            limit.code, limit.message, 0, 0, None, None, limit.hint, "error", str(ROOT)
+        )
         raise FilterValidationError([problem])
     return result

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from helicone_filter.api.filter_nodes import validate
 from helicone_filter.api.reading import checked_endpoint, lower_text, read_filter
 from helicone_filter.api.text import compile as compile_filter
 from helicone_filter.backends.analysis import simplified
 from helicone_filter.backends.canonical_text import filter_text
-from helicone_filter.backends.clickhouse import Params, Target, check_target, sql_of
+from helicone_filter.backends.clickhouse import Params, Target, check_target, column_names, sql_of
 from helicone_filter.backends.helicone_json import to_json
 from helicone_filter.backends.request_body import (
     DEFAULT_LIMIT,
@@ -24,11 +24,15 @@ from helicone_filter.backends.request_body import (
     count_body_of,
 )
 from helicone_filter.backends.row_matching import Row, checked_row, filter_matches
+from helicone_filter.errors import FilterArgumentError, FilterTypeError
 from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT
 from helicone_filter.facts.query_options import options_of
 from helicone_filter.frontends.checker import SPLITTABLE, normalized_ir
 from helicone_filter.frontends.syntax_tree import Node
 from helicone_filter.frontends.tree_text import tree_text
+
+if TYPE_CHECKING:
+    from helicone_filter.backends.node_types import FilterNode
 
 
 def to_text(obj: Any, *, endpoint: str = DEFAULT_ENDPOINT) -> str:
@@ -126,21 +130,31 @@ def to_clickhouse(
 
     Raises:
         FilterSyntaxError, FilterValidationError: the filter is not valid.
-        ValueError: a bad `table_map`, `now`, `target` or `endpoint`.
+        FilterArgumentError: a bad `table_map`, `now`, `target` or `endpoint` (a ValueError;
+            FilterTypeError, also a TypeError, when of the wrong type).
 
     Example:
         >>> to_clickhouse('model contains "gpt" and status = 200')
         ("`model` ILIKE concat('%', {p0:String}, '%') AND `status` = {p1:Int64}", \
 {'p0': 'gpt', 'p1': 200})
     """
-    check_target(target)
     checked_endpoint(endpoint)
+    if table_map is not None and not isinstance(table_map, Mapping):
+        raise FilterTypeError.because(
+            f"table_map must be a mapping of names, not {type(table_map).__name__}",
+            'e.g. table_map={"request_response_rmt": "requests"}',
+        )
+    try:
+        check_target(target)
+        column_names(table_map, target)
+    except (ValueError, TypeError) as e:
+        raise FilterArgumentError.because(str(e)) from None
     node = read_filter(filter, now=now, endpoint=endpoint)
     return sql_of(node, table_map=table_map, target=target)
 
 
 def query_body(
-    filter: dict[str, Any] | str,  # noqa: A002 - the body's own name for it
+    filter: FilterNode | Mapping[str, Any] | str,  # noqa: A002 - the body's own name for it
     *,
     endpoint: str = DEFAULT_ENDPOINT,
     limit: int = DEFAULT_LIMIT,
@@ -202,7 +216,7 @@ def query_body(
 
 
 def count_body(
-    filter: dict[str, Any] | str,  # noqa: A002 - the body's own name for it
+    filter: FilterNode | Mapping[str, Any] | str,  # noqa: A002 - the body's own name for it
     *,
     since: str | datetime | None = None,
     until: str | datetime | None = None,
@@ -231,7 +245,7 @@ def _whole_seconds(now: datetime | None) -> datetime:
     return datetime.now(UTC).replace(microsecond=0) if now is None else now
 
 
-def _node(filter: dict[str, Any] | str, now: datetime, endpoint: str) -> Any:  # noqa: A002
+def _node(filter: Mapping[str, Any] | str, now: datetime, endpoint: str) -> Any:  # noqa: A002
     """The FilterNode of filter text (compiled) or of a dict (validated), for the endpoint."""
     if isinstance(filter, str):
         return compile_filter(filter, now=now, endpoint=endpoint)

@@ -15,7 +15,13 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from helicone_filter.errors import FilterSyntaxError, Problem, make_problem
+from helicone_filter.errors import (
+    FilterArgumentError,
+    FilterSyntaxError,
+    FilterTypeError,
+    Problem,
+    make_problem,
+)
 from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT
 from helicone_filter.form import Filter
 from helicone_filter.frontends.lowering import lower
@@ -27,22 +33,102 @@ if TYPE_CHECKING:
 
 
 def checked_now(now: datetime | None, nesting: str = "balanced") -> datetime:
-    """`now`, or the current time; ValueError for a naive datetime or an unknown nesting."""
+    """`now`, or the current time.
+
+    Raises:
+        FilterTypeError: `now` is not a datetime, or `nesting` not a string.
+        FilterArgumentError: a naive datetime, or an unknown nesting.
+    """
+    if not isinstance(nesting, str):
+        raise FilterTypeError.because(
+            f"nesting must be 'balanced' or 'right', not {_kind(nesting)}",
+            'write nesting="balanced" or nesting="right"',
+        )
     if nesting not in ("balanced", "right"):
-        raise ValueError(f"nesting must be 'balanced' or 'right', not {nesting!r}")
+        raise FilterArgumentError.because(
+            f"nesting must be 'balanced' or 'right', not {nesting!r}",
+            'write nesting="balanced" or nesting="right"',
+        )
     if now is None:
         return datetime.now(UTC)
+    if not isinstance(now, datetime):
+        raise FilterTypeError.because(
+            f"now must be an aware datetime, not {_kind(now)}",
+            "write now=datetime(2025, 1, 1, tzinfo=timezone.utc); "
+            'for text: datetime.fromisoformat("2025-01-01T00:00:00+00:00")',
+        )
     if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be an aware datetime, e.g. datetime.now(timezone.utc)")
+        raise FilterArgumentError.because(
+            "now must be an aware datetime, not a naive one",
+            "e.g. datetime.now(timezone.utc), or give it a zone: now.replace(tzinfo=timezone.utc)",
+        )
     return now
 
 
 def checked_endpoint(endpoint: str) -> str:
-    """`endpoint` itself when it names an endpoint of Helicone ("user-metrics", "requests");
-    ValueError naming the known ones (and the one meant) when it does not."""
+    """`endpoint` itself when it names an endpoint of Helicone ("user-metrics", "requests").
+
+    Raises:
+        FilterTypeError: it is not a string.
+        FilterArgumentError: it names no endpoint (the message names the known ones, and the
+            one meant).
+    """
     from helicone_filter.facts.endpoints import endpoint as endpoint_row
 
-    return endpoint_row(endpoint).name
+    if not isinstance(endpoint, str):
+        raise FilterTypeError.because(
+            f"endpoint must be a string, not {_kind(endpoint)}",
+            'write endpoint="user-metrics" or endpoint="requests"',
+        )
+    try:
+        return endpoint_row(endpoint).name
+    except ValueError as e:
+        raise FilterArgumentError.because(
+            str(e), 'write endpoint="user-metrics" or endpoint="requests"'
+        ) from None
+
+
+def checked_text(text: Any, function: str) -> str:
+    """`text` itself when it is filter text (a str).
+
+    Raises:
+        FilterTypeError: it is not; for FilterNode JSON (a dict), the message names the
+            functions that take JSON.
+    """
+    if isinstance(text, str):
+        return text
+    if isinstance(text, dict):
+        raise FilterTypeError.because(
+            f"{function} takes filter text; for FilterNode JSON use check()/normalize()/to_text()",
+            f"to_text(node) gives its text, which {function} takes",
+        )
+    raise FilterTypeError.because(
+        f"{function} takes filter text (a str), not {_kind(text)}",
+        f'write the filter as text, e.g. {function}("user_cost > 5")',
+    )
+
+
+def checked_limit(value: Any, name: str) -> int:
+    """`value` itself when it is an int (a limit such as `max_length`).
+
+    Raises:
+        FilterTypeError: it is not.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise FilterTypeError.because(
+        f"{name} must be an int, not {_kind(value)}", f"write {name}=1000, or leave it out"
+    )
+
+
+def _kind(value: object) -> str:
+    """How a message names a value of the wrong type: its type, and the value if short."""
+    try:
+        shown = repr(value)
+    except Exception:
+        shown = ""
+    name = type(value).__name__
+    return f"{name} {shown}" if shown and len(shown) <= 40 else name
 
 
 def lower_text(
@@ -60,7 +146,7 @@ def lower_text(
         ValueError: an unknown endpoint.
     """
     checked_endpoint(endpoint)
-    root = parse(text, max_length=max_length, max_depth=max_depth)
+    root = parse(checked_text(text, "lower_text"), max_length=max_length, max_depth=max_depth)
     return lower(root, text, now=checked_now(now), endpoint=endpoint)
 
 

@@ -45,7 +45,7 @@ from itertools import pairwise
 from typing import Any, cast
 
 from helicone_filter.backends.canonical_text import condition_text, filter_text
-from helicone_filter.errors import Fix, Problem, make_problem
+from helicone_filter.errors import Edits, Problem, make_problem
 from helicone_filter.facts.columns import family_of
 from helicone_filter.facts.quoting import key_text
 from helicone_filter.facts.schema import FIELDS
@@ -537,7 +537,7 @@ class _Source:
         span = self.written(operand)
         return span if span is not None else _span(operand)
 
-    def removal(self, chain: Chain, i: int) -> Fix:
+    def removal(self, chain: Chain, i: int) -> Edits:
         """The edit that deletes operand i of `chain` and its joint from the text, when it is
         one written operand and the text between it and a neighbour is nothing but a joint;
         else no edit."""
@@ -617,7 +617,7 @@ def _problem(f: Finding, source: _Source | None) -> Problem:
     shown = [source.shown(x) if source is not None else _canonical(x) for x in operands]
     total = len(f.operands)
     column = _column(f.atom)
-    fixes: tuple[Fix, ...] = ()
+    fixes: tuple[Edits, ...] = ()
     if f.code == "never-matches":
         word = "both" if total == 2 else "all"
         message = f"{_listed(shown, 'and', total)} cannot {word} hold: this never matches"
@@ -650,7 +650,7 @@ def _problem(f: Finding, source: _Source | None) -> Problem:
         first = operands[0]
         leaf = first if isinstance(first, Condition) else _leaves(first)[0]
         path = str(leaf.path) if leaf.path else "$"
-        return Problem(f.code, message, 0, 0, 0, 0, hint, severity(f.code), path)
+        return Problem(f.code, message, 0, 0, None, None, hint, severity(f.code), path)
     if f.code in ("redundant", "duplicate"):
         start, end = source.marked(operands[0])
     else:

@@ -74,6 +74,8 @@ from helicone_filter.value_class import Record
 if TYPE_CHECKING:
     import httpx
 
+    from helicone_filter.backends.node_types import FilterNode
+
 QUERY_PATH = "/v1/request/query-clickhouse"
 # The most requests a page may ask for (Helicone answers "invalid limit" above it).
 MAX_PAGE = 1000
@@ -105,7 +107,7 @@ class RequestPage(Record):
     data: list[dict[str, Any]]
 
 
-def filter_node(filter: dict[str, Any] | str) -> dict[str, Any] | str:  # noqa: A002
+def filter_node(filter: FilterNode | dict[str, Any] | str) -> dict[str, Any] | str:  # noqa: A002
     """The FilterNode to send: JSON as it is (a dict, or "all"; Helicone's validator judges
     it), text compiled by the library.
 
@@ -113,13 +115,13 @@ def filter_node(filter: dict[str, Any] | str) -> dict[str, Any] | str:  # noqa: 
         FilterError: the text is not a valid filter.
     """
     if isinstance(filter, dict) or filter == "all":
-        return filter
+        return filter  # type: ignore[return-value]  # a FilterNode is JSON data too
     if not isinstance(filter, str):
         raise HeliconeAPIError(f"the filter is text or a FilterNode dict, not {filter!r}"[:200])
     import helicone_filter
 
     # The one place text becomes a filter for the request endpoints.
-    return helicone_filter.compile(filter, endpoint="requests")
+    return helicone_filter.compile(filter, endpoint="requests")  # type: ignore[return-value]
 
 
 def window_filter(
@@ -176,7 +178,7 @@ def _api_key(api_key: str | None) -> str:
 
 
 def query_requests(
-    filter: dict[str, Any] | str = "all",  # noqa: A002 - the body's own name for it
+    filter: FilterNode | dict[str, Any] | str = "all",  # noqa: A002 - the body's own name for it
     *,
     api_key: str | None = None,
     base_url: str | None = None,
@@ -279,7 +281,7 @@ def _page(status: int, answer: Any, url: str) -> RequestPage:
 
 
 def iter_requests(
-    filter: dict[str, Any] | str = "all",  # noqa: A002 - the body's own name for it
+    filter: FilterNode | dict[str, Any] | str = "all",  # noqa: A002 - the body's own name for it
     *,
     since: str | datetime | None = None,
     until: str | datetime | None = None,

@@ -32,6 +32,8 @@ from helicone_filter.value_class import Record
 if TYPE_CHECKING:
     import httpx
 
+    from helicone_filter.backends.node_types import FilterNode
+
 ENDPOINT = "/v1/user/metrics/query"
 
 # What this endpoint's errors say of it.
@@ -77,7 +79,7 @@ def endpoint_url(base_url: str | None = None, *, eu: bool = False) -> str:
 
 
 def query_user_metrics(
-    filter: dict[str, Any] | str,  # noqa: A002 - the body's own name for it
+    filter: FilterNode | dict[str, Any] | str,  # noqa: A002 - the body's own name for it
     *,
     api_key: str,
     base_url: str | None = None,

@@ -91,7 +91,7 @@ def _problem(
     """A problem at `path` in JSON (no text, so no line). The severity is given, for a few
     codes are warnings in JSON and errors in text (problems.Code.otherwise); the code is
     checked against the registry, as every Problem's is."""
-    return Problem(code, message, 0, 0, 0, 0, hint, severity, str(path))
+    return Problem(code, message, 0, 0, None, None, hint, severity, str(path))
 
 
 # An int of more bits has more digits than Python will write (4,300), and is far past any

@@ -15,7 +15,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from helicone_filter.errors import FilterValidationError, Fix, Problem, make_problem
+from helicone_filter.errors import Edits, FilterValidationError, Problem, make_problem
 from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT, SESSIONS_REQUEST_RESPONSE_RMT
 from helicone_filter.facts.quoting import quote
 from helicone_filter.facts.schema import (
@@ -88,7 +88,7 @@ class _Lowerer:
         self.warnings: list[tuple[str, str, int, int, str]] | None = None
 
     def problem(
-        self, code: str, message: str, start: int, end: int, hint: str = "", fix: Fix = ()
+        self, code: str, message: str, start: int, end: int, hint: str = "", fix: Edits = ()
     ) -> None:
         """Report a problem, with the edits that mend it where they are clear."""
         fixes = (fix,) if fix else ()
@@ -353,7 +353,7 @@ class _Lowerer:
                     start, end = written.start, written.end
                 else:
                     start, end = node.start, node.end
-                fix: Fix = ()
+                fix: Edits = ()
                 if q.code == "like-trailing-escape" and self.text[end - 1 : end] in ("'", '"'):
                     fix = ((end - 1, end - 1, "\\\\"),)  # a second backslash: a literal one
                 self.problem(q.code, q.message, start, end, q.hint, fix)
@@ -480,7 +480,7 @@ class _Lowerer:
                     return self.out_of_range(v, "too large for a double")
                 return num
             name = self.source(ref.start, ref.end)
-            unquoted: Fix = ()
+            unquoted: Edits = ()
             if v.kind == "string" and _is_number(str(v.value)):
                 hint = f"write the number without quotes: {name} {op} {v.value}"
                 unquoted = ((v.start, v.end, str(v.value).strip()),)
@@ -528,7 +528,7 @@ class _Lowerer:
         name = self.source(ref.start, ref.end)
         return self.wrong_type(v, name, kind, f"write {name} = true or {name} = false")
 
-    def wrong_type(self, v: Value, name: str, kind: str, hint: str, fix: Fix = ()) -> JSON:
+    def wrong_type(self, v: Value, name: str, kind: str, hint: str, fix: Edits = ()) -> JSON:
         what = {"string": "a string", "number": "a number", "boolean": "a boolean", "now": "a time"}
         q = wrong_type(name, kind, what[v.kind], hint)
         self.problem(q.code, q.message, v.start, v.end, q.hint, fix)

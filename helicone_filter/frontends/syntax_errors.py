@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from helicone_filter.errors import Fix, Problem, closest, make_problem
+from helicone_filter.errors import Edits, Problem, closest, make_problem
 from helicone_filter.facts.quoting import quote
 from helicone_filter.facts.schema import ALLOWED_OPERATORS, FIELDS, KEYWORDS, OPERATORS, TABLES
 from helicone_filter.frontends.lalr import ParseFailure, Tok
@@ -312,7 +312,7 @@ _BEFORE_MAGIC = re.compile(
 )
 
 
-def _magic_hint(text: str, start: int, end: int, word: str) -> tuple[str, Fix]:
+def _magic_hint(text: str, start: int, end: int, word: str) -> tuple[str, Edits]:
     """The hint and fix-it for `null` or `empty` written as a value after an operator: `= null`
     is `is null`, `!= null` is `is not null`, `= empty` is `is empty`, on the text fields that
     take them; other operators have no such test (and `is empty` no negation)."""

@@ -1,12 +1,12 @@
 """The service's HTTP app (Starlette): its routes, and what it does before and after the work.
 
     POST /compile   {"text", "now"?, "nesting"?}         -> {"json"} | 422 {"error"}
-    POST /format    {"input": text or FilterNode JSON}    -> {"text"} | 422 {"error"}
-    POST /check     {"input": text or FilterNode JSON}    -> {"problems"}
+    POST /format    {"text": text or FilterNode JSON}     -> {"text"} | 422 {"error"}
+    POST /check     {"text": text or FilterNode JSON}     -> {"problems"}
     POST /complete  {"text", "cursor"?, "map_keys"?}      -> {"completions"}
     POST /diagnose  {"text", "now"?}                      -> {"diagnostics"}
-    POST /sql       {"input", "now"?, "table_map"?, "target"?} -> {"sql", "params", "warnings"}
-    POST /query     {"input", "limit"?, "offset"?, "sort"?, "since"?, "until"?, "tz_offset"?,
+    POST /sql       {"text", "now"?, "table_map"?, "target"?} -> {"sql", "params", "warnings"}
+    POST /query     {"text", "limit"?, "offset"?, "sort"?, "since"?, "until"?, "tz_offset"?,
                      "now"?}                              -> {"body"}: Helicone's request body
     GET  /fields[?endpoint=requests]                      -> {"fields"} (of the endpoint)
 Every body but /query's may say the endpoint of Helicone its filter is for: "endpoint",

@@ -192,9 +192,10 @@ def _compile(request: CompileRequest) -> dict[str, Any]:
 
 
 def _filter(value: Any) -> tuple[str | None, Any]:
-    """A body's "input", told apart by the one door (`api.reading.input_source`): (filter text,
-    None), or (None, FilterNode JSON), which may come as an object or as a JSON string (JSON
-    text that cannot be read is a 422, as text that cannot be is; a JSON string is text)."""
+    """A body's filter ("text", or "input", its old name), told apart by the one door
+    (`api.reading.input_source`): (filter text, None), or (None, FilterNode JSON), which may
+    come as an object or as a JSON string (JSON text that cannot be read is a 422, as text
+    that cannot be is; a JSON string is text)."""
     from helicone_filter.api.reading import input_source
 
     with _text_errors(value if isinstance(value, str) else ""):
@@ -207,7 +208,7 @@ def _format(request: FormatRequest) -> dict[str, Any]:
     from helicone_filter.api.outputs import to_text
     from helicone_filter.backends.canonical_text import filter_text
 
-    text, node = _filter(request.input)
+    text, node = _filter(request.given)
     endpoint = _endpoint(request)
     if text is None:
         return {"text": to_text(node, endpoint=endpoint)}
@@ -219,7 +220,7 @@ def _check(request: CheckRequest) -> dict[str, Any]:
     from helicone_filter.api import check_text
     from helicone_filter.api.filter_nodes import check
 
-    text, node = _filter(request.input)
+    text, node = _filter(request.given)
     endpoint = _endpoint(request)
     problems = (
         check(node, endpoint=endpoint)
@@ -230,26 +231,13 @@ def _check(request: CheckRequest) -> dict[str, Any]:
 
 
 def with_utf16(text: str, problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Problems with their offsets in UTF-16 code units too (`start_utf16`, `end_utf16`), and
-    their fix-its' edits as objects, as /diagnose gives them."""
+    """Problems with their offsets in UTF-16 code units too (`start_utf16`, `end_utf16`), as
+    their fix-its have them, and as /diagnose gives them."""
     from helicone_filter.diagnostics import Utf16
 
     units = Utf16(text)
     for p in problems:
         p["start_utf16"], p["end_utf16"] = units(p["start"]), units(p["end"])
-        p["fixes"] = [
-            [
-                {
-                    "start": s,
-                    "end": e,
-                    "new_text": new,
-                    "start_utf16": units(s),
-                    "end_utf16": units(e),
-                }
-                for s, e, new in fix
-            ]
-            for fix in p["fixes"]
-        ]
     return problems
 
 
@@ -299,7 +287,7 @@ def _sql(request: SqlRequest) -> dict[str, Any]:
     from helicone_filter.backends.clickhouse import sql_of
 
     table_map, target = request.table_map or {}, request.target or "rows"
-    text, node = _filter(request.input)
+    text, node = _filter(request.given)
     endpoint = _endpoint(request)
     warnings: list[dict[str, Any]] = []
     if text is None:
@@ -324,7 +312,7 @@ def _query(request: QueryRequest) -> dict[str, Any]:
     from helicone_filter.backends.request_body import QueryError
     from helicone_filter.facts.query_options import OPTION_NAMES
 
-    text, node = _filter(request.input)
+    text, node = _filter(request.given)
     # The options given, by their rows of the table; an absent one is `query_body`'s default,
     # and one the endpoint does not take is refused there.
     options = {

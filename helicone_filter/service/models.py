@@ -226,15 +226,16 @@ class _Model(BaseModel):
 # -- the shapes the answers share -------------------------------------------------------------
 
 
-class Edit(_Model):
-    """Replace `text[start:end]` with `new_text`: one edit of a fix-it."""
+class Fix(_Model):
+    """One way to mend a problem: replace `text[start:end]` with `replacement`. The one shape
+    of a fix-it, in every answer and on the command line."""
 
     start: StrictInt
     """Where the replaced text starts, in code points."""
     end: StrictInt
-    """Where it ends (exclusive), in code points."""
-    new_text: StrictStr
-    """The text to put there."""
+    """Where it ends (exclusive), in code points; equal to `start` to insert."""
+    replacement: StrictStr
+    """The text to put there ("" to delete)."""
     start_utf16: StrictInt
     """`start` in UTF-16 code units (a browser's offsets)."""
     end_utf16: StrictInt
@@ -252,18 +253,18 @@ class Problem(_Model):
     """Where the offending text starts, in code points (0 for JSON input)."""
     end: StrictInt
     """Where it ends (exclusive), in code points; equal to `start` at the end of the text."""
-    line: StrictInt
-    """The 1-based line of `start` (0 for JSON input)."""
-    column: StrictInt
-    """The 1-based column of `start`, in code points (0 for JSON input)."""
+    line: StrictInt | None
+    """The 1-based line of `start`; null for JSON input, whose problems have a `path`."""
+    column: StrictInt | None
+    """The 1-based column of `start`, in code points; null for JSON input."""
     hint: StrictStr
     """How to fix it, or "" when there is nothing more to say."""
     severity: Severity
     """`error`, or `warning` for something that works but probably not as meant."""
     path: StrictStr | None
     """For JSON input, the JSON path of the offending value (`$.left.users_view`); else null."""
-    fixes: list[list[Edit]]
-    """Ways to mend it (filter text only): each a list of edits to make together."""
+    fixes: list[Fix]
+    """Ways to mend it (filter text only), each one replacement."""
     start_utf16: StrictInt
     """`start` in UTF-16 code units."""
     end_utf16: StrictInt
@@ -316,6 +317,30 @@ class _Body(_Model):
         return body
 
 
+class _FilterBody(_Body):
+    """A request body with a filter, as text or as FilterNode JSON: in `text`, the name
+    /compile gives it too, or in `input`, its old name, still taken."""
+
+    text: FilterField = Field(_ABSENT)
+    """Filter text, or FilterNode JSON (as an object or as a JSON string). Required (unless
+    the deprecated `input` is given)."""
+    input: FilterField = Field(_ABSENT, json_schema_extra={"deprecated": True})
+    """Deprecated: the old name of `text`, still taken; give one of the two."""
+
+    @model_validator(mode="after")
+    def _one_filter(self) -> Self:
+        if self.text is None and self.input is None:
+            raise ValueError("the body needs 'text'")
+        if self.text is not None and self.input is not None:
+            raise ValueError("give the filter as 'text' or as 'input' (its old name), not both")
+        return self
+
+    @property
+    def given(self) -> Any:
+        """The filter as given, in `text` or in `input`."""
+        return self.input if self.text is None else self.text
+
+
 class CompileRequest(_Body):
     """Filter text to compile."""
 
@@ -328,21 +353,17 @@ class CompileRequest(_Body):
     endpoint: EndpointName = _endpoint_field()
 
 
-class FormatRequest(_Body):
+class FormatRequest(_FilterBody):
     """A filter to write as canonical text."""
 
-    input: FilterField
-    """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
     now: Timestamp = Field(_ABSENT)
     """The moment relative times in filter text count back from; default: now."""
     endpoint: EndpointName = _endpoint_field()
 
 
-class CheckRequest(_Body):
+class CheckRequest(_FilterBody):
     """A filter to check."""
 
-    input: FilterField
-    """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
     now: Timestamp = Field(_ABSENT)
     """The moment relative times in filter text count back from; default: now."""
     endpoint: EndpointName = _endpoint_field()
@@ -385,11 +406,9 @@ class DiagnoseRequest(_Body):
     endpoint: EndpointName = _endpoint_field()
 
 
-class SqlRequest(_Body):
+class SqlRequest(_FilterBody):
     """A filter to write as ClickHouse SQL."""
 
-    input: FilterField
-    """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
     now: Timestamp = Field(_ABSENT)
     """The moment relative times in filter text count back from; default: now."""
     endpoint: EndpointName = _endpoint_field()
@@ -457,13 +476,11 @@ def _per_endpoint(schema: dict[str, Any]) -> None:
 _QUERY_OPTION_NAMES = frozenset(o.name for o in QUERY_OPTIONS)
 
 
-class QueryRequest(_Body):
+class QueryRequest(_FilterBody):
     """A filter and the options of Helicone's query for an endpoint: POST
     /v1/user/metrics/query, or POST /v1/request/query-clickhouse for `endpoint: requests`."""
 
     model_config = ConfigDict(json_schema_extra=_per_endpoint)
-    input: FilterField
-    """Filter text, or FilterNode JSON (as an object or as a JSON string)."""
     endpoint: EndpointName = Field(_ABSENT)
     """The endpoint whose body to write: `user-metrics` (default) or `requests`."""
     # The query options: their ranges and descriptions are their rows of `QUERY_OPTIONS`
@@ -561,7 +578,11 @@ def refusal(model: type[BaseModel], body: Mapping[str, Any], error: ValidationEr
 
 
 def _unknown_field(model: type[BaseModel], name: object) -> str:
-    fields = list(model.model_fields)
+    fields = [  # the deprecated ones are taken, not offered
+        n
+        for n, f in model.model_fields.items()
+        if not (isinstance(f.json_schema_extra, dict) and f.json_schema_extra.get("deprecated"))
+    ]
     near = did_you_mean(str(name), fields)
     return (
         f"the body has an unknown field {shown(name)}"
@@ -689,8 +710,8 @@ class Diagnostic(_Model):
     """`start` in UTF-16 code units."""
     end_utf16: StrictInt
     """`end` in UTF-16 code units."""
-    fixes: list[list[Edit]]
-    """Fix-its, each a list of edits to apply together (non-overlapping, in order)."""
+    fixes: list[Fix]
+    """Fix-its, each one replacement."""
 
 
 class DiagnoseResponse(_Model):

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
+import subprocess
+import sys
+import types
+import typing
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
-from conftest import NOW
+from conftest import NOW, ROOT
 
 import helicone_filter
 from helicone_filter import (
@@ -161,3 +167,94 @@ def test_compile_with_spans_checks_its_arguments_as_compile_does() -> None:
         helicone_filter.compile_with_spans("cached", now=NOW.replace(tzinfo=None))
     with pytest.raises(ValueError, match="nesting"):
         helicone_filter.compile_with_spans("cached", nesting="left")  # type: ignore[arg-type]
+
+
+# -- the names loaded on first use are listed with the rest ---------------------------------
+
+_STAND_INS = {
+    "complete": "api.diagnosis",
+    "diagnose": "api.diagnosis",
+    "check": "api.filter_nodes",
+    "normalize": "api.filter_nodes",
+    "validate": "api.filter_nodes",
+    "count_body": "api.outputs",
+    "matches": "api.outputs",
+    "query_body": "api.outputs",
+    "simplify": "api.outputs",
+    "to_clickhouse": "api.outputs",
+    "to_text": "api.outputs",
+}
+
+
+def test_every_public_name_is_listed_by_dir_help_and_all() -> None:
+    import pydoc
+    import re
+
+    assert sorted(set(helicone_filter.__all__) - set(dir(helicone_filter))) == []
+    shown = pydoc.render_doc(helicone_filter, renderer=pydoc.plaintext)
+    functions = set(re.findall(r"^    (\w+)\(", shown[shown.index("\nFUNCTIONS") :], re.M))
+    classes = set(re.findall(r"^    class (\w+)", shown, re.M))
+    for name in helicone_filter.__all__:
+        value = getattr(helicone_filter, name)
+        if inspect.isfunction(value):
+            assert name in functions, name
+        elif inspect.isclass(value):
+            assert name in classes, name
+
+
+@pytest.mark.parametrize("name", sorted(_STAND_INS))
+def test_a_stand_in_has_the_signature_and_docstring_of_its_function(name: str) -> None:
+    import importlib
+
+    real = getattr(importlib.import_module(f"helicone_filter.{_STAND_INS[name]}"), name)
+    stand_in = getattr(helicone_filter, name)
+    assert inspect.isfunction(stand_in) and stand_in.__module__ == "helicone_filter"
+    assert inspect.signature(stand_in) == inspect.signature(real)
+    assert inspect.getdoc(stand_in) == inspect.getdoc(real)
+
+
+def test_importing_the_package_loads_neither_the_json_side_nor_the_other_backends() -> None:
+    code = (
+        "import sys, helicone_filter; "
+        "print(sorted(m for m in sys.modules if m.startswith(('helicone_filter.api.', "
+        "'helicone_filter.frontends.checker', 'helicone_filter.frontends.completion', "
+        "'helicone_filter.diagnostics', 'helicone_filter.backends.node_types', 'pydantic'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert out.strip() == "['helicone_filter.api.reading', 'helicone_filter.api.text']"
+
+
+def _conforms(value: object, hint: Any) -> bool:
+    """Whether `value` is of the type `hint` (the few kinds FilterNode is made of)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, h) for h in typing.get_args(hint))
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    if typing.is_typeddict(hint):
+        fields = typing.get_type_hints(hint)
+        return (
+            isinstance(value, dict)
+            and hint.__required_keys__ <= value.keys() <= fields.keys()
+            and all(_conforms(v, fields[k]) for k, v in value.items())
+        )
+    return isinstance(value, origin or hint)
+
+
+def test_compile_returns_a_filter_node_users_can_annotate_with() -> None:
+    from helicone_filter.api import text
+
+    hints = typing.get_type_hints(text.compile, {**vars(text), **vars(helicone_filter)})
+    assert hints["return"] == helicone_filter.FilterNode
+    assert {"FilterNode", "FilterLeaf", "FilterBranch"} <= set(helicone_filter.__all__)
+    for source, endpoint in [
+        ("all", "user-metrics"),
+        ('user_cost > 5 and (model = "a" or properties.env = "b")', "user-metrics"),
+        ('session_tag = "a" or status = 500 or cached', "requests"),
+    ]:
+        node = helicone_filter.compile(source, now=NOW, endpoint=endpoint, nesting="right")
+        assert _conforms(node, helicone_filter.FilterNode), node
+    assert not _conforms({"left": "all", "operator": "xor", "right": "all"}, hints["return"])
+    assert not _conforms({"sessions": {}}, hints["return"])

@@ -585,8 +585,8 @@ MUTANTS: list[tuple[str, dict[str, Any], int, str, Callable[[Any], None]]] = [
         "/compile",
         {"text": "modle = 1"},
         422,
-        "an edit without text",
-        _drop("error", "problems", 0, "fixes", 0, 0, "new_text"),
+        "a fix without its replacement",
+        _drop("error", "problems", 0, "fixes", 0, "replacement"),
     ),
     (
         "/compile",

@@ -58,9 +58,9 @@ def test_every_span_has_utf16_offsets(base: str) -> None:
     [problem] = post(base, "/compile", {"text": ASTRAL}).json()["error"]["problems"]
     assert (problem["start"], problem["start_utf16"], problem["end_utf16"]) == (16, 17, 22)
     assert problem["fixes"] == [
-        [{"start": 16, "end": 21, "new_text": "model", "start_utf16": 17, "end_utf16": 22}]
+        {"start": 16, "end": 21, "replacement": "model", "start_utf16": 17, "end_utf16": 22}
     ]
-    [checked] = post(base, "/check", {"input": ASTRAL}).json()["problems"]
+    [checked] = post(base, "/check", {"text": ASTRAL}).json()["problems"]
     assert checked == problem
     [diagnostic] = post(base, "/diagnose", {"text": ASTRAL}).json()["diagnostics"]
     assert (diagnostic["start_utf16"], diagnostic["end_utf16"]) == (17, 22)
@@ -72,8 +72,32 @@ def test_every_span_has_utf16_offsets(base: str) -> None:
     assert both.status_code == 422
 
 
+@pytest.mark.parametrize("path", ["/format", "/check", "/sql", "/query"])
+def test_the_filter_is_text_as_for_compile_and_input_is_its_old_name(base: str, path: str) -> None:
+    body = {"now": NOW_TEXT}
+    new = post(base, path, {"text": "cost > 1", **body})
+    old = post(base, path, {"input": "cost > 1", **body})
+    assert new.status_code == old.status_code == 200
+    assert new.json() == old.json()
+    assert_error(post(base, path, {"text": "cached", "input": "cached"}), 422, "not both")
+    assert_error(post(base, path, body), 422, "the body needs 'text'")
+
+
+def test_the_openapi_document_marks_input_deprecated() -> None:
+    schemas = openapi_document()["components"]["schemas"]
+    for name in ("FormatRequest", "CheckRequest", "SqlRequest", "QueryRequest"):
+        fields = schemas[name]["properties"]
+        assert fields["input"].get("deprecated") is True, name
+        assert not fields["text"].get("deprecated"), name
+    fix = schemas["Fix"]["properties"]
+    assert list(fix) == ["start", "end", "replacement", "start_utf16", "end_utf16"]
+    problem = schemas["Problem"]["properties"]
+    assert problem["fixes"]["items"] == {"$ref": "#/components/schemas/Fix"}
+    assert {"type": "null"} in problem["line"]["anyOf"]
+
+
 def test_sql(base: str) -> None:
-    r = post(base, "/sql", {"input": 'model = "a" and status >= 500'})
+    r = post(base, "/sql", {"text": 'model = "a" and status >= 500'})
     assert r.status_code == 200
     assert r.json() == {
         "sql": "`model` = {p0:String} AND `status` >= {p1:Int64}",
@@ -83,14 +107,14 @@ def test_sql(base: str) -> None:
     split = post(
         base,
         "/sql",
-        {"input": {"users_view": {"user_cost": {"gt": 1, "lt": 5}}}, "target": "helicone-having"},
+        {"text": {"users_view": {"user_cost": {"gt": 1, "lt": 5}}}, "target": "helicone-having"},
     ).json()
     assert [w["code"] for w in split["warnings"]] == ["multiple-operators"]
     assert split["warnings"][0]["severity"] == "warning"
-    mapped = post(base, "/sql", {"input": "cached", "table_map": {"request_response_rmt": "t"}})
+    mapped = post(base, "/sql", {"text": "cached", "table_map": {"request_response_rmt": "t"}})
     assert "`t`." in mapped.json()["sql"]
-    assert post(base, "/sql", {"input": "cached", "target": "x"}).status_code == 422
-    assert post(base, "/sql", {"input": "modle = 1"}).status_code == 422
+    assert post(base, "/sql", {"text": "cached", "target": "x"}).status_code == 422
+    assert post(base, "/sql", {"text": "modle = 1"}).status_code == 422
 
 
 def test_query(base: str) -> None:
@@ -98,7 +122,7 @@ def test_query(base: str) -> None:
         base,
         "/query",
         {
-            "input": "user_cost > 5",
+            "text": "user_cost > 5",
             "limit": 10,
             "sort": "cost:desc",
             "since": "7d",
@@ -109,7 +133,7 @@ def test_query(base: str) -> None:
     assert r.json() == {
         "body": query_body("user_cost > 5", limit=10, sort="cost:desc", since="7d", now=NOW)
     }
-    refused = post(base, "/query", {"input": "user_cost > 5", "limit": 0})
+    refused = post(base, "/query", {"text": "user_cost > 5", "limit": 0})
     assert refused.status_code == 422
     assert refused.json()["error"]["message"] == (
         "limit must be a whole number from 1 to 1,000 (Helicone answers at most 1,000 users a "
@@ -120,7 +144,7 @@ def test_query(base: str) -> None:
 def test_query_requests(base: str) -> None:
     given = {"limit": 0, "sort": "latency:desc", "since": "7d", "is_scored": False}
     r = post(
-        base, "/query", {"input": "status = 500", "endpoint": "requests", "now": NOW_TEXT, **given}
+        base, "/query", {"text": "status = 500", "endpoint": "requests", "now": NOW_TEXT, **given}
     )
     assert r.status_code == 200
     assert r.json() == {"body": query_body("status = 500", endpoint="requests", now=NOW, **given)}
@@ -131,12 +155,12 @@ def test_query_requests(base: str) -> None:
         ({"tz_offset": 60}, "tz_offset is an option of the user-metrics endpoint, not of requests"),
         ({"limit": 1001}, "1,000"),
     ]:
-        refused = post(base, "/query", {"input": "all", "endpoint": "requests", **body})
+        refused = post(base, "/query", {"text": "all", "endpoint": "requests", **body})
         assert refused.status_code == 422, body
         assert message in refused.json()["error"]["message"]
-    users = post(base, "/query", {"input": "all", "is_scored": True})
+    users = post(base, "/query", {"text": "all", "is_scored": True})
     assert users.status_code == 422
-    assert post(base, "/query", {"input": "all", "endpoint": "sessions"}).status_code == 422
+    assert post(base, "/query", {"text": "all", "endpoint": "sessions"}).status_code == 422
 
 
 def test_compile_error_is_422_with_problems(base: str) -> None:
@@ -148,13 +172,13 @@ def test_compile_error_is_422_with_problems(base: str) -> None:
 
 
 def test_format_and_check(base: str) -> None:
-    assert post(base, "/format", {"input": "NOT cost > 1"}).json() == {"text": "cost <= 1"}
+    assert post(base, "/format", {"text": "NOT cost > 1"}).json() == {"text": "cost <= 1"}
     node = {"users_view": {"user_cost": {"gt": 5}}}
-    assert post(base, "/format", {"input": node}).json() == {"text": "user_cost > 5"}
-    assert post(base, "/format", {"input": json.dumps(node)}).json() == {"text": "user_cost > 5"}
-    problems = post(base, "/check", {"input": 'model contains "a_b"'}).json()["problems"]
+    assert post(base, "/format", {"text": node}).json() == {"text": "user_cost > 5"}
+    assert post(base, "/format", {"text": json.dumps(node)}).json() == {"text": "user_cost > 5"}
+    problems = post(base, "/check", {"text": 'model contains "a_b"'}).json()["problems"]
     assert [p["code"] for p in problems] == ["contains-wildcard"]
-    problems = post(base, "/check", {"input": {"users_view": {"usr": {"gt": 1}}}}).json()
+    problems = post(base, "/check", {"text": {"users_view": {"usr": {"gt": 1}}}}).json()
     assert problems["problems"][0]["severity"] == "error"
 
 
@@ -165,7 +189,7 @@ def test_complete_and_diagnose(base: str) -> None:
     assert r.json()["completions"][0]["insert_text"] == "env"
     r = post(base, "/diagnose", {"text": "modle = 1 and cost => 5"})
     assert [d["code"] for d in r.json()["diagnostics"]] == ["unknown-field", "unknown-operator"]
-    assert r.json()["diagnostics"][0]["fixes"][0][0]["new_text"] == "model"
+    assert r.json()["diagnostics"][0]["fixes"][0]["replacement"] == "model"
 
 
 def test_fields_healthz_openapi(base: str) -> None:
@@ -353,7 +377,7 @@ def test_an_unforeseen_failure_is_a_json_500(monkeypatch: pytest.MonkeyPatch) ->
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(handlers, "_check", broken)
-    r = call_app(create_app(), "POST", "/check", json={"input": "cached"})
+    r = call_app(create_app(), "POST", "/check", json={"text": "cached"})
     assert_error(r, 500, "a fault of ours")
 
 
@@ -395,11 +419,11 @@ def test_each_endpoint_reads_the_filter_for_the_endpoint_asked_for(base: str) ->
     assert r.status_code == 200 and r.json()["json"] == TAG_JSON
     assert_error(post(base, "/compile", {"text": TAG}), 422, "session_tag is a field of the")
     assert_error(post(base, "/compile", {"text": "user_cost > 5", **requests}), 422, OTHER_ENDPOINT)
-    assert post(base, "/format", {"input": TAG_JSON, **requests}).json() == {"text": TAG}
-    assert post(base, "/format", {"input": TAG, **requests}).json() == {"text": TAG}
-    assert post(base, "/check", {"input": TAG, **requests}).json() == {"problems": []}
-    assert post(base, "/check", {"input": TAG_JSON, **requests}).json() == {"problems": []}
-    [problem] = post(base, "/check", {"input": "user_cost > 5", **requests}).json()["problems"]
+    assert post(base, "/format", {"text": TAG_JSON, **requests}).json() == {"text": TAG}
+    assert post(base, "/format", {"text": TAG, **requests}).json() == {"text": TAG}
+    assert post(base, "/check", {"text": TAG, **requests}).json() == {"problems": []}
+    assert post(base, "/check", {"text": TAG_JSON, **requests}).json() == {"problems": []}
+    [problem] = post(base, "/check", {"text": "user_cost > 5", **requests}).json()["problems"]
     assert problem["severity"] == "error" and OTHER_ENDPOINT in problem["message"]
     [found] = post(base, "/diagnose", {"text": "user_cost > 5", **requests}).json()["diagnostics"]
     assert OTHER_ENDPOINT in found["message"]
@@ -412,10 +436,10 @@ def test_each_endpoint_reads_the_filter_for_the_endpoint_asked_for(base: str) ->
     assert "session_tag" not in [
         c["label"] for c in post(base, "/complete", {"text": "sess"}).json()["completions"]
     ]
-    r = post(base, "/sql", {"input": TAG, **requests})
+    r = post(base, "/sql", {"text": TAG, **requests})
     assert r.status_code == 200 and r.json()["params"] == {"p0": "x"}
-    assert post(base, "/sql", {"input": TAG_JSON, **requests}).status_code == 200
-    assert_error(post(base, "/sql", {"input": TAG_JSON}), 422, "session")
+    assert post(base, "/sql", {"text": TAG_JSON, **requests}).status_code == 200
+    assert_error(post(base, "/sql", {"text": TAG_JSON}), 422, "session")
 
 
 @pytest.mark.parametrize("path", ["/compile", "/diagnose", "/complete"])

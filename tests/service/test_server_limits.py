@@ -158,7 +158,7 @@ def _refused(path: str, body: dict[str, Any], message: str) -> None:
         (
             {"limt": 10},
             "the body has an unknown field 'limt' (did you mean 'limit'?); its fields"
-            " are input, endpoint, limit, offset, sort, since, until, tz_offset, is_scored, now",
+            " are text, endpoint, limit, offset, sort, since, until, tz_offset, is_scored, now",
         ),
     ],
 )
@@ -231,7 +231,7 @@ def test_the_map_fields_of_the_models_are_the_schemas() -> None:
     ("path", "body"),
     [
         ("/compile", {"text": "cached", "cursor": 1}),
-        ("/format", {"input": "cached", "text": "x"}),
+        ("/format", {"text": "cached", "nesting": "right"}),
         ("/check", {"input": "cached", "limit": 1}),
         ("/complete", {"text": "cached", "now": "2025-01-01"}),
         ("/diagnose", {"text": "cached", "input": "x"}),

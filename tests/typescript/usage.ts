@@ -84,7 +84,7 @@ export async function compile(base: string, text: string): Promise<string> {
       const at: number = problem.start_utf16;
       const severity: "error" | "warning" = problem.severity;
       const path: string | null = problem.path;
-      const fix: string | undefined = problem.fixes[0]?.[0]?.new_text;
+      const fix: string | undefined = problem.fixes[0]?.replacement;
       return `${severity} at ${at} (${path ?? "text"}): ${problem.message}; ${fix ?? ""}`;
     }
     throw e;
@@ -99,17 +99,17 @@ export async function mistakes(base: string): Promise<void> {
   // @ts-expect-error: `cursor_utf16` is a number
   await post(base, "/complete", { text: "mod", cursor_utf16: "3" });
   // @ts-expect-error: `model` takes text operators, and `gt` is none of them
-  await post(base, "/sql", { input: { request_response_rmt: { model: { gt: 5 } } } });
+  await post(base, "/sql", { text: { request_response_rmt: { model: { gt: 5 } } } });
   // @ts-expect-error: `tz_offset` is a number of minutes
-  await post(base, "/query", { input: "all", tz_offset: "+02:00" });
+  await post(base, "/query", { text: "all", tz_offset: "+02:00" });
 }
 
 export async function diagnose(base: string, text: string): Promise<string[]> {
   const answer = await post(base, "/diagnose", { text, now: "2025-06-01T12:00:00Z" });
   const first = answer.diagnostics[0];
-  const edit: Schemas["Edit"] = first.fixes[0][0];
-  const replaced: string = edit.new_text;
-  const from: number = edit.start_utf16;
+  const fix: Schemas["Fix"] = first.fixes[0];
+  const replaced: string = fix.replacement;
+  const from: number = fix.start_utf16;
   // @ts-expect-error: a diagnostic has no `line` (a problem of /check has)
   const line = first.line;
   return [first.code, first.severity, first.hint, replaced, `${from}`, `${line}`];
@@ -135,7 +135,7 @@ export async function sql(base: string): Promise<string> {
     right: { users_view: { user_cost: { gte: 0.5 } } },
   };
   const answer = await post(base, "/sql", {
-    input: node,
+    text: node,
     table_map: { request_response_rmt: "requests" },
     target: "rows",
   });
@@ -147,7 +147,7 @@ export async function sql(base: string): Promise<string> {
 
 export async function query(base: string): Promise<string> {
   const answer = await post(base, "/query", {
-    input: 'user_cost > 5 and model = "gpt-4"',
+    text: 'user_cost > 5 and model = "gpt-4"',
     limit: 10,
     offset: 20,
     sort: { cost: "desc" },
