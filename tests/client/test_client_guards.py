@@ -28,6 +28,8 @@ pytestmark = pytest.mark.hostile
 
 PAGE = b'{"data": {"users": [], "count": 0, "hasUsers": false}, "error": null}'
 TIMEOUT_HINT = "allow more time (--timeout SECONDS, or timeout= in Python), or try again later"
+# The command line names its own option only.
+CLI_TIMEOUT_HINT = "allow more time (--timeout SECONDS), or try again later"
 
 # What must reach no message: C0 and C1 controls, DEL, bidi controls, lone surrogates.
 UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
@@ -262,7 +264,7 @@ def test_send_timeout_bounds_the_whole_call(
     assert (code, out) == (Exit.REQUEST_FAILED, "")
     assert err == (
         f"helicone-filter: error: {server.url} did not finish answering within 1 s (it was "
-        f"still sending the answer), at POST {server.url}{fake.PATH}\n  hint: {TIMEOUT_HINT}\n"
+        f"still sending the answer), at POST {server.url}{fake.PATH}\n  hint: {CLI_TIMEOUT_HINT}\n"
     )
 
 
