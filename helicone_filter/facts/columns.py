@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, ClassVar, Final, Protocol
@@ -180,6 +180,17 @@ def shown(value: Any) -> str:
 
 def _wrong(column: str, value: Any, wanted: str) -> RowError:
     return RowError(f"row[{column!r}] is {shown(value)}, but {column} holds {wanted}")
+
+
+def _as_text(value: Any, refused: Callable[[], RowError]) -> str:
+    """A row's value as the text a text column compares: a number is written out, one too
+    long for Python to write (over 4,300 digits) is `refused()`."""
+    if isinstance(value, str):
+        return value
+    try:
+        return str(value)
+    except ValueError:
+        raise refused() from None
 
 
 def _score(column: str, key: str, value: Any) -> int:
@@ -334,6 +345,11 @@ class StringFamily(ColumnFamily):
     @classmethod
     def test_sql(cls, w: SqlWriter, c: ConditionLike, column: str) -> list[str]:
         return [_text_sql(w, column, c.op, c.value)]
+
+    @classmethod
+    def value(cls, column: str, value: Any) -> Any:
+        _as_text(value, lambda: _wrong(column, value, "text"))  # writable as text, or refused
+        return value
 
     @classmethod
     def test(cls, op: str, got: Any, bound: Any) -> bool:
@@ -644,7 +660,16 @@ class MapFamily(ColumnFamily):
     def matches(cls, c: ConditionLike, row: Row) -> bool:
         assert c.key is not None  # a condition on a map names a key
         got = cls.items(c, row).get(c.key)
-        return _text_matches(c.op, "" if got is None else str(got), c.value)
+        name, key = c.field.name, c.key
+        text = (
+            ""
+            if got is None
+            else _as_text(
+                got,
+                lambda: RowError(f"row[{name!r}][{key!r}] is {shown(got)}, but {name} holds text"),
+            )
+        )
+        return _text_matches(c.op, text, c.value)
 
 
 class ScoresFamily(MapFamily):

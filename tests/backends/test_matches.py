@@ -222,3 +222,18 @@ def test_a_row_value_of_the_wrong_type_is_our_error(text: str, row: Any, message
     compiled = helicone_filter.compile(text.replace("scores.a = 1", 'scores.a = "1"'))
     with pytest.raises(RowError, match=re.escape(message)):
         helicone_filter.matches(compiled, row)
+
+
+@pytest.mark.parametrize(
+    ("node", "row"),
+    [
+        ({"request_response_rmt": {"model": {"equals": "x"}}}, {"model": 10**5000}),
+        (
+            {"request_response_rmt": {"properties": {"a": {"equals": "x"}}}},
+            {"properties": {"a": 10**5000}},
+        ),
+    ],
+)
+def test_a_number_too_long_to_write_as_text_is_a_row_error(node: Any, row: Any) -> None:
+    with pytest.raises(RowError, match="holds text"):
+        matches(node, row)
