@@ -508,16 +508,18 @@ def parse(parser: Parser, argv: list[str]) -> argparse.Namespace:
                 f"{PROG} {args.command} --help)"
             )
     if getattr(args, "input", "-") != "-":
-        command.error(_split_filter(argv, args.input, extra))
+        endpoint = getattr(args, "endpoint", None)
+        command.error(_split_filter(argv, args.input, extra, endpoint))
     command.error(f"unrecognized arguments: {' '.join(extra)}")
     raise AssertionError  # not reached: error raises
 
 
-def _split_filter(argv: list[str], first: str, rest: list[str]) -> str:
+def _split_filter(argv: list[str], first: str, rest: list[str], endpoint: str | None) -> str:
     """The error for a filter the shell split into words (it was not quoted): the command as
-    typed, the words put back together in single quotes."""
+    typed, the words put back together in single quotes (and, where the shell also took the
+    filter's own double quotes, its strings quoted again, when that makes a filter)."""
     words = [first, *rest]
-    text = " ".join(words)
+    text = _as_meant(" ".join(words), endpoint)
     typed, todo = [], list(words)
     for arg in argv:
         if todo and arg == todo[0]:
@@ -531,6 +533,27 @@ def _split_filter(argv: list[str], first: str, rest: list[str]) -> str:
         'splits text that is not quoted at spaces (and takes > and < for redirections, "..." '
         f"for its own quotes); put the filter in single quotes: {PROG} {' '.join(typed)}"
     )
+
+
+def _as_meant(text: str, endpoint: str | None) -> str:
+    """`text` with the fix-its of its errors made, when they make it a filter without errors
+    (`model = gpt-4o`, whose quotes the shell took, becomes `model = "gpt-4o"`); else as it
+    is."""
+    from helicone_filter.api.text import check_text
+    from helicone_filter.facts.endpoints import DEFAULT_ENDPOINT
+
+    where = endpoint or DEFAULT_ENDPOINT
+    errors = [p for p in check_text(text, endpoint=where) if p.severity == "error"]
+    if not errors or not all(p.fixes for p in errors):
+        return text
+    fixes = sorted((p.fixes[0] for p in errors), key=lambda f: f.start, reverse=True)
+    fixed, end = text, len(text) + 1
+    for fix in fixes:
+        if fix.end > end:
+            return text  # overlapping fixes: leave the text to the user
+        fixed, end = fixed[: fix.start] + fix.replacement + fixed[fix.end :], fix.start
+    again = check_text(fixed, endpoint=where)
+    return fixed if not any(p.severity == "error" for p in again) else text
 
 
 def _quoted(text: str) -> str:

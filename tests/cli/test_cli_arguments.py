@@ -570,7 +570,17 @@ def test_a_misspelled_option_gets_a_did_you_mean(
     ("argv", "quoted"),
     [
         (["user_cost", ">=", "5"], "helicone-filter 'user_cost >= 5'"),
-        (["--pretty", "model", "=", "gpt-4"], "helicone-filter --pretty 'model = gpt-4'"),
+        # The shell took the filter's own double quotes too: they are put back.
+        (["--pretty", "model", "=", "gpt-4"], """helicone-filter --pretty 'model = "gpt-4"'"""),
+        (
+            ["compile", "-e", "requests", "model", "=", "gpt-4", "or", "cached"],
+            """helicone-filter compile -e requests 'model = "gpt-4" or cached'""",
+        ),
+        # A filter that its fixes do not mend is given back as it came.
+        (
+            ["cost", ">=", "5", "and", "model", "=", "x"],
+            "helicone-filter 'cost >= 5 and model = x'",
+        ),
         (["check", "cost", "!=", "1"], "helicone-filter check 'cost != 1'"),
     ],
 )
