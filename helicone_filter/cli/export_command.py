@@ -587,10 +587,12 @@ class Lane:
                 if not batch:
                     continue
                 frame = pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)
+                del batch  # the spool has it: not held while the next page is fetched
                 self.spool.write(len(frame).to_bytes(8, "little") + frame)
                 with self.ready:
                     self.written += 8 + len(frame)
                     self.ready.notify()
+                del frame
         except BaseException as e:
             outcome = e
         finally:
@@ -644,9 +646,22 @@ def fetch_in_order(
     folder: str | None = None,
 ) -> Iterator[HeliconeRequest]:
     """The records of each range, newest range first, `jobs` ranges fetched at once (each
-    into a spool in `folder`, the system's temporary folder when None)."""
+    into a spool in `folder`, the system's temporary folder when None); with one job, the
+    ranges one after another in this thread."""
     from collections import deque
 
+    if jobs == 1:  # one slice after another, here: nothing to spool
+        for low, high in ranges:
+            pages = batches(low, high)
+            try:
+                for batch in pages:
+                    yield from batch
+                    del batch  # not held while the next page is fetched
+            finally:
+                close = getattr(pages, "close", None)
+                if close is not None:
+                    close()
+        return
     pending = deque(ranges)
     running: deque[Lane] = deque()
 

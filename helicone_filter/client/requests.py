@@ -426,7 +426,9 @@ class _Pager:
                 continue
             oldest = -(-min(r.created_ms for r in page) // _SECOND)  # its second, rounded up
             if oldest < upper:
-                yield self._in_window(r for r in page if r.created_ms > oldest * _SECOND)
+                kept = self._in_window(r for r in page if r.created_ms > oldest * _SECOND)
+                del page  # not held while the next page is fetched: memory stays one page
+                yield kept
                 upper = oldest
             else:  # the whole page in the second before `upper`: ties, read it alone
                 yield from self._second(upper)
