@@ -36,8 +36,8 @@ class QueryOption(Record):
     `description` the service field's (in the OpenAPI document); `kind` what it holds
     ("whole": a whole number from `low` to `high`, "sort", "time", "window", "bool");
     `default` what an absent option is; `what` how a bad flag value is named ("... is not
-    {what}: give ..."), whose range the flag checks up to `high` only when `flag_high` (past it,
-    `body_of` says why in its own words); `endpoints` the endpoints whose body takes it.
+    {what}: give ...", with the range and `why`); `endpoints` the endpoints whose body takes
+    it.
     """
 
     name: str
@@ -51,7 +51,6 @@ class QueryOption(Record):
     high: int | None = None
     default: Any = None
     what: str = ""
-    flag_high: bool = False
     why: str = ""  # for a whole number, why its range is what it is
     endpoints: tuple[EndpointName, ...] = USER_METRICS
 
@@ -253,7 +252,6 @@ QUERY_OPTIONS: tuple[QueryOption, ...] = (
         MAX_TZ_OFFSET_MINUTES,
         None,
         "a time-zone offset in minutes",
-        flag_high=True,
     ),
     QueryOption(
         "is_scored",
