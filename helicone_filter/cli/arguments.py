@@ -509,7 +509,8 @@ def parse(parser: Parser, argv: list[str]) -> argparse.Namespace:
             )
     if getattr(args, "input", "-") != "-":
         endpoint = getattr(args, "endpoint", None)
-        command.error(_split_filter(argv, args.input, extra, endpoint))
+        # Not a mistake of options: the message alone, without the usage block.
+        raise UsageError(f"{PROG}: error: {_split_filter(argv, args.input, extra, endpoint)}")
     command.error(f"unrecognized arguments: {' '.join(extra)}")
     raise AssertionError  # not reached: error raises
 

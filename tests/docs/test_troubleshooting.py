@@ -60,8 +60,8 @@ def test_the_exit_codes_are_the_command_lines() -> None:
 
 def test_each_command_prints_what_the_page_shows() -> None:
     """The `$ helicone-filter ...` transcripts, run as the shell would split them (test_readme
-    runs them too; here, also their exit code: 1 for a refused filter, 2 for a usage mistake,
-    0 for a warning)."""
+    runs them too; here, also their exit code: 1 for a refused filter, 2 for a usage mistake
+    (argparse's usage, or a filter the shell split), 0 for a warning)."""
     transcripts = [b for b in BLOCKS if b.startswith("$ helicone-filter ")]
     assert len(transcripts) >= 8
     for block in transcripts:
@@ -69,7 +69,8 @@ def test_each_command_prints_what_the_page_shows() -> None:
         done = _run(shlex.split(command[2:])[1:])
         assert (done.stdout + done.stderr).rstrip("\n") == shown, command
         first = shown.splitlines()[0]
-        expected = 2 if first.startswith("usage:") else 0 if first.startswith("warning") else 1
+        usage = first.startswith(("usage:", "helicone-filter: error: the filter came as"))
+        expected = 2 if usage else 0 if first.startswith("warning") else 1
         assert done.returncode == expected, command
 
 
